@@ -1,0 +1,42 @@
+// steepest._core: registers each area; the areas check inputs and call the kernels.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "../runtime/parallel.h"
+#include "steepest/targets.h"
+
+namespace py = pybind11;
+
+namespace steepest {
+namespace bind {
+void register_optim(py::module_& m);
+}
+}  // namespace steepest
+
+PYBIND11_MODULE(_core, m) {
+  using namespace steepest;
+  m.doc() = "steepest's compiled kernels. Use the steepest package, not this module.";
+
+  m.def("compiled_targets", &compiled_targets, "SIMD targets compiled in, lowest first.");
+  m.def("supported_targets", &supported_targets, "Compiled SIMD targets this CPU can run.");
+  m.def("active_target", [] { return std::string(active_kernels().name); },
+        "The SIMD target the kernels run on.");
+  m.def("select_target", &select_target, py::arg("name"),
+        "Run the kernels on the named SIMD target (ValueError if unknown or unsupported).");
+  m.def("get_num_threads", &get_num_threads, "Threads a kernel may use.");
+  m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads a kernel may use.");
+#if defined(__clang__)
+  m.attr("compiler") = "clang " __clang_version__;
+#elif defined(__GNUC__)
+  m.attr("compiler") = "gcc " __VERSION__;
+#else
+  m.attr("compiler") = "unknown";
+#endif
+#ifdef _OPENMP
+  m.attr("openmp") = _OPENMP;
+#else
+  m.attr("openmp") = py::none();
+#endif
+
+  bind::register_optim(m);
+}

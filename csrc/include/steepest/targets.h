@@ -1,0 +1,41 @@
+// SIMD targets: every kernel source is compiled once per target into namespace
+// steepest::<target>, and each target exports one KernelTable. The runtime picks the best table
+// the CPU supports at import (or the one STEEPEST_SIMD names).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "steepest/optim.h"
+
+namespace steepest {
+
+template <class T>
+struct Kernels {
+  SgdKernel<T> sgd;
+  AdamKernel<T> adam;
+};
+
+struct KernelTable {
+  const char* name;
+  Kernels<float> f32;
+  Kernels<double> f64;
+};
+
+// The table in use; selected at import.
+const KernelTable& active_kernels();
+template <class T>
+const Kernels<T>& kernels();
+template <>
+inline const Kernels<float>& kernels<float>() { return active_kernels().f32; }
+template <>
+inline const Kernels<double>& kernels<double>() { return active_kernels().f64; }
+
+// Targets compiled into this build, lowest first, and those this CPU can run.
+std::vector<std::string> compiled_targets();
+std::vector<std::string> supported_targets();
+// Selects a target by name; throws std::invalid_argument naming the choices when the name is
+// unknown or the CPU cannot run it.
+void select_target(const std::string& name);
+
+}  // namespace steepest

@@ -1,0 +1,62 @@
+// Adam and AdamW (L2 or decoupled weight decay, AMSGrad, maximize): one pass over p, g, m, v
+// (and vmax). Compiled once per SIMD target; the equations are in steepest/optim.h.
+#include "steepest/optim.h"
+
+namespace steepest {
+namespace STEEPEST_TARGET {
+#include "steepest/kernel_math.h"
+
+namespace {
+
+template <class T, bool L2, bool Decay, bool Amsgrad>
+void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
+               T* __restrict vmax, int64_t n, const AdamScalars<T>& s) {
+  const T sign = s.sign, l2 = s.l2, decay = s.decay, one_minus_beta1 = s.one_minus_beta1,
+          beta2 = s.beta2, one_minus_beta2 = s.one_minus_beta2,
+          inv_bc2_sqrt = s.inv_bias_correction2_sqrt, eps = s.eps, neg_step = s.neg_step_size;
+  for (int64_t i = 0; i < n; ++i) {
+    T pi = p[i];
+    T gi = sign * g[i];
+    if (L2) gi = fmadd(l2, pi, gi);
+    if (Decay) pi = pi * decay;
+    const T mi = fmadd(one_minus_beta1, gi - m[i], m[i]);
+    const T vi = fmadd(one_minus_beta2, gi * gi, beta2 * v[i]);
+    m[i] = mi;
+    v[i] = vi;
+    T vhat = vi;
+    if (Amsgrad) {
+      vhat = larger(vmax[i], vi);
+      vmax[i] = vhat;
+    }
+    const T denom = fmadd(root(vhat), inv_bc2_sqrt, eps);
+    p[i] = fmadd(neg_step, mi / denom, pi);
+  }
+}
+
+template <class T, bool L2, bool Decay>
+void adam_amsgrad(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamScalars<T>& s) {
+  if (s.amsgrad) adam_loop<T, L2, Decay, true>(p, g, m, v, vmax, n, s);
+  else adam_loop<T, L2, Decay, false>(p, g, m, v, vmax, n, s);
+}
+
+}  // namespace
+
+template <class T>
+void adam(const AdamTensor<T>& t, const AdamScalars<T>& s, int64_t begin, int64_t end) {
+  T* p = t.param + begin;
+  const T* g = t.grad + begin;
+  T* m = t.exp_avg + begin;
+  T* v = t.exp_avg_sq + begin;
+  T* vmax = t.max_exp_avg_sq ? t.max_exp_avg_sq + begin : nullptr;
+  const int64_t n = end - begin;
+  if (s.has_l2) adam_amsgrad<T, true, false>(p, g, m, v, vmax, n, s);
+  else if (s.has_decay) adam_amsgrad<T, false, true>(p, g, m, v, vmax, n, s);
+  else adam_amsgrad<T, false, false>(p, g, m, v, vmax, n, s);
+}
+
+template void adam<float>(const AdamTensor<float>&, const AdamScalars<float>&, int64_t, int64_t);
+template void adam<double>(const AdamTensor<double>&, const AdamScalars<double>&, int64_t,
+                           int64_t);
+
+}  // namespace STEEPEST_TARGET
+}  // namespace steepest

@@ -1,0 +1,22 @@
+// The kernel table of one SIMD target (compiled once per target, like the kernels).
+#include "steepest/targets.h"
+
+namespace steepest {
+namespace STEEPEST_TARGET {
+
+template <class T>
+void sgd(const SgdTensor<T>&, const SgdScalars<T>&, int64_t, int64_t);
+template <class T>
+void adam(const AdamTensor<T>&, const AdamScalars<T>&, int64_t, int64_t);
+
+#define STEEPEST_STR2(x) #x
+#define STEEPEST_STR(x) STEEPEST_STR2(x)
+
+extern const KernelTable table = {
+    STEEPEST_STR(STEEPEST_TARGET),
+    {&sgd<float>, &adam<float>},
+    {&sgd<double>, &adam<double>},
+};
+
+}  // namespace STEEPEST_TARGET
+}  // namespace steepest

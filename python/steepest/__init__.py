@@ -1,0 +1,74 @@
+"""steepest: gradient-descent training on the CPU, with fused, vectorized, threaded C++ kernels.
+
+    import steepest
+    opt = steepest.optim.AdamW([w, b], lr=1e-3)
+    opt.step([grad_w, grad_b])        # updates w and b in place
+
+The kernels run on the best SIMD target this CPU supports; ``STEEPEST_SIMD=<target>`` in the
+environment forces another compiled target at import. ``show_config()`` tells which.
+"""
+
+import os as _os
+
+from . import _core
+
+__version__ = "0.1.0"
+
+
+def _select_target_from_env():
+    name = _os.environ.get("STEEPEST_SIMD", "").strip()
+    if name:
+        try:
+            _core.select_target(name)
+        except ValueError as e:
+            raise ImportError(f"STEEPEST_SIMD={name!r}: {e}") from None
+
+
+_select_target_from_env()
+
+
+def get_num_threads():
+    """Threads a kernel may use (OMP_NUM_THREADS, or the core count, unless set)."""
+    return _core.get_num_threads()
+
+
+def set_num_threads(n):
+    """Let kernels use ``n`` >= 1 threads. Results do not depend on it, bitwise."""
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
+    _core.set_num_threads(n)
+
+
+def show_config(mode="stdout"):
+    """Print (``mode="stdout"``) or return (``mode="dicts"``) how steepest was built and runs:
+    the SIMD targets compiled in, those this CPU supports, the one in use, the thread count and
+    the compiler."""
+    config = {
+        "version": __version__,
+        "simd": {
+            "compiled": list(_core.compiled_targets()),
+            "supported": list(_core.supported_targets()),
+            "active": _core.active_target(),
+        },
+        "threads": _core.get_num_threads(),
+        "openmp": _core.openmp,
+        "compiler": _core.compiler,
+    }
+    if mode == "dicts":
+        return config
+    if mode != "stdout":
+        raise ValueError(f"show_config: mode must be 'stdout' or 'dicts', got {mode!r}")
+    simd = config["simd"]
+    print(f"steepest {config['version']}")
+    print(f"  SIMD target in use : {simd['active']}")
+    print(f"  compiled targets   : {', '.join(simd['compiled'])}")
+    print(f"  supported by CPU   : {', '.join(simd['supported'])}")
+    print(f"  threads            : {config['threads']}")
+    print(f"  OpenMP             : {config['openmp']}")
+    print(f"  compiler           : {config['compiler']}")
+    return None
+
+
+from . import optim  # noqa: E402  (needs _core configured)
+
+__all__ = ["optim", "show_config", "get_num_threads", "set_num_threads", "__version__"]

@@ -1,0 +1,27 @@
+"""The ``steepest`` command: ``steepest bench [options]`` (also ``python -m steepest``)."""
+
+import sys
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print("usage: steepest bench [options]    (steepest bench --help for the options)")
+        print("       steepest config             (the build and the CPU target in use)")
+        return 0
+    command, rest = argv[0], argv[1:]
+    if command == "bench":
+        from .bench.cli import main as bench_main
+
+        return bench_main(rest)
+    if command == "config":
+        import steepest
+
+        steepest.show_config()
+        return 0
+    print(f"steepest: unknown command {command!r}; try 'steepest bench'", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

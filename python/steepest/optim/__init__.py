@@ -1,0 +1,7 @@
+"""Update rules with torch.optim's names, defaults and semantics, on NumPy arrays."""
+
+from .adam import Adam, AdamW
+from .optimizer import Optimizer
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]

@@ -1,0 +1,75 @@
+"""Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
+
+from .. import _core
+from .optimizer import Optimizer, check_betas, check_positive
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization"), with AMSGrad
+    (Reddi et al. 2018, "On the Convergence of Adam and Beyond") and torch.optim.Adam's
+    arguments, defaults and semantics. ``weight_decay`` is an L2 penalty added to the gradient;
+    for decoupled decay use :class:`AdamW`. At step t (from 1)::
+
+        g  = -grad if maximize else grad
+        g  = g + weight_decay * p
+        m  = beta1 * m + (1 - beta1) * g
+        v  = beta2 * v + (1 - beta2) * g**2
+        vmax = max(vmax, v);  v^ = vmax if amsgrad else v
+        p  = p - lr / (1 - beta1**t) * m / (sqrt(v^) / sqrt(1 - beta2**t) + eps)
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v) and, with amsgrad,
+    ``max_exp_avg_sq`` (vmax).
+    """
+
+    state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    decoupled_weight_decay = False
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
+                 amsgrad=False, *, maximize=False):
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_group(self, group):
+        check_positive(group["lr"], "learning rate")
+        check_positive(group["eps"], "epsilon value")
+        check_betas(group["betas"])
+        check_positive(group["weight_decay"], "weight_decay value")
+
+    def _update(self, group, params, grads, indices, check_only):
+        exp_avgs, new_avgs = self._states(indices, "exp_avg", params)
+        exp_avg_sqs, new_sqs = self._states(indices, "exp_avg_sq", params)
+        max_sqs, new_max = self._states(indices, "max_exp_avg_sq", params) if group["amsgrad"] else ([], {})
+        steps = [self.state.get(i, {}).get("step", 0) + 1 for i in indices]
+        beta1, beta2 = group["betas"]
+        _core.adam_step(
+            params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, indices,
+            check_only=check_only, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+            weight_decay=group["weight_decay"],
+            decoupled_weight_decay=self.decoupled_weight_decay,
+            amsgrad=group["amsgrad"], maximize=group["maximize"],
+        )
+        if check_only:
+            return
+        for key, created in (("exp_avg", new_avgs), ("exp_avg_sq", new_sqs), ("max_exp_avg_sq", new_max)):
+            for i, array in created.items():
+                self.state.setdefault(i, {})[key] = array
+        for i, step in zip(indices, steps):
+            self.state.setdefault(i, {})["step"] = step
+
+
+class AdamW(Adam):
+    r"""AdamW (Loshchilov & Hutter 2019, "Decoupled Weight Decay Regularization"): Adam whose
+    weight decay shrinks the parameters directly instead of adding to the gradient, with
+    torch.optim.AdamW's arguments, defaults (``weight_decay=1e-2``) and semantics. At step t::
+
+        p  = p * (1 - lr * weight_decay)
+        then Adam's update with weight_decay = 0 (see :class:`Adam`).
+    """
+
+    decoupled_weight_decay = True
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
+                 amsgrad=False, *, maximize=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize)
