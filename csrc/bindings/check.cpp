@@ -1,6 +1,7 @@
 #include "check.h"
 
 #include <algorithm>
+#include <cstring>
 
 namespace steepest {
 namespace bind {
@@ -22,75 +23,88 @@ std::string shape_of(const py::detail::PyArray_Proxy* a) {
 
 std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr("__name__")); }
 
+bool flag(const py::detail::PyArray_Proxy* a, int f) { return (a->flags & f) != 0; }
+
 }  // namespace
 
-std::string StepArrays::name(const char* list, size_t k) const {
-  return std::string(list) + "[" + std::string(py::str(indices_[k])) + "]";
+std::string arg_name(const char* list, const char* key, size_t k) {
+  if (!key) return std::string(list) + "[" + std::to_string(k) + "]";
+  return "state[" + std::to_string(k) + "]['" + key + "']";
 }
 
-Array StepArrays::check(py::handle h, const std::string& name, bool written) {
+Array StepArrays::check(py::handle h, const Arg& arg, bool written) {
+  auto name = [&] { return arg_name(arg.list, arg.key, arg.k); };
   if (!py::isinstance<py::array>(h))
-    throw py::type_error(name + ": expected a numpy.ndarray, got " + type_name(h));
+    throw py::type_error(name() + ": expected a numpy.ndarray, got " + type_name(h));
   const auto* a = py::detail::array_proxy(h.ptr());
   const auto* d = py::detail::array_descriptor_proxy(a->descr);
   const bool native = d->byteorder == '=' || d->byteorder == '|';
   if ((d->type_num != kFloat32 && d->type_num != kFloat64) || !native)
-    throw py::type_error(name + ": expected a float32 or float64 array in native byte order, got " +
+    throw py::type_error(name() + ": expected a float32 or float64 array in native byte order, got " +
                          std::string(py::str(py::handle(a->descr))));
-  const int flags = a->flags;
-  if (!(flags & py::detail::npy_api::NPY_ARRAY_C_CONTIGUOUS_))
-    throw py::value_error(name + ": expected a C-contiguous array; updates are made in place, "
-                                 "so steepest never works on a copy");
-  if (!(flags & py::detail::npy_api::NPY_ARRAY_ALIGNED_))
-    throw py::value_error(name + ": expected an aligned array");
-  if (written && !(flags & py::detail::npy_api::NPY_ARRAY_WRITEABLE_))
-    throw py::value_error(name + ": the array is read-only, but it is updated in place");
+  using api = py::detail::npy_api;
+  if (!flag(a, api::NPY_ARRAY_C_CONTIGUOUS_))
+    throw py::value_error(name() + ": expected a C-contiguous array; updates are made in "
+                                   "place, so steepest never works on a copy");
+  if (!flag(a, api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error(name() + ": expected an aligned array");
+  if (written && !flag(a, api::NPY_ARRAY_WRITEABLE_))
+    throw py::value_error(name() + ": the array is read-only, but it is updated in place");
   int64_t size = 1;
   for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
   const size_t item = d->type_num == kFloat32 ? 4 : 8;
   if (size > 0) {
     const auto lo = reinterpret_cast<uintptr_t>(a->data);
-    ranges_.push_back({lo, lo + size_t(size) * item, written, name});
+    ranges_.push_back({lo, lo + size_t(size) * item, written, arg});
   }
   return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64};
 }
 
-Array StepArrays::param(py::handle h, size_t k) {
-  param_ = h;
-  param_name_ = name("params", k);
-  return check(h, param_name_, true);
-}
-
-namespace {
-// `like` must have the dtype and the shape of the param `p` (both already checked arrays).
-void check_like(py::handle like, const std::string& like_name, py::handle p,
-                const std::string& p_name) {
-  const auto* a = py::detail::array_proxy(like.ptr());
-  const auto* b = py::detail::array_proxy(p.ptr());
+// An array of tensor k must have the dtype and the shape of params[k] (both already checked).
+void StepArrays::check_like_param(py::handle h, const Arg& arg) const {
+  const auto* a = py::detail::array_proxy(h.ptr());
+  const auto* b = py::detail::array_proxy(param_.ptr());
   const int ta = py::detail::array_descriptor_proxy(a->descr)->type_num;
   const int tb = py::detail::array_descriptor_proxy(b->descr)->type_num;
   if (ta != tb)
-    throw py::type_error(like_name + ": expected dtype " + dtype_name(tb) + ", the dtype of " +
-                         p_name + ", got " + dtype_name(ta) + "; steepest never converts arrays");
+    throw py::type_error(arg_name(arg.list, arg.key, arg.k) + ": expected dtype " +
+                         dtype_name(tb) + ", the dtype of " + arg_name("params", nullptr, arg.k) +
+                         ", got " + dtype_name(ta) + "; steepest never converts arrays");
   bool same = a->nd == b->nd;
   for (int i = 0; same && i < a->nd; ++i) same = a->dimensions[i] == b->dimensions[i];
   if (!same)
-    throw py::value_error(like_name + ": expected shape " + shape_of(b) + ", the shape of " +
-                          p_name + ", got " + shape_of(a));
+    throw py::value_error(arg_name(arg.list, arg.key, arg.k) + ": expected shape " +
+                          shape_of(b) + ", the shape of " + arg_name("params", nullptr, arg.k) +
+                          ", got " + shape_of(a));
 }
-}  // namespace
 
-Array StepArrays::grad(py::handle h, size_t k) {
-  const std::string n = name("grads", k);
-  Array a = check(h, n, false);
-  check_like(h, n, param_, param_name_);
+Array StepArrays::param(py::handle h, size_t k) {
+  param_ = h;
+  return check(h, {"params", nullptr, k}, true);
+}
+
+Array StepArrays::like_param(py::handle h, const char* list, size_t k, bool written) {
+  const Arg arg{list, nullptr, k};
+  const Array a = check(h, arg, written);
+  check_like_param(h, arg);
   return a;
 }
 
-Array StepArrays::state(py::handle h, const char* key, size_t k) {
-  const std::string n = name("state", k) + "['" + key + "']";
-  Array a = check(h, n, true);
-  check_like(h, n, param_, param_name_);
+Array StepArrays::state(py::list list, size_t i, const char* key, size_t k, bool zero,
+                        bool& created) {
+  const Arg arg{"state", key, k};
+  if (list[i].is_none()) {
+    // A new state array: the param's shape and dtype, memory of its own.
+    const auto* p = py::detail::array_proxy(param_.ptr());
+    py::array fresh(py::reinterpret_borrow<py::dtype>(p->descr),
+                    std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd));
+    if (zero) std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
+    list[i] = fresh;
+    created = true;
+  }
+  py::handle h = list[i];
+  const Array a = check(h, arg, true);
+  check_like_param(h, arg);
   return a;
 }
 
@@ -109,12 +123,27 @@ void StepArrays::check_no_overlap() const {
     if (furthest_written && r->lo < furthest_written->hi) hit = furthest_written;
     else if (r->written && furthest && r->lo < furthest->hi) hit = furthest;
     if (hit)
-      throw py::value_error(r->name + " overlaps " + hit->name +
+      throw py::value_error(arg_name(r->arg.list, r->arg.key, r->arg.k) + " overlaps " +
+                            arg_name(hit->arg.list, hit->arg.key, hit->arg.k) +
                             ": an array updated in place must not share memory with another "
                             "array of the step");
     if (!furthest || r->hi > furthest->hi) furthest = r;
     if (r->written && (!furthest_written || r->hi > furthest_written->hi)) furthest_written = r;
   }
+}
+
+int64_t* step_counts(py::handle h, size_t count, size_t first_k) {
+  using api = py::detail::npy_api;
+  const auto* a = py::isinstance<py::array>(h) ? py::detail::array_proxy(h.ptr()) : nullptr;
+  const bool ok = a && py::reinterpret_borrow<py::dtype>(a->descr).equal(py::dtype::of<int64_t>()) &&
+                  a->nd == 1 && size_t(a->dimensions[0]) == count &&
+                  flag(a, api::NPY_ARRAY_C_CONTIGUOUS_) && flag(a, api::NPY_ARRAY_WRITEABLE_) &&
+                  flag(a, api::NPY_ARRAY_ALIGNED_);
+  if (!ok)
+    throw py::type_error("the step counts of the group starting at params[" +
+                         std::to_string(first_k) + "] must be a writable int64 array of " +
+                         std::to_string(count) + " entries");
+  return reinterpret_cast<int64_t*>(a->data);
 }
 
 }  // namespace bind

@@ -1,8 +1,8 @@
 // Input checks for the update bindings. Everything is checked while the GIL is held and before
 // any array is touched: a call that raises leaves every array as it was.
 //
-// Arrays are named as the user sees them: params[i] and grads[i] by the flat index i of the
-// parameter in the optimizer, state arrays as state[i]['exp_avg'].
+// A step covers every parameter group of an optimizer; arrays are named as the user sees them,
+// by the flat index k of their parameter: params[k], grads[k], state[k]['exp_avg'].
 #pragma once
 
 #include <pybind11/numpy.h>
@@ -26,35 +26,48 @@ struct Array {
   Dtype dtype;
 };
 
-// Checks the arrays of one step call, tensor by tensor, then that no array written overlaps
-// another array of the call.
+// Checks the arrays of one step, tensor by tensor, then that no array written overlaps another
+// array of the step (in any group).
 class StepArrays {
  public:
-  explicit StepArrays(py::list indices) : indices_(indices) {}
-
   // params[k], updated in place. Must come first for each tensor.
   Array param(py::handle h, size_t k);
   // grads[k], read: same dtype and shape as the param.
-  Array grad(py::handle h, size_t k);
-  // state[k][key], updated in place: same dtype and shape as the param.
-  Array state(py::handle h, const char* key, size_t k);
+  Array grad(py::handle h, size_t k) { return like_param(h, "grads", k, false); }
+  // list[k], read or written: same dtype and shape as the param.
+  Array like_param(py::handle h, const char* list, size_t k, bool written);
+  // state[k][key], updated in place: same dtype and shape as the param. A None entry of `list`
+  // is replaced by a new array of the param's shape and dtype, zeroed if `zero`; `created` is
+  // then set.
+  Array state(py::list list, size_t i, const char* key, size_t k, bool zero, bool& created);
   // Throws ValueError naming two arrays that share memory where one of them is written.
   void check_no_overlap() const;
 
  private:
+  // Which argument an array is: "params" / "grads" (key null) or a state key, of tensor k.
+  // Names are only spelled out for an error message.
+  struct Arg {
+    const char* list;
+    const char* key;
+    size_t k;
+  };
   struct Range {
     uintptr_t lo, hi;
     bool written;
-    std::string name;
+    Arg arg;
   };
-  Array check(py::handle h, const std::string& name, bool written);
-  std::string name(const char* list, size_t k) const;
+  Array check(py::handle h, const Arg& arg, bool written);
+  void check_like_param(py::handle h, const Arg& arg) const;
 
-  py::list indices_;
   py::handle param_;  // the param of the tensor being checked
-  std::string param_name_;
   std::vector<Range> ranges_;
 };
+
+// "params[3]", "state[3]['exp_avg']".
+std::string arg_name(const char* list, const char* key, size_t k);
+
+// A group's per-tensor step counts: a writable C-contiguous int64 array of `count` entries.
+int64_t* step_counts(py::handle h, size_t count, size_t first_k);
 
 }  // namespace bind
 }  // namespace steepest

@@ -10,6 +10,7 @@ namespace py = pybind11;
 namespace steepest {
 namespace bind {
 void register_optim(py::module_& m);
+void register_bench(py::module_& m);
 }
 }  // namespace steepest
 
@@ -39,4 +40,5 @@ PYBIND11_MODULE(_core, m) {
 #endif
 
   bind::register_optim(m);
+  bind::register_bench(m);
 }

@@ -8,14 +8,16 @@ template <class T>
 void sgd(const SgdTensor<T>&, const SgdScalars<T>&, int64_t, int64_t);
 template <class T>
 void adam(const AdamTensor<T>&, const AdamScalars<T>&, int64_t, int64_t);
+template <class T>
+void pattern(T* const*, int, int, int64_t, int64_t);
 
 #define STEEPEST_STR2(x) #x
 #define STEEPEST_STR(x) STEEPEST_STR2(x)
 
 extern const KernelTable table = {
     STEEPEST_STR(STEEPEST_TARGET),
-    {&sgd<float>, &adam<float>},
-    {&sgd<double>, &adam<double>},
+    {&sgd<float>, &adam<float>, &pattern<float>},
+    {&sgd<double>, &adam<double>, &pattern<double>},
 };
 
 }  // namespace STEEPEST_TARGET

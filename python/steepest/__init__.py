@@ -8,6 +8,7 @@ The kernels run on the best SIMD target this CPU supports; ``STEEPEST_SIMD=<targ
 environment forces another compiled target at import. ``show_config()`` tells which.
 """
 
+import numbers as _numbers
 import os as _os
 
 from . import _core
@@ -34,9 +35,13 @@ def get_num_threads():
 
 def set_num_threads(n):
     """Let kernels use ``n`` >= 1 threads. Results do not depend on it, bitwise."""
-    if isinstance(n, bool) or not isinstance(n, int):
+    if isinstance(n, bool) or not isinstance(n, _numbers.Integral):
         raise TypeError(f"set_num_threads: expected an int, got {type(n).__name__}")
-    _core.set_num_threads(n)
+    if n < 1:
+        raise ValueError(f"set_num_threads: num_threads must be >= 1, got {n}")
+    if n > 1 << 16:
+        raise ValueError(f"set_num_threads: num_threads must be <= 65536, got {n}")
+    _core.set_num_threads(int(n))
 
 
 def show_config(mode="stdout"):

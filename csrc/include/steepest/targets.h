@@ -10,10 +10,17 @@
 
 namespace steepest {
 
+// Reads `reads` arrays over [begin, end) and writes the first `writes` back in place: the memory
+// traffic of a step with that pattern, and no more (csrc/bench/pattern.cc).
+template <class T>
+using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t begin,
+                               int64_t end);
+
 template <class T>
 struct Kernels {
   SgdKernel<T> sgd;
   AdamKernel<T> adam;
+  PatternKernel<T> pattern;
 };
 
 struct KernelTable {

@@ -1,7 +1,7 @@
 """Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas, check_positive
+from .optimizer import Optimizer, check_betas
 
 
 class Adam(Optimizer):
@@ -31,31 +31,20 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        check_positive(group["lr"], "learning rate")
-        check_positive(group["eps"], "epsilon value")
         check_betas(group["betas"])
-        check_positive(group["weight_decay"], "weight_decay value")
-
-    def _update(self, group, params, grads, indices, check_only):
-        exp_avgs, new_avgs = self._states(indices, "exp_avg", params)
-        exp_avg_sqs, new_sqs = self._states(indices, "exp_avg_sq", params)
-        max_sqs, new_max = self._states(indices, "max_exp_avg_sq", params) if group["amsgrad"] else ([], {})
-        steps = [self.state.get(i, {}).get("step", 0) + 1 for i in indices]
         beta1, beta2 = group["betas"]
-        _core.adam_step(
-            params, grads, exp_avgs, exp_avg_sqs, max_sqs, steps, indices,
-            check_only=check_only, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-            weight_decay=group["weight_decay"],
-            decoupled_weight_decay=self.decoupled_weight_decay,
-            amsgrad=group["amsgrad"], maximize=group["maximize"],
-        )
-        if check_only:
-            return
-        for key, created in (("exp_avg", new_avgs), ("exp_avg_sq", new_sqs), ("max_exp_avg_sq", new_max)):
-            for i, array in created.items():
-                self.state.setdefault(i, {})[key] = array
-        for i, step in zip(indices, steps):
-            self.state.setdefault(i, {})["step"] = step
+        _core.check_adam(group["lr"], beta1, beta2, group["eps"], group["weight_decay"])
+
+    def _group_args(self, group, plan):
+        check_betas(group["betas"])
+        beta1, beta2 = group["betas"]
+        states = plan.states
+        return (plan.arrays(), states["exp_avg"], states["exp_avg_sq"], states["max_exp_avg_sq"],
+                plan.steps, group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
+                group["amsgrad"], group["maximize"])
+
+    def _run(self, args, grads):
+        return _core.adam_step(args, grads, self.decoupled_weight_decay)
 
 
 class AdamW(Adam):

@@ -5,10 +5,14 @@ such an array and whose ``.grad`` holds its gradient (what ``steepest.nn`` layer
 Parameters are numbered by their position in the flattened list of all groups: ``opt.state[i]``
 is the state of parameter ``i``, and the state_dict uses the same numbers (as torch.optim does).
 
-Each step makes one call into C++ per parameter group; the loop over tensors runs there.
+A step is one call into C++ for all groups: the loops over groups and tensors, every input check
+and the creation of new state run there. The lists handed to C++ (the state arrays of each
+group, its step counts) are built once and kept until something changes them: the state, a
+group's parameters, a load_state_dict.
 """
 
 import math
+import numbers
 
 import numpy as np
 
@@ -20,27 +24,95 @@ def _data(p):
     return p if isinstance(p, np.ndarray) else p.data
 
 
-def check_positive(value, what):
-    """Raise a torch-like ValueError unless ``0 <= value < inf`` (NaN fails)."""
-    if not (0.0 <= value < math.inf):
-        raise ValueError(f"Invalid {what}: {value}")
-
-
 def check_betas(betas):
-    """Raise unless ``betas`` is a pair in [0, 1)."""
+    """Raise unless ``betas`` is a pair (the values are checked with the rule's others)."""
     if len(betas) != 2:
         raise ValueError(f"Invalid betas: expected 2 values, got {len(betas)}")
-    for i, beta in enumerate(betas):
-        if not 0.0 <= beta < 1.0:
-            raise ValueError(f"Invalid beta parameter at index {i}: {beta}")
+
+
+class _State(dict):
+    """A dict that tells its optimizer when it changes, so that the lists kept for C++ are
+    rebuilt. Used for ``opt.state`` and for the state of each parameter."""
+
+    __slots__ = ("_owner",)
+
+    def __init__(self, owner, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._owner = owner
+
+    def _changed(self):
+        self._owner._plan = None
+
+    def __setitem__(self, key, value):
+        self._changed()
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key):
+        self._changed()
+        super().__delitem__(key)
+
+    def clear(self):
+        self._changed()
+        super().clear()
+
+    def pop(self, *args):
+        self._changed()
+        return super().pop(*args)
+
+    def popitem(self):
+        self._changed()
+        return super().popitem()
+
+    def setdefault(self, key, default=None):
+        self._changed()
+        return super().setdefault(key, default)
+
+    def update(self, *args, **kwargs):
+        self._changed()
+        super().update(*args, **kwargs)
+
+
+def _step_count(value, index):
+    """A saved step count as an int (torch saves it as a float tensor)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value.item()
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
+        count = int(value)
+    elif isinstance(value, numbers.Real) and float(value).is_integer():
+        count = int(value)
+    else:
+        raise TypeError(f"state[{index}]['step']: expected a whole number of steps, got {value!r}")
+    if count < 0:
+        raise ValueError(f"state[{index}]['step']: expected a count >= 0, got {count}")
+    return count
+
+
+class _GroupPlan:
+    """What C++ gets for one group each step, beside the hyperparameters: the params, one list
+    per state array key (None where the state does not exist yet: C++ creates it), and the step
+    counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d view into it)."""
+
+    __slots__ = ("params", "size", "objects", "first", "states", "steps")
+
+    def __init__(self, params, first, states, steps):
+        self.params = params
+        self.size = len(params)
+        self.objects = not all(isinstance(p, np.ndarray) for p in params)
+        self.first = first
+        self.states = states
+        self.steps = steps
+
+    def arrays(self):
+        return [p.data for p in self.params] if self.objects else self.params
 
 
 class Optimizer:
     """Base class of every update rule.
 
-    Subclasses set ``state_keys`` (the names of their per-parameter state), implement
-    ``_check_group(group)`` (raise ValueError on an invalid hyperparameter) and
-    ``_update(group, params, grads, indices, check_only)`` (one call into C++ for the group).
+    Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
+    count steps) and implement ``_check_group(group)`` (raise on an invalid hyperparameter),
+    ``_group_args(group, plan)`` (the tuple C++ takes for a group) and ``_run(args, grads)``
+    (the call into C++; returns how many state arrays it created).
     """
 
     state_keys = ()
@@ -53,7 +125,8 @@ class Optimizer:
             )
         self.defaults = dict(defaults)
         self.param_groups = []
-        self.state = {}
+        self._plan = None
+        self._state = _State(self)
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -61,6 +134,16 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    @property
+    def state(self):
+        """``state[i]``: a dict of the state of parameter ``i`` (flattened over the groups)."""
+        return self._state
+
+    @state.setter
+    def state(self, value):
+        self._state = _State(self, value)
+        self._plan = None  # the next step watches the per-parameter dicts too
 
     def __repr__(self):
         lines = [f"{type(self).__name__} ("]
@@ -77,18 +160,22 @@ class Optimizer:
         params = param_group.get("params")
         if params is None:
             raise ValueError("param_group has no 'params'")
-        params = [params] if isinstance(params, np.ndarray) or hasattr(params, "data") else list(params)
+        single = isinstance(params, np.ndarray) or hasattr(params, "data")
+        params = [params] if single else list(params)
         first = sum(len(g["params"]) for g in self.param_groups)
         seen = {id(_data(p)) for g in self.param_groups for p in g["params"]}
         for k, p in enumerate(params):
-            data = getattr(p, "data", None) if not isinstance(p, np.ndarray) else p
+            data = p if isinstance(p, np.ndarray) else getattr(p, "data", None)
             if not isinstance(data, np.ndarray):
                 raise TypeError(
                     f"params[{first + k}]: expected a numpy.ndarray or an object with an "
                     f"ndarray .data, got {type(p).__name__}"
                 )
             if data.dtype not in _FLOATS:
-                raise TypeError(f"params[{first + k}]: expected a float32 or float64 array, got {data.dtype}")
+                raise TypeError(
+                    f"params[{first + k}]: expected a float32 or float64 array in native byte "
+                    f"order, got {data.dtype}"
+                )
             if id(data) in seen:
                 raise ValueError(f"params[{first + k}]: some parameters appear more than once")
             seen.add(id(data))
@@ -100,6 +187,7 @@ class Optimizer:
             raise ValueError(f"param_group has unknown hyperparameters: {sorted(unknown)}")
         self._check_group(group)
         self.param_groups.append(group)
+        self._plan = None
 
     def zero_grad(self, set_to_none=False):
         """Zero every ``.grad`` array in place (keeping the buffers), or set it to None."""
@@ -120,43 +208,32 @@ class Optimizer:
         each parameter's ``.grad`` is used. A parameter whose gradient is None is skipped, as in
         torch. Invalid input raises before any array changes.
         """
-        count = sum(len(g["params"]) for g in self.param_groups)
-        if grads is not None:
+        plan = self._current_plan()
+        if grads is None:
+            grads = self._grads_of_params()
+        elif type(grads) is not list:
+            if isinstance(grads, np.ndarray):
+                raise TypeError("step: grads must be a list of arrays, one per parameter, "
+                                "not an ndarray")
             grads = list(grads)
-            if len(grads) != count:
-                raise ValueError(f"step: expected {count} grads, one per parameter, got {len(grads)}")
-        work = []
-        index = 0
-        for group in self.param_groups:
-            self._check_group(group)
-            params, group_grads, indices = [], [], []
-            for p in group["params"]:
-                if grads is not None:
-                    grad = grads[index]
-                elif isinstance(p, np.ndarray):
-                    raise ValueError("step: the parameters are plain arrays, so grads must be given")
-                else:
-                    grad = p.grad
-                if grad is not None:
-                    params.append(_data(p))
-                    group_grads.append(grad)
-                    indices.append(index)
-                index += 1
-            if params:
-                work.append((group, params, group_grads, indices))
-        if len(work) > 1:  # check every group before any is updated
-            for args in work:
-                self._update(*args, check_only=True)
-        for args in work:
-            self._update(*args, check_only=False)
+        args = [self._group_args(group, gp) for group, gp in zip(self.param_groups, plan)]
+        try:
+            created = self._run(args, grads)
+        except BaseException:
+            self._plan = None  # its lists may hold state created for the failed step
+            raise
+        if created:
+            self._adopt_new_state(plan)
 
     def state_dict(self):
         """A snapshot (arrays copied) of the state and the hyperparameters, keyed by parameter
         number, in torch.optim's layout."""
-        state = {
-            i: {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in s.items()}
-            for i, s in self.state.items()
-        }
+        state = {}
+        for i, s in self.state.items():
+            state[i] = {
+                k: int(v) if k == "step" else v.copy() if isinstance(v, np.ndarray) else v
+                for k, v in s.items()
+            }
         groups, index = [], 0
         for group in self.param_groups:
             saved = {k: v for k, v in group.items() if k != "params"}
@@ -196,9 +273,11 @@ class Optimizer:
                     f"loaded state for parameter {saved_index} has keys {sorted(unknown)} "
                     f"that {type(self).__name__} does not use (expected {list(self.state_keys)})"
                 )
-            state[i] = {}
+            state[i] = _State(self)
             for key, value in saved_state.items():
-                if isinstance(value, np.ndarray) or np.ndim(value) > 0:
+                if key == "step":
+                    value = _step_count(value, saved_index)
+                elif value is not None:
                     value = np.asarray(value)
                     if value.shape != data.shape:
                         raise ValueError(
@@ -206,9 +285,7 @@ class Optimizer:
                             f"the parameter has {data.shape}"
                         )
                     value = np.array(value, dtype=data.dtype, order="C", copy=True)
-                elif key == "step":
-                    value = int(value)
-                state[i][key] = value
+                dict.__setitem__(state[i], key, value)
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
             new = dict(group)
@@ -224,20 +301,71 @@ class Optimizer:
     def _check_group(self, group):
         raise NotImplementedError
 
-    def _update(self, group, params, grads, indices, check_only):
+    def _group_args(self, group, plan):
         raise NotImplementedError
 
-    def _states(self, indices, key, params):
-        """The state arrays ``key`` of the given parameters, and those to create: a list of
-        arrays (zeros where the state is new) and a dict {index: new array}, stored by the
-        caller only once the update succeeded."""
-        arrays, created = [], {}
-        for i, p in zip(indices, params):
-            a = self.state.get(i, {}).get(key)
-            if a is None:
-                if not isinstance(p, np.ndarray):
-                    raise TypeError(f"params[{i}]: expected a numpy.ndarray, got {type(p).__name__}")
-                a = np.zeros(p.shape, dtype=p.dtype)
-                created[i] = a
-            arrays.append(a)
-        return arrays, created
+    def _run(self, args, grads):
+        raise NotImplementedError
+
+    # -- the lists kept for C++ ----------------------------------------------------------
+
+    def _current_plan(self):
+        plan = self._plan
+        if plan is not None and len(plan) == len(self.param_groups) and all(
+            gp.params is g["params"] and gp.size == len(g["params"])
+            for gp, g in zip(plan, self.param_groups)
+        ):
+            return plan
+        self._plan = plan = self._make_plan()
+        return plan
+
+    def _make_plan(self):
+        array_keys = [k for k in self.state_keys if k != "step"]
+        counts_steps = "step" in self.state_keys
+        for i, s in list(self._state.items()):
+            if not isinstance(s, _State):  # a plain dict the user stored: watch it too
+                dict.__setitem__(self._state, i, _State(self, s))
+        plan, first = [], 0
+        for group in self.param_groups:
+            params = group["params"]
+            indices = range(first, first + len(params))
+            states = {key: [self._state.get(i, {}).get(key) for i in indices] for key in array_keys}
+            steps = None
+            if counts_steps:
+                steps = np.array(
+                    [_step_count(self._state[i]["step"], i) if "step" in self._state.get(i, ()) else 0
+                     for i in indices],
+                    dtype=np.int64,
+                )
+                for k, i in enumerate(indices):
+                    if "step" in self._state.get(i, ()):
+                        dict.__setitem__(self._state[i], "step", steps[k:k + 1].reshape(()))
+            plan.append(_GroupPlan(params, first, states, steps))
+            first += len(params)
+        return plan
+
+    def _grads_of_params(self):
+        grads = []
+        for group in self.param_groups:
+            for p in group["params"]:
+                if isinstance(p, np.ndarray):
+                    raise ValueError("step: the parameters are plain arrays, so grads must be given")
+                grads.append(p.grad)
+        return grads
+
+    def _adopt_new_state(self, plan):
+        """Store in ``opt.state`` the state arrays C++ created during the step."""
+        for gp in plan:
+            for key, arrays in gp.states.items():
+                for k, array in enumerate(arrays):
+                    if array is None:
+                        continue
+                    i = gp.first + k
+                    state = self._state.get(i)
+                    if state is None:
+                        state = _State(self)
+                        dict.__setitem__(self._state, i, state)
+                    if state.get(key) is not array:
+                        dict.__setitem__(state, key, array)
+                    if gp.steps is not None and "step" not in state:
+                        dict.__setitem__(state, "step", gp.steps[k:k + 1].reshape(()))

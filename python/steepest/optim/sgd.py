@@ -1,9 +1,7 @@
 """Stochastic gradient descent with momentum (torch.optim.SGD)."""
 
-import math
-
 from .. import _core
-from .optimizer import Optimizer, check_positive
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -30,26 +28,12 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
 
     def _check_group(self, group):
-        check_positive(group["lr"], "learning rate")
-        check_positive(group["momentum"], "momentum value")
-        check_positive(group["weight_decay"], "weight_decay value")
-        if not math.isfinite(group["dampening"]):
-            raise ValueError(f"Invalid dampening value: {group['dampening']}")
-        if group["nesterov"] and (group["momentum"] <= 0 or group["dampening"] != 0):
-            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        _core.check_sgd(group["lr"], group["momentum"], group["dampening"],
+                        group["weight_decay"], group["nesterov"])
 
-    def _update(self, group, params, grads, indices, check_only):
-        buffers, created, first = [], {}, []
-        if group["momentum"] != 0:
-            buffers, created = self._states(indices, "momentum_buffer", params)
-            first = [i in created for i in indices]
-        _core.sgd_step(
-            params, grads, buffers, first, indices, check_only=check_only,
-            lr=group["lr"], momentum=group["momentum"], dampening=group["dampening"],
-            weight_decay=group["weight_decay"], nesterov=group["nesterov"],
-            maximize=group["maximize"],
-        )
-        if not check_only:
-            for i, buffer in created.items():
-                self.state.setdefault(i, {})["momentum_buffer"] = buffer
+    def _group_args(self, group, plan):
+        return (plan.arrays(), plan.states["momentum_buffer"], group["lr"], group["momentum"],
+                group["dampening"], group["weight_decay"], group["nesterov"], group["maximize"])
 
+    def _run(self, args, grads):
+        return _core.sgd_step(args, grads)

@@ -1,0 +1,55 @@
+// The memory ceiling of an update step: a loop with a rule's access pattern and almost no
+// arithmetic. It reads R arrays and writes the first W of them back in place, so it moves
+// (R + W) * sizeof(T) bytes per element, the same bytes as a fused step of a rule with that
+// pattern (AdamW: R = 4 (p, g, m, v), W = 3). Compiled per SIMD target, like the kernels.
+#include "steepest/targets.h"
+
+namespace steepest {
+namespace STEEPEST_TARGET {
+
+namespace {
+
+// a[k][i] <- mean over the R arrays of a[.][i], for k < W. Values stay bounded for any
+// number of passes, so timing never meets infinities or denormals.
+template <class T, int R, int W>
+void pattern_loop(T* const* a, int64_t begin, int64_t end) {
+  T* __restrict a0 = a[0];
+  T* __restrict a1 = a[1];
+  T* __restrict a2 = R > 2 ? a[2] : nullptr;
+  T* __restrict a3 = R > 3 ? a[3] : nullptr;
+  T* __restrict a4 = R > 4 ? a[4] : nullptr;
+  const T scale = T(1) / T(R);
+  for (int64_t i = begin; i < end; ++i) {
+    T s = a0[i] + a1[i];
+    if (R > 2) s += a2[i];
+    if (R > 3) s += a3[i];
+    if (R > 4) s += a4[i];
+    s *= scale;
+    a0[i] = s;
+    if (W > 1) a1[i] = s;
+    if (W > 2) a2[i] = s;
+    if (W > 3) a3[i] = s;
+  }
+}
+
+}  // namespace
+
+template <class T>
+void pattern(T* const* arrays, int reads, int writes, int64_t begin, int64_t end) {
+  // The patterns of the rules: (2, 1) plain SGD, (3, 2) SGD with momentum, Adagrad, RMSprop,
+  // (4, 3) Adam, AdamW, Lion with two states, (5, 4) AMSGrad.
+  const int key = reads * 10 + writes;
+  switch (key) {
+    case 21: pattern_loop<T, 2, 1>(arrays, begin, end); break;
+    case 32: pattern_loop<T, 3, 2>(arrays, begin, end); break;
+    case 43: pattern_loop<T, 4, 3>(arrays, begin, end); break;
+    case 54: pattern_loop<T, 5, 4>(arrays, begin, end); break;
+    default: break;  // the binding only passes the patterns above
+  }
+}
+
+template void pattern<float>(float* const*, int, int, int64_t, int64_t);
+template void pattern<double>(double* const*, int, int, int64_t, int64_t);
+
+}  // namespace STEEPEST_TARGET
+}  // namespace steepest

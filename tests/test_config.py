@@ -1,0 +1,284 @@
+"""steepest's run-time configuration: show_config(), the thread count, the SIMD target chosen at
+import (STEEPEST_SIMD) and the ``steepest config`` command.
+
+Whatever changes the process-wide configuration (the target, the thread count) either restores
+it afterwards or runs in a subprocess.
+"""
+
+import os
+import subprocess
+import sys
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import steepest
+from steepest import _core
+
+COMPILED = list(_core.compiled_targets())
+SUPPORTED = list(_core.supported_targets())
+
+
+def run_python(code, tmp_path, **env):
+    """Runs ``python -c code`` in a fresh interpreter (in ``tmp_path``, so that only the installed
+    package is importable) with ``env`` added to the environment; ``None`` removes a variable."""
+    environ = dict(os.environ)
+    environ.pop("STEEPEST_SIMD", None)
+    for k, v in env.items():
+        if v is None:
+            environ.pop(k, None)
+        else:
+            environ[k] = v
+    return subprocess.run(
+        [sys.executable, "-c", code], cwd=tmp_path, env=environ, capture_output=True, text=True,
+        timeout=120,
+    )
+
+
+# Prints the active target, or the ImportError of `import steepest`.
+IMPORT_AND_REPORT = """
+try:
+    import steepest
+except ImportError as e:
+    print("ImportError:", e)
+else:
+    print("active:", steepest._core.active_target())
+"""
+
+
+# ---------------------------------------------------------------------------------------------
+# show_config
+
+
+def test_show_config_prints_everything(capsys):
+    assert steepest.show_config() is None
+    out = capsys.readouterr().out
+    assert steepest.__version__ in out
+    lines = {line.split(":", 1)[0].strip(): line.split(":", 1)[1].strip()
+             for line in out.splitlines() if ":" in line}
+    assert lines["SIMD target in use"] == _core.active_target()
+    assert lines["compiled targets"] == ", ".join(COMPILED)
+    assert lines["supported by CPU"] == ", ".join(SUPPORTED)
+    assert lines["threads"] == str(steepest.get_num_threads())
+    assert lines["compiler"] == _core.compiler
+    assert "OpenMP" in lines
+
+
+def test_show_config_dicts_matches_core():
+    config = steepest.show_config(mode="dicts")
+    assert {"version", "simd", "threads", "compiler", "openmp"} <= set(config)
+    assert {"compiled", "supported", "active"} <= set(config["simd"])
+    simd = config["simd"]
+    assert config["version"] == steepest.__version__
+    assert simd["compiled"] == COMPILED
+    assert simd["supported"] == SUPPORTED
+    assert simd["active"] == _core.active_target()
+    assert simd["active"] in simd["supported"]
+    assert set(simd["supported"]) <= set(simd["compiled"])
+    assert "baseline" in simd["compiled"] and "baseline" in simd["supported"]
+    # Lowest first, and the supported ones keep the compiled order.
+    assert simd["compiled"][0] == "baseline"
+    assert simd["supported"] == [t for t in simd["compiled"] if t in simd["supported"]]
+    assert len(set(simd["compiled"])) == len(simd["compiled"])
+    assert config["threads"] == steepest.get_num_threads() == _core.get_num_threads()
+    assert isinstance(config["threads"], int) and config["threads"] >= 1
+    assert config["compiler"] == _core.compiler and isinstance(config["compiler"], str)
+    assert config["openmp"] == _core.openmp
+
+
+def test_show_config_follows_the_active_target_and_threads(capsys):
+    previous_target, previous_threads = _core.active_target(), steepest.get_num_threads()
+    try:
+        _core.select_target("baseline")
+        steepest.set_num_threads(3)
+        config = steepest.show_config(mode="dicts")
+        assert config["simd"]["active"] == "baseline" and config["threads"] == 3
+        steepest.show_config()
+        out = capsys.readouterr().out
+        assert "SIMD target in use : baseline" in out
+        assert "threads            : 3" in out
+    finally:
+        _core.select_target(previous_target)
+        steepest.set_num_threads(previous_threads)
+
+
+def test_show_config_bad_mode():
+    with pytest.raises(ValueError, match=r"show_config: mode must be 'stdout' or 'dicts', got 'json'"):
+        steepest.show_config(mode="json")
+
+
+# ---------------------------------------------------------------------------------------------
+# threads
+
+
+@pytest.fixture
+def restore_threads():
+    previous = steepest.get_num_threads()
+    yield previous
+    steepest.set_num_threads(previous)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 7, 64])
+def test_set_num_threads_round_trip(restore_threads, n):
+    steepest.set_num_threads(n)
+    assert steepest.get_num_threads() == n
+    assert _core.get_num_threads() == n
+
+
+@pytest.mark.parametrize("n", [0, -1, -100])
+def test_set_num_threads_below_one(restore_threads, n):
+    with pytest.raises(ValueError, match=rf"num_threads must be >= 1, got {n}"):
+        steepest.set_num_threads(n)
+    assert steepest.get_num_threads() == restore_threads
+
+
+@pytest.mark.parametrize("n", [2.0, "2", None, True, [2]], ids=repr)
+def test_set_num_threads_not_an_int(restore_threads, n):
+    with pytest.raises(TypeError, match=r"set_num_threads: expected an int"):
+        steepest.set_num_threads(n)
+    assert steepest.get_num_threads() == restore_threads
+
+
+def test_set_num_threads_too_large(restore_threads):
+    with pytest.raises(ValueError, match=r"num_threads"):
+        steepest.set_num_threads(2**40)
+    assert steepest.get_num_threads() == restore_threads
+
+
+def test_omp_num_threads_sets_the_default(tmp_path):
+    r = run_python("import steepest; print(steepest.get_num_threads())", tmp_path,
+                   OMP_NUM_THREADS="3")
+    assert r.returncode == 0, r.stderr
+    if _core.openmp is None:
+        assert r.stdout.strip() == "1"
+    else:
+        assert r.stdout.strip() == "3"
+
+
+# ---------------------------------------------------------------------------------------------
+# STEEPEST_SIMD
+
+
+def test_default_target_is_the_best_supported(tmp_path):
+    r = run_python(IMPORT_AND_REPORT, tmp_path)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"active: {SUPPORTED[-1]}"
+
+
+@pytest.mark.parametrize("value", ["baseline", " baseline ", "baseline\n"], ids=repr)
+def test_steepest_simd_baseline(tmp_path, value):
+    r = run_python(IMPORT_AND_REPORT, tmp_path, STEEPEST_SIMD=value)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "active: baseline"
+
+
+@pytest.mark.parametrize("target", SUPPORTED)
+def test_steepest_simd_every_supported_target(tmp_path, target):
+    code = "import steepest; c = steepest.show_config('dicts'); print(c['simd']['active'])"
+    r = run_python(code, tmp_path, STEEPEST_SIMD=target)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == target
+
+
+def test_steepest_simd_empty_means_default(tmp_path):
+    r = run_python(IMPORT_AND_REPORT, tmp_path, STEEPEST_SIMD="")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"active: {SUPPORTED[-1]}"
+
+
+@pytest.mark.parametrize("value", ["nonsense", "AVX2x", "sse9"])
+def test_steepest_simd_unknown_target_fails_import(tmp_path, value):
+    r = run_python(IMPORT_AND_REPORT, tmp_path, STEEPEST_SIMD=value)
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip()
+    assert out.startswith("ImportError:"), out
+    assert f"STEEPEST_SIMD={value!r}" in out
+    assert "unknown SIMD target" in out
+    assert "compiled in: " + ", ".join(COMPILED) in out
+
+
+def test_steepest_simd_unknown_target_uncaught(tmp_path):
+    """Without a try/except the interpreter exits with the ImportError's traceback."""
+    r = run_python("import steepest", tmp_path, STEEPEST_SIMD="nonsense")
+    assert r.returncode != 0
+    assert "ImportError" in r.stderr and "nonsense" in r.stderr
+    for target in COMPILED:
+        assert target in r.stderr
+
+
+def test_steepest_simd_avx512_on_a_cpu_without_it(tmp_path):
+    if "avx512" in SUPPORTED:
+        pytest.skip("this CPU supports AVX-512, so STEEPEST_SIMD=avx512 is valid here")
+    if "avx512" not in COMPILED:
+        pytest.skip("avx512 is not compiled into this build (not an x86-64 build?)")
+    r = run_python(IMPORT_AND_REPORT, tmp_path, STEEPEST_SIMD="avx512")
+    assert r.returncode == 0, r.stderr
+    out = r.stdout.strip()
+    assert out.startswith("ImportError:"), out
+    assert "STEEPEST_SIMD='avx512'" in out
+    assert "compiled in but this CPU cannot run it" in out
+    assert "supported: " + ", ".join(SUPPORTED) in out
+
+
+def test_select_target_in_process_errors():
+    previous = _core.active_target()
+    with pytest.raises(ValueError, match=r"unknown SIMD target 'nonsense'; compiled in: "):
+        _core.select_target("nonsense")
+    assert _core.active_target() == previous
+    for target in COMPILED:
+        if target not in SUPPORTED:
+            with pytest.raises(ValueError, match=r"this CPU cannot run it"):
+                _core.select_target(target)
+            assert _core.active_target() == previous
+
+
+# ---------------------------------------------------------------------------------------------
+# the `steepest` command
+
+
+def _check_config_output(out):
+    assert f"steepest {steepest.__version__}" in out
+    assert f"SIMD target in use : {SUPPORTED[-1]}" in out
+    assert "compiled targets   : " + ", ".join(COMPILED) in out
+    assert "supported by CPU   : " + ", ".join(SUPPORTED) in out
+    assert "threads            : " in out
+    assert f"compiler           : {_core.compiler}" in out
+
+
+def test_python_m_steepest_config(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k != "STEEPEST_SIMD"}
+    r = subprocess.run([sys.executable, "-m", "steepest", "config"], cwd=tmp_path, env=environ,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    _check_config_output(r.stdout)
+
+
+def test_python_m_steepest_config_honours_steepest_simd(tmp_path):
+    environ = dict(os.environ, STEEPEST_SIMD="baseline")
+    r = subprocess.run([sys.executable, "-m", "steepest", "config"], cwd=tmp_path, env=environ,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "SIMD target in use : baseline" in r.stdout
+
+
+def test_steepest_console_script_config(tmp_path):
+    script = Path(sysconfig.get_path("scripts")) / ("steepest.exe" if os.name == "nt" else "steepest")
+    if not script.exists():
+        pytest.skip(f"the steepest console script is not installed at {script}")
+    environ = {k: v for k, v in os.environ.items() if k != "STEEPEST_SIMD"}
+    r = subprocess.run([str(script), "config"], cwd=tmp_path, env=environ,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    _check_config_output(r.stdout)
+
+
+def test_steepest_command_usage_and_unknown_command(tmp_path):
+    environ = {k: v for k, v in os.environ.items() if k != "STEEPEST_SIMD"}
+    r = subprocess.run([sys.executable, "-m", "steepest"], cwd=tmp_path, env=environ,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "steepest config" in r.stdout
+    r = subprocess.run([sys.executable, "-m", "steepest", "frobnicate"], cwd=tmp_path,
+                       env=environ, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2
+    assert "unknown command 'frobnicate'" in r.stderr
