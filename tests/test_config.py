@@ -62,12 +62,11 @@ def test_show_config_prints_everything(capsys):
     assert lines["supported by CPU"] == ", ".join(SUPPORTED)
     assert lines["threads"] == str(steepest.get_num_threads())
     assert lines["compiler"] == _core.compiler
-    assert "OpenMP" in lines
 
 
 def test_show_config_dicts_matches_core():
     config = steepest.show_config(mode="dicts")
-    assert {"version", "simd", "threads", "compiler", "openmp"} <= set(config)
+    assert {"version", "simd", "threads", "compiler"} <= set(config)
     assert {"compiled", "supported", "active"} <= set(config["simd"])
     simd = config["simd"]
     assert config["version"] == steepest.__version__
@@ -84,7 +83,6 @@ def test_show_config_dicts_matches_core():
     assert config["threads"] == steepest.get_num_threads() == _core.get_num_threads()
     assert isinstance(config["threads"], int) and config["threads"] >= 1
     assert config["compiler"] == _core.compiler and isinstance(config["compiler"], str)
-    assert config["openmp"] == _core.openmp
 
 
 def test_show_config_follows_the_active_target_and_threads(capsys):
@@ -150,10 +148,7 @@ def test_omp_num_threads_sets_the_default(tmp_path):
     r = run_python("import steepest; print(steepest.get_num_threads())", tmp_path,
                    OMP_NUM_THREADS="3")
     assert r.returncode == 0, r.stderr
-    if _core.openmp is None:
-        assert r.stdout.strip() == "1"
-    else:
-        assert r.stdout.strip() == "3"
+    assert r.stdout.strip() == "3"
 
 
 # ---------------------------------------------------------------------------------------------

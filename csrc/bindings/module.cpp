@@ -33,11 +33,6 @@ PYBIND11_MODULE(_core, m) {
 #else
   m.attr("compiler") = "unknown";
 #endif
-#ifdef _OPENMP
-  m.attr("openmp") = _OPENMP;
-#else
-  m.attr("openmp") = py::none();
-#endif
 
   bind::register_optim(m);
   bind::register_bench(m);

@@ -1,18 +1,22 @@
 #include "parallel.h"
 
 #include <atomic>
+#include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 namespace steepest {
 
 namespace {
+// OMP_NUM_THREADS, as users of numerical libraries expect, else every core.
 int default_threads() {
-#ifdef _OPENMP
-  return omp_get_max_threads();  // honours OMP_NUM_THREADS
-#else
-  return 1;
-#endif
+  if (const char* env = std::getenv("OMP_NUM_THREADS")) {
+    const int n = std::atoi(env);
+    if (n >= 1) return n;
+  }
+  const unsigned cores = std::thread::hardware_concurrency();
+  return cores > 0 ? int(cores) : 1;
 }
 std::atomic<int> g_threads{default_threads()};
 }  // namespace

@@ -29,7 +29,7 @@ _select_target_from_env()
 
 
 def get_num_threads():
-    """Threads a kernel may use (OMP_NUM_THREADS, or the core count, unless set)."""
+    """Threads a kernel may use: OMP_NUM_THREADS, or the core count, unless set."""
     return _core.get_num_threads()
 
 
@@ -56,7 +56,6 @@ def show_config(mode="stdout"):
             "active": _core.active_target(),
         },
         "threads": _core.get_num_threads(),
-        "openmp": _core.openmp,
         "compiler": _core.compiler,
     }
     if mode == "dicts":
@@ -69,7 +68,6 @@ def show_config(mode="stdout"):
     print(f"  compiled targets   : {', '.join(simd['compiled'])}")
     print(f"  supported by CPU   : {', '.join(simd['supported'])}")
     print(f"  threads            : {config['threads']}")
-    print(f"  OpenMP             : {config['openmp']}")
     print(f"  compiler           : {config['compiler']}")
     return None
 

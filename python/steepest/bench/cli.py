@@ -1,20 +1,22 @@
-"""``steepest bench``: time update rules against the NumPy reference and write JSON."""
+"""``steepest bench``: time update rules against the NumPy reference, torch.optim and this
+machine's memory ceiling; print a table, write JSON and (with matplotlib) a PNG."""
 
 import argparse
 import datetime
 import json
 import os
 import sys
+import time
 
 import numpy as np
 
 import steepest
 
-from . import machine
+from . import ceiling, machine, torch_steps
 from .rules import RULES
 from .timing import seconds_per_call
 
-DEFAULT_SIZES = (16_384, 262_144, 4_194_304)
+QUICK_SIZES = (16_384, 262_144, 4_194_304)
 FULL_SIZES = (16_384, 262_144, 4_194_304, 33_554_432)
 
 
@@ -23,62 +25,100 @@ def parse_size(text):
     scale = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30}
     t = text.strip().upper()
     try:
-        return int(t[:-1]) * scale[t[-1]] if t and t[-1] in scale else int(t)
+        n = int(t[:-1]) * scale[t[-1]] if t and t[-1] in scale else int(t)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid size {text!r}: expected e.g. 1031, 16K, 4M") from None
+        raise ValueError(f"invalid size {text!r}: expected e.g. 1031, 16K, 4M") from None
+    if n < 1:
+        raise ValueError(f"invalid size {text!r}: must be >= 1")
+    return n
 
 
 def parse_args(argv):
     ap = argparse.ArgumentParser(
         prog="steepest bench",
-        description="Time steepest's update rules against the pure-NumPy reference.",
+        description="Time steepest's update rules against the NumPy reference, torch.optim "
+                    "(when installed) and this machine's memory ceiling.",
     )
     ap.add_argument("--rules", default=",".join(RULES),
                     help=f"comma-separated rules (default: all: {','.join(RULES)})")
     ap.add_argument("--sizes", default=None,
-                    help="comma-separated parameter counts, e.g. 16K,256K,4M (default: quick set)")
+                    help="comma-separated parameter counts, e.g. 16K,256K,4M,32M "
+                         "(default: 16K,256K,4M; --full adds 32M)")
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    ap.add_argument("--threads", type=int, default=None,
-                    help="threads for steepest's kernels (default: all cores)")
-    ap.add_argument("--repeats", type=int, default=7, help="timed repeats per point (median)")
-    ap.add_argument("--out", default=".", help="directory for the JSON results (default: .)")
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated thread counts (default: all cores; --full: 1 and all)")
+    ap.add_argument("--tensors", type=int, default=1,
+                    help="split each size over this many tensors (default: 1)")
+    ap.add_argument("--repeats", type=int, default=None,
+                    help="timed repeats per point, the median is kept (default: 5, --full: 9)")
+    ap.add_argument("--out", default="steepest-bench",
+                    help="directory for the JSON and PNG results (default: ./steepest-bench)")
+    ap.add_argument("--no-torch", action="store_true", help="do not time torch.optim")
     mode = ap.add_mutually_exclusive_group()
-    mode.add_argument("--quick", action="store_true", help="the default: sizes up to 4M")
-    mode.add_argument("--full", action="store_true", help="sizes up to 32M, more repeats")
+    mode.add_argument("--quick", action="store_true", help="the default: under a minute")
+    mode.add_argument("--full", action="store_true", help="32M params, 1 and all threads, more repeats")
     args = ap.parse_args(argv)
-    rules = [r.strip() for r in args.rules.split(",") if r.strip()]
-    unknown = [r for r in rules if r not in RULES]
-    if unknown:
-        ap.error(f"unknown rule(s) {', '.join(unknown)}; choose from {', '.join(RULES)}")
-    args.rules = rules
-    if args.sizes:
-        try:
-            args.sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-        except argparse.ArgumentTypeError as e:
-            ap.error(str(e))
-        if any(n < 1 for n in args.sizes):
-            ap.error("sizes must be >= 1")
-    else:
-        args.sizes = list(FULL_SIZES if args.full else DEFAULT_SIZES)
-    if args.threads is not None and args.threads < 1:
+
+    args.rules = [r.strip() for r in args.rules.split(",") if r.strip()]
+    unknown = [r for r in args.rules if r not in RULES]
+    if unknown or not args.rules:
+        ap.error(f"unknown rule(s) {', '.join(unknown) or '(none given)'}; "
+                 f"choose from {', '.join(RULES)}")
+    try:
+        args.sizes = ([parse_size(s) for s in args.sizes.split(",") if s.strip()]
+                      if args.sizes else list(FULL_SIZES if args.full else QUICK_SIZES))
+    except ValueError as e:
+        ap.error(str(e))
+    cores = steepest.get_num_threads()
+    try:
+        args.threads = ([int(t) for t in args.threads.split(",") if t.strip()] if args.threads
+                        else sorted({1, cores}) if args.full else [cores])
+    except ValueError:
+        ap.error(f"--threads takes comma-separated whole numbers, got {args.threads!r}")
+    if any(t < 1 for t in args.threads):
         ap.error("--threads must be >= 1")
+    if args.tensors < 1:
+        ap.error("--tensors must be >= 1")
+    if any(n < args.tensors for n in args.sizes):
+        ap.error("every size must be at least --tensors")
+    args.repeats = args.repeats or (9 if args.full else 5)
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
     return args
 
 
-def time_rule(rule, size, dtype, repeats):
-    """Seconds per step of steepest and of the NumPy reference, on the same data."""
+def split(n, parts):
+    """Sizes of ``parts`` tensors holding ``n`` parameters together (the last takes the rest)."""
+    base = n // parts
+    return [base] * (parts - 1) + [n - base * (parts - 1)]
+
+
+def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
+    """Seconds per step of every implementation of ``rule`` on the same data."""
     rng = np.random.default_rng(0)
-    p = rng.standard_normal(size).astype(dtype)
-    g = (rng.standard_normal(size) * 1e-2).astype(dtype)
-    opt = rule.make([p])
-    ours = seconds_per_call(lambda: opt.step([g]), repeats=repeats)
+    params = [rng.standard_normal(n).astype(dtype) for n in split(size, tensors)]
+    grads = [(rng.standard_normal(p.size) * 1e-2).astype(dtype) for p in params]
+    times = {}
+    steepest.set_num_threads(threads)
+    opt = rule.make([p.copy() for p in params])
+    times["steepest"] = seconds_per_call(lambda: opt.step(grads), repeats=repeats)
     del opt
-    q = rng.standard_normal(size).astype(dtype)
-    state = {}
-    numpy_time = seconds_per_call(lambda: rule.reference(q, g, state), repeats=repeats)
-    return ours, numpy_time
+    ref_params = [p.copy() for p in params]
+    ref_states = [{} for _ in params]
+
+    def reference_step():
+        for p, g, s in zip(ref_params, grads, ref_states):
+            rule.reference_step(p, g, s)
+
+    times["numpy"] = seconds_per_call(reference_step, repeats=repeats)
+    del ref_params, ref_states
+    if with_torch:
+        import torch
+
+        torch.set_num_threads(threads)
+        for name, step in torch_steps.variants(rule, params, grads).items():
+            times[name] = seconds_per_call(step, repeats=repeats)
+    return times
 
 
 def human(n):
@@ -88,40 +128,87 @@ def human(n):
     return str(n)
 
 
+IMPLEMENTATIONS = ("numpy", "torch", "torch-foreach", "torch-fused")
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     args = parse_args(argv)
-    if args.threads is not None:
-        steepest.set_num_threads(args.threads)
-    repeats = max(args.repeats, 9) if args.full else args.repeats
     dtype = np.dtype(args.dtype)
+    torch_version = None if args.no_torch else torch_steps.available()
     desc = machine.describe()
+    desc["torch"] = torch_version
+    started = time.perf_counter()
     print(f"steepest bench — {desc['cpu']}, {desc['cores']} cores, SIMD {desc['simd']}, "
-          f"{desc['threads']} threads, {args.dtype}")
-    header = f"{'rule':<7} {'params':>7} {'steepest':>11} {'GB/s':>7} {'numpy':>11} {'speed-up':>9}"
+          f"{args.dtype}, threads {','.join(map(str, args.threads))}")
+    if torch_version is None:
+        print("note: torch is not installed (or --no-torch): timing steepest and NumPy only")
+
+    rules = [RULES[name] for name in args.rules]
+    patterns = sorted({(r.reads, r.writes) for r in rules})
+    ceilings = {}
+    for threads in args.threads:
+        for reads, writes in patterns:
+            print(f"measuring the memory ceiling: read {reads} arrays, write {writes} back, "
+                  f"{threads} thread(s) ...", end=" ", flush=True)
+            bw = ceiling.pattern_bandwidth(reads, writes, dtype, threads, repeats=args.repeats)
+            ceilings[f"{reads}r{writes}w/{threads}t"] = bw
+            print(f"{bw / 1e9:.1f} GB/s", flush=True)
+
+    header = (f"{'rule':<7} {'params':>9} {'thr':>3} {'steepest':>10} {'GB/s':>6} {'ceil%':>6}  "
+              + " ".join(f"{'vs ' + name:>16}" for name in IMPLEMENTATIONS))
     print(header)
     print("-" * len(header))
     results = []
-    for rule in (RULES[name] for name in args.rules):
-        for size in args.sizes:
-            ours, numpy_time = time_rule(rule, size, dtype, repeats)
-            moved = rule.bytes_per_param(dtype.itemsize) * size
-            row = {
-                "rule": rule.name, "params": size, "dtype": args.dtype,
-                "threads": steepest.get_num_threads(),
-                "steepest_s": ours, "numpy_s": numpy_time,
-                "speedup_vs_numpy": numpy_time / ours,
-                "bytes_per_param": rule.bytes_per_param(dtype.itemsize),
-                "steepest_gb_s": moved / ours / 1e9,
-            }
-            results.append(row)
-            print(f"{rule.name:<7} {human(size):>7} {ours * 1e6:>9.1f}µs {row['steepest_gb_s']:>7.1f} "
-                  f"{numpy_time * 1e6:>9.1f}µs {row['speedup_vs_numpy']:>8.1f}x", flush=True)
-    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    previous_threads = steepest.get_num_threads()
+    try:
+        for rule in rules:
+            for size in args.sizes:
+                for threads in args.threads:
+                    times = time_point(rule, size, args.tensors, dtype, threads, args.repeats,
+                                       torch_version is not None)
+                    ours = times["steepest"]
+                    moved = rule.bytes_per_param(dtype.itemsize) * size
+                    bw = ceilings[f"{rule.reads}r{rule.writes}w/{threads}t"]
+                    row = {
+                        "rule": rule.name, "params": size, "tensors": args.tensors,
+                        "dtype": args.dtype, "threads": threads,
+                        "bytes_per_param": rule.bytes_per_param(dtype.itemsize),
+                        "seconds": times, "steepest_gb_s": moved / ours / 1e9,
+                        "ceiling_gb_s": bw / 1e9, "fraction_of_ceiling": moved / ours / bw,
+                        "speedup": {k: t / ours for k, t in times.items() if k != "steepest"},
+                    }
+                    results.append(row)
+                    cells = " ".join(
+                        f"{row['speedup'][k]:>15.2f}x" if k in row["speedup"] else f"{'n/a':>16}"
+                        for k in IMPLEMENTATIONS)
+                    print(f"{rule.name:<7} {human(size) + ('/' + str(args.tensors) if args.tensors > 1 else ''):>9} "
+                          f"{threads:>3} {ours * 1e6:>8.1f}µs {row['steepest_gb_s']:>6.1f} "
+                          f"{100 * row['fraction_of_ceiling']:>5.0f}%  {cells}", flush=True)
+    finally:
+        steepest.set_num_threads(previous_threads)
+
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, f"steepest-bench-{stamp}.json")
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    path = os.path.join(args.out, f"bench-{stamp}.json")
+    report = {
+        "machine": desc,
+        "command": ["steepest", "bench", *argv],
+        "settings": {"dtype": args.dtype, "repeats": args.repeats, "tensors": args.tensors,
+                     "statistic": "median seconds per step over repeats"},
+        "ceilings_gb_s": {k: v / 1e9 for k, v in ceilings.items()},
+        "results": results,
+    }
     with open(path, "w") as f:
-        json.dump({"machine": desc, "command": ["steepest", "bench", *argv],
-                   "results": results}, f, indent=1)
-    print(f"results written to {path}")
+        json.dump(report, f, indent=1)
+    print(f"speed-ups are the other implementation's time over steepest's (higher: steepest "
+          f"faster); ceil% is the share of the measured same-pattern memory ceiling")
+    print(f"results: {path}")
+    try:
+        from .plot import draw
+    except ImportError:
+        print("note: matplotlib is not installed (pip install steepest[plot]): no plot drawn")
+    else:
+        print(f"plot:    {draw(report, path[:-len('.json')] + '.png')}")
+    print(f"done in {time.perf_counter() - started:.0f} s")
     return 0

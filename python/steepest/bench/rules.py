@@ -1,9 +1,8 @@
-"""The rules the harness can time: how to build each one in steepest and in the NumPy reference,
-and how many bytes one step moves per parameter (the memory traffic a fused kernel cannot avoid).
-"""
+"""The rules the harness can time: how to build each in steepest, in the NumPy reference and in
+torch.optim, and the memory pattern of one step (arrays read, arrays written back in place),
+which fixes the bytes a fused step must move per parameter."""
 
-from dataclasses import dataclass
-from typing import Callable
+from dataclasses import dataclass, field
 
 import steepest
 from steepest.reference import optim as reference
@@ -12,38 +11,37 @@ from steepest.reference import optim as reference
 @dataclass(frozen=True)
 class Rule:
     name: str
-    make: Callable  # make(params) -> a steepest optimizer
-    reference: Callable  # reference(p, g, state) -> one in-place NumPy step
-    streams_read: int  # arrays read per parameter: p, g and the state
-    streams_written: int  # arrays written back in place: p and the state
+    steepest_class: str  # in steepest.optim
+    hyper: dict  # constructor arguments, torch.optim's names
+    reference: str  # function in steepest.reference.optim
+    reference_hyper: dict
+    reads: int  # arrays read per parameter: p, g and the state
+    writes: int  # arrays written back in place: p and the state
+    torch_class: str = None  # in torch.optim, where torch has the rule
+    torch_hyper: dict = field(default_factory=dict)
 
     def bytes_per_param(self, itemsize):
-        return (self.streams_read + self.streams_written) * itemsize
+        return (self.reads + self.writes) * itemsize
+
+    def make(self, params):
+        return getattr(steepest.optim, self.steepest_class)(params, **self.hyper)
+
+    def reference_step(self, p, g, state):
+        getattr(reference, self.reference)(p, g, state, **self.reference_hyper)
 
 
-SGD_HYPER = dict(lr=1e-3, momentum=0.9)
-ADAM_HYPER = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
+_ADAM = dict(lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8)
 
 RULES = {
-    # SGD with momentum: reads p, g, b; writes p, b.
-    "sgd": Rule(
-        "sgd",
-        lambda params: steepest.optim.SGD(params, **SGD_HYPER),
-        lambda p, g, state: reference.sgd(p, g, state, **SGD_HYPER),
-        3, 2,
-    ),
-    # Adam: reads p, g, m, v; writes p, m, v.
-    "adam": Rule(
-        "adam",
-        lambda params: steepest.optim.Adam(params, lr=1e-3),
-        lambda p, g, state: reference.adam(p, g, state, **ADAM_HYPER),
-        4, 3,
-    ),
-    "adamw": Rule(
-        "adamw",
-        lambda params: steepest.optim.AdamW(params, lr=1e-3, weight_decay=1e-2),
-        lambda p, g, state: reference.adam(p, g, state, **ADAM_HYPER, weight_decay=1e-2,
-                                           decoupled_weight_decay=True),
-        4, 3,
-    ),
+    rule.name: rule
+    for rule in [
+        # SGD with momentum: reads p, g, b; writes p, b.
+        Rule("sgd", "SGD", dict(lr=1e-3, momentum=0.9), "sgd", dict(lr=1e-3, momentum=0.9),
+             3, 2, "SGD", dict(lr=1e-3, momentum=0.9)),
+        # Adam: reads p, g, m, v; writes p, m, v: 28 bytes per float32 parameter.
+        Rule("adam", "Adam", dict(lr=1e-3), "adam", _ADAM, 4, 3, "Adam", dict(lr=1e-3)),
+        Rule("adamw", "AdamW", dict(lr=1e-3, weight_decay=1e-2), "adam",
+             dict(_ADAM, weight_decay=1e-2, decoupled_weight_decay=True), 4, 3,
+             "AdamW", dict(lr=1e-3, weight_decay=1e-2)),
+    ]
 }

@@ -1,0 +1,30 @@
+"""The machine's memory ceiling for a step: our own C++ loop with a rule's access pattern (read R
+arrays, write W of them back in place) over arrays far larger than the caches. Every byte it
+counts really moves, unlike STREAM's triad, which counts 12 bytes per element where a
+write-allocate moves 16."""
+
+import numpy as np
+
+import steepest
+from steepest import _core
+
+from .timing import seconds_per_call
+
+# 4 arrays of 64 MiB each: twice the largest L3 of common desktop and server parts.
+CEILING_BYTES_PER_ARRAY = 64 << 20
+
+
+def pattern_bandwidth(reads, writes, dtype=np.float32, threads=None, repeats=5):
+    """Bytes per second of one pass of the (reads, writes) pattern, the median of ``repeats``."""
+    n = CEILING_BYTES_PER_ARRAY // np.dtype(dtype).itemsize
+    rng = np.random.default_rng(0)
+    arrays = [rng.random(n, dtype=np.float64).astype(dtype) for _ in range(reads)]
+    previous = steepest.get_num_threads()
+    try:
+        if threads is not None:
+            steepest.set_num_threads(threads)
+        seconds = seconds_per_call(lambda: _core.pattern_pass(arrays, writes), repeats=repeats,
+                                   min_time=0.0)
+    finally:
+        steepest.set_num_threads(previous)
+    return (reads + writes) * np.dtype(dtype).itemsize * n / seconds

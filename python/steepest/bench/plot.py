@@ -1,0 +1,41 @@
+"""Throughput against size, one panel per rule: steepest, NumPy and torch.optim, with the
+machine's same-pattern memory ceiling as a line. Needs matplotlib (``steepest[plot]``)."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+STYLE = {"steepest": ("C3", "o-"), "numpy": ("C7", "s--"), "torch": ("C0", "v--"),
+         "torch-foreach": ("C9", "^--"), "torch-fused": ("C2", "D-")}
+
+
+def draw(report, path):
+    threads = max(r["threads"] for r in report["results"])
+    rows = [r for r in report["results"] if r["threads"] == threads]
+    rules = list(dict.fromkeys(r["rule"] for r in rows))
+    fig, axes = plt.subplots(1, len(rules), figsize=(4.2 * len(rules), 3.6), squeeze=False)
+    for ax, rule in zip(axes[0], rules):
+        mine = sorted((r for r in rows if r["rule"] == rule), key=lambda r: r["params"])
+        sizes = [r["params"] for r in mine]
+        for name, (color, style) in STYLE.items():
+            points = [(r["params"], r["bytes_per_param"] * r["params"] / r["seconds"][name] / 1e9)
+                      for r in mine if name in r["seconds"]]
+            if points:
+                ax.plot(*zip(*points), style, color=color, label=name, markersize=4)
+        ax.axhline(mine[0]["ceiling_gb_s"], color="k", linewidth=0.8, linestyle=":",
+                   label="memory ceiling")
+        ax.set_xscale("log", base=2)
+        ax.set_xticks(sizes)
+        ax.set_xticklabels([f"{s >> 20}M" if s >= 1 << 20 else f"{s >> 10}K" for s in sizes])
+        ax.set_title(f"{rule} ({mine[0]['dtype']}, {threads} threads)")
+        ax.set_xlabel("parameters")
+        ax.set_ylabel("GB/s moved")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7)
+    fig.suptitle(f"steepest bench — {report['machine']['cpu']}, SIMD {report['machine']['simd']}",
+                 fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
