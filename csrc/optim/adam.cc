@@ -1,6 +1,6 @@
 // Adam and AdamW (L2 or decoupled weight decay, AMSGrad, maximize): one pass over p, g, m, v
-// (and vmax). Compiled once per SIMD target; the equations are in steepest/optim.h.
-#include "steepest/optim.h"
+// (and vmax). Compiled once per SIMD target; the equations are in steepest/optim/adam.h.
+#include "steepest/optim/adam.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -42,20 +42,20 @@ void adam_amsgrad(T* p, const T* g, T* m, T* v, T* vmax, int64_t n, const AdamSc
 }  // namespace
 
 template <class T>
-void adam(const AdamTensor<T>& t, const AdamScalars<T>& s, int64_t begin, int64_t end) {
+void adam(const StepTensor<T>& t, const AdamScalars<T>& s, int64_t begin, int64_t end) {
   T* p = t.param + begin;
   const T* g = t.grad + begin;
-  T* m = t.exp_avg + begin;
-  T* v = t.exp_avg_sq + begin;
-  T* vmax = t.max_exp_avg_sq ? t.max_exp_avg_sq + begin : nullptr;
+  T* m = t.state[0] + begin;
+  T* v = t.state[1] + begin;
+  T* vmax = t.state[2] ? t.state[2] + begin : nullptr;
   const int64_t n = end - begin;
   if (s.has_l2) adam_amsgrad<T, true, false>(p, g, m, v, vmax, n, s);
   else if (s.has_decay) adam_amsgrad<T, false, true>(p, g, m, v, vmax, n, s);
   else adam_amsgrad<T, false, false>(p, g, m, v, vmax, n, s);
 }
 
-template void adam<float>(const AdamTensor<float>&, const AdamScalars<float>&, int64_t, int64_t);
-template void adam<double>(const AdamTensor<double>&, const AdamScalars<double>&, int64_t,
+template void adam<float>(const StepTensor<float>&, const AdamScalars<float>&, int64_t, int64_t);
+template void adam<double>(const StepTensor<double>&, const AdamScalars<double>&, int64_t,
                            int64_t);
 
 }  // namespace STEEPEST_TARGET

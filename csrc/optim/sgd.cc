@@ -1,6 +1,6 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: one pass over p, g and b.
-// Compiled once per SIMD target; the equations are in steepest/optim.h.
-#include "steepest/optim.h"
+// Compiled once per SIMD target; the equations are in steepest/optim/sgd.h.
+#include "steepest/optim/sgd.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -43,16 +43,16 @@ void sgd_momentum(T* p, const T* g, T* b, int64_t n, const SgdScalars<T>& s, boo
 }  // namespace
 
 template <class T>
-void sgd(const SgdTensor<T>& t, const SgdScalars<T>& s, int64_t begin, int64_t end) {
+void sgd(const StepTensor<T>& t, const SgdScalars<T>& s, int64_t begin, int64_t end) {
   T* p = t.param + begin;
   const T* g = t.grad + begin;
-  T* b = t.momentum_buffer ? t.momentum_buffer + begin : nullptr;
-  if (s.has_weight_decay) sgd_momentum<T, true>(p, g, b, end - begin, s, t.first);
-  else sgd_momentum<T, false>(p, g, b, end - begin, s, t.first);
+  T* b = t.state[0] ? t.state[0] + begin : nullptr;
+  if (s.has_weight_decay) sgd_momentum<T, true>(p, g, b, end - begin, s, t.fresh);
+  else sgd_momentum<T, false>(p, g, b, end - begin, s, t.fresh);
 }
 
-template void sgd<float>(const SgdTensor<float>&, const SgdScalars<float>&, int64_t, int64_t);
-template void sgd<double>(const SgdTensor<double>&, const SgdScalars<double>&, int64_t, int64_t);
+template void sgd<float>(const StepTensor<float>&, const SgdScalars<float>&, int64_t, int64_t);
+template void sgd<double>(const StepTensor<double>&, const SgdScalars<double>&, int64_t, int64_t);
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -5,9 +5,9 @@ namespace steepest {
 namespace STEEPEST_TARGET {
 
 template <class T>
-void sgd(const SgdTensor<T>&, const SgdScalars<T>&, int64_t, int64_t);
+void sgd(const StepTensor<T>&, const SgdScalars<T>&, int64_t, int64_t);
 template <class T>
-void adam(const AdamTensor<T>&, const AdamScalars<T>&, int64_t, int64_t);
+void adam(const StepTensor<T>&, const AdamScalars<T>&, int64_t, int64_t);
 template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
 

@@ -23,6 +23,8 @@ class Adam(Optimizer):
 
     state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     decoupled_weight_decay = False
+    _kernel = staticmethod(_core.adam_step)
+    _checker = staticmethod(_core.check_adam)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False):
@@ -30,21 +32,11 @@ class Adam(Optimizer):
                         amsgrad=amsgrad, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        check_betas(group["betas"])
-        beta1, beta2 = group["betas"]
-        _core.check_adam(group["lr"], beta1, beta2, group["eps"], group["weight_decay"])
-
-    def _group_args(self, group, plan):
-        check_betas(group["betas"])
-        beta1, beta2 = group["betas"]
-        states = plan.states
-        return (plan.arrays(), states["exp_avg"], states["exp_avg_sq"], states["max_exp_avg_sq"],
-                plan.steps, group["lr"], beta1, beta2, group["eps"], group["weight_decay"],
-                group["amsgrad"], group["maximize"])
-
-    def _run(self, args, grads):
-        return _core.adam_step(args, grads, self.decoupled_weight_decay)
+    def _hyper(self, group):
+        betas = group["betas"]
+        check_betas(betas)
+        return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
+                group["amsgrad"], group["maximize"], self.decoupled_weight_decay)
 
 
 class AdamW(Adam):

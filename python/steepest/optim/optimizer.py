@@ -92,14 +92,15 @@ class _GroupPlan:
     per state array key (None where the state does not exist yet: C++ creates it), and the step
     counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d view into it)."""
 
-    __slots__ = ("params", "size", "objects", "first", "states", "steps")
+    __slots__ = ("params", "size", "objects", "first", "states", "state_lists", "steps")
 
     def __init__(self, params, first, states, steps):
         self.params = params
         self.size = len(params)
         self.objects = not all(isinstance(p, np.ndarray) for p in params)
         self.first = first
-        self.states = states
+        self.states = states  # {key: list}, in the rule's order
+        self.state_lists = tuple(states.values())
         self.steps = steps
 
     def arrays(self):
@@ -110,12 +111,14 @@ class Optimizer:
     """Base class of every update rule.
 
     Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
-    count steps) and implement ``_check_group(group)`` (raise on an invalid hyperparameter),
-    ``_group_args(group, plan)`` (the tuple C++ takes for a group) and ``_run(args, grads)``
-    (the call into C++; returns how many state arrays it created).
+    count steps, the arrays in the order their C++ rule takes them), ``_kernel`` and ``_checker``
+    (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
+    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them.
     """
 
     state_keys = ()
+    _kernel = None
+    _checker = None
 
     def __init__(self, params, defaults):
         if isinstance(params, np.ndarray) or hasattr(params, "data"):
@@ -216,9 +219,10 @@ class Optimizer:
                 raise TypeError("step: grads must be a list of arrays, one per parameter, "
                                 "not an ndarray")
             grads = list(grads)
-        args = [self._group_args(group, gp) for group, gp in zip(self.param_groups, plan)]
+        args = [(gp.arrays(), *gp.state_lists, gp.steps, *self._hyper(group))
+                for group, gp in zip(self.param_groups, plan)]
         try:
-            created = self._run(args, grads)
+            created = self._kernel(args, grads)
         except BaseException:
             self._plan = None  # its lists may hold state created for the failed step
             raise
@@ -298,14 +302,13 @@ class Optimizer:
 
     # -- for subclasses ------------------------------------------------------------------
 
+    def _hyper(self, group):
+        raise NotImplementedError
+
     def _check_group(self, group):
-        raise NotImplementedError
-
-    def _group_args(self, group, plan):
-        raise NotImplementedError
-
-    def _run(self, args, grads):
-        raise NotImplementedError
+        """Raise (ValueError, torch's wording) on an invalid hyperparameter: the step's own
+        checks, run early."""
+        self._checker(*self._hyper(group))
 
     # -- the lists kept for C++ ----------------------------------------------------------
 

@@ -20,6 +20,8 @@ class SGD(Optimizer):
     """
 
     state_keys = ("momentum_buffer",)
+    _kernel = staticmethod(_core.sgd_step)
+    _checker = staticmethod(_core.check_sgd)
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False):
@@ -27,13 +29,6 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults)
 
-    def _check_group(self, group):
-        _core.check_sgd(group["lr"], group["momentum"], group["dampening"],
-                        group["weight_decay"], group["nesterov"])
-
-    def _group_args(self, group, plan):
-        return (plan.arrays(), plan.states["momentum_buffer"], group["lr"], group["momentum"],
-                group["dampening"], group["weight_decay"], group["nesterov"], group["maximize"])
-
-    def _run(self, args, grads):
-        return _core.sgd_step(args, grads)
+    def _hyper(self, group):
+        return (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
+                group["nesterov"], group["maximize"])

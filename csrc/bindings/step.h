@@ -1,0 +1,124 @@
+// The binding of every update rule: one call per optimizer step, over every parameter group.
+//
+//   <rule>_step(groups, grads) -> number of state arrays created
+//   groups: one tuple per group: (params, state list per state key..., steps, hyperparameters...)
+//           a state list holds None where the state does not exist yet (it is created here);
+//           steps is an int64 array of the group's step counts (None for rules without one)
+//   grads:  one entry per parameter of all groups, None where a parameter has no gradient
+//           (it is skipped, as torch does)
+//
+// Every array of every group is checked (and missing state created) with the GIL held; then the
+// step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
+//
+// A Rule provides: Hyper, Scalars<T>, kStates, kStateKeys, kCountsSteps, kZeroState (new state
+// is zeroed, or left for the kernel to set because `fresh` tells it), kHyperCount,
+// hyper(tuple, offset), check(hyper), uses_state(hyper, i), scalars<T>(hyper, step) and
+// kernel<T>().
+#pragma once
+
+#include <pybind11/pybind11.h>
+
+#include <string>
+#include <vector>
+
+#include "../runtime/parallel.h"
+#include "check.h"
+#include "steepest/targets.h"
+
+namespace steepest {
+namespace bind {
+
+// The tensors of one dtype in a step, with their per-tensor scalars and sizes.
+template <class T, class Scalars>
+struct Batch {
+  struct Item {
+    StepTensor<T> tensor;
+    Scalars scalars;
+  };
+  std::vector<Item> items;
+  std::vector<int64_t> sizes;
+
+  template <class Kernel>
+  void run(Kernel kernel) const {
+    for_each_range(sizes, [&](int64_t t, int64_t begin, int64_t end) {
+      kernel(items[t].tensor, items[t].scalars, begin, end);
+    });
+  }
+};
+
+// Entry i of a group tuple, named `name` in the error when it is not a number / a bool.
+double number(const py::tuple& t, size_t i, const char* name);
+bool flag(const py::tuple& t, size_t i, const char* name);
+// Throws ValueError "<what>: <value>" (torch.optim's wording) unless ok.
+void require(bool ok, const char* what, double value);
+inline bool finite_nonnegative(double x) { return 0.0 <= x && x < 1.0 / 0.0; }
+inline bool in_unit_interval(double x) { return 0.0 <= x && x < 1.0; }
+// The total number of parameters in `groups`; throws ValueError unless grads has one each.
+size_t check_grads_length(const py::list& groups, const py::list& grads);
+
+template <class T, class Rule>
+void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, const Array& p, const Array& g,
+                void* const* states, int64_t step, bool fresh, const typename Rule::Hyper& h) {
+  StepTensor<T> t{static_cast<T*>(p.data), static_cast<const T*>(g.data), {}, step, fresh};
+  for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
+  batch.items.push_back({t, Rule::template scalars<T>(h, step)});
+  batch.sizes.push_back(p.size);
+}
+
+template <class Rule>
+int rule_step(py::list groups, py::list grads) {
+  constexpr int S = Rule::kStates;
+  constexpr size_t kSteps = 1 + S, kHyper = 2 + S;
+  check_grads_length(groups, grads);
+  Batch<float, typename Rule::template Scalars<float>> f32;
+  Batch<double, typename Rule::template Scalars<double>> f64;
+  StepArrays arrays;
+  std::vector<int64_t*> stepped;  // step counts to advance once every check has passed
+  int created = 0;
+  size_t first = 0;  // flat index of the group's first parameter
+  for (py::handle handle : groups) {
+    auto group = py::reinterpret_borrow<py::tuple>(handle);
+    if (group.size() != kHyper + Rule::kHyperCount)
+      throw std::logic_error("internal: a group tuple of the wrong size");
+    auto params = group[0].cast<py::list>();
+    const size_t n = params.size();
+    const typename Rule::Hyper h = Rule::hyper(group, kHyper);
+    Rule::check(h);
+    py::list lists[S > 0 ? S : 1];
+    for (int s = 0; s < S; ++s) {
+      if (!Rule::uses_state(h, s)) continue;
+      lists[s] = group[1 + s].cast<py::list>();
+      if (lists[s].size() != n) throw std::logic_error("internal: a state list of the wrong length");
+    }
+    int64_t* steps = Rule::kCountsSteps ? step_counts(group[kSteps], n, first) : nullptr;
+    for (size_t i = 0; i < n; ++i) {
+      const size_t k = first + i;
+      if (grads[k].is_none()) continue;
+      if (steps && steps[i] < 0)
+        throw py::value_error(arg_name("state", "step", k) + ": expected a count >= 0, got " +
+                              std::to_string(steps[i]));
+      const Array p = arrays.param(params[i], k);
+      const Array g = arrays.grad(grads[k], k);
+      void* states[S > 0 ? S : 1] = {};
+      bool fresh = false;
+      for (int s = 0; s < S; ++s)
+        if (Rule::uses_state(h, s))
+          states[s] = arrays.state(lists[s], i, Rule::kStateKeys[s], k, Rule::kZeroState, fresh).data;
+      created += fresh;
+      const int64_t step = steps ? steps[i] + 1 : 0;
+      if (steps) stepped.push_back(&steps[i]);
+      if (p.dtype == Dtype::f32) add_tensor<float, Rule>(f32, p, g, states, step, fresh, h);
+      else add_tensor<double, Rule>(f64, p, g, states, step, fresh, h);
+    }
+    first += n;
+  }
+  arrays.check_no_overlap();
+  for (int64_t* s : stepped) ++*s;
+  py::gil_scoped_release nogil;
+  f32.run(Rule::template kernel<float>());
+  f64.run(Rule::template kernel<double>());
+  return created;
+}
+
+}  // namespace bind
+}  // namespace steepest

@@ -1,0 +1,52 @@
+// Adam and AdamW (torch.optim.Adam, torch.optim.AdamW), at step t (from 1):
+//   g <- sign * g  (+ weight_decay * p     for Adam: L2 added to the gradient)
+//   p <- p * (1 - lr * weight_decay)       for AdamW: decoupled decay
+//   m <- m + (1 - beta1) * (g - m)
+//   v <- beta2 * v + (1 - beta2) * g^2
+//   vmax <- max(vmax, v), v^ = vmax        if amsgrad, else v^ = v
+//   p <- p - lr / (1 - beta1^t) * m / (sqrt(v^) / sqrt(1 - beta2^t) + eps)
+// State: m (exp_avg), v (exp_avg_sq), vmax (max_exp_avg_sq, with amsgrad).
+#pragma once
+
+#include <cmath>
+
+#include "steepest/optim/tensor.h"
+
+namespace steepest {
+
+struct AdamHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool amsgrad, maximize, decoupled_weight_decay;
+};
+
+template <class T>
+struct AdamScalars {
+  T sign, l2, decay, one_minus_beta1, beta2, one_minus_beta2, inv_bias_correction2_sqrt, eps,
+      neg_step_size;
+  bool has_l2, has_decay, amsgrad;
+};
+
+template <class T>
+AdamScalars<T> adam_scalars(const AdamHyper& h, int64_t step) {
+  const double t = double(step);
+  const double bias_correction1 = 1.0 - std::pow(h.beta1, t);
+  const double bias_correction2 = 1.0 - std::pow(h.beta2, t);
+  const bool wd = h.weight_decay != 0.0;
+  return {T(h.maximize ? -1.0 : 1.0),
+          T(h.weight_decay),
+          T(1.0 - h.lr * h.weight_decay),
+          T(1.0 - h.beta1),
+          T(h.beta2),
+          T(1.0 - h.beta2),
+          T(1.0 / std::sqrt(bias_correction2)),
+          T(h.eps),
+          T(-h.lr / bias_correction1),
+          wd && !h.decoupled_weight_decay,
+          wd && h.decoupled_weight_decay,
+          h.amsgrad};
+}
+
+template <class T>
+using AdamKernel = RuleKernel<T, AdamScalars<T>>;
+
+}  // namespace steepest
