@@ -102,7 +102,6 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
     steepest.set_num_threads(threads)
     opt = rule.make([p.copy() for p in params])
     times["steepest"] = seconds_per_call(lambda: opt.step(grads), repeats=repeats)
-    del opt
     ref_params = [p.copy() for p in params]
     ref_states = [{} for _ in params]
 
@@ -111,7 +110,6 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
             rule.reference_step(p, g, s)
 
     times["numpy"] = seconds_per_call(reference_step, repeats=repeats)
-    del ref_params, ref_states
     if with_torch:
         import torch
 
@@ -201,8 +199,8 @@ def main(argv=None):
     }
     with open(path, "w") as f:
         json.dump(report, f, indent=1)
-    print(f"speed-ups are the other implementation's time over steepest's (higher: steepest "
-          f"faster); ceil% is the share of the measured same-pattern memory ceiling")
+    print("speed-ups are the other implementation's time over steepest's (higher: steepest "
+          "faster); ceil% is the share of the measured same-pattern memory ceiling")
     print(f"results: {path}")
     try:
         from .plot import draw

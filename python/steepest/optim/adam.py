@@ -22,6 +22,7 @@ class Adam(Optimizer):
     """
 
     state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
+    required_state = ("step", "exp_avg", "exp_avg_sq")
     decoupled_weight_decay = False
     _kernel = staticmethod(_core.adam_step)
     _checker = staticmethod(_core.check_adam)

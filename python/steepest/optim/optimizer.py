@@ -11,7 +11,6 @@ group, its step counts) are built once and kept until something changes them: th
 group's parameters, a load_state_dict.
 """
 
-import math
 import numbers
 
 import numpy as np
@@ -111,12 +110,14 @@ class Optimizer:
     """Base class of every update rule.
 
     Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
-    count steps, the arrays in the order their C++ rule takes them), ``_kernel`` and ``_checker``
+    count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
+    every stepped parameter has), ``_kernel`` and ``_checker``
     (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
     ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them.
     """
 
     state_keys = ()
+    required_state = ()  # the keys every stepped parameter's state has
     _kernel = None
     _checker = None
 
@@ -258,6 +259,12 @@ class Optimizer:
         number = {}  # saved parameter number -> (our number, array)
         index = 0
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            unknown = set(saved) - set(self.defaults) - {"params"}
+            if unknown:
+                raise ValueError(
+                    f"loaded state dict's parameter group {g} has hyperparameters "
+                    f"{sorted(unknown)} that {type(self).__name__} does not have"
+                )
             if len(saved["params"]) != len(group["params"]):
                 raise ValueError(
                     f"loaded state dict's parameter group {g} has {len(saved['params'])} "
@@ -276,6 +283,12 @@ class Optimizer:
                 raise ValueError(
                     f"loaded state for parameter {saved_index} has keys {sorted(unknown)} "
                     f"that {type(self).__name__} does not use (expected {list(self.state_keys)})"
+                )
+            missing = [k for k in self.required_state if k not in saved_state]
+            if saved_state and missing:
+                raise ValueError(
+                    f"loaded state for parameter {saved_index} lacks {missing}, which "
+                    f"{type(self).__name__} keeps for every parameter it has stepped"
                 )
             state[i] = _State(self)
             for key, value in saved_state.items():

@@ -20,6 +20,7 @@ class SGD(Optimizer):
     """
 
     state_keys = ("momentum_buffer",)
+    required_state = ()  # no buffer while momentum is 0
     _kernel = staticmethod(_core.sgd_step)
     _checker = staticmethod(_core.check_sgd)
 

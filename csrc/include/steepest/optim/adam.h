@@ -1,7 +1,7 @@
 // Adam and AdamW (torch.optim.Adam, torch.optim.AdamW), at step t (from 1):
 //   g <- sign * g  (+ weight_decay * p     for Adam: L2 added to the gradient)
 //   p <- p * (1 - lr * weight_decay)       for AdamW: decoupled decay
-//   m <- m + (1 - beta1) * (g - m)
+//   m <- m + (1 - beta1) * (g - m)        (g - beta1 * (g - m) when 1 - beta1 >= 0.5, like torch's lerp)
 //   v <- beta2 * v + (1 - beta2) * g^2
 //   vmax <- max(vmax, v), v^ = vmax        if amsgrad, else v^ = v
 //   p <- p - lr / (1 - beta1^t) * m / (sqrt(v^) / sqrt(1 - beta2^t) + eps)
@@ -21,9 +21,9 @@ struct AdamHyper {
 
 template <class T>
 struct AdamScalars {
-  T sign, l2, decay, one_minus_beta1, beta2, one_minus_beta2, inv_bias_correction2_sqrt, eps,
-      neg_step_size;
-  bool has_l2, has_decay, amsgrad;
+  T sign, l2, decay, one_minus_beta1, neg_beta1, beta2, one_minus_beta2,
+      inv_bias_correction2_sqrt, eps, neg_step_size;
+  bool lerp_from_g, has_l2, has_decay, amsgrad;
 };
 
 template <class T>
@@ -36,11 +36,13 @@ AdamScalars<T> adam_scalars(const AdamHyper& h, int64_t step) {
           T(h.weight_decay),
           T(1.0 - h.lr * h.weight_decay),
           T(1.0 - h.beta1),
+          T(-h.beta1),
           T(h.beta2),
           T(1.0 - h.beta2),
           T(1.0 / std::sqrt(bias_correction2)),
           T(h.eps),
           T(-h.lr / bias_correction1),
+          1.0 - h.beta1 >= 0.5,
           wd && !h.decoupled_weight_decay,
           wd && h.decoupled_weight_decay,
           h.amsgrad};

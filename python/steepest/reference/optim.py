@@ -1,0 +1,144 @@
+"""Reference update rules in pure NumPy, one step on one tensor, in place.
+
+Each function takes a parameter array ``p`` (updated in place), its gradient ``g`` (read only),
+a ``state`` dict holding that parameter's optimizer state (created on the first call, updated in
+place afterwards) and the hyperparameters as keyword arguments with torch.optim's names.
+
+The equations follow torch.optim's documented algorithms and its default (``foreach=False``)
+implementation. In particular ``maximize`` negates the gradient *before* weight decay is added,
+as torch's implementation does. Scalars that do not depend on the element (bias corrections,
+step sizes) are computed in Python floats (double precision); the array arithmetic runs in the
+dtype of ``p`` (a Python float operand does not promote a float32 array).
+"""
+
+import math
+
+import numpy as np
+
+__all__ = ["sgd", "adam"]
+
+
+def _check(p, g):
+    if not isinstance(p, np.ndarray) or not isinstance(g, np.ndarray):
+        raise TypeError("p and g must be numpy arrays")
+    if p.shape != g.shape:
+        raise ValueError(f"gradient shape {g.shape} differs from parameter shape {p.shape}")
+
+
+def _signed_grad(g, maximize, dtype):
+    """A fresh work array holding ``-g if maximize else g`` in ``dtype``."""
+    work = np.empty(g.shape, dtype=dtype)
+    if maximize:
+        np.negative(g, out=work)
+    else:
+        np.copyto(work, g)
+    return work
+
+
+def sgd(p, g, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, nesterov=False,
+        maximize=False):
+    r"""One step of SGD (torch.optim.SGD), in place on ``p`` and ``state``.
+
+    Equations (torch.optim.SGD's algorithm; ``b`` is ``state['momentum_buffer']``)::
+
+        g = -grad if maximize else grad
+        g = g + weight_decay * p                          (if weight_decay != 0)
+        if momentum != 0:
+            b = g  (a copy)                               (first step: no buffer yet)
+            b = momentum * b + (1 - dampening) * g        (later steps)
+            g = g + momentum * b   if nesterov   else   g = b
+        p = p - lr * g
+
+    ``state`` is empty before the first step; with ``momentum != 0`` the step stores
+    ``state['momentum_buffer']`` (an array like ``p``). With ``momentum == 0`` the state is not
+    touched. The first step does not apply dampening, as in torch.
+    """
+    _check(p, g)
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        work += weight_decay * p
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = work.copy()
+            state["momentum_buffer"] = buf
+        else:
+            np.multiply(buf, momentum, out=buf)
+            buf += (1.0 - dampening) * work
+        if nesterov:
+            work += momentum * buf
+        else:
+            np.copyto(work, buf)
+    np.multiply(work, lr, out=work)
+    np.subtract(p, work, out=p)
+
+
+def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False,
+         decoupled_weight_decay=False):
+    r"""One step of Adam (torch.optim.Adam) or, with ``decoupled_weight_decay=True``, AdamW
+    (torch.optim.AdamW), in place on ``p`` and ``state``.
+
+    Equations at step t = 1, 2, ... (torch.optim.Adam / AdamW's algorithms; ``m``, ``v``, ``vmax``
+    are ``state['exp_avg']``, ``state['exp_avg_sq']``, ``state['max_exp_avg_sq']``)::
+
+        g = -grad if maximize else grad
+        p = p * (1 - lr * weight_decay)                   (AdamW: decoupled decay)
+        g = g + weight_decay * p                          (Adam: L2 penalty in the gradient)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m^ = m / (1 - beta1**t)
+        vmax = max(vmax, v);  v^ = vmax / (1 - beta2**t)  (amsgrad)
+        v^ = v / (1 - beta2**t)                           (otherwise)
+        p = p - lr * m^ / (sqrt(v^) + eps)
+
+    computed, as torch does, as ``p - lr / (1 - beta1**t) * m / (sqrt(v^) / sqrt(1 - beta2**t)
+    + eps)``. ``state`` is empty before the first step, which creates ``state['step'] = 0`` (an
+    int, incremented before use), ``exp_avg`` and ``exp_avg_sq`` (zeros like ``p``) and, when
+    ``amsgrad``, ``max_exp_avg_sq`` (zeros like ``p``).
+    """
+    _check(p, g)
+    if "step" not in state:
+        state["step"] = 0
+    for key in ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ()):
+        if state.get(key) is None:
+            state[key] = np.zeros(p.shape, dtype=p.dtype)
+    state["step"] = int(state["step"]) + 1
+    t = state["step"]
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            np.multiply(p, 1.0 - lr * weight_decay, out=p)
+        else:
+            work += weight_decay * p
+
+    # m = beta1 * m + (1 - beta1) * g
+    np.multiply(m, beta1, out=m)
+    m += (1.0 - beta1) * work
+    # v = beta2 * v + (1 - beta2) * g * g   (work is reused as scratch from here on)
+    np.multiply(v, beta2, out=v)
+    np.multiply(work, work, out=work)
+    np.multiply(work, 1.0 - beta2, out=work)
+    v += work
+
+    if amsgrad:
+        vmax = state["max_exp_avg_sq"]
+        np.maximum(vmax, v, out=vmax)
+        vhat = vmax
+    else:
+        vhat = v
+
+    bias_correction1 = 1.0 - beta1**t
+    bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
+    step_size = lr / bias_correction1
+
+    # denom = sqrt(v^) / sqrt(1 - beta2**t) + eps
+    denom = work
+    np.sqrt(vhat, out=denom)
+    np.divide(denom, bias_correction2_sqrt, out=denom)
+    np.add(denom, eps, out=denom)
+    # p = p - step_size * m / denom
+    np.divide(m, denom, out=denom)
+    np.multiply(denom, step_size, out=denom)
+    np.subtract(p, denom, out=p)

@@ -1,0 +1,379 @@
+"""state_dict / load_state_dict, param_groups edits and add_param_group of SGD, Adam, AdamW.
+
+Round trips must be bitwise: an optimizer restored from a state_dict continues on exactly the
+trajectory of the original. Comparisons with the NumPy reference run in float64 and use
+``rtol = 1e-14`` with ``atol = rtol * max|reference|`` (measured max relative difference
+over these runs: 9e-16).
+"""
+
+import copy
+
+import numpy as np
+import pytest
+
+import steepest
+from steepest import reference
+
+# Rules with nontrivial options; two parameter groups with different learning rates.
+CONFIGS = [
+    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01)),
+    ("SGD", dict(lr=0.02, momentum=0.8, dampening=0.2, maximize=True)),
+    ("Adam", dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.01, amsgrad=True)),
+    ("Adam", dict(lr=0.003, maximize=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.003, betas=(0.5, 0.9), maximize=True)),
+]
+IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
+SHAPES = [(7,), (33, 5), (1031,)]
+RTOL = 1e-14
+
+
+def make_params(dtype=np.float64, seed=0, shapes=SHAPES):
+    rng = np.random.default_rng(seed)
+    return [rng.standard_normal(s).astype(dtype) for s in shapes]
+
+
+def groups(params, lr):
+    """Two groups: the first two tensors at the default lr, the rest at lr / 3."""
+    return [{"params": params[:2]}, {"params": params[2:], "lr": lr / 3}]
+
+
+def grads_for(params, t):
+    rng = np.random.default_rng(1000 + t)
+    return [rng.standard_normal(p.shape).astype(p.dtype) + p.dtype.type(0.1) * p for p in params]
+
+
+def run(opt, params, steps, start=0):
+    for t in range(start, start + steps):
+        opt.step(grads_for(params, t))
+
+
+def make(rule, params, hyper):
+    return getattr(steepest.optim, rule)(groups(params, hyper["lr"]), **hyper)
+
+
+def assert_same_state(a, b):
+    """Bitwise equality of two optimizers' state dicts (or of two state_dict() results)."""
+    sa = a if isinstance(a, dict) else a.state
+    sb = b if isinstance(b, dict) else b.state
+    assert set(sa) == set(sb)
+    for i in sa:
+        assert set(sa[i]) == set(sb[i]), i
+        for key, value in sa[i].items():
+            if key == "step":  # an int (or, in opt.state, possibly a 0-d integer array)
+                assert int(value) == int(sb[i][key]), (i, key)
+            else:
+                assert value.dtype == sb[i][key].dtype
+                assert np.array_equal(value, sb[i][key]), (i, key)
+
+
+def assert_same_state_dict(a, b):
+    assert_same_state(a["state"], b["state"])
+    assert a["param_groups"] == b["param_groups"]
+
+
+def hyper_of(group):
+    return {k: v for k, v in group.items() if k != "params"}
+
+
+# -- round trip --------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_round_trip_continues_bitwise(rule, hyper, dtype):
+    params = make_params(dtype)
+    opt = make(rule, params, hyper)
+    run(opt, params, 50)
+    sd = opt.state_dict()
+
+    restored_params = [p.copy() for p in params]
+    restored = make(rule, restored_params, hyper)
+    restored.load_state_dict(sd)
+    assert_same_state(restored, opt)
+
+    for t in range(50, 100):
+        grads = grads_for(params, t)  # identical grads for both
+        opt.step(grads)
+        restored.step([g.copy() for g in grads])
+    for p, q in zip(params, restored_params):
+        assert np.array_equal(p, q)
+    assert_same_state(restored, opt)
+    if rule != "SGD":
+        assert all(int(s["step"]) == 100 for s in restored.state.values())
+
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_state_dict_layout(rule, hyper):
+    params = make_params()
+    opt = make(rule, params, hyper)
+    run(opt, params, 3)
+    sd = opt.state_dict()
+    assert set(sd) == {"state", "param_groups"}
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
+    assert sd["param_groups"][1]["lr"] == pytest.approx(hyper["lr"] / 3)
+    assert set(sd["state"]) == {0, 1, 2}
+    for i, p in enumerate(params):
+        for key, value in sd["state"][i].items():
+            assert key in opt.state_keys
+            if key == "step":
+                assert type(value) is int and value == 3
+            else:
+                assert isinstance(value, np.ndarray)
+                assert value.shape == p.shape and value.dtype == p.dtype
+                assert np.array_equal(value, opt.state[i][key])
+                assert not np.shares_memory(value, opt.state[i][key])
+
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_state_dict_is_a_snapshot(rule, hyper):
+    params = make_params()
+    opt = make(rule, params, hyper)
+    run(opt, params, 10)
+    sd = opt.state_dict()
+    saved = copy.deepcopy(sd)
+    run(opt, params, 10, start=10)
+    opt.param_groups[0]["lr"] = 123.0
+    assert_same_state_dict(sd, saved)
+    # and the optimizer's state did move on
+    key = "momentum_buffer" if rule == "SGD" else "exp_avg"
+    assert not np.array_equal(sd["state"][0][key], opt.state[0][key])
+
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_loaded_state_is_copied(rule, hyper):
+    params = make_params()
+    opt = make(rule, params, hyper)
+    run(opt, params, 20)
+    sd = opt.state_dict()
+
+    restored_params = [p.copy() for p in params]
+    restored = make(rule, restored_params, hyper)
+    restored.load_state_dict(sd)
+    # Mutate everything in the dict that was loaded.
+    for s in sd["state"].values():
+        for key, value in s.items():
+            if key == "step":
+                s[key] = 10**6
+            else:
+                value[...] = 99.0
+    sd["param_groups"][0]["lr"] = 77.0
+    sd["param_groups"][1]["weight_decay"] = 0.5
+    sd["state"].clear()
+
+    assert_same_state(restored, opt)
+    assert [hyper_of(g) for g in restored.param_groups] == [hyper_of(g) for g in opt.param_groups]
+    run(opt, params, 20, start=20)
+    run(restored, restored_params, 20, start=20)
+    for p, q in zip(params, restored_params):
+        assert np.array_equal(p, q)
+
+
+# -- loading invalid state dicts ----------------------------------------------------------------
+
+def _snapshot(opt, params):
+    return copy.deepcopy(opt.state_dict()), [p.copy() for p in params]
+
+
+def _assert_unchanged(opt, params, snapshot):
+    sd, saved_params = snapshot
+    assert_same_state_dict(opt.state_dict(), sd)
+    for p, q in zip(params, saved_params):
+        assert np.array_equal(p, q)
+
+
+def _bad_state_dicts(rule, hyper):
+    """(description, state_dict) pairs that must be refused by ``make(rule, ...)``."""
+    params = make_params()
+    source = make(rule, params, hyper)
+    run(source, params, 5)
+    good = source.state_dict()
+    key = "momentum_buffer" if rule == "SGD" else "exp_avg"
+
+    wrong_shape = copy.deepcopy(good)
+    wrong_shape["state"][2][key] = np.zeros(1030)
+    yield "a state array of the wrong shape", wrong_shape
+
+    transposed = copy.deepcopy(good)
+    transposed["state"][1][key] = transposed["state"][1][key].T.copy()
+    yield "a state array of transposed shape", transposed
+
+    # the last tensor's state is bad, the first ones are fine: nothing may be half-loaded
+    last_bad = copy.deepcopy(good)
+    last_bad["state"][2][key] = np.zeros((1031, 1))
+    yield "only the last state array of the wrong shape", last_bad
+
+    moved_param = copy.deepcopy(good)
+    moved_param["param_groups"][0]["params"] = [0]
+    moved_param["param_groups"][1]["params"] = [1, 2]
+    yield "group sizes (1, 2) instead of (2, 1)", moved_param
+
+    one_group = copy.deepcopy(good)
+    one_group["param_groups"] = [dict(one_group["param_groups"][0], params=[0, 1, 2])]
+    yield "one group instead of two", one_group
+
+    three_groups = copy.deepcopy(good)
+    three_groups["param_groups"].append(dict(three_groups["param_groups"][1], params=[3]))
+    yield "three groups instead of two", three_groups
+
+    unknown_index = copy.deepcopy(good)
+    unknown_index["state"][7] = unknown_index["state"].pop(2)
+    yield "state for a parameter that does not exist", unknown_index
+
+    bad_lr = copy.deepcopy(good)
+    bad_lr["param_groups"][1]["lr"] = -1.0
+    yield "a negative learning rate", bad_lr
+
+    other_rule = "Adam" if rule == "SGD" else "SGD"
+    other_hyper = dict(lr=0.01, momentum=0.9) if other_rule == "SGD" else dict(lr=0.01)
+    other_params = make_params()
+    other = make(other_rule, other_params, other_hyper)
+    run(other, other_params, 5)
+    yield f"the state of {other_rule}", other.state_dict()
+
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_invalid_state_dict_raises_and_changes_nothing(rule, hyper):
+    params = make_params(seed=5)
+    opt = make(rule, params, hyper)
+    run(opt, params, 3)
+    before = _snapshot(opt, params)
+    for what, bad in _bad_state_dicts(rule, hyper):
+        with pytest.raises(ValueError):
+            opt.load_state_dict(bad)
+        _assert_unchanged(opt, params, before)
+    # and it still works, on the trajectory it was on
+    twin_params = make_params(seed=5)
+    twin = make(rule, twin_params, hyper)
+    run(twin, twin_params, 3)
+    run(opt, params, 3, start=3)
+    run(twin, twin_params, 3, start=3)
+    for p, q in zip(params, twin_params):
+        assert np.array_equal(p, q)
+
+
+def test_state_dict_of_stateless_sgd_is_refused_by_adam():
+    params = make_params()
+    sgd = steepest.optim.SGD(params, lr=0.1)  # momentum 0: no state at all
+    sgd.step(grads_for(params, 0))
+    adam = steepest.optim.Adam(make_params(), lr=0.01)
+    before = copy.deepcopy(adam.param_groups[0])
+    try:
+        adam.load_state_dict(sgd.state_dict())
+    except ValueError:
+        return
+    raise AssertionError(
+        f"loaded; Adam's group went from {hyper_of(before)} to {hyper_of(adam.param_groups[0])}")
+
+
+# -- hyperparameters ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_hyperparameters_are_restored(rule, hyper):
+    params = make_params()
+    opt = make(rule, params, hyper)
+    opt.param_groups[1]["weight_decay"] = 0.03  # differs from the defaults of any new optimizer
+    run(opt, params, 10)
+    sd = opt.state_dict()
+
+    other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False))
+    if rule == "SGD":
+        other.update(momentum=0.5, dampening=0.0, nesterov=False)
+    else:
+        other.update(betas=(0.1, 0.2), eps=1e-3, amsgrad=not hyper.get("amsgrad", False))
+    restored_params = [p.copy() for p in params]
+    restored = make(rule, restored_params, other)
+    restored.load_state_dict(sd)
+    for ours, theirs in zip(restored.param_groups, opt.param_groups):
+        assert hyper_of(ours) == hyper_of(theirs)
+    assert restored.param_groups[1]["weight_decay"] == 0.03
+    run(opt, params, 10, start=10)
+    run(restored, restored_params, 10, start=10)
+    for p, q in zip(params, restored_params):
+        assert np.array_equal(p, q)
+
+
+def _reference_step(rule, p, g, state, group):
+    if rule == "SGD":
+        reference.sgd(p, g, state, lr=group["lr"], momentum=group["momentum"],
+                      dampening=group["dampening"], weight_decay=group["weight_decay"],
+                      nesterov=group["nesterov"], maximize=group["maximize"])
+    else:
+        beta1, beta2 = group["betas"]
+        reference.adam(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                       weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
+                       maximize=group["maximize"], decoupled_weight_decay=rule == "AdamW")
+
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_changing_hyperparameters_between_steps_takes_effect(rule, hyper):
+    params = make_params()
+    opt = make(rule, params, hyper)
+    ref_params = [p.copy() for p in params]
+    ref_states = [{} for _ in params]
+    lr0 = hyper["lr"]
+    for t in range(60):
+        # a decaying, then restarted, learning rate in group 0; weight decay switched on later
+        opt.param_groups[0]["lr"] = lr0 * 0.95**(t % 30)
+        if t == 40:
+            opt.param_groups[1]["weight_decay"] = 0.05
+        grads = grads_for(params, t)
+        opt.step(grads)
+        for k, (p, g, s) in enumerate(zip(ref_params, grads, ref_states)):
+            _reference_step(rule, p, g, s, opt.param_groups[0 if k < 2 else 1])
+    for p, q in zip(params, ref_params):
+        np.testing.assert_allclose(p, q, rtol=RTOL, atol=RTOL * np.abs(q).max())
+
+    # The same run with the learning rate left alone ends elsewhere: the change mattered.
+    fixed_params = make_params()
+    fixed = make(rule, fixed_params, hyper)
+    run(fixed, fixed_params, 60)
+    assert np.abs(fixed_params[0] - params[0]).max() > 1e-4
+
+
+# -- add_param_group ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def test_add_param_group(rule, hyper):
+    params = make_params()
+    opt = make(rule, params, hyper)
+    ref_params = [p.copy() for p in params]
+    ref_states = [{} for _ in params]
+
+    def steps(start, stop):
+        for t in range(start, stop):
+            grads = grads_for(params, t)
+            opt.step(grads)
+            for k, (p, g, s) in enumerate(zip(ref_params, grads, ref_states)):
+                _reference_step(rule, p, g, s, opt.param_groups[0 if k < 2 else 1 if k == 2 else 2])
+
+    steps(0, 10)
+    new = make_params(seed=9, shapes=[(5, 3), (17,)])
+    opt.add_param_group({"params": new, "lr": hyper["lr"] * 2})
+    params += new
+    ref_params += [p.copy() for p in new]
+    ref_states += [{}, {}]
+    group = opt.param_groups[2]
+    assert group["lr"] == hyper["lr"] * 2
+    assert hyper_of(group) == dict(opt.defaults, lr=hyper["lr"] * 2)
+    assert 3 not in opt.state and 4 not in opt.state
+
+    steps(10, 25)
+    for i, p in zip((3, 4), new):
+        s = opt.state[i]
+        assert set(s) == set(opt.state[0])
+        for key, value in s.items():
+            if key == "step":
+                assert int(value) == 15
+                continue
+            assert value.shape == p.shape and value.dtype == p.dtype
+            assert all(not np.shares_memory(value, other[k])
+                       for j, other in opt.state.items() if j != i for k in other if k != "step")
+    if rule != "SGD":
+        assert int(opt.state[0]["step"]) == 25
+    for p, q in zip(params, ref_params):
+        np.testing.assert_allclose(p, q, rtol=RTOL, atol=RTOL * np.abs(q).max())
+    assert [g["params"] for g in opt.state_dict()["param_groups"]] == [[0, 1], [2], [3, 4]]
+
+    with pytest.raises(ValueError):  # a parameter may not be in two groups
+        opt.add_param_group({"params": [params[0]]})
+    assert len(opt.param_groups) == 3
