@@ -11,20 +11,19 @@ namespace {
 template <class T, bool L2, bool Decay, bool Amsgrad>
 void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __restrict v,
                T* __restrict vmax, int64_t n, const AdamScalars<T>& s) {
-  const T sign = s.sign, l2 = s.l2, decay = s.decay, one_minus_beta1 = s.one_minus_beta1,
+  const T sign = s.sign, l2 = s.l2, decay = s.decay, lerp_weight = s.lerp_weight,
           beta2 = s.beta2, one_minus_beta2 = s.one_minus_beta2,
-          inv_bc2_sqrt = s.inv_bias_correction2_sqrt, eps = s.eps, neg_step = s.neg_step_size,
-          neg_beta1 = s.neg_beta1;
+          inv_bc2_sqrt = s.inv_bias_correction2_sqrt, eps = s.eps, neg_step = s.neg_step_size;
   const bool lerp_from_g = s.lerp_from_g;
   for (int64_t i = 0; i < n; ++i) {
     T pi = p[i];
     T gi = sign * g[i];
     if (L2) gi = fmadd(l2, pi, gi);
     if (Decay) pi = pi * decay;
-    // m + (1 - beta1) (g - m), computed from the nearer end as torch's lerp does, so that
-    // beta1 = 0 gives m = g exactly.
-    const T d = gi - m[i];
-    const T mi = lerp_from_g ? fmadd(neg_beta1, d, gi) : fmadd(one_minus_beta1, d, m[i]);
+    // m + (1 - beta1) (g - m), computed from the nearer end as torch's lerp does (beta1 = 0
+    // gives m = g exactly): base + w (g - m) with (base, w) = (m, 1 - beta1) or (g, -beta1).
+    const T m0 = m[i];
+    const T mi = fmadd(lerp_weight, gi - m0, lerp_from_g ? gi : m0);
     const T vi = fmadd(one_minus_beta2, gi * gi, beta2 * v[i]);
     m[i] = mi;
     v[i] = vi;

@@ -17,6 +17,10 @@ import numpy as np
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
+# Keys that learning-rate schedulers add to param groups (as torch's do), carried through a
+# state_dict beside the optimizer's own hyperparameters.
+SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"})
+
 
 def _data(p):
     """The array of a parameter: the array itself, or its ``.data``."""
@@ -259,7 +263,7 @@ class Optimizer:
         number = {}  # saved parameter number -> (our number, array)
         index = 0
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
-            unknown = set(saved) - set(self.defaults) - {"params"}
+            unknown = set(saved) - set(self.defaults) - SCHEDULER_KEYS - {"params"}
             if unknown:
                 raise ValueError(
                     f"loaded state dict's parameter group {g} has hyperparameters "

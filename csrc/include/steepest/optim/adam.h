@@ -21,8 +21,8 @@ struct AdamHyper {
 
 template <class T>
 struct AdamScalars {
-  T sign, l2, decay, one_minus_beta1, neg_beta1, beta2, one_minus_beta2,
-      inv_bias_correction2_sqrt, eps, neg_step_size;
+  T sign, l2, decay, lerp_weight, beta2, one_minus_beta2, inv_bias_correction2_sqrt, eps,
+      neg_step_size;
   bool lerp_from_g, has_l2, has_decay, amsgrad;
 };
 
@@ -35,8 +35,7 @@ AdamScalars<T> adam_scalars(const AdamHyper& h, int64_t step) {
   return {T(h.maximize ? -1.0 : 1.0),
           T(h.weight_decay),
           T(1.0 - h.lr * h.weight_decay),
-          T(1.0 - h.beta1),
-          T(-h.beta1),
+          T(1.0 - h.beta1 >= 0.5 ? -h.beta1 : 1.0 - h.beta1),
           T(h.beta2),
           T(1.0 - h.beta2),
           T(1.0 / std::sqrt(bias_correction2)),
