@@ -3,6 +3,7 @@ machine's memory ceiling; print a table, write JSON and (with matplotlib) a PNG.
 
 import argparse
 import datetime
+import itertools
 import json
 import os
 import sys
@@ -47,8 +48,9 @@ def parse_args(argv):
     ap.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     ap.add_argument("--threads", default=None,
                     help="comma-separated thread counts (default: all cores; --full: 1 and all)")
-    ap.add_argument("--tensors", type=int, default=1,
-                    help="split each size over this many tensors (default: 1)")
+    ap.add_argument("--tensors", default=None,
+                    help="comma-separated: split each size over this many tensors "
+                         "(default: 1; --full: 1,256)")
     ap.add_argument("--repeats", type=int, default=None,
                     help="timed repeats per point, the median is kept (default: 5, --full: 9)")
     ap.add_argument("--out", default="steepest-bench",
@@ -77,10 +79,15 @@ def parse_args(argv):
         ap.error(f"--threads takes comma-separated whole numbers, got {args.threads!r}")
     if any(t < 1 for t in args.threads):
         ap.error("--threads must be >= 1")
-    if args.tensors < 1:
+    try:
+        args.tensors = ([int(t) for t in args.tensors.split(",") if t.strip()] if args.tensors
+                        else [1, 256] if args.full else [1])
+    except ValueError:
+        ap.error(f"--tensors takes comma-separated whole numbers, got {args.tensors!r}")
+    if any(t < 1 for t in args.tensors):
         ap.error("--tensors must be >= 1")
-    if any(n < args.tensors for n in args.sizes):
-        ap.error("every size must be at least --tensors")
+    if any(n < t for n in args.sizes for t in args.tensors):
+        ap.error("every size must be at least each --tensors count")
     args.repeats = args.repeats or (9 if args.full else 5)
     if args.repeats < 1:
         ap.error("--repeats must be >= 1")
@@ -153,7 +160,7 @@ def main(argv=None):
             ceilings[f"{reads}r{writes}w/{threads}t"] = bw
             print(f"{bw / 1e9:.1f} GB/s", flush=True)
 
-    header = (f"{'rule':<7} {'params':>9} {'thr':>3} {'steepest':>10} {'GB/s':>6} {'ceil%':>6}  "
+    header = (f"{'rule':<7} {'params':>11} {'thr':>3} {'steepest':>10} {'GB/s':>6} {'ceil%':>6}  "
               + " ".join(f"{'vs ' + name:>16}" for name in IMPLEMENTATIONS))
     print(header)
     print("-" * len(header))
@@ -161,28 +168,28 @@ def main(argv=None):
     previous_threads = steepest.get_num_threads()
     try:
         for rule in rules:
-            for size in args.sizes:
-                for threads in args.threads:
-                    times = time_point(rule, size, args.tensors, dtype, threads, args.repeats,
-                                       torch_version is not None)
-                    ours = times["steepest"]
-                    moved = rule.bytes_per_param(dtype.itemsize) * size
-                    bw = ceilings[f"{rule.reads}r{rule.writes}w/{threads}t"]
-                    row = {
-                        "rule": rule.name, "params": size, "tensors": args.tensors,
-                        "dtype": args.dtype, "threads": threads,
-                        "bytes_per_param": rule.bytes_per_param(dtype.itemsize),
-                        "seconds": times, "steepest_gb_s": moved / ours / 1e9,
-                        "ceiling_gb_s": bw / 1e9, "fraction_of_ceiling": moved / ours / bw,
-                        "speedup": {k: t / ours for k, t in times.items() if k != "steepest"},
-                    }
-                    results.append(row)
-                    cells = " ".join(
-                        f"{row['speedup'][k]:>15.2f}x" if k in row["speedup"] else f"{'n/a':>16}"
-                        for k in IMPLEMENTATIONS)
-                    print(f"{rule.name:<7} {human(size) + ('/' + str(args.tensors) if args.tensors > 1 else ''):>9} "
-                          f"{threads:>3} {ours * 1e6:>8.1f}µs {row['steepest_gb_s']:>6.1f} "
-                          f"{100 * row['fraction_of_ceiling']:>5.0f}%  {cells}", flush=True)
+            for size, tensors, threads in itertools.product(args.sizes, args.tensors, args.threads):
+                times = time_point(rule, size, tensors, dtype, threads, args.repeats,
+                                   torch_version is not None)
+                ours = times["steepest"]
+                moved = rule.bytes_per_param(dtype.itemsize) * size
+                bw = ceilings[f"{rule.reads}r{rule.writes}w/{threads}t"]
+                row = {
+                    "rule": rule.name, "params": size, "tensors": tensors,
+                    "dtype": args.dtype, "threads": threads,
+                    "bytes_per_param": rule.bytes_per_param(dtype.itemsize),
+                    "seconds": times, "steepest_gb_s": moved / ours / 1e9,
+                    "ceiling_gb_s": bw / 1e9, "fraction_of_ceiling": moved / ours / bw,
+                    "speedup": {k: t / ours for k, t in times.items() if k != "steepest"},
+                }
+                results.append(row)
+                cells = " ".join(
+                    f"{row['speedup'][k]:>15.2f}x" if k in row["speedup"] else f"{'n/a':>16}"
+                    for k in IMPLEMENTATIONS)
+                label = human(size) + (f" in {tensors}" if tensors > 1 else "")
+                print(f"{rule.name:<7} {label:>11} "
+                      f"{threads:>3} {ours * 1e6:>8.1f}µs {row['steepest_gb_s']:>6.1f} "
+                      f"{100 * row['fraction_of_ceiling']:>5.0f}%  {cells}", flush=True)
     finally:
         steepest.set_num_threads(previous_threads)
 
@@ -192,7 +199,7 @@ def main(argv=None):
     report = {
         "machine": desc,
         "command": ["steepest", "bench", *argv],
-        "settings": {"dtype": args.dtype, "repeats": args.repeats, "tensors": args.tensors,
+        "settings": {"dtype": args.dtype, "repeats": args.repeats,
                      "statistic": "median seconds per step over repeats"},
         "ceilings_gb_s": {k: v / 1e9 for k, v in ceilings.items()},
         "results": results,
