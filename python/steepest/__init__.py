@@ -73,5 +73,7 @@ def show_config(mode="stdout"):
 
 
 from . import optim  # noqa: E402  (needs _core configured)
+from .checkpoint import load, save  # noqa: E402
 
-__all__ = ["optim", "show_config", "get_num_threads", "set_num_threads", "__version__"]
+__all__ = ["optim", "save", "load", "show_config", "get_num_threads", "set_num_threads",
+           "__version__"]

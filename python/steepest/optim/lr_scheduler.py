@@ -12,15 +12,16 @@ or a wrapper such as :class:`~steepest.optim.Accumulate` that exposes ``param_gr
 
 t below is ``last_epoch``: the number of ``step()`` calls since construction, and ``lr_0`` the
 group's ``initial_lr`` (``base_lrs``). The lrs are computed with torch's own floating-point
-operations (its "chainable" recursive forms where torch uses them), so that the sequences match
-torch's to rounding; ChainedScheduler composes schedulers multiplicatively through that form.
+operations, in the same order (its "chainable" recursive forms where torch uses them): the
+sequences equal torch's bitwise; ChainedScheduler composes schedulers multiplicatively through
+that form.
 
-Saving and resuming: ``state_dict()`` holds plain values only (numbers, strings, lists, dicts:
-JSON-serialisable, no functions) and includes the last lrs. ``load_state_dict()`` writes those
+Saving and resuming: ``state_dict()`` holds plain values only (numbers, strings, lists, dicts;
+no functions) and includes the last lrs. ``load_state_dict()`` writes those
 lrs (and a cycled momentum) back into the optimizer's groups, so a resumed run continues on the
 same sequence whatever the order in which the optimizer and the scheduler are rebuilt and loaded,
 and even when the optimizer's state is not restored. torch.optim.lr_scheduler gets this wrong
-in two known cases, which the tests check here:
+in two known cases, checked by tests/optim/test_lr_scheduler.py:
 
 * SequentialLR (pytorch#119168): building the sub-schedulers multiplies ``group["lr"]`` (e.g.
   LinearLR by start_factor) and SequentialLR resets it to ``initial_lr``; torch's
@@ -742,7 +743,8 @@ class _Composite:
 class SequentialLR(_Composite, LRScheduler):
     """Runs ``schedulers[i]`` between ``milestones[i-1]`` and ``milestones[i]``: at step t the
     active scheduler is ``schedulers[bisect_right(milestones, t)]``, which starts from its own
-    step 0 (closed form, from ``initial_lr``) at its milestone."""
+    step 0 (closed form, from ``initial_lr``) at its milestone. Resume with load_state_dict:
+    as in torch, ``last_epoch >= 0`` only starts the first scheduler (pytorch#162591)."""
 
     def __init__(self, optimizer, schedulers, milestones, last_epoch=-1):
         if len(schedulers) < 1:

@@ -77,7 +77,7 @@ class _State(dict):
 
 def _step_count(value, index):
     """A saved step count as an int (torch saves it as a float tensor)."""
-    if isinstance(value, np.ndarray) and value.ndim == 0:
+    if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or torch tensor
         value = value.item()
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         count = int(value)

@@ -1,0 +1,210 @@
+"""steepest.save / steepest.load: bitwise resume, atomic writes, versions, checks, names."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import steepest
+from steepest import checkpoint
+from steepest.optim import EMA, LBFGS, Accumulate
+from steepest.optim import lr_scheduler as S
+
+SHAPES = {"dense.weight": (4, 3), "dense.bias": (3,), "head.weight": (3, 1)}
+X = np.random.default_rng(7).standard_normal((64, 4))
+Y = np.random.default_rng(8).standard_normal((64, 1))
+
+
+def make_model(seed=0):
+    rng = np.random.default_rng(seed)
+    return {name: rng.standard_normal(shape) * 0.5 for name, shape in SHAPES.items()}
+
+
+def grads(model, t):
+    """Gradients of a two-layer tanh network's squared error on minibatch t."""
+    idx = np.random.default_rng(1000 + t).choice(len(X), 16, replace=False)
+    x, y = X[idx], Y[idx]
+    h = np.tanh(x @ model["dense.weight"] + model["dense.bias"])
+    err = h @ model["head.weight"] - y
+    dh = err @ model["head.weight"].T * (1 - h * h)
+    return {"dense.weight": x.T @ dh / len(y), "dense.bias": dh.mean(0),
+            "head.weight": h.T @ err / len(y)}
+
+
+def setup_adamw(model):
+    groups = [{"params": [model["dense.weight"], model["dense.bias"]]},
+              {"params": [model["head.weight"]], "lr": 0.003}]
+    opt = Accumulate(steepest.optim.AdamW(groups, lr=0.01, weight_decay=0.05), k=3)
+    sched = S.SequentialLR(opt, [S.LinearWarmup(opt, 4), S.CosineAnnealingLR(opt, T_max=10)],
+                           milestones=[4])
+    return opt, sched
+
+
+def setup_sgd(model):
+    opt = steepest.optim.SGD(list(model.values()), lr=0.05, momentum=0.9, nesterov=True)
+    return opt, S.MultiStepLR(opt, milestones=[5, 12, 12], gamma=0.5)
+
+
+def hyper(opt):
+    return [{k: v for k, v in g.items() if k != "params"} for g in opt.param_groups]
+
+
+def train(model, opt, sched, ema, start, stop):
+    for t in range(start, stop):
+        g = grads(model, t)
+        order = [name for group in opt.param_groups for p in group["params"]
+                 for name, q in model.items() if q is p]
+        applied = opt.step([g[name] for name in order])
+        if applied is not False:  # Accumulate tells; plain optimizers return None
+            sched.step()
+            ema.update()
+
+
+@pytest.mark.parametrize("setup", [setup_adamw, setup_sgd], ids=["Accumulate-AdamW", "SGD"])
+def test_interrupted_run_resumes_bitwise(tmp_path, setup):
+    model = make_model()
+    opt, sched = setup(model)
+    ema = EMA(model.values(), decay=0.9)
+    train(model, opt, sched, ema, 0, 40)
+
+    first = make_model()
+    opt1, sched1 = setup(first)
+    ema1 = EMA(first.values(), decay=0.9)
+    train(first, opt1, sched1, ema1, 0, 17)  # 17: mid-accumulation for k = 3
+    path = tmp_path / "run.ckpt"
+    steepest.save(path, model=first, optimizer=opt1, scheduler=sched1,
+                  extra={"step": 17, "ema": ema1.state_dict()})
+
+    resumed = make_model(seed=1)  # a new process: other initial values
+    opt2, sched2 = setup(resumed)
+    ema2 = EMA(resumed.values(), decay=0.9)
+    extra = steepest.load(path, model=resumed, optimizer=opt2, scheduler=sched2)
+    ema2.load_state_dict(extra["ema"])
+    train(resumed, opt2, sched2, ema2, extra["step"], 40)
+
+    for name in SHAPES:
+        assert np.array_equal(resumed[name], model[name]), name
+    for a, b in zip(ema2.averages, ema.averages):
+        assert np.array_equal(a, b)
+    assert sched2.get_last_lr() == sched.get_last_lr()
+    inner, inner2 = getattr(opt, "optimizer", opt), getattr(opt2, "optimizer", opt2)
+    assert hyper(inner2) == hyper(inner)
+    for i, state in inner.state.items():
+        for key, value in state.items():
+            assert np.array_equal(inner2.state[i][key], value), (i, key)
+
+
+def test_keyed_by_name(tmp_path):
+    model = make_model()
+    opt = steepest.optim.Adam(list(model.values()), lr=0.01)
+    train(model, opt, S.StepLR(opt, 5), EMA(model.values()), 0, 3)
+    steepest.save(tmp_path / "c.ckpt", model=model, optimizer=opt)
+
+    fresh = make_model()
+    reordered = [fresh["head.weight"], fresh["dense.bias"], fresh["dense.weight"]]
+    opt2 = steepest.optim.Adam(reordered, lr=0.01)
+    steepest.load(tmp_path / "c.ckpt", model=fresh, optimizer=opt2)
+    for name, p in zip(["head.weight", "dense.bias", "dense.weight"], range(3)):
+        assert np.array_equal(opt2.state[p]["exp_avg"], opt.state[list(SHAPES).index(name)]
+                              ["exp_avg"])
+    with pytest.raises(ValueError, match="pass the model"):
+        steepest.load(tmp_path / "c.ckpt", optimizer=steepest.optim.Adam(reordered))
+
+
+def test_file_is_npz_without_pickle(tmp_path):
+    model = make_model()
+    steepest.save(tmp_path / "c.npz", model=model, extra={"k": (1, 2.5), 3: [np.inf, None]})
+    with np.load(tmp_path / "c.npz", allow_pickle=False) as archive:
+        meta = json.loads(archive[checkpoint._META].tobytes())
+        assert meta["format"] == "steepest-checkpoint" and meta["version"] == checkpoint.VERSION
+        assert all(archive[k].dtype != object for k in archive.files)
+    extra = steepest.load(tmp_path / "c.npz")
+    assert extra == {"k": (1, 2.5), 3: [np.inf, None]}
+    with pytest.raises(TypeError, match="a checkpoint holds only"):
+        steepest.save(tmp_path / "bad.npz", extra={"fn": print})
+    assert not (tmp_path / "bad.npz").exists()
+
+
+def test_crash_mid_write_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    model = make_model()
+    path = tmp_path / "c.ckpt"
+    steepest.save(path, model=model)
+    before = path.read_bytes()
+
+    def crash(file, **arrays):
+        file.write(b"PK\x03\x04 half a zip")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(np, "savez", crash)
+    with pytest.raises(OSError, match="disk full"):
+        steepest.save(path, model=make_model(seed=3))
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert os.listdir(tmp_path) == ["c.ckpt"]  # no temporary file left
+    loaded = make_model(seed=5)
+    steepest.load(path, model=loaded)
+    assert all(np.array_equal(loaded[n], model[n]) for n in SHAPES)
+
+
+def test_newer_version_and_foreign_files(tmp_path):
+    path = tmp_path / "c.ckpt"
+    steepest.save(path, model=make_model())
+    with np.load(path) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    meta = json.loads(arrays[checkpoint._META].tobytes())
+    meta["version"] = checkpoint.VERSION + 1
+    arrays[checkpoint._META] = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **arrays)
+    with pytest.raises(ValueError, match="format version 2, newer than this steepest"):
+        steepest.load(path, model=make_model())
+    with open(tmp_path / "other.npz", "wb") as f:
+        np.savez(f, x=np.zeros(3))
+    with pytest.raises(ValueError, match="not a steepest checkpoint"):
+        steepest.load(tmp_path / "other.npz")
+
+
+def test_mismatches_raise_and_change_nothing(tmp_path):
+    model = make_model()
+    opt = steepest.optim.AdamW(list(model.values()), lr=0.01)
+    sched = S.ExponentialLR(opt, 0.9)
+    train(model, opt, sched, EMA(model.values()), 0, 2)
+    path = tmp_path / "c.ckpt"
+    steepest.save(path, model=model, optimizer=opt, scheduler=sched)
+
+    wrong = make_model(seed=4)
+    wrong["dense.bias"] = np.zeros(5)
+    before = {n: p.copy() for n, p in wrong.items()}
+    opt2 = steepest.optim.AdamW(list(wrong.values()), lr=0.01)
+    with pytest.raises(ValueError, match=r"'dense.bias' has shape \(3,\) in the checkpoint"):
+        steepest.load(path, model=wrong, optimizer=opt2)
+    assert all(np.array_equal(wrong[n], before[n]) for n in wrong) and not opt2.state
+
+    fresh = make_model(seed=4)
+    sgd = steepest.optim.SGD(list(fresh.values()), lr=0.1)
+    with pytest.raises(ValueError, match="holds the state of AdamW, not of SGD"):
+        steepest.load(path, model=fresh, optimizer=sgd)
+    acc = Accumulate(steepest.optim.AdamW(list(fresh.values())), 2)
+    with pytest.raises(ValueError, match=r"not of Accumulate\(AdamW\)"):
+        steepest.load(path, model=fresh, optimizer=acc)
+    adamw = steepest.optim.AdamW(list(fresh.values()))
+    with pytest.raises(ValueError, match="scheduler ExponentialLR, not of StepLR"):
+        steepest.load(path, model=fresh, optimizer=adamw, scheduler=S.StepLR(adamw, 3))
+    assert not adamw.state
+
+
+def test_lbfgs_checkpoint(tmp_path):
+    def run(x, opt, steps):
+        for _ in range(steps):
+            opt.step(lambda: (np.sum((x - 3.0) ** 4), [4 * (x - 3.0) ** 3]))
+
+    x, y = np.zeros(5), np.zeros(5)
+    opt = LBFGS([x], max_iter=4, history_size=3, line_search_fn="strong_wolfe")
+    run(x, opt, 2)
+    steepest.save(tmp_path / "l.ckpt", model={"x": x}, optimizer=opt)
+    opt2 = LBFGS([y], max_iter=4, history_size=3, line_search_fn="strong_wolfe")
+    steepest.load(tmp_path / "l.ckpt", model={"x": y}, optimizer=opt2)
+    run(x, opt, 2)
+    run(y, opt2, 2)
+    assert np.array_equal(x, y)
