@@ -38,3 +38,11 @@ def threads(n):
 def num_threads():
     """The ``threads`` context manager, as a fixture (for files that cannot import conftest)."""
     return threads
+
+
+try:  # torch's intra-op threads only slow its small ops down on a busy 2-core machine
+    import torch
+
+    torch.set_num_threads(1)
+except ImportError:
+    pass

@@ -133,7 +133,7 @@ def human(n):
     return str(n)
 
 
-IMPLEMENTATIONS = ("numpy", "torch", "torch-foreach", "torch-fused")
+IMPLEMENTATIONS = ("numpy", "torch", "torch-foreach", "torch-fused", "steepest.torch")
 
 
 def main(argv=None):

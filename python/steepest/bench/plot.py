@@ -7,7 +7,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
 STYLE = {"steepest": ("C3", "o-"), "numpy": ("C7", "s--"), "torch": ("C0", "v--"),
-         "torch-foreach": ("C9", "^--"), "torch-fused": ("C2", "D-")}
+         "torch-foreach": ("C9", "^--"), "torch-fused": ("C2", "D-"),
+         "steepest.torch": ("C1", "x-")}
 
 
 def draw(report, path):

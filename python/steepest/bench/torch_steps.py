@@ -1,6 +1,7 @@
-"""torch.optim's implementations of a rule, stepped on the same data (optional: torch may be
-absent). ``variants(rule, params, grads)`` returns {name: step function} for each of torch's
-implementations that runs here: the for-loop, foreach and fused=True."""
+"""torch.optim's implementations of a rule, and steepest.torch's drop-in, stepped on the same
+data (optional: torch may be absent). ``variants(rule, params, grads)`` returns {name: step
+function} for each that runs here: torch's for-loop, foreach and fused=True, and
+"steepest.torch" (our kernel behind torch's Optimizer API)."""
 
 import importlib
 
@@ -22,10 +23,8 @@ def available():
 def variants(rule, params, grads):
     import torch
 
-    if rule.torch_class is None:
-        return {}
     steps = {}
-    for name, flags in VARIANTS.items():
+    for name, flags in VARIANTS.items() if rule.torch_class else ():
         tensors = [torch.from_numpy(np.array(p)) for p in params]
         for t, g in zip(tensors, grads):
             t.grad = torch.from_numpy(g)
@@ -36,4 +35,11 @@ def variants(rule, params, grads):
         except (RuntimeError, TypeError, ValueError):
             continue  # this torch has no such implementation of the rule on the CPU
         steps[name] = opt.step
+    import steepest.torch
+
+    tensors = [torch.from_numpy(np.array(p)) for p in params]
+    for t, g in zip(tensors, grads):
+        t.grad = torch.from_numpy(g)
+    steps["steepest.torch"] = getattr(steepest.torch, rule.steepest_class)(
+        tensors, **rule.hyper).step
     return steps

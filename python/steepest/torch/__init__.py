@@ -1,0 +1,23 @@
+"""Drop-in torch.optim optimizers whose step runs in steepest's C++ kernels, directly on the
+tensors' memory (no copies)::
+
+    from steepest.torch import AdamW      # instead of: from torch.optim import AdamW
+
+One class per fused rule of ``steepest.optim``, each a ``torch.optim.Optimizer`` with torch's
+constructor arguments, param groups, hooks, ``zero_grad`` and state_dict format, so torch's lr
+schedulers work with it and a state_dict moves between ``torch.optim.AdamW`` and
+``steepest.torch.AdamW`` both ways. Parameters must be contiguous float32/float64 CPU tensors;
+anything else is a clear error naming the parameter.
+
+Importing this module imports torch; ``import steepest`` alone never does.
+"""
+
+from .. import optim as _optim
+from ._adapter import adapt
+
+__all__ = []
+for _name in _optim.__all__:
+    _rule = getattr(_optim, _name)
+    if isinstance(_rule, type) and issubclass(_rule, _optim.Optimizer) and _rule._kernel is not None:
+        globals()[_name] = adapt(_rule)
+        __all__.append(_name)
