@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .optimizer import _data
+from .optimizer import Wrapper, _data
 
 
 def flat_params(optimizer):
@@ -41,7 +41,7 @@ def gradients(params, grads, caller):
     return grads
 
 
-class Accumulate:
+class Accumulate(Wrapper):
     r"""Gradient accumulation over ``k`` micro-batches: ``step(grads)`` adds the gradients of
     one micro-batch; every k-th call steps the wrapped optimizer once with their mean::
 
@@ -67,22 +67,10 @@ class Accumulate:
             raise TypeError(f"Accumulate: {type(optimizer).__name__} is not an optimizer")
         if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
             raise ValueError(f"Accumulate: k must be an integer >= 1, got {k!r}")
-        self.optimizer = optimizer
+        super().__init__(optimizer)
         self.k = int(k)
         self.micro_step = 0  # micro-batches accumulated since the last update
         self._sums = None    # per parameter: the running sum of its gradients, or None
-
-    @property
-    def param_groups(self):
-        return self.optimizer.param_groups
-
-    @property
-    def defaults(self):
-        return self.optimizer.defaults
-
-    @property
-    def state(self):
-        return self.optimizer.state
 
     def add_param_group(self, param_group):
         if self.micro_step:

@@ -389,3 +389,24 @@ class Optimizer:
                         dict.__setitem__(state, key, array)
                     if gp.steps is not None and "step" not in state:
                         dict.__setitem__(state, "step", gp.steps[k:k + 1].reshape(()))
+
+
+class Wrapper:
+    """Base of the optimizers that wrap another (Accumulate, SAM): ``param_groups``,
+    ``defaults`` and ``state`` are the inner optimizer's, so schedulers and checkpoints work on
+    the wrapper directly."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+
+    @property
+    def param_groups(self):
+        return self.optimizer.param_groups
+
+    @property
+    def defaults(self):
+        return self.optimizer.defaults
+
+    @property
+    def state(self):
+        return self.optimizer.state

@@ -6,10 +6,10 @@ import numpy as np
 
 from ._closure import evaluate
 from .accumulate import flat_params
-from .optimizer import _data
+from .optimizer import Wrapper, _data
 
 
-class SAM:
+class SAM(Wrapper):
     r"""Sharpness-aware minimization (Foret et al. 2021, "Sharpness-Aware Minimization for
     Efficiently Improving Generalization"), with the adaptive variant ASAM (Kwon et al. 2021,
     "ASAM: Adaptive Sharpness-Aware Minimization for Scale-Invariant Learning of Deep Neural
@@ -35,23 +35,11 @@ class SAM:
             raise ValueError(f"Invalid rho, should be non-negative: {rho}")
         if not eta >= 0.0:
             raise ValueError(f"Invalid eta, should be non-negative: {eta}")
-        self.optimizer = optimizer
+        super().__init__(optimizer)
         self.rho = float(rho)
         self.adaptive = bool(adaptive)
         self.eta = float(eta)
         self.eps = float(eps)
-
-    @property
-    def param_groups(self):
-        return self.optimizer.param_groups
-
-    @property
-    def defaults(self):
-        return self.optimizer.defaults
-
-    @property
-    def state(self):
-        return self.optimizer.state
 
     def zero_grad(self, set_to_none=False):
         self.optimizer.zero_grad(set_to_none=set_to_none)
