@@ -12,7 +12,7 @@ namespace bind {
 
 namespace {
 
-// Python: (params, [momentum_buffer], None, lr, momentum, dampening, weight_decay, nesterov,
+// Python: (params, [momentum_buffer], None, None, lr, momentum, dampening, weight_decay, nesterov,
 // maximize)
 struct Sgd {
   using Hyper = SgdHyper;
@@ -22,6 +22,7 @@ struct Sgd {
   static constexpr const char* kStateKeys[] = {"momentum_buffer"};
   static constexpr bool kCountsSteps = false;
   static constexpr bool kZeroState = false;  // the first step sets b = g
+  static constexpr size_t kScalarStates = 0;
   static constexpr size_t kHyperCount = 6;
 
   static Hyper hyper(const py::tuple& t, size_t i) {
@@ -39,12 +40,12 @@ struct Sgd {
   }
   static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
   template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step) { return sgd_scalars<T>(h, step); }
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return sgd_scalars<T>(h, step); }
   template <class T>
   static SgdKernel<T> kernel() { return kernels<T>().sgd; }
 };
 
-// Python: (params, [exp_avg], [exp_avg_sq], [max_exp_avg_sq], steps, lr, beta1, beta2, eps,
+// Python: (params, [exp_avg], [exp_avg_sq], [max_exp_avg_sq], steps, None, lr, beta1, beta2, eps,
 // weight_decay, amsgrad, maximize, decoupled_weight_decay)
 struct Adam {
   using Hyper = AdamHyper;
@@ -54,6 +55,7 @@ struct Adam {
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
+  static constexpr size_t kScalarStates = 0;
   static constexpr size_t kHyperCount = 8;
 
   static Hyper hyper(const py::tuple& t, size_t i) {
@@ -70,7 +72,7 @@ struct Adam {
   }
   static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }
   template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step) { return adam_scalars<T>(h, step); }
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return adam_scalars<T>(h, step); }
   template <class T>
   static AdamKernel<T> kernel() { return kernels<T>().adam; }
 };
