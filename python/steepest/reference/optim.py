@@ -157,8 +157,12 @@ def _zeros(state, p, *keys):
 
 
 def _lerp(a, b, w):
-    """a + w * (b - a), in place on a (torch.lerp_)."""
-    a += w * (b - a)
+    """a + w * (b - a), in place on a, computed as torch.lerp_ does: from a when w < 0.5, else
+    as b - (1 - w) * (b - a) (so that w = 1 gives b exactly)."""
+    if abs(w) < 0.5:
+        a += w * (b - a)
+    else:
+        a[...] = b - (1.0 - w) * (b - a)
 
 
 def rmsprop(p, g, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
