@@ -146,5 +146,19 @@ int64_t* step_counts(py::handle h, size_t count, size_t first_k) {
   return reinterpret_cast<int64_t*>(a->data);
 }
 
+double* scalar_states(py::handle h, size_t count, size_t K, size_t first_k) {
+  using api = py::detail::npy_api;
+  const auto* a = py::isinstance<py::array>(h) ? py::detail::array_proxy(h.ptr()) : nullptr;
+  const bool ok = a && py::reinterpret_borrow<py::dtype>(a->descr).equal(py::dtype::of<double>()) &&
+                  a->nd == 2 && size_t(a->dimensions[0]) == count &&
+                  size_t(a->dimensions[1]) == K && flag(a, api::NPY_ARRAY_C_CONTIGUOUS_) &&
+                  flag(a, api::NPY_ARRAY_WRITEABLE_) && flag(a, api::NPY_ARRAY_ALIGNED_);
+  if (!ok)
+    throw py::type_error("the per-tensor scalar state of the group starting at params[" +
+                         std::to_string(first_k) + "] must be a writable float64 array of shape (" +
+                         std::to_string(count) + ", " + std::to_string(K) + ")");
+  return reinterpret_cast<double*>(a->data);
+}
+
 }  // namespace bind
 }  // namespace steepest

@@ -68,6 +68,8 @@ std::string arg_name(const char* list, const char* key, size_t k);
 
 // A group's per-tensor step counts: a writable C-contiguous int64 array of `count` entries.
 int64_t* step_counts(py::handle h, size_t count, size_t first_k);
+// A group's per-tensor scalar state (step.h): a writable float64 array of shape (count, K).
+double* scalar_states(py::handle h, size_t count, size_t K, size_t first_k);
 
 }  // namespace bind
 }  // namespace steepest

@@ -1,9 +1,12 @@
 // The binding of every update rule: one call per optimizer step, over every parameter group.
 //
 //   <rule>_step(groups, grads) -> number of state arrays created
-//   groups: one tuple per group: (params, state list per state key..., steps, hyperparameters...)
+//   groups: one tuple per group:
+//             (params, state list per state key..., steps, scalar_states, hyperparameters...)
 //           a state list holds None where the state does not exist yet (it is created here);
-//           steps is an int64 array of the group's step counts (None for rules without one)
+//           steps is an int64 array of the group's step counts (None for rules without one);
+//           scalar_states is a float64 array of shape (len(params), kScalarStates) (None for
+//           rules without per-tensor scalar state)
 //   grads:  one entry per parameter of all groups, None where a parameter has no gradient
 //           (it is skipped, as torch does)
 //
@@ -11,13 +14,23 @@
 // step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
 //
 // A Rule provides: Hyper, Scalars<T>, kStates, kStateKeys, kCountsSteps, kZeroState (new state
-// is zeroed, or left for the kernel to set because `fresh` tells it), kHyperCount,
-// hyper(tuple, offset), check(hyper), uses_state(hyper, i), scalars<T>(hyper, step) and
-// kernel<T>().
+// is zeroed, or left for the kernel to set because `fresh` tells it), kScalarStates,
+// kHyperCount, hyper(tuple, offset), check(hyper), uses_state(hyper, i),
+// scalars<T>(hyper, step, scalar_state) and kernel<T>().
+//
+// Per-tensor scalar state: a few rules keep, per tensor, a number that is not a function of the
+// step count (NAdam's mu_product, the running product of its momentum coefficients). Such a rule
+// sets kScalarStates = K > 0; Python keeps one float64 array of shape (n, K) per group, beside
+// the step counts, starting each tensor's row at the rule's initial values, and shows
+// state[i][key] as a 0-d view into it, as it does 'step'. scalars<T>(hyper, step, row) reads the
+// tensor's row and writes the advanced values into it; rule_step hands it a copy and stores the
+// copy back only once every check of the step has passed, with the step counts, so a failed step
+// changes nothing. Rules without such state have K = 0 and get a null row.
 #pragma once
 
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -58,22 +71,26 @@ size_t check_grads_length(const py::list& groups, const py::list& grads);
 
 template <class T, class Rule>
 void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, const Array& p, const Array& g,
-                void* const* states, int64_t step, bool fresh, const typename Rule::Hyper& h) {
+                void* const* states, int64_t step, bool fresh, const typename Rule::Hyper& h,
+                double* scalar_state) {
   StepTensor<T> t{static_cast<T*>(p.data), static_cast<const T*>(g.data), {}, step, fresh};
   for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
-  batch.items.push_back({t, Rule::template scalars<T>(h, step)});
+  batch.items.push_back({t, Rule::template scalars<T>(h, step, scalar_state)});
   batch.sizes.push_back(p.size);
 }
 
 template <class Rule>
 int rule_step(py::list groups, py::list grads) {
   constexpr int S = Rule::kStates;
-  constexpr size_t kSteps = 1 + S, kHyper = 2 + S;
+  constexpr size_t K = Rule::kScalarStates;
+  constexpr size_t kSteps = 1 + S, kScalarStates = 2 + S, kHyper = 3 + S;
   check_grads_length(groups, grads);
   Batch<float, typename Rule::template Scalars<float>> f32;
   Batch<double, typename Rule::template Scalars<double>> f64;
   StepArrays arrays;
   std::vector<int64_t*> stepped;  // step counts to advance once every check has passed
+  std::vector<double*> scalar_rows;  // per-tensor scalar state to store then, and its new values
+  std::vector<double> scalar_values;
   int created = 0;
   size_t first = 0;  // flat index of the group's first parameter
   for (py::handle handle : groups) {
@@ -91,6 +108,7 @@ int rule_step(py::list groups, py::list grads) {
       if (lists[s].size() != n) throw std::logic_error("internal: a state list of the wrong length");
     }
     int64_t* steps = Rule::kCountsSteps ? step_counts(group[kSteps], n, first) : nullptr;
+    double* scalars = K ? scalar_states(group[kScalarStates], n, K, first) : nullptr;
     for (size_t i = 0; i < n; ++i) {
       const size_t k = first + i;
       if (grads[k].is_none()) continue;
@@ -107,13 +125,21 @@ int rule_step(py::list groups, py::list grads) {
       created += fresh;
       const int64_t step = steps ? steps[i] + 1 : 0;
       if (steps) stepped.push_back(&steps[i]);
-      if (p.dtype == Dtype::f32) add_tensor<float, Rule>(f32, p, g, states, step, fresh, h);
-      else add_tensor<double, Rule>(f64, p, g, states, step, fresh, h);
+      double row[K > 0 ? K : 1] = {};
+      if (K) {
+        std::copy(scalars + i * K, scalars + (i + 1) * K, row);
+        scalar_rows.push_back(scalars + i * K);
+      }
+      if (p.dtype == Dtype::f32) add_tensor<float, Rule>(f32, p, g, states, step, fresh, h, row);
+      else add_tensor<double, Rule>(f64, p, g, states, step, fresh, h, row);
+      if (K) scalar_values.insert(scalar_values.end(), row, row + K);
     }
     first += n;
   }
   arrays.check_no_overlap();
   for (int64_t* s : stepped) ++*s;
+  for (size_t r = 0; r < scalar_rows.size(); ++r)
+    std::copy(&scalar_values[r * K], &scalar_values[r * K] + K, scalar_rows[r]);
   py::gil_scoped_release nogil;
   f32.run(Rule::template kernel<float>());
   f64.run(Rule::template kernel<double>());

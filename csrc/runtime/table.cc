@@ -9,6 +9,24 @@ void sgd(const StepTensor<T>&, const SgdScalars<T>&, int64_t, int64_t);
 template <class T>
 void adam(const StepTensor<T>&, const AdamScalars<T>&, int64_t, int64_t);
 template <class T>
+void rmsprop(const StepTensor<T>&, const RmspropScalars<T>&, int64_t, int64_t);
+template <class T>
+void adagrad(const StepTensor<T>&, const AdagradScalars<T>&, int64_t, int64_t);
+template <class T>
+void adadelta(const StepTensor<T>&, const AdadeltaScalars<T>&, int64_t, int64_t);
+template <class T>
+void adamax(const StepTensor<T>&, const AdamaxScalars<T>&, int64_t, int64_t);
+template <class T>
+void nadam(const StepTensor<T>&, const NadamScalars<T>&, int64_t, int64_t);
+template <class T>
+void radam(const StepTensor<T>&, const RadamScalars<T>&, int64_t, int64_t);
+template <class T>
+void rprop(const StepTensor<T>&, const RpropScalars<T>&, int64_t, int64_t);
+template <class T>
+void asgd(const StepTensor<T>&, const AsgdScalars<T>&, int64_t, int64_t);
+template <class T>
+void lion(const StepTensor<T>&, const LionScalars<T>&, int64_t, int64_t);
+template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
 
 #define STEEPEST_STR2(x) #x
@@ -16,8 +34,8 @@ void pattern(T* const*, int, int, int64_t, int64_t);
 
 extern const KernelTable table = {
     STEEPEST_STR(STEEPEST_TARGET),
-    {&sgd<float>, &adam<float>, &pattern<float>},
-    {&sgd<double>, &adam<double>, &pattern<double>},
+    {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>, &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>, &pattern<float>},
+    {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>, &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>, &lion<double>, &pattern<double>},
 };
 
 }  // namespace STEEPEST_TARGET

@@ -29,7 +29,8 @@ import re
 import numpy as np
 import pytest
 
-from steepest.optim import SGD, Adam, AdamW
+from steepest.optim import (ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
+                            RMSprop, Rprop)
 
 # ---------------------------------------------------------------------------------------------
 # The optimizers under test and helpers
@@ -39,11 +40,30 @@ OPTIMIZERS = {
     "SGD": (SGD, dict(lr=0.1, momentum=0.9)),
     "Adam": (Adam, dict(lr=0.1, amsgrad=True)),
     "AdamW": (AdamW, dict(lr=0.1, amsgrad=True)),
+    # every state array exists: momentum and centered for RMSprop
+    "RMSprop": (RMSprop, dict(lr=0.01, momentum=0.9, centered=True)),
+    "Adagrad": (Adagrad, dict(lr=0.1)),
+    "Adadelta": (Adadelta, dict()),
+    "Adamax": (Adamax, dict(lr=0.01)),
+    "NAdam": (NAdam, dict(lr=0.01)),
+    "RAdam": (RAdam, dict(lr=0.01)),
+    "Rprop": (Rprop, dict(lr=0.01)),
+    "ASGD": (ASGD, dict(lr=0.01)),
+    "Lion": (Lion, dict(lr=1e-3)),
 }
 STATE_KEYS = {
     "SGD": ("momentum_buffer",),
     "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     "AdamW": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "RMSprop": ("square_avg", "momentum_buffer", "grad_avg"),
+    "Adagrad": ("sum",),
+    "Adadelta": ("square_avg", "acc_delta"),
+    "Adamax": ("exp_avg", "exp_inf"),
+    "NAdam": ("exp_avg", "exp_avg_sq"),  # and mu_product, a number
+    "RAdam": ("exp_avg", "exp_avg_sq"),
+    "Rprop": ("prev", "step_size"),
+    "ASGD": ("ax",),
+    "Lion": ("exp_avg",),
 }
 NAMES = list(OPTIMIZERS)
 DTYPES = [np.float32, np.float64]
@@ -112,10 +132,10 @@ class Snapshot:
             current = self.opt.state[i]
             assert set(current) == set(saved), f"state[{i}] keys changed"
             for k, (obj, copy) in saved.items():
-                if k == "step" and isinstance(obj, np.ndarray):
-                    # A 0-d view into the group's step counts, which may be rebuilt: the count
-                    # must be unchanged, not the view object.
-                    assert int(current[k]) == int(copy), f"state[{i}]['step'] changed"
+                if k in ("step", "mu_product") and isinstance(obj, np.ndarray):
+                    # A 0-d view into the group's step counts (or per-tensor scalar state), which
+                    # may be rebuilt: the value must be unchanged, not the view object.
+                    assert float(current[k]) == float(copy), f"state[{i}][{k!r}] changed"
                 elif isinstance(obj, np.ndarray):
                     assert current[k] is obj, f"state[{i}][{k!r}] was replaced"
                     assert current[k].dtype == copy.dtype and current[k].shape == copy.shape
@@ -584,7 +604,7 @@ def test_state_array_overlapping_a_param(name, key, dtype):
           names_both(f"state[1]['{key}']", "params[2]") + r".*overlaps")
 
 
-@pytest.mark.parametrize("name, key", [(n, k) for n, k in OPT_KEY if n != "SGD"])
+@pytest.mark.parametrize("name, key", [(n, k) for n, k in OPT_KEY if len(STATE_KEYS[n]) > 1])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_state_arrays_shared(name, key, dtype):
     """Two state arrays of one step that are the same array (both written)."""
@@ -638,6 +658,35 @@ BAD_HYPER = {
     ],
 }
 BAD_HYPER["AdamW"] = BAD_HYPER["Adam"]
+_BAD_LR = [(dict(lr=math.nan), r"Invalid learning rate: nan"),
+           (dict(lr=-0.1), r"Invalid learning rate: -0\.1")]
+_BAD_EPS = [(dict(eps=-1e-8), r"Invalid epsilon value: -1e-08")]
+_BAD_WD = [(dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01")]
+_BAD_BETAS = [(dict(betas=(1.5, 0.999)), r"Invalid beta parameter at index 0: 1\.5"),
+              (dict(betas=(0.9, -0.5)), r"Invalid beta parameter at index 1: -0\.5"),
+              (dict(betas=(0.9,)), r"Invalid betas: expected 2 values, got 1")]
+BAD_HYPER.update({
+    "RMSprop": _BAD_LR + _BAD_EPS + _BAD_WD + [
+        (dict(alpha=-0.5), r"Invalid alpha value: -0\.5"),
+        (dict(momentum=-0.9), r"Invalid momentum value: -0\.9")],
+    "Adagrad": _BAD_LR + _BAD_EPS + _BAD_WD + [
+        (dict(lr_decay=-0.1), r"Invalid lr_decay value: -0\.1"),
+        (dict(initial_accumulator_value=-1.0), r"Invalid initial_accumulator_value value: -1\.0")],
+    "Adadelta": _BAD_LR + _BAD_EPS + _BAD_WD + [
+        (dict(rho=1.5), r"Invalid rho value: 1\.5"), (dict(rho=-0.1), r"Invalid rho value: -0\.1")],
+    "Adamax": _BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS,
+    "NAdam": _BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS + [
+        (dict(momentum_decay=-0.1), r"Invalid momentum_decay value: -0\.1")],
+    "RAdam": _BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS,
+    "Rprop": _BAD_LR + [
+        (dict(etas=(1.5, 1.2)), r"Invalid eta values: 1\.5, 1\.2"),
+        (dict(etas=(0.5, 0.9)), r"Invalid eta values: 0\.5, 0\.9"),
+        (dict(etas=(0.0, 1.2)), r"Invalid eta values: 0\.0, 1\.2"),
+        (dict(step_sizes=(1.0, 1e-6)), r"Invalid step_sizes: 1\.0, 1e-06"),
+        (dict(etas=(0.5,)), r"Invalid etas: expected 2 values, got 1")],
+    "ASGD": _BAD_LR + _BAD_WD + [(dict(lambd=math.nan), r"Invalid lambd value: nan")],
+    "Lion": _BAD_LR + _BAD_WD + _BAD_BETAS,
+})
 HYPER_CASES = [
     pytest.param(name, kw, msg, id=f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}")
     for name in NAMES for kw, msg in BAD_HYPER[name]

@@ -1,4 +1,4 @@
-"""state_dict / load_state_dict, param_groups edits and add_param_group of SGD, Adam, AdamW.
+"""state_dict / load_state_dict, param_groups edits and add_param_group of every rule.
 
 Round trips must be bitwise: an optimizer restored from a state_dict continues on exactly the
 trajectory of the original. Comparisons with the NumPy reference run in float64 and use
@@ -24,6 +24,24 @@ CONFIGS = [
     ("AdamW", dict(lr=0.003, betas=(0.5, 0.9), maximize=True)),
 ]
 IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
+# The element-wise rules: round trips, layout, snapshots and refused state dicts (the tests of
+# hyperparameter edits and add_param_group, which replay the NumPy reference, keep to CONFIGS).
+ELEMENTWISE_CONFIGS = [
+    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
+    ("RMSprop", dict(lr=0.003, maximize=True)),
+    ("Adagrad", dict(lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01)),
+    ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.01, maximize=True)),
+    ("Adamax", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.01, momentum_decay=0.01)),
+    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.01)),
+    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("Rprop", dict(lr=0.01, etas=(0.4, 1.3), step_sizes=(1e-5, 1.0))),
+    ("ASGD", dict(lr=0.01, t0=20.0, lambd=0.01, weight_decay=0.01)),
+    ("Lion", dict(lr=1e-3, weight_decay=0.1, maximize=True)),
+]
+ALL_CONFIGS = CONFIGS + ELEMENTWISE_CONFIGS
+ALL_IDS = IDS + [f"{rule}-{i}" for i, (rule, _) in enumerate(ELEMENTWISE_CONFIGS)]
 SHAPES = [(7,), (33, 5), (1031,)]
 RTOL = 1e-14
 
@@ -62,6 +80,8 @@ def assert_same_state(a, b):
         for key, value in sa[i].items():
             if key == "step":  # an int (or, in opt.state, possibly a 0-d integer array)
                 assert int(value) == int(sb[i][key]), (i, key)
+            elif key == "mu_product":  # a float (or, in opt.state, a 0-d float64 array)
+                assert float(value) == float(sb[i][key]), (i, key)
             else:
                 assert value.dtype == sb[i][key].dtype
                 assert np.array_equal(value, sb[i][key]), (i, key)
@@ -79,7 +99,7 @@ def hyper_of(group):
 # -- round trip --------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["float32", "float64"])
-@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
 def test_round_trip_continues_bitwise(rule, hyper, dtype):
     params = make_params(dtype)
     opt = make(rule, params, hyper)
@@ -98,11 +118,11 @@ def test_round_trip_continues_bitwise(rule, hyper, dtype):
     for p, q in zip(params, restored_params):
         assert np.array_equal(p, q)
     assert_same_state(restored, opt)
-    if rule != "SGD":
+    if "step" in opt.state_keys:
         assert all(int(s["step"]) == 100 for s in restored.state.values())
 
 
-@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
 def test_state_dict_layout(rule, hyper):
     params = make_params()
     opt = make(rule, params, hyper)
@@ -117,6 +137,8 @@ def test_state_dict_layout(rule, hyper):
             assert key in opt.state_keys
             if key == "step":
                 assert type(value) is int and value == 3
+            elif key in opt.scalar_state:
+                assert type(value) is float and value == float(opt.state[i][key])
             else:
                 assert isinstance(value, np.ndarray)
                 assert value.shape == p.shape and value.dtype == p.dtype
@@ -124,7 +146,14 @@ def test_state_dict_layout(rule, hyper):
                 assert not np.shares_memory(value, opt.state[i][key])
 
 
-@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+def _array_key(rule):
+    """A state array every stepped parameter of the rule has."""
+    cls = getattr(steepest.optim, rule)
+    return next(k for k in cls.state_keys if k != "step" and k not in cls.scalar_state
+                and (k in cls.required_state or rule == "SGD"))
+
+
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
 def test_state_dict_is_a_snapshot(rule, hyper):
     params = make_params()
     opt = make(rule, params, hyper)
@@ -135,11 +164,11 @@ def test_state_dict_is_a_snapshot(rule, hyper):
     opt.param_groups[0]["lr"] = 123.0
     assert_same_state_dict(sd, saved)
     # and the optimizer's state did move on
-    key = "momentum_buffer" if rule == "SGD" else "exp_avg"
+    key = _array_key(rule)
     assert not np.array_equal(sd["state"][0][key], opt.state[0][key])
 
 
-@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
 def test_loaded_state_is_copied(rule, hyper):
     params = make_params()
     opt = make(rule, params, hyper)
@@ -154,6 +183,8 @@ def test_loaded_state_is_copied(rule, hyper):
         for key, value in s.items():
             if key == "step":
                 s[key] = 10**6
+            elif not isinstance(value, np.ndarray):
+                s[key] = 0.5
             else:
                 value[...] = 99.0
     sd["param_groups"][0]["lr"] = 77.0
@@ -187,7 +218,7 @@ def _bad_state_dicts(rule, hyper):
     source = make(rule, params, hyper)
     run(source, params, 5)
     good = source.state_dict()
-    key = "momentum_buffer" if rule == "SGD" else "exp_avg"
+    key = _array_key(rule)
 
     wrong_shape = copy.deepcopy(good)
     wrong_shape["state"][2][key] = np.zeros(1030)
@@ -231,7 +262,7 @@ def _bad_state_dicts(rule, hyper):
     yield f"the state of {other_rule}", other.state_dict()
 
 
-@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
 def test_invalid_state_dict_raises_and_changes_nothing(rule, hyper):
     params = make_params(seed=5)
     opt = make(rule, params, hyper)

@@ -26,6 +26,14 @@ inline double fmadd(double a, double b, double c) {
 }
 inline float root(float x) { return __builtin_sqrtf(x); }
 inline double root(double x) { return __builtin_sqrt(x); }
+inline float absolute(float x) { return __builtin_fabsf(x); }
+inline double absolute(double x) { return __builtin_fabs(x); }
+// -1, 0 or +1 (0 for a zero of either sign, and for NaN).
+template <class T>
+inline T signum(T x) { return T(x > T(0)) - T(x < T(0)); }
+// min(max(x, lo), hi), like torch.clamp for numbers (a NaN x stays NaN).
+template <class T>
+inline T clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
 // max(a, b) that propagates a NaN in either argument, like torch.maximum.
 template <class T>
 inline T larger(T a, T b) { return (a < b || b != b) ? b : a; }

@@ -20,6 +20,15 @@ template <class T>
 struct Kernels {
   SgdKernel<T> sgd;
   AdamKernel<T> adam;
+  RmspropKernel<T> rmsprop;
+  AdagradKernel<T> adagrad;
+  AdadeltaKernel<T> adadelta;
+  AdamaxKernel<T> adamax;
+  NadamKernel<T> nadam;
+  RadamKernel<T> radam;
+  RpropKernel<T> rprop;
+  AsgdKernel<T> asgd;
+  LionKernel<T> lion;
   PatternKernel<T> pattern;
 };
 

@@ -43,5 +43,30 @@ RULES = {
         Rule("adamw", "AdamW", dict(lr=1e-3, weight_decay=1e-2), "adam",
              dict(_ADAM, weight_decay=1e-2, decoupled_weight_decay=True), 4, 3,
              "AdamW", dict(lr=1e-3, weight_decay=1e-2)),
+        # RMSprop: reads p, g, v; writes p, v.
+        Rule("rmsprop", "RMSprop", dict(lr=1e-2), "rmsprop", dict(lr=1e-2), 3, 2, "RMSprop",
+             dict(lr=1e-2)),
+        # Adagrad: reads p, g, sum; writes p, sum.
+        Rule("adagrad", "Adagrad", dict(lr=1e-2), "adagrad", dict(lr=1e-2), 3, 2, "Adagrad",
+             dict(lr=1e-2)),
+        # Adadelta: reads p, g, v, u; writes p, v, u.
+        Rule("adadelta", "Adadelta", dict(), "adadelta", dict(), 4, 3, "Adadelta", dict()),
+        # Adamax: reads p, g, m, u; writes p, m, u.
+        Rule("adamax", "Adamax", dict(lr=2e-3), "adamax", dict(lr=2e-3), 4, 3, "Adamax",
+             dict(lr=2e-3)),
+        # NAdam: reads p, g, m, v; writes p, m, v.
+        Rule("nadam", "NAdam", dict(lr=2e-3), "nadam", dict(lr=2e-3), 4, 3, "NAdam",
+             dict(lr=2e-3)),
+        # RAdam: reads p, g, m, v; writes p, m, v.
+        Rule("radam", "RAdam", dict(lr=1e-3), "radam", dict(lr=1e-3), 4, 3, "RAdam",
+             dict(lr=1e-3)),
+        # Rprop: reads p, g, prev, step_size; writes p, prev, step_size.
+        Rule("rprop", "Rprop", dict(lr=1e-2), "rprop", dict(lr=1e-2), 4, 3, "Rprop",
+             dict(lr=1e-2)),
+        # ASGD with the default t0 (mu = 1, ax = p): reads p, g; writes p, ax. ax is only
+        # written, but a write-allocating cache reads its lines first: the (3, 2) pattern.
+        Rule("asgd", "ASGD", dict(lr=1e-2), "asgd", dict(lr=1e-2), 3, 2, "ASGD", dict(lr=1e-2)),
+        # Lion (not in torch): reads p, g, m; writes p, m.
+        Rule("lion", "Lion", dict(lr=1e-4), "lion", dict(lr=1e-4), 3, 2),
     ]
 }

@@ -1,13 +1,24 @@
-"""Update rules with torch.optim's names, defaults and semantics, on NumPy arrays."""
+"""Update rules with torch.optim's names, defaults and semantics, on NumPy arrays, and the
+training tools around them (schedulers, accumulation, averaging, SAM, L-BFGS)."""
 
 from . import lr_scheduler
 from .accumulate import Accumulate
+from .adadelta import Adadelta
+from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adamax import Adamax
+from .asgd import ASGD
 from .averaging import EMA, SWA
 from .lbfgs import LBFGS
+from .lion import Lion
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
+from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sam import SAM
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "LBFGS", "Accumulate", "EMA", "SWA", "SAM",
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
+           "NAdam", "RAdam", "Rprop", "ASGD", "Lion", "LBFGS", "Accumulate", "EMA", "SWA", "SAM",
            "lr_scheduler"]

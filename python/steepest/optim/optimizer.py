@@ -5,6 +5,10 @@ such an array and whose ``.grad`` holds its gradient (what ``steepest.nn`` layer
 Parameters are numbered by their position in the flattened list of all groups: ``opt.state[i]``
 is the state of parameter ``i``, and the state_dict uses the same numbers (as torch.optim does).
 
+Per-tensor scalar state (NAdam's ``mu_product``): a rule lists it in ``scalar_state`` with its
+initial value. Each group keeps one float64 array of shape (n, K) for it beside the step counts;
+C++ advances it, and ``state[i][key]`` is a 0-d view into it, as ``state[i]['step']`` is.
+
 A step is one call into C++ for all groups: the loops over groups and tensors, every input check
 and the creation of new state run there. The lists handed to C++ (the state arrays of each
 group, its step counts) are built once and kept until something changes them: the state, a
@@ -90,14 +94,26 @@ def _step_count(value, index):
     return count
 
 
+def _scalar_value(value, index, key):
+    """A saved per-tensor scalar state as a float."""
+    if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or torch tensor
+        value = value.item()
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
+        return float(value)
+    raise TypeError(f"state[{index}][{key!r}]: expected a number, got {value!r}")
+
+
 class _GroupPlan:
     """What C++ gets for one group each step, beside the hyperparameters: the params, one list
-    per state array key (None where the state does not exist yet: C++ creates it), and the step
-    counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d view into it)."""
+    per state array key (None where the state does not exist yet: C++ creates it), the step
+    counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d view into it) and the
+    per-tensor scalar state (a float64 array of shape (n, K), or None; ``state[i][key]`` is a 0-d
+    view into column k)."""
 
-    __slots__ = ("params", "size", "objects", "first", "states", "state_lists", "steps")
+    __slots__ = ("params", "size", "objects", "first", "states", "state_lists", "steps",
+                 "scalars")
 
-    def __init__(self, params, first, states, steps):
+    def __init__(self, params, first, states, steps, scalars=None):
         self.params = params
         self.size = len(params)
         self.objects = not all(isinstance(p, np.ndarray) for p in params)
@@ -105,6 +121,7 @@ class _GroupPlan:
         self.states = states  # {key: list}, in the rule's order
         self.state_lists = tuple(states.values())
         self.steps = steps
+        self.scalars = scalars
 
     def arrays(self):
         return [p.data for p in self.params] if self.objects else self.params
@@ -122,6 +139,7 @@ class Optimizer:
 
     state_keys = ()
     required_state = ()  # the keys every stepped parameter's state has
+    scalar_state = {}  # per-tensor scalar state: key -> initial value (in state_keys too)
     _kernel = None
     _checker = None
 
@@ -224,7 +242,7 @@ class Optimizer:
                 raise TypeError("step: grads must be a list of arrays, one per parameter, "
                                 "not an ndarray")
             grads = list(grads)
-        args = [(gp.arrays(), *gp.state_lists, gp.steps, *self._hyper(group))
+        args = [(gp.arrays(), *gp.state_lists, gp.steps, gp.scalars, *self._hyper(group))
                 for group, gp in zip(self.param_groups, plan)]
         try:
             created = self._kernel(args, grads)
@@ -240,7 +258,8 @@ class Optimizer:
         state = {}
         for i, s in self.state.items():
             state[i] = {
-                k: int(v) if k == "step" else v.copy() if isinstance(v, np.ndarray) else v
+                k: int(v) if k == "step" else float(v) if k in self.scalar_state
+                else v.copy() if isinstance(v, np.ndarray) else v
                 for k, v in s.items()
             }
         groups, index = [], 0
@@ -298,6 +317,8 @@ class Optimizer:
             for key, value in saved_state.items():
                 if key == "step":
                     value = _step_count(value, saved_index)
+                elif key in self.scalar_state:
+                    value = _scalar_value(value, saved_index, key)
                 elif value is not None:
                     value = np.asarray(value)
                     if value.shape != data.shape:
@@ -340,7 +361,8 @@ class Optimizer:
         return plan
 
     def _make_plan(self):
-        array_keys = [k for k in self.state_keys if k != "step"]
+        array_keys = [k for k in self.state_keys if k != "step" and k not in self.scalar_state]
+        scalar_keys = list(self.scalar_state)
         counts_steps = "step" in self.state_keys
         for i, s in list(self._state.items()):
             if not isinstance(s, _State):  # a plain dict the user stored: watch it too
@@ -360,7 +382,18 @@ class Optimizer:
                 for k, i in enumerate(indices):
                     if "step" in self._state.get(i, ()):
                         dict.__setitem__(self._state[i], "step", steps[k:k + 1].reshape(()))
-            plan.append(_GroupPlan(params, first, states, steps))
+            scalars = None
+            if scalar_keys:
+                scalars = np.array(
+                    [[_scalar_value(self._state[i][key], i, key)
+                      if key in self._state.get(i, ()) else float(self.scalar_state[key])
+                      for key in scalar_keys] for i in indices],
+                    dtype=np.float64).reshape(len(params), len(scalar_keys))
+                for k, i in enumerate(indices):
+                    for j, key in enumerate(scalar_keys):
+                        if key in self._state.get(i, ()):
+                            dict.__setitem__(self._state[i], key, scalars[k, j:j + 1].reshape(()))
+            plan.append(_GroupPlan(params, first, states, steps, scalars))
             first += len(params)
         return plan
 
@@ -389,6 +422,9 @@ class Optimizer:
                         dict.__setitem__(state, key, array)
                     if gp.steps is not None and "step" not in state:
                         dict.__setitem__(state, "step", gp.steps[k:k + 1].reshape(()))
+                    for j, skey in enumerate(self.scalar_state):
+                        if skey not in state:
+                            dict.__setitem__(state, skey, gp.scalars[k, j:j + 1].reshape(()))
 
 
 class Wrapper:

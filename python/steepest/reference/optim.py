@@ -15,7 +15,8 @@ import math
 
 import numpy as np
 
-__all__ = ["sgd", "adam"]
+__all__ = ["sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "rprop",
+           "asgd", "lion"]
 
 
 def _check(p, g):
@@ -142,3 +143,289 @@ def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
     np.divide(m, denom, out=denom)
     np.multiply(denom, step_size, out=denom)
     np.subtract(p, denom, out=p)
+
+
+def _count_step(state):
+    state["step"] = int(state.get("step", 0)) + 1
+    return state["step"]
+
+
+def _zeros(state, p, *keys):
+    for key in keys:
+        if state.get(key) is None:
+            state[key] = np.zeros(p.shape, dtype=p.dtype)
+
+
+def _lerp(a, b, w):
+    """a + w * (b - a), in place on a, computed as torch.lerp_ does: from a when w < 0.5, else
+    as b - (1 - w) * (b - a) (so that w = 1 gives b exactly)."""
+    if abs(w) < 0.5:
+        a += w * (b - a)
+    else:
+        a[...] = b - (1.0 - w) * (b - a)
+
+
+def rmsprop(p, g, state, *, lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
+            centered=False, maximize=False):
+    r"""One step of RMSprop (torch.optim.RMSprop), in place on ``p`` and ``state``::
+
+        g  = -grad if maximize else grad
+        g  = g + weight_decay * p
+        v  = alpha * v + (1 - alpha) * g**2                      (square_avg)
+        centered:  ga = lerp(ga, g, 1 - alpha);  a = sqrt(v - ga**2) + eps   (grad_avg)
+        otherwise: a = sqrt(v) + eps
+        momentum > 0:  b = momentum * b + g / a;  p = p - lr * b     (momentum_buffer)
+        otherwise:     p = p - lr * g / a
+    """
+    _check(p, g)
+    _count_step(state)
+    _zeros(state, p, "square_avg", *(("momentum_buffer",) if momentum > 0 else ()),
+           *(("grad_avg",) if centered else ()))
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        work += weight_decay * p
+    v = state["square_avg"]
+    np.multiply(v, alpha, out=v)
+    v += (1.0 - alpha) * work * work
+    if centered:
+        ga = state["grad_avg"]
+        _lerp(ga, work, 1.0 - alpha)
+        avg = np.sqrt(v - ga * ga)
+    else:
+        avg = np.sqrt(v)
+    avg += eps
+    if momentum > 0:
+        buf = state["momentum_buffer"]
+        np.multiply(buf, momentum, out=buf)
+        buf += work / avg
+        p -= lr * buf
+    else:
+        p -= lr * (work / avg)
+
+
+def adagrad(p, g, state, *, lr, lr_decay=0.0, weight_decay=0.0, initial_accumulator_value=0.0,
+            eps=1e-10, maximize=False):
+    r"""One step of Adagrad (torch.optim.Adagrad), in place. At step t (from 1)::
+
+        g   = -grad if maximize else grad
+        g   = g + weight_decay * p
+        clr = lr / (1 + (t - 1) * lr_decay)
+        s   = s + g**2                         (sum; starts at initial_accumulator_value)
+        p   = p - clr * g / (sqrt(s) + eps)
+    """
+    _check(p, g)
+    t = _count_step(state)
+    if state.get("sum") is None:
+        state["sum"] = np.full(p.shape, initial_accumulator_value, dtype=p.dtype)
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        work += weight_decay * p
+    clr = lr / (1 + (t - 1) * lr_decay)
+    s = state["sum"]
+    s += work * work
+    std = np.sqrt(s)
+    std += eps
+    p -= clr * (work / std)
+
+
+def adadelta(p, g, state, *, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0.0, maximize=False):
+    r"""One step of Adadelta (torch.optim.Adadelta), in place::
+
+        g  = -grad if maximize else grad
+        g  = g + weight_decay * p
+        v  = rho * v + (1 - rho) * g**2                 (square_avg)
+        d  = sqrt(u + eps) / sqrt(v + eps) * g
+        u  = rho * u + (1 - rho) * d**2                 (acc_delta)
+        p  = p - lr * d
+    """
+    _check(p, g)
+    _count_step(state)
+    _zeros(state, p, "square_avg", "acc_delta")
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        work += weight_decay * p
+    v, u = state["square_avg"], state["acc_delta"]
+    np.multiply(v, rho, out=v)
+    v += (1.0 - rho) * work * work
+    std = np.sqrt(v + eps)
+    delta = np.sqrt(u + eps) / std * work
+    np.multiply(u, rho, out=u)
+    u += (1.0 - rho) * delta * delta
+    p -= lr * delta
+
+
+def adamax(p, g, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+           maximize=False):
+    r"""One step of Adamax (torch.optim.Adamax), in place. At step t (from 1)::
+
+        g  = -grad if maximize else grad
+        g  = g + weight_decay * p
+        m  = lerp(m, g, 1 - beta1)                      (exp_avg)
+        u  = max(beta2 * u, |g| + eps)                  (exp_inf)
+        p  = p - lr / (1 - beta1**t) * m / u
+    """
+    _check(p, g)
+    t = _count_step(state)
+    _zeros(state, p, "exp_avg", "exp_inf")
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        work += weight_decay * p
+    m, u = state["exp_avg"], state["exp_inf"]
+    _lerp(m, work, 1.0 - beta1)
+    np.maximum(u * beta2, np.abs(work) + eps, out=u)
+    clr = lr / (1.0 - beta1**t)
+    p -= clr * (m / u)
+
+
+def nadam(p, g, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+          momentum_decay=4e-3, decoupled_weight_decay=False, maximize=False):
+    r"""One step of NAdam (torch.optim.NAdam), in place. At step t (from 1)::
+
+        g    = -grad if maximize else grad
+        p    = p * (1 - lr * weight_decay)  (decoupled)  or  g = g + weight_decay * p
+        mu_t = beta1 * (1 - 0.5 * 0.96**(t * momentum_decay))
+        P    = P * mu_t                                   (mu_product, starts at 1)
+        m    = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g**2
+        d    = sqrt(v / (1 - beta2**t)) + eps
+        p    = p - lr (1 - mu_t) / (1 - P) * g / d - lr mu_{t+1} / (1 - P mu_{t+1}) * m / d
+
+    ``mu_product`` is kept as a Python float (torch keeps a 0-d tensor of its default dtype).
+    """
+    _check(p, g)
+    t = _count_step(state)
+    state.setdefault("mu_product", 1.0)
+    _zeros(state, p, "exp_avg", "exp_avg_sq")
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            np.multiply(p, 1.0 - lr * weight_decay, out=p)
+        else:
+            work += weight_decay * p
+    mu = beta1 * (1.0 - 0.5 * 0.96 ** (t * momentum_decay))
+    mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
+    state["mu_product"] = float(state["mu_product"]) * mu
+    mu_product = state["mu_product"]
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    _lerp(m, work, 1.0 - beta1)
+    np.multiply(v, beta2, out=v)
+    v += (1.0 - beta2) * work * work
+    denom = np.sqrt(v / (1.0 - beta2**t))
+    denom += eps
+    p -= lr * (1.0 - mu) / (1.0 - mu_product) * (work / denom)
+    p -= lr * mu_next / (1.0 - mu_product * mu_next) * (m / denom)
+
+
+def radam(p, g, state, *, lr, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0,
+          decoupled_weight_decay=False, maximize=False):
+    r"""One step of RAdam (torch.optim.RAdam), in place. At step t (from 1)::
+
+        g     = -grad if maximize else grad
+        p     = p * (1 - lr * weight_decay)  (decoupled)  or  g = g + weight_decay * p
+        m     = lerp(m, g, 1 - beta1);  v = beta2 * v + (1 - beta2) * g**2
+        rho_inf = 2 / (1 - beta2) - 1;  rho_t = rho_inf - 2 t beta2**t / (1 - beta2**t)
+        rho_t > 5:  p = p - lr * m / (1 - beta1**t) * sqrt(1 - beta2**t) / (sqrt(v) + eps) * r
+                    r = sqrt((rho_t - 4)(rho_t - 2) rho_inf / ((rho_inf - 4)(rho_inf - 2) rho_t))
+        otherwise:  p = p - lr * m / (1 - beta1**t)
+    """
+    _check(p, g)
+    t = _count_step(state)
+    _zeros(state, p, "exp_avg", "exp_avg_sq")
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            np.multiply(p, 1.0 - lr * weight_decay, out=p)
+        else:
+            work += weight_decay * p
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+    _lerp(m, work, 1.0 - beta1)
+    np.multiply(v, beta2, out=v)
+    v += (1.0 - beta2) * work * work
+    bias_correction1 = 1.0 - beta1**t
+    bias_correction2 = 1.0 - beta2**t
+    m_hat = m / bias_correction1
+    rho_inf = 2.0 / (1.0 - beta2) - 1.0
+    rho_t = rho_inf - 2.0 * t * beta2**t / bias_correction2
+    if rho_t > 5.0:
+        rect = math.sqrt((rho_t - 4) * (rho_t - 2) * rho_inf
+                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t))
+        adaptive = math.sqrt(bias_correction2) / (np.sqrt(v) + eps)
+        p -= m_hat * lr * adaptive * rect
+    else:
+        p -= m_hat * lr
+
+
+def rprop(p, g, state, *, lr, etaminus=0.5, etaplus=1.2, step_size_min=1e-6, step_size_max=50.0,
+          maximize=False):
+    r"""One step of Rprop (torch.optim.Rprop), in place, elementwise::
+
+        g  = -grad if maximize else grad
+        s  = g * prev                                    (prev starts at 0)
+        step_size = clamp(step_size * (etaplus if s > 0, etaminus if s < 0, else 1),
+                          step_size_min, step_size_max)  (step_size starts at lr)
+        g  = 0 where s < 0;   p = p - sign(g) * step_size;   prev = g
+    """
+    _check(p, g)
+    _count_step(state)
+    _zeros(state, p, "prev")
+    if state.get("step_size") is None:
+        state["step_size"] = np.full(p.shape, lr, dtype=p.dtype)
+    work = _signed_grad(g, maximize, p.dtype)
+    prev, step_size = state["prev"], state["step_size"]
+    s = np.sign(work * prev)
+    factor = np.where(s > 0, etaplus, np.where(s < 0, etaminus, 1.0)).astype(p.dtype)
+    np.multiply(step_size, factor, out=step_size)
+    np.clip(step_size, step_size_min, step_size_max, out=step_size)
+    work[s < 0] = 0
+    p -= np.sign(work) * step_size
+    np.copyto(prev, work)
+
+
+def asgd(p, g, state, *, lr, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0.0, maximize=False):
+    r"""One step of ASGD (torch.optim.ASGD), in place. At step t (from 1), with torch's state
+    ``eta`` and ``mu`` (kept here as Python floats, set after each step as torch does)::
+
+        g   = -grad if maximize else grad
+        g   = g + weight_decay * p
+        p   = p * (1 - lambd * eta);   p = p - eta * g      (eta starts at lr)
+        ax  = ax + mu * (p - ax)   (ax = p when mu == 1)     (mu starts at 1)
+        eta = lr / (1 + lambd * lr * t)**alpha;   mu = 1 / max(1, t - t0)
+    """
+    _check(p, g)
+    t = _count_step(state)
+    _zeros(state, p, "ax")
+    state.setdefault("eta", float(lr))
+    state.setdefault("mu", 1.0)
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        work += weight_decay * p
+    eta, mu = state["eta"], state["mu"]
+    np.multiply(p, 1.0 - lambd * eta, out=p)
+    p -= eta * work
+    ax = state["ax"]
+    if mu != 1:
+        ax += (p - ax) * mu
+    else:
+        np.copyto(ax, p)
+    state["eta"] = lr / ((1 + lambd * lr * t) ** alpha)
+    state["mu"] = 1 / max(1, t - t0)
+
+
+def lion(p, g, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0, maximize=False):
+    r"""One step of Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms",
+    Program 1), in place::
+
+        g  = -grad if maximize else grad
+        p  = p * (1 - lr * weight_decay)
+        p  = p - lr * sign(beta1 * m + (1 - beta1) * g)     (sign(0) = 0)
+        m  = beta2 * m + (1 - beta2) * g                    (exp_avg)
+    """
+    _check(p, g)
+    _zeros(state, p, "exp_avg")
+    work = _signed_grad(g, maximize, p.dtype)
+    m = state["exp_avg"]
+    if weight_decay != 0:
+        np.multiply(p, 1.0 - lr * weight_decay, out=p)
+    update = np.sign(m * beta1 + (1.0 - beta1) * work)
+    p -= lr * update
+    np.multiply(m, beta2, out=m)
+    m += (1.0 - beta2) * work

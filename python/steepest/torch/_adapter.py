@@ -11,7 +11,7 @@ import inspect
 import numpy as np
 import torch
 
-from ..optim.optimizer import _step_count
+from ..optim.optimizer import _scalar_value, _step_count
 
 # torch's switches between its own implementations: accepted so that code written for torch runs
 # unchanged, and meaningless here (the kernel is always fused).
@@ -36,7 +36,8 @@ def adapt(rule):
     """The torch.optim.Optimizer counterpart of the steepest.optim class ``rule``."""
     signature = inspect.signature(rule.__init__)
     hyper_names = [n for n in signature.parameters if n not in ("self", "params")]
-    array_keys = [k for k in rule.state_keys if k != "step"]
+    scalar_keys = list(rule.scalar_state)  # per-tensor numbers (NAdam's mu_product)
+    array_keys = [k for k in rule.state_keys if k != "step" and k not in rule.scalar_state]
     counts_steps = "step" in rule.state_keys
     # The rule's class-level settings (e.g. AdamW's decoupled decay) without building one.
     prototype = object.__new__(rule)
@@ -73,7 +74,7 @@ def adapt(rule):
             args, grads, stepped = [], [], []
             index = 0
             for group in self.param_groups:
-                arrays, lists, counts = [], [[] for _ in array_keys], []
+                arrays, lists, counts, numbers = [], [[] for _ in array_keys], [], []
                 for p in group["params"]:
                     _check_tensor(p, index, "params")
                     grad = p.grad
@@ -88,18 +89,22 @@ def adapt(rule):
                         values.append(None if value is None else value.numpy())
                     if counts_steps:
                         counts.append(_step_count(state["step"], index) if "step" in state else 0)
+                    numbers.append([_scalar_value(state[key], index, key) if key in state
+                                    else float(rule.scalar_state[key]) for key in scalar_keys])
                     index += 1
                 steps = np.array(counts, dtype=np.int64) if counts_steps else None
-                args.append((arrays, *lists, steps, *rule._hyper(prototype, group)))
-                stepped.append((group, lists, steps))
+                scalars = (np.array(numbers, dtype=np.float64).reshape(len(arrays), len(scalar_keys))
+                           if scalar_keys else None)
+                args.append((arrays, *lists, steps, scalars, *rule._hyper(prototype, group)))
+                stepped.append((group, lists, steps, scalars))
             created = rule._kernel(args, grads)
             self._write_back(stepped, grads, created)
             return loss
 
         def _write_back(self, stepped, grads, created):
-            """Store the step counts, and the state arrays the kernel created, as tensors."""
+            """Store the step counts, per-tensor numbers and new state arrays as tensors."""
             index = 0
-            for group, lists, steps in stepped:
+            for group, lists, steps, scalars in stepped:
                 for k, p in enumerate(group["params"]):
                     if grads[index + k] is not None:
                         state = self.state[p]
@@ -112,6 +117,8 @@ def adapt(rule):
                                 state["step"].fill_(float(steps[k]))
                             else:
                                 state["step"] = torch.tensor(float(steps[k]), dtype=torch.float32)
+                        for j, key in enumerate(scalar_keys):  # torch keeps them as 0-d tensors
+                            state[key] = torch.tensor(scalars[k, j], dtype=torch.float64)
                 index += len(group["params"])
 
     Adapter.__name__ = Adapter.__qualname__ = rule.__name__

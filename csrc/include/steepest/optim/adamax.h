@@ -1,0 +1,37 @@
+// Adamax (torch.optim.Adamax; Kingma & Ba 2015, section 7), at step t (from 1):
+//   g  <- sign * g + weight_decay * p                 sign = -1 if maximize else +1
+//   m  <- m + (1 - beta1) * (g - m)                   (lerp from the nearer end, like torch)
+//   u  <- max(beta2 * u, |g| + eps)
+//   p  <- p - lr / (1 - beta1^t) * m / u
+// State: m (exp_avg), u (exp_inf); both start at zero.
+#pragma once
+
+#include <cmath>
+
+#include "steepest/optim/tensor.h"
+
+namespace steepest {
+
+struct AdamaxHyper {
+  double lr, beta1, beta2, eps, weight_decay;
+  bool maximize;
+};
+
+template <class T>
+struct AdamaxScalars {
+  T sign, weight_decay, lerp_weight, beta2, eps, neg_clr;
+  bool lerp_from_g, has_weight_decay;
+};
+
+template <class T>
+AdamaxScalars<T> adamax_scalars(const AdamaxHyper& h, int64_t step) {
+  const double w = 1.0 - h.beta1;
+  const double bias_correction = 1.0 - std::pow(h.beta1, double(step));
+  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(w >= 0.5 ? -h.beta1 : w), T(h.beta2),
+          T(h.eps), T(-h.lr / bias_correction), w >= 0.5, h.weight_decay != 0.0};
+}
+
+template <class T>
+using AdamaxKernel = RuleKernel<T, AdamaxScalars<T>>;
+
+}  // namespace steepest

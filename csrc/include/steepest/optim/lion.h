@@ -1,0 +1,36 @@
+// Lion (Chen et al. 2023, "Symbolic Discovery of Optimization Algorithms"; not in torch.optim):
+//   g  <- sign * g                                    sign = -1 if maximize else +1
+//   p  <- p * (1 - lr * weight_decay)                 (decoupled)
+//   c   = beta1 * m + (1 - beta1) * g
+//   p  <- p - lr * sgn(c)                             (sgn(0) = 0)
+//   m  <- beta2 * m + (1 - beta2) * g
+// c and m are computed without fused multiply-adds (two products, one sum), so that the kernel
+// and the NumPy reference round identically and the sign of c never differs between them.
+// State: m (exp_avg), zero at first.
+#pragma once
+
+#include "steepest/optim/tensor.h"
+
+namespace steepest {
+
+struct LionHyper {
+  double lr, beta1, beta2, weight_decay;
+  bool maximize;
+};
+
+template <class T>
+struct LionScalars {
+  T sign, decay, beta1, one_minus_beta1, beta2, one_minus_beta2, neg_lr;
+  bool has_decay;
+};
+
+template <class T>
+LionScalars<T> lion_scalars(const LionHyper& h, int64_t /*step*/) {
+  return {T(h.maximize ? -1.0 : 1.0), T(1.0 - h.lr * h.weight_decay), T(h.beta1), T(1.0 - h.beta1),
+          T(h.beta2), T(1.0 - h.beta2), T(-h.lr), h.weight_decay != 0.0};
+}
+
+template <class T>
+using LionKernel = RuleKernel<T, LionScalars<T>>;
+
+}  // namespace steepest
