@@ -330,7 +330,7 @@ struct Asgd {
   static constexpr const char* kStateKeys[] = {"ax"};
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
+  static constexpr size_t kScalarStates = 2;  // eta, mu
   static constexpr size_t kHyperCount = 6;
 
   static Hyper hyper(const py::tuple& t, size_t i) {
@@ -346,8 +346,8 @@ struct Asgd {
   }
   static bool uses_state(const Hyper&, int) { return true; }
   template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return asgd_scalars<T>(h, step);
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double* eta_mu) {
+    return asgd_scalars<T>(h, step, eta_mu);
   }
   template <class T>
   static AsgdKernel<T> kernel() { return kernels<T>().asgd; }

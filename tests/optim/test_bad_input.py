@@ -132,7 +132,7 @@ class Snapshot:
             current = self.opt.state[i]
             assert set(current) == set(saved), f"state[{i}] keys changed"
             for k, (obj, copy) in saved.items():
-                if k in ("step", "mu_product") and isinstance(obj, np.ndarray):
+                if k in ("step", "mu_product", "eta", "mu") and isinstance(obj, np.ndarray):
                     # A 0-d view into the group's step counts (or per-tensor scalar state), which
                     # may be rebuilt: the value must be unchanged, not the view object.
                     assert float(current[k]) == float(copy), f"state[{i}][{k!r}] changed"

@@ -80,7 +80,7 @@ def assert_same_state(a, b):
         for key, value in sa[i].items():
             if key == "step":  # an int (or, in opt.state, possibly a 0-d integer array)
                 assert int(value) == int(sb[i][key]), (i, key)
-            elif key == "mu_product":  # a float (or, in opt.state, a 0-d float64 array)
+            elif key in ("mu_product", "eta", "mu"):  # a float (in opt.state, a 0-d float64 array)
                 assert float(value) == float(sb[i][key]), (i, key)
             else:
                 assert value.dtype == sb[i][key].dtype

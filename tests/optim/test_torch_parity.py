@@ -42,8 +42,8 @@ LR = {"SGD": (0.01, 0.003), "Adam": (0.01, 0.002), "AdamW": (0.01, 0.002),
       "RMSprop": (0.01, 0.003), "Adagrad": (0.05, 0.01), "Adadelta": (1.0, 0.3),
       "Adamax": (0.01, 0.002), "NAdam": (0.01, 0.002), "RAdam": (0.01, 0.002),
       "Rprop": (0.01, 0.003), "ASGD": (0.01, 0.003)}
-# State torch keeps that steepest computes from the step count instead (see steepest.optim.ASGD).
-DERIVED_STATE = {"ASGD": {"eta", "mu"}}
+# State torch keeps that steepest does not (none: ASGD keeps eta and mu as torch does).
+DERIVED_STATE = {}
 
 
 def _sgd_cases():
@@ -163,10 +163,10 @@ def test_matches_torch(case, dtype):
     rule, hyper = case
     rtol = RULE_RTOL.get(rule, RTOL)[dtype]
     for name, ours, theirs in run_both(rule, hyper, dtype):
-        if name.endswith("['mu_product']"):
+        if name.endswith(("['mu_product']", "['eta']", "['mu']")):
             # A float64 number here; torch's is in its default dtype (the parameters' dtype in
-            # this test): in float32 it is a product of 200 rounded factors (<= 200 ulps, 1.2e-5)
-            # and underflows below 1e-38.
+            # this test): in float32 NAdam's mu_product is a product of 200 rounded factors
+            # (<= 200 ulps, 1.2e-5) and underflows below 1e-38.
             if dtype == np.float32:
                 np.testing.assert_allclose(ours, theirs, rtol=2e-5, atol=1e-37)
             else:

@@ -8,22 +8,21 @@ class ASGD(Optimizer):
     r"""Averaged SGD (Polyak & Juditsky 1992, "Acceleration of Stochastic Approximation by
     Averaging"), with torch.optim.ASGD's arguments, defaults and semantics. At step t (from 1)::
 
-        eta_t = lr / (1 + lambd * lr * (t - 1))**alpha
-        mu_t  = 1 / max(1, t - 1 - t0)
         g  = -grad if maximize else grad
         g  = g + weight_decay * p
-        p  = p * (1 - lambd * eta_t)
-        p  = p - eta_t * g
-        ax = ax + mu_t * (p - ax)            (ax = p when mu_t = 1)
+        p  = p * (1 - lambd * eta)
+        p  = p - eta * g
+        ax = ax + mu * (p - ax)              (ax = p when mu = 1)
+        eta = lr / (1 + lambd * lr * t)**alpha     for the next step
+        mu  = 1 / max(1, t - t0)                    for the next step
 
-    State per parameter: ``step``, ``ax`` (the average). torch also stores ``eta`` and ``mu``
-    (computed after each step from the step count and the lr of that step); here they are
-    computed from the step count and the current lr, so changing lr between steps takes effect
-    one step earlier than in torch.
+    State per parameter: ``step``, ``eta`` (lr at first), ``mu`` (1 at first) and ``ax`` (the
+    average), as in torch.
     """
 
-    state_keys = ("step", "ax")
-    required_state = ("step", "ax")
+    state_keys = ("step", "eta", "mu", "ax")
+    required_state = ("step", "eta", "mu", "ax")
+    scalar_state = {"eta": float("nan"), "mu": 1.0}  # NaN: the group's lr at the first step
     _kernel = staticmethod(_core.asgd_step)
     _checker = staticmethod(_core.check_asgd)
 

@@ -1,11 +1,13 @@
 // ASGD, averaged SGD (torch.optim.ASGD; Polyak & Juditsky 1992), at step t (from 1):
-//   eta_t = lr / (1 + lambd * lr * (t - 1))^alpha     (torch keeps it as state: eta at step t
-//   mu_t  = 1 / max(1, t - 1 - t0)                     is what the step t - 1 stored)
 //   g   <- sign * g + weight_decay * p                 sign = -1 if maximize else +1
-//   p   <- p * (1 - lambd * eta_t)
-//   p   <- p - eta_t * g
-//   ax  <- ax + mu_t * (p - ax)       (ax <- p when mu_t = 1)
-// State: ax (zero at first). eta and mu are functions of the step count, not stored.
+//   p   <- p * (1 - lambd * eta)
+//   p   <- p - eta * g
+//   ax  <- ax + mu * (p - ax)         (ax <- p when mu = 1)
+// then, for the next step, with this step's lr:
+//   eta <- lr / (1 + lambd * lr * t)^alpha
+//   mu  <- 1 / max(1, t - t0)
+// State: ax (zero at first); eta (lr at first) and mu (1 at first), per-tensor float64 scalars
+// kept as torch keeps them, so that an lr change takes effect when torch's does.
 #pragma once
 
 #include <algorithm>
@@ -26,16 +28,13 @@ struct AsgdScalars {
   bool has_weight_decay, mu_is_one;
 };
 
-inline double asgd_eta(const AsgdHyper& h, int64_t step) {
-  return h.lr / std::pow(1.0 + h.lambd * h.lr * double(step - 1), h.alpha);
-}
-inline double asgd_mu(const AsgdHyper& h, int64_t step) {
-  return 1.0 / std::max(1.0, double(step - 1) - h.t0);
-}
-
+// eta_mu: the tensor's (eta, mu) for this step on entry, for the next on return. A NaN eta
+// stands for "not set yet": the first step takes the group's lr, as torch's state does.
 template <class T>
-AsgdScalars<T> asgd_scalars(const AsgdHyper& h, int64_t step) {
-  const double eta = asgd_eta(h, step), mu = asgd_mu(h, step);
+AsgdScalars<T> asgd_scalars(const AsgdHyper& h, int64_t step, double* eta_mu) {
+  const double eta = std::isnan(eta_mu[0]) ? h.lr : eta_mu[0], mu = eta_mu[1];
+  eta_mu[0] = h.lr / std::pow(1.0 + h.lambd * h.lr * double(step), h.alpha);
+  eta_mu[1] = 1.0 / std::max(1.0, double(step) - h.t0);
   return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(1.0 - h.lambd * eta), T(-eta), T(mu),
           h.weight_decay != 0.0, mu == 1.0};
 }
