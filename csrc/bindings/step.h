@@ -10,6 +10,9 @@
 // Every array of every group is checked (and missing state created) with the GIL held; then the
 // step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
 //
+// Rules of more than one pass (LAMB, LARS: per-tensor norms between the passes) reuse the checks
+// through gather_step and run their own passes (bindings/norms.cpp).
+//
 // A Rule provides: Hyper, Scalars<T>, kStates, kStateKeys, kCountsSteps, kZeroState (new state
 // is zeroed, or left for the kernel to set because `fresh` tells it), kHyperCount,
 // hyper(tuple, offset), check(hyper), uses_state(hyper, i), scalars<T>(hyper, step) and
@@ -18,6 +21,7 @@
 
 #include <pybind11/pybind11.h>
 
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -65,16 +69,27 @@ void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, const Array
   batch.sizes.push_back(p.size);
 }
 
+// The checked tensors of one step, by dtype, and the number of state arrays created.
 template <class Rule>
-int rule_step(py::list groups, py::list grads) {
+struct Gathered {
+  Batch<float, typename Rule::template Scalars<float>> f32;
+  Batch<double, typename Rule::template Scalars<double>> f64;
+  int created = 0;
+};
+
+// Checks every array of every group (creating missing state) and advances the step counts;
+// with the GIL held. Throws before any array is touched.
+template <class Rule>
+Gathered<Rule> gather_step(py::list groups, py::list grads) {
   constexpr int S = Rule::kStates;
   constexpr size_t kSteps = 1 + S, kHyper = 2 + S;
   check_grads_length(groups, grads);
-  Batch<float, typename Rule::template Scalars<float>> f32;
-  Batch<double, typename Rule::template Scalars<double>> f64;
+  Gathered<Rule> out;
+  auto& f32 = out.f32;
+  auto& f64 = out.f64;
+  int& created = out.created;
   StepArrays arrays;
   std::vector<int64_t*> stepped;  // step counts to advance once every check has passed
-  int created = 0;
   size_t first = 0;  // flat index of the group's first parameter
   for (py::handle handle : groups) {
     auto group = py::reinterpret_borrow<py::tuple>(handle);
@@ -114,10 +129,24 @@ int rule_step(py::list groups, py::list grads) {
   }
   arrays.check_no_overlap();
   for (int64_t* s : stepped) ++*s;
+  return out;
+}
+
+template <class Rule>
+int rule_step(py::list groups, py::list grads) {
+  Gathered<Rule> step = gather_step<Rule>(groups, grads);
   py::gil_scoped_release nogil;
-  f32.run(Rule::template kernel<float>());
-  f64.run(Rule::template kernel<double>());
-  return created;
+  step.f32.run(Rule::template kernel<float>());
+  step.f64.run(Rule::template kernel<double>());
+  return step.created;
+}
+
+// check_<rule>(*hyperparameters): the step's checks, for the constructor (a 1-tuple of nothing
+// but the hyperparameters, read from offset 0).
+template <class Rule>
+void check_only(py::args hyper) {
+  if (hyper.size() != Rule::kHyperCount) throw std::logic_error("internal: wrong hyperparameter count");
+  Rule::check(Rule::hyper(hyper, 0));
 }
 
 }  // namespace bind

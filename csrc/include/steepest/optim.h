@@ -2,4 +2,6 @@
 #pragma once
 
 #include "steepest/optim/adam.h"
+#include "steepest/optim/lamb.h"
+#include "steepest/optim/reduce.h"
 #include "steepest/optim/sgd.h"

@@ -20,6 +20,9 @@ template <class T>
 struct Kernels {
   SgdKernel<T> sgd;
   AdamKernel<T> adam;
+  LambMomentsKernel<T> lamb_moments;
+  LambApplyKernel<T> lamb_apply;
+  SumSquaresKernel<T> sum_squares;
   PatternKernel<T> pattern;
 };
 

@@ -1,7 +1,8 @@
 """Update rules with torch.optim's names, defaults and semantics, on NumPy arrays."""
 
 from .adam import Adam, AdamW
+from .lamb import Lamb
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Lamb"]
