@@ -29,7 +29,7 @@ import re
 import numpy as np
 import pytest
 
-from steepest.optim import SGD, Adam, AdamW
+from steepest.optim import SGD, Adam, AdamW, Lamb
 
 # ---------------------------------------------------------------------------------------------
 # The optimizers under test and helpers
@@ -39,11 +39,13 @@ OPTIMIZERS = {
     "SGD": (SGD, dict(lr=0.1, momentum=0.9)),
     "Adam": (Adam, dict(lr=0.1, amsgrad=True)),
     "AdamW": (AdamW, dict(lr=0.1, amsgrad=True)),
+    "Lamb": (Lamb, dict(lr=0.1)),
 }
 STATE_KEYS = {
     "SGD": ("momentum_buffer",),
     "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     "AdamW": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
+    "Lamb": ("exp_avg", "exp_avg_sq"),
 }
 NAMES = list(OPTIMIZERS)
 DTYPES = [np.float32, np.float64]
@@ -638,6 +640,11 @@ BAD_HYPER = {
     ],
 }
 BAD_HYPER["AdamW"] = BAD_HYPER["Adam"]
+BAD_HYPER["Lamb"] = BAD_HYPER["Adam"] + [
+    (dict(max_weight_norm=0.0), r"Invalid max_weight_norm value: 0\.0"),
+    (dict(max_weight_norm=-1.0), r"Invalid max_weight_norm value: -1\.0"),
+    (dict(max_weight_norm=math.nan), r"Invalid max_weight_norm value: nan"),
+]
 HYPER_CASES = [
     pytest.param(name, kw, msg, id=f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}")
     for name in NAMES for kw, msg in BAD_HYPER[name]

@@ -55,17 +55,26 @@ OPTIMIZERS = [
     ("adamw", "AdamW", dict(weight_decay=1e-4), {"quadratic": 0.1, "rosenbrock": 0.03}),
     ("adamw-amsgrad", "AdamW", dict(weight_decay=1e-5, amsgrad=True),
      {"quadratic": 0.1, "rosenbrock": 0.05}),
+    # Trust-ratio rules take steps of about lr * ||p|| whatever the gradient, so at a constant
+    # lr they circle the minimum at that distance: they run with lr_t = lr * 0.98**t. On the
+    # 2-parameter Rosenbrock LAMB is normalized Adam, which does not reach 1e-6 in 5000 steps
+    # (measured: 1.5e-4 at best): not run there.
+    ("lamb", "Lamb", dict(), {"quadratic": 0.1}),
+    ("lamb-clamped", "Lamb", dict(max_weight_norm=10.0, bias_correction=False),
+     {"quadratic": 0.1}),
 ]
+LR_DECAY = {"lamb": 0.98, "lamb-clamped": 0.98}  # lr_t = lr * decay**t
 
 
-def minimize(rule, hyper, lr, problem, dtype):
+def minimize(rule, hyper, lr, problem, dtype, decay=1.0):
     """Runs the optimizer on the problem; returns (initial loss, final loss, x, optimizer)."""
     fn, start, steps, _ = PROBLEMS[problem]
     x = start.astype(dtype)
     opt = getattr(steepest.optim, rule)([x], lr=lr, **hyper)
     sign = -1.0 if hyper.get("maximize") else 1.0  # maximize -f
     initial, _ = fn(x)
-    for _ in range(steps):
+    for t in range(steps):
+        opt.param_groups[0]["lr"] = lr * decay**t
         _, grad = fn(x)
         opt.step([grad * grad.dtype.type(sign)])
     final, _ = fn(x)
@@ -77,7 +86,10 @@ def minimize(rule, hyper, lr, problem, dtype):
 @pytest.mark.parametrize("name, rule, hyper, lrs", OPTIMIZERS, ids=[o[0] for o in OPTIMIZERS])
 def test_converges(name, rule, hyper, lrs, problem, dtype):
     threshold = PROBLEMS[problem][3]
-    initial, final, x, opt = minimize(rule, hyper, lrs[problem], problem, dtype)
+    if problem not in lrs:
+        pytest.skip(f"{name} is not run on {problem} (see OPTIMIZERS)")
+    initial, final, x, opt = minimize(rule, hyper, lrs[problem], problem, dtype,
+                                      LR_DECAY.get(name, 1.0))
     assert initial > 20
     assert final < threshold, f"{name} on {problem} ({np.dtype(dtype).name}): loss {final:.3g}"
 

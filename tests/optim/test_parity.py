@@ -54,7 +54,7 @@ from steepest import reference
 STEPS = 200
 K = 16.0  # tolerance in units of eps(dtype) * (first-order error scale); see the module docstring
 
-RULES = ("sgd", "adam", "adamw")
+RULES = ("sgd", "adam", "adamw", "lamb")
 DTYPES = (np.float32, np.float64)
 # Lists of shapes in one parameter group. "group": odd sizes, 66217 elements in total (>= 65536,
 # so two threads share the step) with the thread split inside the 45007-element tensor.
@@ -97,18 +97,31 @@ def _adam_hyper(draw):
                 amsgrad=draw(st.booleans()), maximize=draw(st.booleans()))
 
 
-HYPER = {"sgd": _sgd_hyper(), "adam": _adam_hyper(), "adamw": _adam_hyper()}
+@st.composite
+def _lamb_hyper(draw):
+    return dict(lr=draw(_log_uniform(1e-4, 0.1)), betas=(draw(_beta), draw(_beta)),
+                eps=draw(_log_uniform(1e-10, 1e-3)), weight_decay=draw(_weight_decay),
+                max_weight_norm=draw(st.one_of(st.none(), _log_uniform(0.1, 100.0))),
+                bias_correction=draw(st.booleans()), maximize=draw(st.booleans()))
+
+
+HYPER = {"sgd": _sgd_hyper(), "adam": _adam_hyper(), "adamw": _adam_hyper(),
+         "lamb": _lamb_hyper()}
 
 
 def make_optimizer(rule, params, hyper):
     cls = {"sgd": steepest.optim.SGD, "adam": steepest.optim.Adam,
-           "adamw": steepest.optim.AdamW}[rule]
+           "adamw": steepest.optim.AdamW, "lamb": steepest.optim.Lamb}[rule]
     return cls(params, **hyper)
 
 
 def reference_step(rule, p, g, state, hyper):
     if rule == "sgd":
         reference.sgd(p, g, state, **hyper)
+    elif rule == "lamb":
+        h = dict(hyper)
+        beta1, beta2 = h.pop("betas")
+        reference.lamb(p, g, state, beta1=beta1, beta2=beta2, **h)
     else:
         h = dict(hyper)
         beta1, beta2 = h.pop("betas")
@@ -181,6 +194,36 @@ def _adam_scales(rule, hyper, step, p, g, m, v, m_new, vhat_new, eps_dtype):
     s_update = step_size * (s_m / denom + np.abs(m_new) * s_denom / denom**2)
     return {"param": np.abs(p) + s_update, "exp_avg": s_m, "exp_avg_sq": s_v,
             "max_exp_avg_sq": s_v}  # max() selects, adds no error
+
+
+def _lamb_scales(hyper, step, p, g, m, v, m_new, v_new, eps_dtype):
+    """Error scales of p, exp_avg and exp_avg_sq after one LAMB step from (p, g, m, v) at step
+    ``step``; m_new and v_new are the computed moments. As Adam's, plus the trust ratio
+    r = ||p|| / ||u||: its relative error is that of ||u||, at most ||s_u|| / ||u|| (units of
+    eps), which scales the whole update lr * r * u."""
+    lr, eps, wd = hyper["lr"], hyper["eps"], hyper["weight_decay"]
+    beta1, beta2 = hyper["betas"]
+    s_g = np.abs(g)
+    s_m = np.abs(m) + s_g
+    s_v = beta2 * v + (1.0 - beta2) * s_g * s_g
+    bc = hyper["bias_correction"]
+    ibc1 = 1.0 / (1.0 - beta1**step) if bc else 1.0
+    ibc2_sqrt = 1.0 / math.sqrt(1.0 - beta2**step) if bc else 1.0
+    root = np.sqrt(v_new)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_root = np.minimum(np.where(root > 0, s_v / (2 * root), np.inf), np.sqrt(s_v / eps_dtype))
+    denom = root * ibc2_sqrt + eps
+    s_denom = s_root * ibc2_sqrt + denom
+    u = m_new * ibc1 / denom + wd * p
+    s_u = ibc1 * (s_m / denom + np.abs(m_new) * s_denom / denom**2) + wd * np.abs(p) + np.abs(u)
+    p_norm = min(float(np.sqrt(np.sum(p * p))), hyper["max_weight_norm"] or math.inf)
+    u_norm = float(np.sqrt(np.sum(u * u)))
+    if p_norm > 0 and u_norm > 0:
+        trust, rel = p_norm / u_norm, 1.0 + float(np.sqrt(np.sum(s_u * s_u))) / u_norm
+    else:
+        trust, rel = 1.0, 0.0
+    return {"param": np.abs(p) + lr * trust * (s_u + np.abs(u) * rel),
+            "exp_avg": s_m, "exp_avg_sq": s_v}
 
 
 def assert_close_to_scale(actual, expected, scale, dtype, what):
@@ -259,6 +302,12 @@ def run_parity(rule, hyper, shapes, dtype, threads, steps=STEPS, errors=None, ch
             if rule == "sgd":
                 scales = _sgd_scales(hyper, p_in, g_in, state_in.get("momentum_buffer"),
                                      first="momentum_buffer" not in state_in)
+            elif rule == "lamb":
+                assert int(ours["step"]) == ref["step"] == t + 1
+                scales = _lamb_scales(hyper, t + 1, p_in, g_in, state_in.get("exp_avg", 0.0),
+                                      state_in.get("exp_avg_sq", 0.0),
+                                      ours["exp_avg"].astype(np.float64),
+                                      ours["exp_avg_sq"].astype(np.float64), eps_dtype)
             else:
                 assert int(ours["step"]) == ref["step"] == t + 1
                 vhat = ours.get("max_exp_avg_sq", ours["exp_avg_sq"])
@@ -307,6 +356,12 @@ EXAMPLES = {
     ],
 }
 EXAMPLES["adamw"] = EXAMPLES["adam"]
+EXAMPLES["lamb"] = [
+    dict(lr=0.01, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01, max_weight_norm=10.0,
+         bias_correction=True, maximize=True),
+    dict(lr=1e-3, betas=(0.0, 0.99), eps=1e-8, weight_decay=0.0, max_weight_norm=None,
+         bias_correction=False, maximize=False),
+]
 
 
 @pytest.mark.parametrize("size", list(SHAPES))
@@ -347,6 +402,9 @@ FREE_RUNNING = [
     ("adam", dict(lr=1e-3, maximize=True, amsgrad=True)),
     ("adamw", dict(lr=1e-2, weight_decay=0.1)),
     ("adamw", dict(lr=3e-3, betas=(0.5, 0.9), weight_decay=0.01, amsgrad=True, maximize=True)),
+    ("lamb", dict(lr=1e-2)),
+    ("lamb", dict(lr=3e-3, weight_decay=0.01, max_weight_norm=5.0, maximize=True)),
+    ("lamb", dict(lr=1e-2, betas=(0.8, 0.99), bias_correction=False, weight_decay=0.1)),
 ]
 # |diff| <= RTOL * (|ref| + max|ref|), for params and state: measured max |diff| / (|ref| +
 # max|ref|) over these settings, both targets: float32 2.4e-7 (SGD param), float64 3.7e-16.

@@ -22,6 +22,8 @@ CONFIGS = [
     ("Adam", dict(lr=0.003, maximize=True)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.003, betas=(0.5, 0.9), maximize=True)),
+    ("Lamb", dict(lr=0.01, weight_decay=0.01, max_weight_norm=3.0)),
+    ("Lamb", dict(lr=0.003, betas=(0.5, 0.9), bias_correction=False, maximize=True)),
 ]
 IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
 SHAPES = [(7,), (33, 5), (1031,)]
@@ -278,6 +280,9 @@ def test_hyperparameters_are_restored(rule, hyper):
     other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False))
     if rule == "SGD":
         other.update(momentum=0.5, dampening=0.0, nesterov=False)
+    elif rule == "Lamb":
+        other.update(betas=(0.1, 0.2), eps=1e-3, max_weight_norm=0.5,
+                     bias_correction=not hyper.get("bias_correction", True))
     else:
         other.update(betas=(0.1, 0.2), eps=1e-3, amsgrad=not hyper.get("amsgrad", False))
     restored_params = [p.copy() for p in params]
@@ -297,6 +302,12 @@ def _reference_step(rule, p, g, state, group):
         reference.sgd(p, g, state, lr=group["lr"], momentum=group["momentum"],
                       dampening=group["dampening"], weight_decay=group["weight_decay"],
                       nesterov=group["nesterov"], maximize=group["maximize"])
+    elif rule == "Lamb":
+        beta1, beta2 = group["betas"]
+        reference.lamb(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                       weight_decay=group["weight_decay"],
+                       max_weight_norm=group["max_weight_norm"],
+                       bias_correction=group["bias_correction"], maximize=group["maximize"])
     else:
         beta1, beta2 = group["betas"]
         reference.adam(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],

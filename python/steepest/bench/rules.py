@@ -19,9 +19,23 @@ class Rule:
     writes: int  # arrays written back in place: p and the state
     torch_class: str = None  # in torch.optim, where torch has the rule
     torch_hyper: dict = field(default_factory=dict)
+    # Rules of several passes (per-tensor norms between them): (reads, writes) of each pass;
+    # reads and writes are then the totals. Empty for one-pass rules.
+    passes: tuple = ()
+
+    @property
+    def patterns(self):
+        """(reads, writes) of each pass over memory."""
+        return self.passes or ((self.reads, self.writes),)
 
     def bytes_per_param(self, itemsize):
         return (self.reads + self.writes) * itemsize
+
+    def ceiling(self, bandwidth, itemsize):
+        """Bytes per second of a step at the memory ceiling, given ``bandwidth[(reads, writes)]``
+        of each pass pattern: the passes run one after the other."""
+        seconds = sum((r + w) * itemsize / bandwidth[(r, w)] for r, w in self.patterns)
+        return self.bytes_per_param(itemsize) / seconds
 
     def make(self, params):
         return getattr(steepest.optim, self.steepest_class)(params, **self.hyper)
@@ -43,5 +57,9 @@ RULES = {
         Rule("adamw", "AdamW", dict(lr=1e-3, weight_decay=1e-2), "adam",
              dict(_ADAM, weight_decay=1e-2, decoupled_weight_decay=True), 4, 3,
              "AdamW", dict(lr=1e-3, weight_decay=1e-2)),
+        # LAMB, two passes: (1) reads p, g, m, v, writes m, v and sums ||p||^2, ||u||^2;
+        # (2) reads p, m, v (u recomputed), writes p: 40 bytes per float32 parameter.
+        Rule("lamb", "Lamb", dict(lr=1e-3, weight_decay=1e-2), "lamb",
+             dict(_ADAM, eps=1e-6, weight_decay=1e-2), 7, 3, passes=((4, 2), (3, 1))),
     ]
 }

@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["sgd", "adam"]
+__all__ = ["sgd", "adam", "lamb"]
 
 
 def _check(p, g):
@@ -142,3 +142,62 @@ def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
     np.divide(m, denom, out=denom)
     np.multiply(denom, step_size, out=denom)
     np.subtract(p, denom, out=p)
+
+
+def _norm(x):
+    """The Euclidean norm of ``x``, computed in float64."""
+    return math.sqrt(float(np.sum(np.square(x, dtype=np.float64))))
+
+
+def lamb(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, max_weight_norm=None,
+         bias_correction=True, maximize=False):
+    r"""One step of LAMB (You et al. 2019, "Large Batch Optimization for Deep Learning: Training
+    BERT in 76 minutes"), in place on ``p`` and ``state``.
+
+    Equations at step t = 1, 2, ... (``m``, ``v`` are ``state['exp_avg']``,
+    ``state['exp_avg_sq']``)::
+
+        g = -grad if maximize else grad
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m^ = m / (1 - beta1**t),  v^ = v / (1 - beta2**t)   (bias_correction; else m, v)
+        u = m^ / (sqrt(v^) + eps) + weight_decay * p
+        r = min(||p||, max_weight_norm) / ||u||             (1 if either norm is 0)
+        p = p - lr * r * u
+
+    The norms are computed in float64; u, like everything else, in the dtype of ``p``.
+    """
+    _check(p, g)
+    if "step" not in state:
+        state["step"] = 0
+    for key in ("exp_avg", "exp_avg_sq"):
+        if state.get(key) is None:
+            state[key] = np.zeros(p.shape, dtype=p.dtype)
+    state["step"] = int(state["step"]) + 1
+    t = state["step"]
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+
+    work = _signed_grad(g, maximize, p.dtype)
+    np.multiply(m, beta1, out=m)
+    m += (1.0 - beta1) * work
+    np.multiply(v, beta2, out=v)
+    np.multiply(work, work, out=work)
+    np.multiply(work, 1.0 - beta2, out=work)
+    v += work
+
+    bc1 = 1.0 - beta1**t if bias_correction else 1.0
+    bc2 = 1.0 - beta2**t if bias_correction else 1.0
+    # u = (m / bc1) / (sqrt(v / bc2) + eps) + weight_decay * p
+    u = np.sqrt(v / p.dtype.type(bc2))
+    u += p.dtype.type(eps)
+    np.divide(m / p.dtype.type(bc1), u, out=u)
+    if weight_decay != 0:
+        u += weight_decay * p
+
+    p_norm = _norm(p)
+    if max_weight_norm is not None:
+        p_norm = min(p_norm, max_weight_norm)
+    u_norm = _norm(u)
+    trust = p_norm / u_norm if p_norm > 0 and u_norm > 0 else 1.0
+    np.multiply(u, lr * trust, out=u)
+    np.subtract(p, u, out=p)
