@@ -57,7 +57,7 @@ Array StepArrays::check(py::handle h, const Arg& arg, bool written) {
     const auto lo = reinterpret_cast<uintptr_t>(a->data);
     ranges_.push_back({lo, lo + size_t(size) * item, written, arg});
   }
-  return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64};
+  return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64, a->nd};
 }
 
 // An array of tensor k must have the dtype and the shape of params[k] (both already checked).

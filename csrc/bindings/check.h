@@ -24,6 +24,7 @@ struct Array {
   void* data;
   int64_t size;
   Dtype dtype;
+  int ndim;
 };
 
 // Checks the arrays of one step, tensor by tensor, then that no array written overlaps another

@@ -41,6 +41,7 @@ struct Batch {
   };
   std::vector<Item> items;
   std::vector<int64_t> sizes;
+  std::vector<int> ndims;  // the params' dimensions (LARS treats 1-d tensors apart)
 
   template <class Kernel>
   void run(Kernel kernel) const {
@@ -67,6 +68,7 @@ void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, const Array
   for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
   batch.items.push_back({t, Rule::template scalars<T>(h, step)});
   batch.sizes.push_back(p.size);
+  batch.ndims.push_back(p.ndim);
 }
 
 // The checked tensors of one step, by dtype, and the number of state arrays created.

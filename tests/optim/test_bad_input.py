@@ -29,7 +29,7 @@ import re
 import numpy as np
 import pytest
 
-from steepest.optim import SGD, Adam, AdamW, Lamb
+from steepest.optim import SGD, Adam, AdamW, Lamb, Lars
 
 # ---------------------------------------------------------------------------------------------
 # The optimizers under test and helpers
@@ -40,12 +40,14 @@ OPTIMIZERS = {
     "Adam": (Adam, dict(lr=0.1, amsgrad=True)),
     "AdamW": (AdamW, dict(lr=0.1, amsgrad=True)),
     "Lamb": (Lamb, dict(lr=0.1)),
+    "Lars": (Lars, dict(lr=0.1, exclude_1d=False)),
 }
 STATE_KEYS = {
     "SGD": ("momentum_buffer",),
     "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     "AdamW": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
     "Lamb": ("exp_avg", "exp_avg_sq"),
+    "Lars": ("momentum_buffer",),
 }
 NAMES = list(OPTIMIZERS)
 DTYPES = [np.float32, np.float64]
@@ -586,7 +588,7 @@ def test_state_array_overlapping_a_param(name, key, dtype):
           names_both(f"state[1]['{key}']", "params[2]") + r".*overlaps")
 
 
-@pytest.mark.parametrize("name, key", [(n, k) for n, k in OPT_KEY if n != "SGD"])
+@pytest.mark.parametrize("name, key", [(n, k) for n, k in OPT_KEY if len(STATE_KEYS[n]) > 1])
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_state_arrays_shared(name, key, dtype):
     """Two state arrays of one step that are the same array (both written)."""
@@ -640,6 +642,16 @@ BAD_HYPER = {
     ],
 }
 BAD_HYPER["AdamW"] = BAD_HYPER["Adam"]
+BAD_HYPER["Lars"] = [
+    (dict(lr=math.nan), r"Invalid learning rate: nan"),
+    (dict(lr=-0.1), r"Invalid learning rate: -0\.1"),
+    (dict(momentum=-0.9), r"Invalid momentum value: -0\.9"),
+    (dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01"),
+    (dict(trust_coefficient=0.0), r"Invalid trust_coefficient value: 0\.0"),
+    (dict(trust_coefficient=math.inf), r"Invalid trust_coefficient value: inf"),
+    (dict(eps=-1e-8), r"Invalid epsilon value: -1e-08"),
+    (dict(momentum=0.0, nesterov=True), r"Nesterov momentum requires a momentum"),
+]
 BAD_HYPER["Lamb"] = BAD_HYPER["Adam"] + [
     (dict(max_weight_norm=0.0), r"Invalid max_weight_norm value: 0\.0"),
     (dict(max_weight_norm=-1.0), r"Invalid max_weight_norm value: -1\.0"),

@@ -58,12 +58,17 @@ OPTIMIZERS = [
     # Trust-ratio rules take steps of about lr * ||p|| whatever the gradient, so at a constant
     # lr they circle the minimum at that distance: they run with lr_t = lr * 0.98**t. On the
     # 2-parameter Rosenbrock LAMB is normalized Adam, which does not reach 1e-6 in 5000 steps
-    # (measured: 1.5e-4 at best): not run there.
+    # (measured: 1.5e-4 at best), nor LARS (3e-5): not run there.
     ("lamb", "Lamb", dict(), {"quadratic": 0.1}),
     ("lamb-clamped", "Lamb", dict(max_weight_norm=10.0, bias_correction=False),
      {"quadratic": 0.1}),
+    ("lars", "Lars", dict(trust_coefficient=1.0, exclude_1d=False), {"quadratic": 0.03}),
+    ("lars-nesterov", "Lars", dict(trust_coefficient=1.0, exclude_1d=False, nesterov=True),
+     {"quadratic": 0.03}),
+    # exclude_1d on these 1-d parameters: plain momentum SGD, no trust ratio, constant lr
+    ("lars-excluded", "Lars", dict(momentum=0.9), {"quadratic": 0.01, "rosenbrock": 1e-3}),
 ]
-LR_DECAY = {"lamb": 0.98, "lamb-clamped": 0.98}  # lr_t = lr * decay**t
+LR_DECAY = {"lamb": 0.98, "lamb-clamped": 0.98, "lars": 0.98, "lars-nesterov": 0.98}
 
 
 def minimize(rule, hyper, lr, problem, dtype, decay=1.0):

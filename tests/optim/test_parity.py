@@ -54,7 +54,7 @@ from steepest import reference
 STEPS = 200
 K = 16.0  # tolerance in units of eps(dtype) * (first-order error scale); see the module docstring
 
-RULES = ("sgd", "adam", "adamw", "lamb")
+RULES = ("sgd", "adam", "adamw", "lamb", "lars")
 DTYPES = (np.float32, np.float64)
 # Lists of shapes in one parameter group. "group": odd sizes, 66217 elements in total (>= 65536,
 # so two threads share the step) with the thread split inside the 45007-element tensor.
@@ -105,19 +105,33 @@ def _lamb_hyper(draw):
                 bias_correction=draw(st.booleans()), maximize=draw(st.booleans()))
 
 
+@st.composite
+def _lars_hyper(draw):
+    momentum = draw(st.one_of(st.just(0.0), st.just(0.9), st.floats(0.0, 0.99)))
+    return dict(lr=draw(_log_uniform(1e-3, 1.0)), momentum=momentum,
+                weight_decay=draw(_weight_decay),
+                nesterov=draw(st.booleans()) if momentum > 0 else False,
+                trust_coefficient=draw(_log_uniform(1e-4, 1e-1)),
+                eps=draw(_log_uniform(1e-10, 1e-3)), exclude_1d=draw(st.booleans()),
+                maximize=draw(st.booleans()))
+
+
 HYPER = {"sgd": _sgd_hyper(), "adam": _adam_hyper(), "adamw": _adam_hyper(),
-         "lamb": _lamb_hyper()}
+         "lamb": _lamb_hyper(), "lars": _lars_hyper()}
 
 
 def make_optimizer(rule, params, hyper):
     cls = {"sgd": steepest.optim.SGD, "adam": steepest.optim.Adam,
-           "adamw": steepest.optim.AdamW, "lamb": steepest.optim.Lamb}[rule]
+           "adamw": steepest.optim.AdamW, "lamb": steepest.optim.Lamb,
+           "lars": steepest.optim.Lars}[rule]
     return cls(params, **hyper)
 
 
 def reference_step(rule, p, g, state, hyper):
     if rule == "sgd":
         reference.sgd(p, g, state, **hyper)
+    elif rule == "lars":
+        reference.lars(p, g, state, **hyper)
     elif rule == "lamb":
         h = dict(hyper)
         beta1, beta2 = h.pop("betas")
@@ -226,6 +240,21 @@ def _lamb_scales(hyper, step, p, g, m, v, m_new, v_new, eps_dtype):
             "exp_avg": s_m, "exp_avg_sq": s_v}
 
 
+def _lars_scales(hyper, p, g, buf, first):
+    """Error scales of p and of the momentum buffer after one LARS step: SGD's, for the
+    gradient g * l and weight decay weight_decay * l (l: the trust ratio, computed in double
+    from exact inputs, so it adds one rounding, covered by SGD's terms)."""
+    adapt = not (hyper["exclude_1d"] and p.ndim <= 1)
+    wd = hyper["weight_decay"] if adapt else 0.0
+    p_norm, g_norm = float(np.sqrt(np.sum(p * p))), float(np.sqrt(np.sum(g * g)))
+    l = 1.0
+    if adapt and p_norm > 0 and g_norm > 0:
+        l = hyper["trust_coefficient"] * p_norm / (g_norm + wd * p_norm + hyper["eps"])
+    sgd = dict(lr=hyper["lr"], momentum=hyper["momentum"], dampening=0.0, weight_decay=wd * l,
+               nesterov=hyper["nesterov"])
+    return _sgd_scales(sgd, p, l * g, buf, first)
+
+
 def assert_close_to_scale(actual, expected, scale, dtype, what):
     actual = np.asarray(actual, dtype=np.float64)
     expected = np.asarray(expected, dtype=np.float64)
@@ -302,6 +331,9 @@ def run_parity(rule, hyper, shapes, dtype, threads, steps=STEPS, errors=None, ch
             if rule == "sgd":
                 scales = _sgd_scales(hyper, p_in, g_in, state_in.get("momentum_buffer"),
                                      first="momentum_buffer" not in state_in)
+            elif rule == "lars":
+                scales = _lars_scales(hyper, p_in, g_in, state_in.get("momentum_buffer"),
+                                      first="momentum_buffer" not in state_in)
             elif rule == "lamb":
                 assert int(ours["step"]) == ref["step"] == t + 1
                 scales = _lamb_scales(hyper, t + 1, p_in, g_in, state_in.get("exp_avg", 0.0),
@@ -356,6 +388,12 @@ EXAMPLES = {
     ],
 }
 EXAMPLES["adamw"] = EXAMPLES["adam"]
+EXAMPLES["lars"] = [
+    dict(lr=0.5, momentum=0.9, weight_decay=0.01, nesterov=True, trust_coefficient=0.001,
+         eps=1e-8, exclude_1d=True, maximize=False),
+    dict(lr=0.1, momentum=0.0, weight_decay=0.05, nesterov=False, trust_coefficient=0.02,
+         eps=1e-6, exclude_1d=False, maximize=True),
+]
 EXAMPLES["lamb"] = [
     dict(lr=0.01, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.01, max_weight_norm=10.0,
          bias_correction=True, maximize=True),
@@ -402,6 +440,8 @@ FREE_RUNNING = [
     ("adam", dict(lr=1e-3, maximize=True, amsgrad=True)),
     ("adamw", dict(lr=1e-2, weight_decay=0.1)),
     ("adamw", dict(lr=3e-3, betas=(0.5, 0.9), weight_decay=0.01, amsgrad=True, maximize=True)),
+    ("lars", dict(lr=1.0)),
+    ("lars", dict(lr=0.5, weight_decay=0.01, nesterov=True, exclude_1d=False, maximize=True)),
     ("lamb", dict(lr=1e-2)),
     ("lamb", dict(lr=3e-3, weight_decay=0.01, max_weight_norm=5.0, maximize=True)),
     ("lamb", dict(lr=1e-2, betas=(0.8, 0.99), bias_correction=False, weight_decay=0.1)),

@@ -23,11 +23,15 @@ CONFIGS = [
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.003, betas=(0.5, 0.9), maximize=True)),
     ("Lamb", dict(lr=0.01, weight_decay=0.01, max_weight_norm=3.0)),
+    ("Lars", dict(lr=0.5, momentum=0.9, nesterov=True, weight_decay=0.01, exclude_1d=False)),
+    ("Lars", dict(lr=0.2, momentum=0.8, trust_coefficient=0.01, maximize=True)),
     ("Lamb", dict(lr=0.003, betas=(0.5, 0.9), bias_correction=False, maximize=True)),
 ]
 IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
 SHAPES = [(7,), (33, 5), (1031,)]
 RTOL = 1e-14
+COUNTS_STEPS = {"Adam", "AdamW", "Lamb"}  # rules with a "step" in their state
+MOMENTUM_RULES = {"SGD", "Lars"}  # rules whose state is a momentum_buffer
 
 
 def make_params(dtype=np.float64, seed=0, shapes=SHAPES):
@@ -100,7 +104,7 @@ def test_round_trip_continues_bitwise(rule, hyper, dtype):
     for p, q in zip(params, restored_params):
         assert np.array_equal(p, q)
     assert_same_state(restored, opt)
-    if rule != "SGD":
+    if rule in COUNTS_STEPS:
         assert all(int(s["step"]) == 100 for s in restored.state.values())
 
 
@@ -137,7 +141,7 @@ def test_state_dict_is_a_snapshot(rule, hyper):
     opt.param_groups[0]["lr"] = 123.0
     assert_same_state_dict(sd, saved)
     # and the optimizer's state did move on
-    key = "momentum_buffer" if rule == "SGD" else "exp_avg"
+    key = "momentum_buffer" if rule in MOMENTUM_RULES else "exp_avg"
     assert not np.array_equal(sd["state"][0][key], opt.state[0][key])
 
 
@@ -189,7 +193,7 @@ def _bad_state_dicts(rule, hyper):
     source = make(rule, params, hyper)
     run(source, params, 5)
     good = source.state_dict()
-    key = "momentum_buffer" if rule == "SGD" else "exp_avg"
+    key = "momentum_buffer" if rule in MOMENTUM_RULES else "exp_avg"
 
     wrong_shape = copy.deepcopy(good)
     wrong_shape["state"][2][key] = np.zeros(1030)
@@ -280,6 +284,9 @@ def test_hyperparameters_are_restored(rule, hyper):
     other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False))
     if rule == "SGD":
         other.update(momentum=0.5, dampening=0.0, nesterov=False)
+    elif rule == "Lars":
+        other.update(momentum=0.5, nesterov=False, trust_coefficient=0.5, eps=1e-3,
+                     exclude_1d=not hyper.get("exclude_1d", True))
     elif rule == "Lamb":
         other.update(betas=(0.1, 0.2), eps=1e-3, max_weight_norm=0.5,
                      bias_correction=not hyper.get("bias_correction", True))
@@ -302,6 +309,8 @@ def _reference_step(rule, p, g, state, group):
         reference.sgd(p, g, state, lr=group["lr"], momentum=group["momentum"],
                       dampening=group["dampening"], weight_decay=group["weight_decay"],
                       nesterov=group["nesterov"], maximize=group["maximize"])
+    elif rule == "Lars":
+        reference.lars(p, g, state, **{k: v for k, v in group.items() if k != "params"})
     elif rule == "Lamb":
         beta1, beta2 = group["betas"]
         reference.lamb(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
@@ -379,7 +388,7 @@ def test_add_param_group(rule, hyper):
             assert value.shape == p.shape and value.dtype == p.dtype
             assert all(not np.shares_memory(value, other[k])
                        for j, other in opt.state.items() if j != i for k in other if k != "step")
-    if rule != "SGD":
+    if rule in COUNTS_STEPS:
         assert int(opt.state[0]["step"]) == 25
     for p, q in zip(params, ref_params):
         np.testing.assert_allclose(p, q, rtol=RTOL, atol=RTOL * np.abs(q).max())

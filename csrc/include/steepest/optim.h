@@ -3,5 +3,6 @@
 
 #include "steepest/optim/adam.h"
 #include "steepest/optim/lamb.h"
+#include "steepest/optim/lars.h"
 #include "steepest/optim/reduce.h"
 #include "steepest/optim/sgd.h"

@@ -61,5 +61,10 @@ RULES = {
         # (2) reads p, m, v (u recomputed), writes p: 40 bytes per float32 parameter.
         Rule("lamb", "Lamb", dict(lr=1e-3, weight_decay=1e-2), "lamb",
              dict(_ADAM, eps=1e-6, weight_decay=1e-2), 7, 3, passes=((4, 2), (3, 1))),
+        # LARS, two passes: (1) reads p, g for ||p||, ||g||; (2) SGD with momentum: reads
+        # p, g, b, writes p, b: 28 bytes per float32 parameter.
+        Rule("lars", "Lars", dict(lr=0.1, momentum=0.9, weight_decay=1e-4, exclude_1d=False),
+             "lars", dict(lr=0.1, momentum=0.9, weight_decay=1e-4, exclude_1d=False), 5, 2,
+             passes=((2, 0), (3, 2))),
     ]
 }

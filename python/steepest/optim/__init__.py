@@ -2,7 +2,8 @@
 
 from .adam import Adam, AdamW
 from .lamb import Lamb
+from .lars import Lars
 from .optimizer import Optimizer
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Lamb"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Lamb", "Lars"]

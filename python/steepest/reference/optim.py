@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["sgd", "adam", "lamb"]
+__all__ = ["sgd", "adam", "lamb", "lars"]
 
 
 def _check(p, g):
@@ -201,3 +201,47 @@ def lamb(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, max_weight_nor
     trust = p_norm / u_norm if p_norm > 0 and u_norm > 0 else 1.0
     np.multiply(u, lr * trust, out=u)
     np.subtract(p, u, out=p)
+
+
+def lars(p, g, state, *, lr, momentum=0.9, weight_decay=0.0, nesterov=False,
+         trust_coefficient=0.001, eps=1e-8, exclude_1d=True, maximize=False):
+    r"""One step of LARS (You et al. 2017, "Large Batch Training of Convolutional Networks"), in
+    place on ``p`` and ``state``.
+
+    Equations (``b`` is ``state['momentum_buffer']``)::
+
+        g  = -grad if maximize else grad
+        l  = trust_coefficient * ||p|| / (||g|| + weight_decay * ||p|| + eps)
+                                        (1 if ||p|| or ||g|| is 0)
+        g' = (g + weight_decay * p) * l
+        b  = g'  (first step)  or  momentum * b + g'        (if momentum != 0)
+        d  = g' + momentum * b  if nesterov  else  b        (g' if momentum == 0)
+        p  = p - lr * d
+
+    With ``exclude_1d``, a ``p`` of at most one dimension uses l = 1 and no weight decay. The
+    norms are computed in float64.
+    """
+    _check(p, g)
+    work = _signed_grad(g, maximize, p.dtype)
+    if not (exclude_1d and p.ndim <= 1):
+        p_norm, g_norm = _norm(p), _norm(g)
+        local_lr = 1.0
+        if p_norm > 0 and g_norm > 0:
+            local_lr = trust_coefficient * p_norm / (g_norm + weight_decay * p_norm + eps)
+        if weight_decay != 0:
+            work += weight_decay * p
+        np.multiply(work, local_lr, out=work)
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = work.copy()
+            state["momentum_buffer"] = buf
+        else:
+            np.multiply(buf, momentum, out=buf)
+            buf += work
+        if nesterov:
+            work += momentum * buf
+        else:
+            np.copyto(work, buf)
+    np.multiply(work, lr, out=work)
+    np.subtract(p, work, out=p)
