@@ -6,6 +6,6 @@ place like the kernels do, which also makes them the "NumPy baseline" of the ben
 deliberately plain: one NumPy operation per line of the equations, no fusion.
 """
 
-from .optim import adam, lamb, lars, sgd
+from .optim import adafactor, adam, lamb, lars, sgd
 
-__all__ = ["sgd", "adam", "lamb", "lars"]
+__all__ = ["sgd", "adam", "lamb", "lars", "adafactor"]

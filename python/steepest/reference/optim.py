@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-__all__ = ["sgd", "adam", "lamb", "lars"]
+__all__ = ["sgd", "adam", "lamb", "lars", "adafactor"]
 
 
 def _check(p, g):
@@ -245,3 +245,73 @@ def lars(p, g, state, *, lr, momentum=0.9, weight_decay=0.0, nesterov=False,
             np.copyto(work, buf)
     np.multiply(work, lr, out=work)
     np.subtract(p, work, out=p)
+
+
+def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+              weight_decay=0.0, maximize=False):
+    r"""One step of Adafactor (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with
+    Sublinear Memory Cost") with torch.optim.Adafactor's semantics (its ``_single_tensor_adafactor``
+    is the spec), in place on ``p`` and ``state``.
+
+    For a parameter of 2+ dimensions the second moment is factored over the last two: a row
+    variance R (``state['row_var']``, the parameter's shape with the last dimension 1) and a
+    column variance C (``state['col_var']``, with the second-to-last dimension 1). Otherwise it is
+    a full ``state['variance']``. At step t = 1, 2, ...::
+
+        g     = -grad if maximize else grad
+        b     = t ** beta2_decay                               (1 - beta2_t)
+        rho   = min(lr, 1 / sqrt(t))
+        alpha = max(eps2, ||p|| / sqrt(numel)) * rho          (||p|| before the decay)
+        p     = p * (1 - lr * weight_decay)
+        factored:   R = R + b * (mean(g**2, -1) - R),  C = C + b * (mean(g**2, -2) - C)
+                    V = R C / max(mean(R, -2), eps1)          (R C: the outer product)
+        otherwise:  V = variance = variance + b * (g**2 - variance)
+        u     = g / sqrt(max(V, eps1**2))
+        p     = p - alpha / max(1, ||u|| / (sqrt(numel) d)) * u
+
+    eps1 = None means the machine epsilon of the parameter's dtype. Norms and means of squares
+    are computed in float64, the rest in the dtype of ``p``.
+    """
+    _check(p, g)
+    eps1, eps2 = eps
+    if eps1 is None:
+        eps1 = float(np.finfo(p.dtype).eps)
+    factored = p.ndim > 1
+    if "step" not in state:
+        state["step"] = 0
+    if factored:
+        if state.get("row_var") is None:
+            state["row_var"] = np.zeros(p.shape[:-1] + (1,), dtype=p.dtype)
+        if state.get("col_var") is None:
+            state["col_var"] = np.zeros(p.shape[:-2] + (1, p.shape[-1]), dtype=p.dtype)
+    elif state.get("variance") is None:
+        state["variance"] = np.zeros(p.shape, dtype=p.dtype)
+    state["step"] = int(state["step"]) + 1
+    t = float(state["step"])
+
+    work = _signed_grad(g, maximize, p.dtype)
+    one_minus_beta2 = t**beta2_decay
+    rho = min(lr, 1.0 / math.sqrt(t))
+    numel = max(p.size, 1)
+    alpha = max(eps2, _norm(p) / math.sqrt(numel)) * rho
+    if weight_decay != 0:
+        np.multiply(p, 1.0 - lr * weight_decay, out=p)
+
+    squared = np.square(work, dtype=np.float64)
+    if factored:
+        row, col = state["row_var"], state["col_var"]
+        row_mean = squared.mean(axis=-1, keepdims=True).astype(p.dtype)
+        col_mean = squared.mean(axis=-2, keepdims=True).astype(p.dtype)
+        row += one_minus_beta2 * (row_mean - row)
+        col += one_minus_beta2 * (col_mean - col)
+        var = row * col  # broadcasts to the outer product, p's shape
+        var /= np.maximum(row.mean(axis=-2, keepdims=True, dtype=np.float64), eps1).astype(p.dtype)
+    else:
+        variance = state["variance"]
+        variance += one_minus_beta2 * (squared.astype(p.dtype) - variance)
+        var = variance.copy()
+    np.maximum(var, p.dtype.type(eps1 * eps1), out=var)
+    update = work / np.sqrt(var)
+    denom = max(1.0, _norm(update) / (math.sqrt(numel) * d))
+    update *= alpha / denom
+    np.subtract(p, update, out=p)
