@@ -108,6 +108,37 @@ Array StepArrays::state(py::list list, size_t i, const char* key, size_t k, bool
   return a;
 }
 
+Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t k,
+                               const std::vector<py::ssize_t>& shape, bool& created) {
+  const Arg arg{"state", key, k};
+  const auto* p = py::detail::array_proxy(param_.ptr());
+  if (list[i].is_none()) {
+    py::array fresh(py::reinterpret_borrow<py::dtype>(p->descr), shape);
+    std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
+    list[i] = fresh;
+    created = true;
+  }
+  py::handle h = list[i];
+  const Array a = check(h, arg, true);
+  const auto* s = py::detail::array_proxy(h.ptr());
+  const int ts = py::detail::array_descriptor_proxy(s->descr)->type_num;
+  const int tp = py::detail::array_descriptor_proxy(p->descr)->type_num;
+  if (ts != tp)
+    throw py::type_error(arg_name(arg.list, arg.key, arg.k) + ": expected dtype " +
+                         dtype_name(tp) + ", the dtype of " + arg_name("params", nullptr, k) +
+                         ", got " + dtype_name(ts) + "; steepest never converts arrays");
+  bool same = s->nd == int(shape.size());
+  for (int d = 0; same && d < s->nd; ++d) same = s->dimensions[d] == shape[size_t(d)];
+  if (!same) {
+    std::string want = "(";
+    for (size_t d = 0; d < shape.size(); ++d)
+      want += std::to_string(shape[d]) + (shape.size() == 1 || d + 1 < shape.size() ? "," : "");
+    throw py::value_error(arg_name(arg.list, arg.key, arg.k) + ": expected shape " + want +
+                          ")" + ", got " + shape_of(s));
+  }
+  return a;
+}
+
 void StepArrays::check_no_overlap() const {
   // Sweep the ranges by start: a range overlaps an earlier one iff it starts before the furthest
   // end seen so far; it is an error when either of the two is written.

@@ -11,6 +11,7 @@ namespace steepest {
 namespace bind {
 void register_optim(py::module_& m);
 void register_norms(py::module_& m);
+void register_adafactor(py::module_& m);
 void register_bench(py::module_& m);
 }
 }  // namespace steepest
@@ -37,5 +38,6 @@ PYBIND11_MODULE(_core, m) {
 
   bind::register_optim(m);
   bind::register_norms(m);
+  bind::register_adafactor(m);
   bind::register_bench(m);
 }

@@ -25,13 +25,23 @@ CONFIGS = [
     ("Lamb", dict(lr=0.01, weight_decay=0.01, max_weight_norm=3.0)),
     ("Lars", dict(lr=0.5, momentum=0.9, nesterov=True, weight_decay=0.01, exclude_1d=False)),
     ("Lars", dict(lr=0.2, momentum=0.8, trust_coefficient=0.01, maximize=True)),
+    ("Adafactor", dict(lr=0.01, weight_decay=0.01, eps=(1e-6, 1e-3))),
+    ("Adafactor", dict(lr=0.02, beta2_decay=-0.5, d=2.0, maximize=True)),
     ("Lamb", dict(lr=0.003, betas=(0.5, 0.9), bias_correction=False, maximize=True)),
 ]
 IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
 SHAPES = [(7,), (33, 5), (1031,)]
 RTOL = 1e-14
-COUNTS_STEPS = {"Adam", "AdamW", "Lamb"}  # rules with a "step" in their state
-MOMENTUM_RULES = {"SGD", "Lars"}  # rules whose state is a momentum_buffer
+COUNTS_STEPS = {"Adam", "AdamW", "Lamb", "Adafactor"}  # rules with a "step" in their state
+
+
+def state_key(rule, index):
+    """A state array key that parameter ``index`` (of SHAPES) has under ``rule``."""
+    if rule in ("SGD", "Lars"):
+        return "momentum_buffer"
+    if rule == "Adafactor":
+        return "row_var" if len(SHAPES[index]) > 1 else "variance"
+    return "exp_avg"
 
 
 def make_params(dtype=np.float64, seed=0, shapes=SHAPES):
@@ -125,7 +135,8 @@ def test_state_dict_layout(rule, hyper):
                 assert type(value) is int and value == 3
             else:
                 assert isinstance(value, np.ndarray)
-                assert value.shape == p.shape and value.dtype == p.dtype
+                assert value.shape == opt._state_shape(key, p.shape)
+                assert value.dtype == p.dtype
                 assert np.array_equal(value, opt.state[i][key])
                 assert not np.shares_memory(value, opt.state[i][key])
 
@@ -141,7 +152,7 @@ def test_state_dict_is_a_snapshot(rule, hyper):
     opt.param_groups[0]["lr"] = 123.0
     assert_same_state_dict(sd, saved)
     # and the optimizer's state did move on
-    key = "momentum_buffer" if rule in MOMENTUM_RULES else "exp_avg"
+    key = state_key(rule, 0)
     assert not np.array_equal(sd["state"][0][key], opt.state[0][key])
 
 
@@ -193,14 +204,15 @@ def _bad_state_dicts(rule, hyper):
     source = make(rule, params, hyper)
     run(source, params, 5)
     good = source.state_dict()
-    key = "momentum_buffer" if rule in MOMENTUM_RULES else "exp_avg"
+    key = state_key(rule, 2)
 
     wrong_shape = copy.deepcopy(good)
     wrong_shape["state"][2][key] = np.zeros(1030)
     yield "a state array of the wrong shape", wrong_shape
 
     transposed = copy.deepcopy(good)
-    transposed["state"][1][key] = transposed["state"][1][key].T.copy()
+    key1 = state_key(rule, 1)
+    transposed["state"][1][key1] = transposed["state"][1][key1].T.copy()
     yield "a state array of transposed shape", transposed
 
     # the last tensor's state is bad, the first ones are fine: nothing may be half-loaded
@@ -284,6 +296,9 @@ def test_hyperparameters_are_restored(rule, hyper):
     other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False))
     if rule == "SGD":
         other.update(momentum=0.5, dampening=0.0, nesterov=False)
+    elif rule == "Adafactor":
+        other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False),
+                     beta2_decay=-0.3, eps=(1e-4, 1e-2), d=3.0)
     elif rule == "Lars":
         other.update(momentum=0.5, nesterov=False, trust_coefficient=0.5, eps=1e-3,
                      exclude_1d=not hyper.get("exclude_1d", True))
@@ -309,6 +324,8 @@ def _reference_step(rule, p, g, state, group):
         reference.sgd(p, g, state, lr=group["lr"], momentum=group["momentum"],
                       dampening=group["dampening"], weight_decay=group["weight_decay"],
                       nesterov=group["nesterov"], maximize=group["maximize"])
+    elif rule == "Adafactor":
+        reference.adafactor(p, g, state, **{k: v for k, v in group.items() if k != "params"})
     elif rule == "Lars":
         reference.lars(p, g, state, **{k: v for k, v in group.items() if k != "params"})
     elif rule == "Lamb":
@@ -380,12 +397,12 @@ def test_add_param_group(rule, hyper):
     steps(10, 25)
     for i, p in zip((3, 4), new):
         s = opt.state[i]
-        assert set(s) == set(opt.state[0])
+        assert set(s) == set(opt.state[0 if p.ndim == 1 else 1])  # a param of as many dims
         for key, value in s.items():
             if key == "step":
                 assert int(value) == 15
                 continue
-            assert value.shape == p.shape and value.dtype == p.dtype
+            assert value.shape == opt._state_shape(key, p.shape) and value.dtype == p.dtype
             assert all(not np.shares_memory(value, other[k])
                        for j, other in opt.state.items() if j != i for k in other if k != "step")
     if rule in COUNTS_STEPS:

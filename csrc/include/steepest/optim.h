@@ -1,6 +1,7 @@
 // Every update rule's hyperparameters, per-tensor scalars and kernel signature.
 #pragma once
 
+#include "steepest/optim/adafactor.h"
 #include "steepest/optim/adam.h"
 #include "steepest/optim/lamb.h"
 #include "steepest/optim/lars.h"

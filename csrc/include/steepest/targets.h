@@ -23,6 +23,7 @@ struct Kernels {
   LambMomentsKernel<T> lamb_moments;
   LambApplyKernel<T> lamb_apply;
   SumSquaresKernel<T> sum_squares;
+  AdafactorKernel<T> adafactor;
   PatternKernel<T> pattern;
 };
 

@@ -270,7 +270,7 @@ def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
         p     = p - alpha / max(1, ||u|| / (sqrt(numel) d)) * u
 
     eps1 = None means the machine epsilon of the parameter's dtype. Norms and means of squares
-    are computed in float64, the rest in the dtype of ``p``.
+    are computed in float64, the rest in the dtype of ``p``. An empty ``p`` only counts the step.
     """
     _check(p, g)
     eps1, eps2 = eps
@@ -288,6 +288,8 @@ def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
         state["variance"] = np.zeros(p.shape, dtype=p.dtype)
     state["step"] = int(state["step"]) + 1
     t = float(state["step"])
+    if p.size == 0:
+        return  # nothing to update (torch raises ZeroDivisionError); the state is kept at zero
 
     work = _signed_grad(g, maximize, p.dtype)
     one_minus_beta2 = t**beta2_decay
