@@ -35,13 +35,14 @@ void pattern_loop(T* const* a, int64_t begin, int64_t end) {
   }
 }
 
-// A pass that only reads (W = 0, like the norms pass of LARS): the sum of the arrays, in lanes
-// so that it vectorizes like the norm kernels, kept by one relaxed store.
+// A pass that only reads (W = 0, like the norms passes of LARS, Adafactor): the sum of products
+// (of squares, for one array), in lanes so that it vectorizes like the norm kernels, kept by
+// one relaxed store.
 template <class T, int R>
 void read_loop(T* const* a, int64_t begin, int64_t end) {
-  static_assert(R == 2, "read-only patterns read two arrays");
+  static_assert(R == 1 || R == 2, "read-only patterns read one or two arrays");
   const T* __restrict a0 = a[0];
-  const T* __restrict a1 = a[1];
+  const T* __restrict a1 = a[R - 1];
   T lane[kLanes] = {};
   int64_t i = begin;
   for (; i + kLanes <= end; i += kLanes)
@@ -59,7 +60,7 @@ template <class T>
 void pattern(T* const* arrays, int reads, int writes, int64_t begin, int64_t end) {
   // The patterns of the rules: (2, 1) plain SGD, (3, 2) SGD with momentum, Adagrad, RMSprop,
   // (4, 3) Adam, AdamW, Lion with two states, (5, 4) AMSGrad; LAMB's two passes (4, 2), (3, 1);
-  // LARS's norms pass (2, 0).
+  // LARS's norms pass (2, 0); Adafactor's (1, 0).
   const int key = reads * 10 + writes;
   switch (key) {
     case 21: pattern_loop<T, 2, 1>(arrays, begin, end); break;
@@ -69,6 +70,7 @@ void pattern(T* const* arrays, int reads, int writes, int64_t begin, int64_t end
     case 42: pattern_loop<T, 4, 2>(arrays, begin, end); break;
     case 31: pattern_loop<T, 3, 1>(arrays, begin, end); break;
     case 20: read_loop<T, 2>(arrays, begin, end); break;
+    case 10: read_loop<T, 1>(arrays, begin, end); break;
     default: break;  // the binding only passes the patterns above
   }
 }
