@@ -1,4 +1,5 @@
-"""state_dict / load_state_dict, param_groups edits and add_param_group of SGD, Adam, AdamW.
+"""state_dict / load_state_dict, param_groups edits and add_param_group of SGD, Adam, AdamW,
+Lamb, Lars and Adafactor (whose row/column variances have shapes of their own).
 
 Round trips must be bitwise: an optimizer restored from a state_dict continues on exactly the
 trajectory of the original. Comparisons with the NumPy reference run in float64 and use

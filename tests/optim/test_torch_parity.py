@@ -1,5 +1,6 @@
-"""Parity of steepest.optim.SGD / Adam / AdamW with torch.optim's default single-tensor
+"""Parity of steepest.optim.SGD / Adam / AdamW / Adafactor with torch.optim's default single-tensor
 implementation (``foreach=False``), over every combination of the boolean/zero-vs-nonzero options.
+(torch.optim has no LAMB or LARS: those are checked against steepest.reference only.)
 
 Both optimizers see the same gradient sequence: at step t, ``g = noise_t + 0.1 * p`` is computed
 once from steepest's parameters and given to both (so a rounding difference in p cannot change the
@@ -11,7 +12,8 @@ i.e. assert_allclose with rtol=RTOL, atol=RTOL*max|torch|): torch and steepest r
 (torch: lerp for exp_avg, a division by sqrt(1 - beta2**t); steepest: fused multiply-adds, a
 multiplication by the reciprocal), so they agree to a few ulps per step, accumulated over 200
 steps. Measured max |diff| / (|torch| + max|torch|) over all cases: float32 1.6e-7 (SGD
-momentum_buffer; Adam param 1.2e-7), float64 3.5e-16. Chosen: 2e-6 and 5e-15, a margin of >10x,
+momentum_buffer; Adam param 1.2e-7; Adafactor 1.5e-7), float64 3.5e-16 (Adafactor 2.2e-16).
+Chosen: 2e-6 and 5e-15, a margin of >10x,
 and still far below what any mistake in an equation produces (a wrong bias correction, dampening
 or decay changes the result in the second or third significant digit).
 """
