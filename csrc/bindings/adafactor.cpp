@@ -46,7 +46,20 @@ template <class T>
 struct Work {
   std::vector<AdafactorTensor<T>> tensors;
   std::vector<AdafactorScalars<T>> scalars;
+  std::vector<double> scratch;
   int64_t total = 0;
+  // Points every factored tensor at its scratch; allocates (may throw) before the parallel run.
+  void allocate() {
+    int64_t need = 0;
+    for (const auto& t : tensors) need += t.factored ? t.cols + t.batches : 0;
+    scratch.assign(size_t(need), 0.0);
+    int64_t at = 0;
+    for (auto& t : tensors)
+      if (t.factored) {
+        t.scratch = scratch.data() + at;
+        at += t.cols + t.batches;
+      }
+  }
   void run(int64_t threads) {
     const int64_t count = int64_t(tensors.size());
     if (count == 0) return;
@@ -116,13 +129,15 @@ int adafactor_step(py::list groups, py::list grads) {
       if (p.dtype == Dtype::f32) {
         f32.tensors.push_back({static_cast<float*>(p.data), static_cast<const float*>(g.data),
                                static_cast<float*>(row), static_cast<float*>(col),
-                               static_cast<float*>(variance), batches, R, C, factored});
+                               static_cast<float*>(variance), nullptr, batches, R, C,
+                               factored});
         f32.scalars.push_back(adafactor_scalars<float>(h, step));
         f32.total += p.size;
       } else {
         f64.tensors.push_back({static_cast<double*>(p.data), static_cast<const double*>(g.data),
                                static_cast<double*>(row), static_cast<double*>(col),
-                               static_cast<double*>(variance), batches, R, C, factored});
+                               static_cast<double*>(variance), nullptr, batches, R, C,
+                               factored});
         f64.scalars.push_back(adafactor_scalars<double>(h, step));
         f64.total += p.size;
       }
@@ -130,6 +145,8 @@ int adafactor_step(py::list groups, py::list grads) {
     first += n;
   }
   arrays.check_no_overlap();
+  f32.allocate();
+  f64.allocate();
   for (int64_t* s : stepped) ++*s;
   const int threads = get_num_threads();
   py::gil_scoped_release nogil;

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <vector>
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -81,16 +80,16 @@ void adafactor(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s) {
     return;
   }
   const int64_t R = t.rows, C = t.cols;
-  std::vector<double> col_sum(static_cast<size_t>(C));
-  std::vector<T> mean(static_cast<size_t>(t.batches));  // max(mean_r row, eps1) per batch
+  double* col_sum = t.scratch;       // C
+  double* mean = t.scratch + C;      // max(mean_r row, eps1) per batch
   for (int64_t b = 0; b < t.batches; ++b) {
     const T* gb = g + b * R * C;
     T* row = t.row + b * R;
     T* col = t.col + b * C;
-    std::fill(col_sum.begin(), col_sum.end(), 0.0);
+    std::fill(col_sum, col_sum + C, 0.0);
     for (int64_t r = 0; r < R; ++r) {
       const T* gr = gb + r * C;
-      double* __restrict cs = col_sum.data();
+      double* __restrict cs = col_sum;
       for (int64_t c = 0; c < C; ++c) {
         const double x = double(gr[c]);
         cs[c] = fmadd(x, x, cs[c]);
@@ -100,19 +99,20 @@ void adafactor(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s) {
     for (int64_t c = 0; c < C; ++c) col[c] = lerp(col[c], T(col_sum[c] / double(R)), s);
     double row_total = 0.0;
     for (int64_t r = 0; r < R; ++r) row_total += double(row[r]);
-    mean[b] = larger(T(row_total / double(R)), s.eps1);
+    mean[b] = double(larger(T(row_total / double(R)), s.eps1));
   }
   double su = 0.0;  // rows in order
   for (int64_t b = 0; b < t.batches; ++b)
     for (int64_t r = 0; r < R; ++r)
-      su += row_update<T, false>(p, g + (b * R + r) * C, t.row + b * R + r, mean[b],
+      su += row_update<T, false>(p, g + (b * R + r) * C, t.row + b * R + r, T(mean[b]),
                                  t.col + b * C, C, s, T(0));
   const double denom = std::max(1.0, std::sqrt(su) / (std::sqrt(double(n)) * s.d));
   const T k = T(-alpha / denom);
   for (int64_t b = 0; b < t.batches; ++b)
     for (int64_t r = 0; r < R; ++r) {
       const int64_t at = (b * R + r) * C;
-      row_update<T, true>(p + at, g + at, t.row + b * R + r, mean[b], t.col + b * C, C, s, k);
+      row_update<T, true>(p + at, g + at, t.row + b * R + r, T(mean[b]), t.col + b * C, C, s,
+                          k);
     }
 }
 

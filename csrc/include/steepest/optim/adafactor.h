@@ -49,8 +49,9 @@ AdafactorScalars<T> adafactor_scalars(const AdafactorHyper& h, int64_t step) {
           std::min(h.lr, 1.0 / std::sqrt(t)), h.eps2, h.d};
 }
 
-// One tensor: p, g of n = batches * rows * cols elements. Factored (rows_cols_factored): row
-// (batches * rows), col (batches * cols); otherwise variance (n).
+// One tensor: p, g of n = batches * rows * cols elements. Factored: row (batches * rows), col
+// (batches * cols) and scratch (cols + batches doubles, allocated by the caller: a kernel runs
+// on the pool and must not throw); otherwise variance (n).
 template <class T>
 struct AdafactorTensor {
   T* param;
@@ -58,6 +59,7 @@ struct AdafactorTensor {
   T* row;
   T* col;
   T* variance;
+  double* scratch;
   int64_t batches, rows, cols;
   bool factored;
 };
