@@ -57,7 +57,7 @@ Array StepArrays::check(py::handle h, const Arg& arg, bool written) {
     const auto lo = reinterpret_cast<uintptr_t>(a->data);
     ranges_.push_back({lo, lo + size_t(size) * item, written, arg});
   }
-  return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64};
+  return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64, a->nd};
 }
 
 // An array of tensor k must have the dtype and the shape of params[k] (both already checked).
@@ -105,6 +105,37 @@ Array StepArrays::state(py::list list, size_t i, const char* key, size_t k, bool
   py::handle h = list[i];
   const Array a = check(h, arg, true);
   check_like_param(h, arg);
+  return a;
+}
+
+Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t k,
+                               const std::vector<py::ssize_t>& shape, bool& created) {
+  const Arg arg{"state", key, k};
+  const auto* p = py::detail::array_proxy(param_.ptr());
+  if (list[i].is_none()) {
+    py::array fresh(py::reinterpret_borrow<py::dtype>(p->descr), shape);
+    std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
+    list[i] = fresh;
+    created = true;
+  }
+  py::handle h = list[i];
+  const Array a = check(h, arg, true);
+  const auto* s = py::detail::array_proxy(h.ptr());
+  const int ts = py::detail::array_descriptor_proxy(s->descr)->type_num;
+  const int tp = py::detail::array_descriptor_proxy(p->descr)->type_num;
+  if (ts != tp)
+    throw py::type_error(arg_name(arg.list, arg.key, arg.k) + ": expected dtype " +
+                         dtype_name(tp) + ", the dtype of " + arg_name("params", nullptr, k) +
+                         ", got " + dtype_name(ts) + "; steepest never converts arrays");
+  bool same = s->nd == int(shape.size());
+  for (int d = 0; same && d < s->nd; ++d) same = s->dimensions[d] == shape[size_t(d)];
+  if (!same) {
+    std::string want = "(";
+    for (size_t d = 0; d < shape.size(); ++d)
+      want += std::to_string(shape[d]) + (shape.size() == 1 || d + 1 < shape.size() ? "," : "");
+    throw py::value_error(arg_name(arg.list, arg.key, arg.k) + ": expected shape " + want +
+                          ")" + ", got " + shape_of(s));
+  }
   return a;
 }
 

@@ -24,6 +24,7 @@ struct Array {
   void* data;
   int64_t size;
   Dtype dtype;
+  int ndim;
 };
 
 // Checks the arrays of one step, tensor by tensor, then that no array written overlaps another
@@ -40,6 +41,10 @@ class StepArrays {
   // is replaced by a new array of the param's shape and dtype, zeroed if `zero`; `created` is
   // then set.
   Array state(py::list list, size_t i, const char* key, size_t k, bool zero, bool& created);
+  // state[k][key] of a shape of its own (Adafactor's row and column variances), with the
+  // param's dtype; a None entry is replaced by a new zeroed array of that shape.
+  Array state_shaped(py::list list, size_t i, const char* key, size_t k,
+                     const std::vector<py::ssize_t>& shape, bool& created);
   // Throws ValueError naming two arrays that share memory where one of them is written.
   void check_no_overlap() const;
 

@@ -10,6 +10,8 @@ namespace py = pybind11;
 namespace steepest {
 namespace bind {
 void register_optim(py::module_& m);
+void register_norms(py::module_& m);
+void register_adafactor(py::module_& m);
 void register_bench(py::module_& m);
 }
 }  // namespace steepest
@@ -35,5 +37,7 @@ PYBIND11_MODULE(_core, m) {
 #endif
 
   bind::register_optim(m);
+  bind::register_norms(m);
+  bind::register_adafactor(m);
   bind::register_bench(m);
 }

@@ -384,14 +384,6 @@ struct Lion {
   static LionKernel<T> kernel() { return kernels<T>().lion; }
 };
 
-// check_<rule>(*hyperparameters): the step's checks, for the constructor (a 1-tuple of nothing
-// but the hyperparameters, read from offset 0).
-template <class Rule>
-void check_only(py::args hyper) {
-  if (hyper.size() != Rule::kHyperCount) throw std::logic_error("internal: wrong hyperparameter count");
-  Rule::check(Rule::hyper(hyper, 0));
-}
-
 }  // namespace
 
 void register_optim(py::module_& m) {

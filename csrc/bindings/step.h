@@ -13,6 +13,9 @@
 // Every array of every group is checked (and missing state created) with the GIL held; then the
 // step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
 //
+// Rules of more than one pass (LAMB, LARS: per-tensor norms between the passes) reuse the checks
+// through gather_step and run their own passes (bindings/norms.cpp).
+//
 // A Rule provides: Hyper, Scalars<T>, kStates, kStateKeys, kCountsSteps, kZeroState (new state
 // is zeroed, or left for the kernel to set because `fresh` tells it), kScalarStates,
 // kHyperCount, hyper(tuple, offset), check(hyper), uses_state(hyper, i),
@@ -31,6 +34,7 @@
 #include <pybind11/pybind11.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -50,6 +54,7 @@ struct Batch {
   };
   std::vector<Item> items;
   std::vector<int64_t> sizes;
+  std::vector<int> ndims;  // the params' dimensions (LARS treats 1-d tensors apart)
 
   template <class Kernel>
   void run(Kernel kernel) const {
@@ -77,21 +82,33 @@ void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, const Array
   for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
   batch.items.push_back({t, Rule::template scalars<T>(h, step, scalar_state)});
   batch.sizes.push_back(p.size);
+  batch.ndims.push_back(p.ndim);
 }
 
+// The checked tensors of one step, by dtype, and the number of state arrays created.
 template <class Rule>
-int rule_step(py::list groups, py::list grads) {
+struct Gathered {
+  Batch<float, typename Rule::template Scalars<float>> f32;
+  Batch<double, typename Rule::template Scalars<double>> f64;
+  int created = 0;
+};
+
+// Checks every array of every group (creating missing state) and advances the step counts and
+// the per-tensor scalar state; with the GIL held. Throws before any array is touched.
+template <class Rule>
+Gathered<Rule> gather_step(py::list groups, py::list grads) {
   constexpr int S = Rule::kStates;
   constexpr size_t K = Rule::kScalarStates;
   constexpr size_t kSteps = 1 + S, kScalarStates = 2 + S, kHyper = 3 + S;
   check_grads_length(groups, grads);
-  Batch<float, typename Rule::template Scalars<float>> f32;
-  Batch<double, typename Rule::template Scalars<double>> f64;
+  Gathered<Rule> out;
+  auto& f32 = out.f32;
+  auto& f64 = out.f64;
+  int& created = out.created;
   StepArrays arrays;
   std::vector<int64_t*> stepped;  // step counts to advance once every check has passed
   std::vector<double*> scalar_rows;  // per-tensor scalar state to store then, and its new values
   std::vector<double> scalar_values;
-  int created = 0;
   size_t first = 0;  // flat index of the group's first parameter
   for (py::handle handle : groups) {
     auto group = py::reinterpret_borrow<py::tuple>(handle);
@@ -140,10 +157,24 @@ int rule_step(py::list groups, py::list grads) {
   for (int64_t* s : stepped) ++*s;
   for (size_t r = 0; r < scalar_rows.size(); ++r)
     std::copy(&scalar_values[r * K], &scalar_values[r * K] + K, scalar_rows[r]);
+  return out;
+}
+
+template <class Rule>
+int rule_step(py::list groups, py::list grads) {
+  Gathered<Rule> step = gather_step<Rule>(groups, grads);
   py::gil_scoped_release nogil;
-  f32.run(Rule::template kernel<float>());
-  f64.run(Rule::template kernel<double>());
-  return created;
+  step.f32.run(Rule::template kernel<float>());
+  step.f64.run(Rule::template kernel<double>());
+  return step.created;
+}
+
+// check_<rule>(*hyperparameters): the step's checks, for the constructor (a 1-tuple of nothing
+// but the hyperparameters, read from offset 0).
+template <class Rule>
+void check_only(py::args hyper) {
+  if (hyper.size() != Rule::kHyperCount) throw std::logic_error("internal: wrong hyperparameter count");
+  Rule::check(Rule::hyper(hyper, 0));
 }
 
 }  // namespace bind

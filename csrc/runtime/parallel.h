@@ -1,8 +1,10 @@
 // Threading for update steps: the tensors of a step are laid end to end and cut into chunks;
-// the chunks run on the thread pool (pool.h).
+// the chunks run on the thread pool (pool.h). Element-wise work uses for_each_range; per-tensor
+// sums (norms) use reduce_per_tensor, whose result is bitwise the same for any thread count.
 #pragma once
 
 #include <algorithm>
+#include <array>
 #include <cstdint>
 #include <vector>
 
@@ -64,6 +66,86 @@ void for_each_range(const std::vector<int64_t>& sizes, F&& f) {
                  },
                  &ctx};
   run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
+}
+
+// Deterministic reductions. The element space (the tensors end to end) is cut into chunks of
+// chunk_size(total) elements, whatever the thread count (also below kParallelMinElements, where
+// one thread runs them all); a segment is the part of one tensor inside one chunk. Segments are
+// numbered in element order, so a tensor's segments are consecutive and in ascending order. A
+// segment's partial sum is written to its own slot; the slots of a tensor are then added in
+// segment order on the calling thread. Neither the cut nor the order of the additions depends on
+// which thread ran which chunk, so the sums are bitwise the same for any thread count (given a
+// segment kernel whose result depends only on its segment: kernel_math.h's lane sums).
+struct Segment {
+  int64_t tensor, begin, end;  // [begin, end) of tensor `tensor`
+};
+
+// The segments of tensors of `sizes`, and where each chunk's segments start:
+// chunk c holds segments [first[c], first[c + 1]). Empty tensors have no segment.
+struct Segmentation {
+  std::vector<Segment> segments;
+  std::vector<int64_t> first;
+};
+
+inline Segmentation segment(const std::vector<int64_t>& sizes) {
+  Segmentation s;
+  int64_t total = 0;
+  for (int64_t n : sizes) total += n;
+  const int64_t chunk = chunk_size(total);
+  int64_t offset = 0;  // of the current tensor, end to end
+  int64_t t = 0, c = 0;
+  while (c * chunk < total) {
+    s.first.push_back(int64_t(s.segments.size()));
+    const int64_t lo = c * chunk, hi = std::min(total, lo + chunk);
+    for (int64_t at = lo; at < hi;) {
+      while (offset + sizes[t] <= at) offset += sizes[t++];  // skips empty tensors
+      const int64_t end = std::min(hi, offset + sizes[t]);
+      s.segments.push_back({t, at - offset, end - offset});
+      at = end;
+    }
+    ++c;
+  }
+  s.first.push_back(int64_t(s.segments.size()));
+  return s;
+}
+
+// Calls f(i, segment) for every segment i of the segmentation, each chunk on one thread, on up
+// to get_num_threads() threads (one below kParallelMinElements elements). f must not throw.
+template <class F>
+void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f) {
+  const int64_t chunks = int64_t(s.first.size()) - 1;
+  struct Context {
+    const Segmentation* s;
+    F* f;
+  } ctx{&s, &f};
+  ChunkTask task{[](const void* p, int64_t c) {
+                   const auto& x = *static_cast<const Context*>(p);
+                   for (int64_t i = x.s->first[c]; i < x.s->first[c + 1]; ++i)
+                     (*x.f)(i, x.s->segments[i]);
+                 },
+                 &ctx};
+  const int threads = total < kParallelMinElements ? 1 : get_num_threads();
+  run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
+}
+
+// K sums per tensor of `sizes`: partial(t, begin, end, out) writes the K partial sums of
+// [begin, end) of tensor t to out[0..K). Returns the sums per tensor (zeros for empty tensors),
+// bitwise the same for any thread count. partial must not throw.
+template <int K, class Partial>
+std::vector<std::array<double, K>> reduce_per_tensor(const std::vector<int64_t>& sizes,
+                                                     Partial&& partial) {
+  const Segmentation s = segment(sizes);
+  int64_t total = 0;
+  for (int64_t n : sizes) total += n;
+  std::vector<std::array<double, K>> slots(s.segments.size());
+  for_each_chunk_segment(s, total, [&](int64_t i, const Segment& seg) {
+    partial(seg.tensor, seg.begin, seg.end, slots[i].data());
+  });
+  std::vector<std::array<double, K>> sums(sizes.size());
+  for (auto& x : sums) x.fill(0.0);
+  for (size_t i = 0; i < slots.size(); ++i)  // in segment order: ascending within a tensor
+    for (int k = 0; k < K; ++k) sums[s.segments[i].tensor][k] += slots[i][k];
+  return sums;
 }
 
 }  // namespace steepest

@@ -27,6 +27,14 @@ void asgd(const StepTensor<T>&, const AsgdScalars<T>&, int64_t, int64_t);
 template <class T>
 void lion(const StepTensor<T>&, const LionScalars<T>&, int64_t, int64_t);
 template <class T>
+void lamb_moments(const StepTensor<T>&, const LambScalars<T>&, int64_t, int64_t, double*);
+template <class T>
+void lamb_apply(const StepTensor<T>&, const LambScalars<T>&, int64_t, int64_t);
+template <class T>
+void sum_squares(const T*, const T*, int64_t, int64_t, double*);
+template <class T>
+void adafactor(const AdafactorTensor<T>&, const AdafactorScalars<T>&);
+template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
 
 #define STEEPEST_STR2(x) #x
@@ -34,8 +42,14 @@ void pattern(T* const*, int, int, int64_t, int64_t);
 
 extern const KernelTable table = {
     STEEPEST_STR(STEEPEST_TARGET),
-    {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>, &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>, &pattern<float>},
-    {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>, &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>, &lion<double>, &pattern<double>},
+    {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>,
+     &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>,
+     &lamb_moments<float>, &lamb_apply<float>, &sum_squares<float>, &adafactor<float>,
+     &pattern<float>},
+    {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
+     &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>,
+     &lion<double>, &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>,
+     &adafactor<double>, &pattern<double>},
 };
 
 }  // namespace STEEPEST_TARGET

@@ -29,8 +29,8 @@ import re
 import numpy as np
 import pytest
 
-from steepest.optim import (ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lion, NAdam, RAdam,
-                            RMSprop, Rprop)
+from steepest.optim import (ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lamb, Lars, Lion,
+                            NAdam, RAdam, RMSprop, Rprop)
 
 # ---------------------------------------------------------------------------------------------
 # The optimizers under test and helpers
@@ -50,6 +50,8 @@ OPTIMIZERS = {
     "Rprop": (Rprop, dict(lr=0.01)),
     "ASGD": (ASGD, dict(lr=0.01)),
     "Lion": (Lion, dict(lr=1e-3)),
+    "Lamb": (Lamb, dict(lr=0.1)),
+    "Lars": (Lars, dict(lr=0.1, exclude_1d=False)),
 }
 STATE_KEYS = {
     "SGD": ("momentum_buffer",),
@@ -64,6 +66,8 @@ STATE_KEYS = {
     "Rprop": ("prev", "step_size"),
     "ASGD": ("ax",),
     "Lion": ("exp_avg",),
+    "Lamb": ("exp_avg", "exp_avg_sq"),
+    "Lars": ("momentum_buffer",),
 }
 NAMES = list(OPTIMIZERS)
 DTYPES = [np.float32, np.float64]
@@ -687,6 +691,21 @@ BAD_HYPER.update({
     "ASGD": _BAD_LR + _BAD_WD + [(dict(lambd=math.nan), r"Invalid lambd value: nan")],
     "Lion": _BAD_LR + _BAD_WD + _BAD_BETAS,
 })
+BAD_HYPER["Lars"] = [
+    (dict(lr=math.nan), r"Invalid learning rate: nan"),
+    (dict(lr=-0.1), r"Invalid learning rate: -0\.1"),
+    (dict(momentum=-0.9), r"Invalid momentum value: -0\.9"),
+    (dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01"),
+    (dict(trust_coefficient=0.0), r"Invalid trust_coefficient value: 0\.0"),
+    (dict(trust_coefficient=math.inf), r"Invalid trust_coefficient value: inf"),
+    (dict(eps=-1e-8), r"Invalid epsilon value: -1e-08"),
+    (dict(momentum=0.0, nesterov=True), r"Nesterov momentum requires a momentum"),
+]
+BAD_HYPER["Lamb"] = BAD_HYPER["Adam"] + [
+    (dict(max_weight_norm=0.0), r"Invalid max_weight_norm value: 0\.0"),
+    (dict(max_weight_norm=-1.0), r"Invalid max_weight_norm value: -1\.0"),
+    (dict(max_weight_norm=math.nan), r"Invalid max_weight_norm value: nan"),
+]
 HYPER_CASES = [
     pytest.param(name, kw, msg, id=f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}")
     for name in NAMES for kw, msg in BAD_HYPER[name]
@@ -799,3 +818,61 @@ def test_mixed_dtypes_in_one_group(name):
     grads = grads_like(params)
     grads[1] = grads[1].astype(np.float32)
     fails(opt, grads, TypeError, r"grads\[1\]: expected dtype float64, the dtype of params\[1\]")
+
+
+# ---------------------------------------------------------------------------------------------
+# Adafactor: its state arrays are not shaped like the params, so it is not in the generic tables
+# above (which build bad state arrays from param shapes); its own cases.
+
+from steepest.optim import Adafactor  # noqa: E402
+
+ADAFACTOR_BAD_HYPER = [
+    (dict(lr=-0.1), r"Learning rate should be >= 0 but is: -0\.1"),
+    (dict(lr=math.nan), r"Learning rate should be >= 0 but is: nan"),
+    (dict(beta2_decay=0.5), r"beta2_decay should be <= 0 but is: 0\.5"),
+    (dict(eps=(-1e-30, 1e-3)), r"epsilon1 should be >= 0 but is: -1e-30"),
+    (dict(eps=(None, -1.0)), r"epsilon2 should be >= 0 but is: -1\.0"),
+    (dict(eps=(None, 1e-3, 0.0)), r"Invalid eps: expected 2 values, got 3"),
+    (dict(d=0.5), r"Clipping threshold d should be >= 1 but is: 0\.5"),
+    (dict(weight_decay=-0.01), r"weight_decay should be >= 0 but is: -0\.01"),
+]
+
+
+@pytest.mark.parametrize("hyper, message", ADAFACTOR_BAD_HYPER,
+                         ids=[str(h) for h, _ in ADAFACTOR_BAD_HYPER])
+def test_adafactor_invalid_hyperparameter(hyper, message):
+    params = make_params(np.float32)
+    with pytest.raises(ValueError, match=message):
+        Adafactor(params, **hyper)
+    opt = Adafactor(params)
+    warm_up(opt, params)
+    opt.param_groups[0].update(hyper)
+    fails(opt, grads_like(params), ValueError, message)
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("bad", ["row_var shape", "col_var transposed", "variance dtype",
+                                 "row_var read-only", "col_var is the grad"])
+def test_adafactor_bad_state_array(dtype, bad):
+    params = make_params(dtype)  # (5,): variance; (3, 4), (2, 6): row_var, col_var
+    opt = Adafactor(params)
+    warm_up(opt, params)
+    grads = grads_like(params)
+    other = np.float64 if dtype == np.float32 else np.float32
+    if bad == "row_var shape":
+        opt.state[1]["row_var"] = np.zeros((3,), dtype)
+        exc, match = ValueError, r"state\[1\]\['row_var'\]: expected shape \(3,1\), got \(3,\)"
+    elif bad == "col_var transposed":
+        opt.state[2]["col_var"] = np.ascontiguousarray(opt.state[2]["col_var"].T)
+        exc, match = ValueError, r"state\[2\]\['col_var'\]: expected shape \(1,6\)"
+    elif bad == "variance dtype":
+        opt.state[0]["variance"] = opt.state[0]["variance"].astype(other)
+        exc, match = TypeError, r"state\[0\]\['variance'\]: expected dtype"
+    elif bad == "row_var read-only":
+        opt.state[1]["row_var"].flags.writeable = False
+        exc, match = ValueError, r"state\[1\]\['row_var'\]: the array is read-only"
+    else:
+        grads[2] = np.zeros((2, 6), dtype)
+        opt.state[2]["col_var"] = grads[2][:1]
+        exc, match = ValueError, r"overlaps"
+    fails(opt, grads, exc, match)

@@ -1,4 +1,5 @@
-"""state_dict / load_state_dict, param_groups edits and add_param_group of every rule.
+"""state_dict / load_state_dict, param_groups edits and add_param_group of every rule (Adafactor's
+row/column variances have shapes of their own).
 
 Round trips must be bitwise: an optimizer restored from a state_dict continues on exactly the
 trajectory of the original. Comparisons with the NumPy reference run in float64 and use
@@ -22,6 +23,12 @@ CONFIGS = [
     ("Adam", dict(lr=0.003, maximize=True)),
     ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
     ("AdamW", dict(lr=0.003, betas=(0.5, 0.9), maximize=True)),
+    ("Lamb", dict(lr=0.01, weight_decay=0.01, max_weight_norm=3.0)),
+    ("Lars", dict(lr=0.5, momentum=0.9, nesterov=True, weight_decay=0.01, exclude_1d=False)),
+    ("Lars", dict(lr=0.2, momentum=0.8, trust_coefficient=0.01, maximize=True)),
+    ("Adafactor", dict(lr=0.01, weight_decay=0.01, eps=(1e-6, 1e-3))),
+    ("Adafactor", dict(lr=0.02, beta2_decay=-0.5, d=2.0, maximize=True)),
+    ("Lamb", dict(lr=0.003, betas=(0.5, 0.9), bias_correction=False, maximize=True)),
 ]
 IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
 # The element-wise rules: round trips, layout, snapshots and refused state dicts (the tests of
@@ -44,6 +51,15 @@ ALL_CONFIGS = CONFIGS + ELEMENTWISE_CONFIGS
 ALL_IDS = IDS + [f"{rule}-{i}" for i, (rule, _) in enumerate(ELEMENTWISE_CONFIGS)]
 SHAPES = [(7,), (33, 5), (1031,)]
 RTOL = 1e-14
+COUNTS_STEPS = {name for name in steepest.optim.__all__  # rules with a "step" in their state
+                if "step" in getattr(getattr(steepest.optim, name), "state_keys", ())}
+
+
+def state_key(rule, index):
+    """A state array key that parameter ``index`` (of SHAPES) has under ``rule``."""
+    if rule == "Adafactor":
+        return "row_var" if len(SHAPES[index]) > 1 else "variance"
+    return _array_key(rule)
 
 
 def make_params(dtype=np.float64, seed=0, shapes=SHAPES):
@@ -141,7 +157,8 @@ def test_state_dict_layout(rule, hyper):
                 assert type(value) is float and value == float(opt.state[i][key])
             else:
                 assert isinstance(value, np.ndarray)
-                assert value.shape == p.shape and value.dtype == p.dtype
+                assert value.shape == opt._state_shape(key, p.shape)
+                assert value.dtype == p.dtype
                 assert np.array_equal(value, opt.state[i][key])
                 assert not np.shares_memory(value, opt.state[i][key])
 
@@ -150,7 +167,7 @@ def _array_key(rule):
     """A state array every stepped parameter of the rule has."""
     cls = getattr(steepest.optim, rule)
     return next(k for k in cls.state_keys if k != "step" and k not in cls.scalar_state
-                and (k in cls.required_state or rule == "SGD"))
+                and (k in cls.required_state or rule in ("SGD", "Lars")))
 
 
 @pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
@@ -164,7 +181,7 @@ def test_state_dict_is_a_snapshot(rule, hyper):
     opt.param_groups[0]["lr"] = 123.0
     assert_same_state_dict(sd, saved)
     # and the optimizer's state did move on
-    key = _array_key(rule)
+    key = state_key(rule, 0)
     assert not np.array_equal(sd["state"][0][key], opt.state[0][key])
 
 
@@ -218,14 +235,15 @@ def _bad_state_dicts(rule, hyper):
     source = make(rule, params, hyper)
     run(source, params, 5)
     good = source.state_dict()
-    key = _array_key(rule)
+    key = state_key(rule, 2)
 
     wrong_shape = copy.deepcopy(good)
     wrong_shape["state"][2][key] = np.zeros(1030)
     yield "a state array of the wrong shape", wrong_shape
 
     transposed = copy.deepcopy(good)
-    transposed["state"][1][key] = transposed["state"][1][key].T.copy()
+    key1 = state_key(rule, 1)
+    transposed["state"][1][key1] = transposed["state"][1][key1].T.copy()
     yield "a state array of transposed shape", transposed
 
     # the last tensor's state is bad, the first ones are fine: nothing may be half-loaded
@@ -309,6 +327,15 @@ def test_hyperparameters_are_restored(rule, hyper):
     other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False))
     if rule == "SGD":
         other.update(momentum=0.5, dampening=0.0, nesterov=False)
+    elif rule == "Adafactor":
+        other = dict(lr=0.5, weight_decay=0.2, maximize=not hyper.get("maximize", False),
+                     beta2_decay=-0.3, eps=(1e-4, 1e-2), d=3.0)
+    elif rule == "Lars":
+        other.update(momentum=0.5, nesterov=False, trust_coefficient=0.5, eps=1e-3,
+                     exclude_1d=not hyper.get("exclude_1d", True))
+    elif rule == "Lamb":
+        other.update(betas=(0.1, 0.2), eps=1e-3, max_weight_norm=0.5,
+                     bias_correction=not hyper.get("bias_correction", True))
     else:
         other.update(betas=(0.1, 0.2), eps=1e-3, amsgrad=not hyper.get("amsgrad", False))
     restored_params = [p.copy() for p in params]
@@ -328,6 +355,16 @@ def _reference_step(rule, p, g, state, group):
         reference.sgd(p, g, state, lr=group["lr"], momentum=group["momentum"],
                       dampening=group["dampening"], weight_decay=group["weight_decay"],
                       nesterov=group["nesterov"], maximize=group["maximize"])
+    elif rule == "Adafactor":
+        reference.adafactor(p, g, state, **{k: v for k, v in group.items() if k != "params"})
+    elif rule == "Lars":
+        reference.lars(p, g, state, **{k: v for k, v in group.items() if k != "params"})
+    elif rule == "Lamb":
+        beta1, beta2 = group["betas"]
+        reference.lamb(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
+                       weight_decay=group["weight_decay"],
+                       max_weight_norm=group["max_weight_norm"],
+                       bias_correction=group["bias_correction"], maximize=group["maximize"])
     else:
         beta1, beta2 = group["betas"]
         reference.adam(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
@@ -391,15 +428,15 @@ def test_add_param_group(rule, hyper):
     steps(10, 25)
     for i, p in zip((3, 4), new):
         s = opt.state[i]
-        assert set(s) == set(opt.state[0])
+        assert set(s) == set(opt.state[0 if p.ndim == 1 else 1])  # a param of as many dims
         for key, value in s.items():
             if key == "step":
                 assert int(value) == 15
                 continue
-            assert value.shape == p.shape and value.dtype == p.dtype
+            assert value.shape == opt._state_shape(key, p.shape) and value.dtype == p.dtype
             assert all(not np.shares_memory(value, other[k])
                        for j, other in opt.state.items() if j != i for k in other if k != "step")
-    if rule != "SGD":
+    if rule in COUNTS_STEPS:
         assert int(opt.state[0]["step"]) == 25
     for p, q in zip(params, ref_params):
         np.testing.assert_allclose(p, q, rtol=RTOL, atol=RTOL * np.abs(q).max())

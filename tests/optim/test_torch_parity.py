@@ -1,5 +1,6 @@
-"""Parity of steepest.optim's rules (all but Lion, which torch lacks) with torch.optim's default single-tensor
+"""Parity of steepest.optim's rules (all but Lion, Lamb and Lars, which torch lacks) with torch.optim's default single-tensor
 implementation (``foreach=False``), over every combination of the boolean/zero-vs-nonzero options.
+(torch.optim has no LAMB or LARS: those are checked against steepest.reference only.)
 
 Both optimizers see the same gradient sequence: at step t, ``g = noise_t + 0.1 * p`` is computed
 once from steepest's parameters and given to both (so a rounding difference in p cannot change the
@@ -11,7 +12,8 @@ i.e. assert_allclose with rtol=RTOL, atol=RTOL*max|torch|): torch and steepest r
 (torch: lerp for exp_avg, a division by sqrt(1 - beta2**t); steepest: fused multiply-adds, a
 multiplication by the reciprocal), so they agree to a few ulps per step, accumulated over 200
 steps. Measured max |diff| / (|torch| + max|torch|) over all cases: float32 1.6e-7 (SGD
-momentum_buffer; Adam param 1.2e-7), float64 3.5e-16. Chosen: 2e-6 and 5e-15, a margin of >10x,
+momentum_buffer; Adam param 1.2e-7; Adafactor 1.5e-7), float64 3.5e-16 (Adafactor 2.2e-16).
+Chosen: 2e-6 and 5e-15, a margin of >10x,
 and still far below what any mistake in an equation produces (a wrong bias correction, dampening
 or decay changes the result in the second or third significant digit).
 
@@ -41,7 +43,7 @@ GROUP_SHAPES = [[(7,), (33, 5), (1031,)], [(3, 11)]]
 LR = {"SGD": (0.01, 0.003), "Adam": (0.01, 0.002), "AdamW": (0.01, 0.002),
       "RMSprop": (0.01, 0.003), "Adagrad": (0.05, 0.01), "Adadelta": (1.0, 0.3),
       "Adamax": (0.01, 0.002), "NAdam": (0.01, 0.002), "RAdam": (0.01, 0.002),
-      "Rprop": (0.01, 0.003), "ASGD": (0.01, 0.003)}
+      "Rprop": (0.01, 0.003), "ASGD": (0.01, 0.003), "Adafactor": (0.01, 0.002)}
 # State torch keeps that steepest does not (none: ASGD keeps eta and mu as torch does).
 DERIVED_STATE = {}
 
@@ -87,7 +89,15 @@ def _elementwise_cases():
                            maximize=maximize)
 
 
-CASES = list(_sgd_cases()) + list(_adam_cases()) + list(_elementwise_cases())
+
+def _adafactor_cases():
+    for weight_decay, maximize, eps, d in itertools.product(
+            (0.0, 0.1), (False, True), ((None, 1e-3), (1e-6, 0.0)), (1.0, 2.0)):
+        yield "Adafactor", dict(weight_decay=weight_decay, maximize=maximize, eps=eps, d=d)
+
+
+CASES = (list(_sgd_cases()) + list(_adam_cases()) + list(_elementwise_cases())
+         + list(_adafactor_cases()))
 
 
 def _case_id(case):
@@ -180,11 +190,12 @@ def test_matches_torch(case, dtype):
 HYPERPARAMETERS = ("lr", "betas", "eps", "weight_decay", "momentum", "dampening", "nesterov",
                    "amsgrad", "maximize", "alpha", "centered", "lr_decay",
                    "initial_accumulator_value", "rho", "momentum_decay",
-                   "decoupled_weight_decay", "etas", "step_sizes", "lambd", "t0")
+                   "decoupled_weight_decay", "etas", "step_sizes", "lambd", "t0", "beta2_decay",
+                   "d")
 # torch's arguments steepest does not take (they choose torch's implementation or device).
 IMPLEMENTATION_ARGS = {"foreach", "capturable", "differentiable", "fused"}
 RULES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-         "Rprop", "ASGD"]
+         "Rprop", "ASGD", "Adafactor"]
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -312,3 +323,46 @@ def test_elementwise_reference_matches_torch(case):
                 b = tstate[k].numpy()
                 np.testing.assert_allclose(s[k], b, rtol=rtol, atol=rtol * np.abs(b).max(),
                                            err_msg=k)
+
+
+# -- Adafactor: the NumPy reference against torch.optim.Adafactor --------------------------------
+# (steepest has no compiled Adafactor yet; this checks the oracle its kernel will be tested with.)
+
+ADAFACTOR_SHAPES = [(7,), (33, 5), (2, 3, 4), (1031,), (), (1, 1)]  # factored: 2+ dimensions
+ADAFACTOR_CASES = [
+    dict(),
+    dict(weight_decay=0.1, maximize=True),
+    dict(lr=0.05, eps=(1e-30, 1e-3), d=2.0, beta2_decay=-0.5),
+    dict(lr=0.003, eps=(1e-6, 0.0), weight_decay=0.01),
+]
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("hyper", ADAFACTOR_CASES,
+                         ids=lambda h: "-".join(f"{k}={v}" for k, v in h.items()) or "defaults")
+def test_adafactor_reference_matches_torch(hyper, dtype):
+    """steepest.reference.adafactor vs torch.optim.Adafactor (foreach=False) over 200 steps, its
+    state keys and shapes included. Measured max |diff| / (|torch| + max|torch|): float64 5.1e-16,
+    float32 2.7e-7 (norms and means of squares: float64 here, the dtype in torch)."""
+    from steepest import reference
+
+    rng = np.random.default_rng(3)
+    ours = [np.asarray(rng.standard_normal(s), dtype=dtype) for s in ADAFACTOR_SHAPES]
+    theirs = [torch.nn.Parameter(torch.from_numpy(p.copy())) for p in ours]
+    states = [{} for _ in ADAFACTOR_SHAPES]
+    topt = torch.optim.Adafactor(theirs, foreach=False, **hyper)
+    for t in range(STEPS):
+        for p, tp, s in zip(ours, theirs, states):
+            g = np.asarray(rng.standard_normal(p.shape) + 0.1 * p, dtype=dtype)
+            tp.grad = torch.from_numpy(g.copy())
+            reference.adafactor(p, g, s, **hyper)
+        topt.step()
+    rtol = RTOL[dtype]
+    for p, tp, s in zip(ours, theirs, states):
+        tstate = topt.state[tp]
+        assert set(s) == set(tstate)
+        assert s["step"] == int(tstate["step"].item()) == STEPS
+        for a, b in [(p, tp.detach().numpy())] + [(s[k], tstate[k].numpy()) for k in tstate
+                                                  if k != "step"]:
+            assert a.shape == b.shape and a.dtype == b.dtype
+            np.testing.assert_allclose(a, b, rtol=rtol, atol=rtol * np.abs(b).max())

@@ -34,6 +34,19 @@ inline T signum(T x) { return T(x > T(0)) - T(x < T(0)); }
 // min(max(x, lo), hi), like torch.clamp for numbers (a NaN x stays NaN).
 template <class T>
 inline T clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
+// Sums in kernels (norms) are accumulated in double into kLanes partial lanes: element i of a
+// range goes to lane i % kLanes (counted from the range's first element), written as an inner
+// loop over the lanes of a block, which the compiler vectorizes without reordering any addition
+// (each lane is its own chain). lanes_total adds the lanes in a fixed tree. So a range's sum
+// depends only on its elements and where it begins, never on the target's vector width or on
+// threads; with -ffp-contract=off no addition is fused unless written as fmadd().
+constexpr int kLanes = 16;
+inline double lanes_total(const double* lane) {
+  double a[8], b[4];
+  for (int j = 0; j < 8; ++j) a[j] = lane[j] + lane[j + 8];
+  for (int j = 0; j < 4; ++j) b[j] = a[j] + a[j + 4];
+  return (b[0] + b[2]) + (b[1] + b[3]);
+}
 // max(a, b) that propagates a NaN in either argument, like torch.maximum.
 template <class T>
 inline T larger(T a, T b) { return (a < b || b != b) ? b : a; }

@@ -29,6 +29,10 @@ struct Kernels {
   RpropKernel<T> rprop;
   AsgdKernel<T> asgd;
   LionKernel<T> lion;
+  LambMomentsKernel<T> lamb_moments;
+  LambApplyKernel<T> lamb_apply;
+  SumSquaresKernel<T> sum_squares;
+  AdafactorKernel<T> adafactor;
   PatternKernel<T> pattern;
 };
 

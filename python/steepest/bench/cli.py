@@ -150,7 +150,7 @@ def main(argv=None):
         print("note: torch is not installed (or --no-torch): timing steepest and NumPy only")
 
     rules = [RULES[name] for name in args.rules]
-    patterns = sorted({(r.reads, r.writes) for r in rules})
+    patterns = sorted({pattern for r in rules for pattern in r.patterns})
     ceilings = {}
     for threads in args.threads:
         for reads, writes in patterns:
@@ -173,7 +173,8 @@ def main(argv=None):
                                    torch_version is not None)
                 ours = times["steepest"]
                 moved = rule.bytes_per_param(dtype.itemsize) * size
-                bw = ceilings[f"{rule.reads}r{rule.writes}w/{threads}t"]
+                bw = rule.ceiling({(r, w): ceilings[f"{r}r{w}w/{threads}t"]
+                                   for r, w in rule.patterns}, dtype.itemsize)
                 row = {
                     "rule": rule.name, "params": size, "tensors": tensors,
                     "dtype": args.dtype, "threads": threads,

@@ -19,9 +19,23 @@ class Rule:
     writes: int  # arrays written back in place: p and the state
     torch_class: str = None  # in torch.optim, where torch has the rule
     torch_hyper: dict = field(default_factory=dict)
+    # Rules of several passes (per-tensor norms between them): (reads, writes) of each pass;
+    # reads and writes are then the totals. Empty for one-pass rules.
+    passes: tuple = ()
+
+    @property
+    def patterns(self):
+        """(reads, writes) of each pass over memory."""
+        return self.passes or ((self.reads, self.writes),)
 
     def bytes_per_param(self, itemsize):
         return (self.reads + self.writes) * itemsize
+
+    def ceiling(self, bandwidth, itemsize):
+        """Bytes per second of a step at the memory ceiling, given ``bandwidth[(reads, writes)]``
+        of each pass pattern: the passes run one after the other."""
+        seconds = sum((r + w) * itemsize / bandwidth[(r, w)] for r, w in self.patterns)
+        return self.bytes_per_param(itemsize) / seconds
 
     def make(self, params):
         return getattr(steepest.optim, self.steepest_class)(params, **self.hyper)
@@ -68,5 +82,19 @@ RULES = {
         Rule("asgd", "ASGD", dict(lr=1e-2), "asgd", dict(lr=1e-2), 3, 2, "ASGD", dict(lr=1e-2)),
         # Lion (not in torch): reads p, g, m; writes p, m.
         Rule("lion", "Lion", dict(lr=1e-4), "lion", dict(lr=1e-4), 3, 2),
+        # LAMB, two passes: (1) reads p, g, m, v, writes m, v and sums ||p||^2, ||u||^2;
+        # (2) reads p, m, v (u recomputed), writes p: 40 bytes per float32 parameter.
+        Rule("lamb", "Lamb", dict(lr=1e-3, weight_decay=1e-2), "lamb",
+             dict(_ADAM, eps=1e-6, weight_decay=1e-2), 7, 3, passes=((4, 2), (3, 1))),
+        # LARS, two passes: (1) reads p, g for ||p||, ||g||; (2) SGD with momentum: reads
+        # p, g, b, writes p, b: 28 bytes per float32 parameter.
+        Rule("lars", "Lars", dict(lr=0.1, momentum=0.9, weight_decay=1e-4, exclude_1d=False),
+             "lars", dict(lr=0.1, momentum=0.9, weight_decay=1e-4, exclude_1d=False), 5, 2,
+             passes=((2, 0), (3, 2))),
+        # Adafactor on the harness's 1-d tensors (unfactored, weight_decay 0), four passes:
+        # ||p|| (reads p); v (reads g, v, writes v); ||u|| (reads g, v); p (reads p, g, v, writes
+        # p): 40 bytes per float32 parameter. (Factored 2-d tensors: p; g; g; p, g -> p.)
+        Rule("adafactor", "Adafactor", dict(), "adafactor", dict(), 8, 2, "Adafactor", dict(),
+             passes=((1, 0), (2, 1), (2, 0), (3, 1))),
     ]
 }

@@ -4,11 +4,14 @@ training tools around them (schedulers, accumulation, averaging, SAM, L-BFGS).""
 from . import lr_scheduler
 from .accumulate import Accumulate
 from .adadelta import Adadelta
+from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .averaging import EMA, SWA
+from .lamb import Lamb
+from .lars import Lars
 from .lbfgs import LBFGS
 from .lion import Lion
 from .nadam import NAdam
@@ -20,5 +23,5 @@ from .sam import SAM
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "Lion", "LBFGS", "Accumulate", "EMA", "SWA", "SAM",
-           "lr_scheduler"]
+           "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "Lamb", "Lars", "LBFGS",
+           "Accumulate", "EMA", "SWA", "SAM", "lr_scheduler"]

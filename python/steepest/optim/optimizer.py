@@ -321,10 +321,11 @@ class Optimizer:
                     value = _scalar_value(value, saved_index, key)
                 elif value is not None:
                     value = np.asarray(value)
-                    if value.shape != data.shape:
+                    expected = self._state_shape(key, data.shape)
+                    if value.shape != expected:
                         raise ValueError(
                             f"loaded state[{saved_index}][{key!r}] has shape {value.shape}, "
-                            f"the parameter has {data.shape}"
+                            f"expected {expected} (the parameter has {data.shape})"
                         )
                     value = np.array(value, dtype=data.dtype, order="C", copy=True)
                 dict.__setitem__(state[i], key, value)
@@ -342,6 +343,11 @@ class Optimizer:
 
     def _hyper(self, group):
         raise NotImplementedError
+
+    def _state_shape(self, key, shape):
+        """The shape of state array ``key`` of a parameter of ``shape``, or None if such a
+        parameter has no such state (Adafactor's factors); the parameter's shape by default."""
+        return shape
 
     def _check_group(self, group):
         """Raise (ValueError, torch's wording) on an invalid hyperparameter: the step's own

@@ -6,8 +6,8 @@ place like the kernels do, which also makes them the "NumPy baseline" of the ben
 deliberately plain: one NumPy operation per line of the equations, no fusion.
 """
 
-from .optim import (adadelta, adagrad, adam, adamax, asgd, lion, nadam, radam, rmsprop, rprop,
-                    sgd)
+from .optim import (adadelta, adafactor, adagrad, adam, adamax, asgd, lamb, lars, lion, nadam,
+                    radam, rmsprop, rprop, sgd)
 
 __all__ = ["sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "rprop",
-           "asgd", "lion"]
+           "asgd", "lion", "lamb", "lars", "adafactor"]

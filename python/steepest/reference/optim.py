@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 __all__ = ["sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "rprop",
-           "asgd", "lion"]
+           "asgd", "lion", "lamb", "lars", "adafactor"]
 
 
 def _check(p, g):
@@ -429,3 +429,178 @@ def lion(p, g, state, *, lr=1e-4, beta1=0.9, beta2=0.99, weight_decay=0.0, maxim
     p -= lr * update
     np.multiply(m, beta2, out=m)
     m += (1.0 - beta2) * work
+
+
+def _norm(x):
+    """The Euclidean norm of ``x``, computed in float64."""
+    return math.sqrt(float(np.sum(np.square(x, dtype=np.float64))))
+
+
+def lamb(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, max_weight_norm=None,
+         bias_correction=True, maximize=False):
+    r"""One step of LAMB (You et al. 2019, "Large Batch Optimization for Deep Learning: Training
+    BERT in 76 minutes"), in place on ``p`` and ``state``.
+
+    Equations at step t = 1, 2, ... (``m``, ``v`` are ``state['exp_avg']``,
+    ``state['exp_avg_sq']``)::
+
+        g = -grad if maximize else grad
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * g**2
+        m^ = m / (1 - beta1**t),  v^ = v / (1 - beta2**t)   (bias_correction; else m, v)
+        u = m^ / (sqrt(v^) + eps) + weight_decay * p
+        r = min(||p||, max_weight_norm) / ||u||             (1 if either norm is 0)
+        p = p - lr * r * u
+
+    The norms are computed in float64; u, like everything else, in the dtype of ``p``.
+    """
+    _check(p, g)
+    if "step" not in state:
+        state["step"] = 0
+    for key in ("exp_avg", "exp_avg_sq"):
+        if state.get(key) is None:
+            state[key] = np.zeros(p.shape, dtype=p.dtype)
+    state["step"] = int(state["step"]) + 1
+    t = state["step"]
+    m, v = state["exp_avg"], state["exp_avg_sq"]
+
+    work = _signed_grad(g, maximize, p.dtype)
+    np.multiply(m, beta1, out=m)
+    m += (1.0 - beta1) * work
+    np.multiply(v, beta2, out=v)
+    np.multiply(work, work, out=work)
+    np.multiply(work, 1.0 - beta2, out=work)
+    v += work
+
+    bc1 = 1.0 - beta1**t if bias_correction else 1.0
+    bc2 = 1.0 - beta2**t if bias_correction else 1.0
+    # u = (m / bc1) / (sqrt(v / bc2) + eps) + weight_decay * p
+    u = np.sqrt(v / p.dtype.type(bc2))
+    u += p.dtype.type(eps)
+    np.divide(m / p.dtype.type(bc1), u, out=u)
+    if weight_decay != 0:
+        u += weight_decay * p
+
+    p_norm = _norm(p)
+    if max_weight_norm is not None:
+        p_norm = min(p_norm, max_weight_norm)
+    u_norm = _norm(u)
+    trust = p_norm / u_norm if p_norm > 0 and u_norm > 0 else 1.0
+    np.multiply(u, lr * trust, out=u)
+    np.subtract(p, u, out=p)
+
+
+def lars(p, g, state, *, lr, momentum=0.9, weight_decay=0.0, nesterov=False,
+         trust_coefficient=0.001, eps=1e-8, exclude_1d=True, maximize=False):
+    r"""One step of LARS (You et al. 2017, "Large Batch Training of Convolutional Networks"), in
+    place on ``p`` and ``state``.
+
+    Equations (``b`` is ``state['momentum_buffer']``)::
+
+        g  = -grad if maximize else grad
+        l  = trust_coefficient * ||p|| / (||g|| + weight_decay * ||p|| + eps)
+                                        (1 if ||p|| or ||g|| is 0)
+        g' = (g + weight_decay * p) * l
+        b  = g'  (first step)  or  momentum * b + g'        (if momentum != 0)
+        d  = g' + momentum * b  if nesterov  else  b        (g' if momentum == 0)
+        p  = p - lr * d
+
+    With ``exclude_1d``, a ``p`` of at most one dimension uses l = 1 and no weight decay. The
+    norms are computed in float64.
+    """
+    _check(p, g)
+    work = _signed_grad(g, maximize, p.dtype)
+    if not (exclude_1d and p.ndim <= 1):
+        p_norm, g_norm = _norm(p), _norm(g)
+        local_lr = 1.0
+        if p_norm > 0 and g_norm > 0:
+            local_lr = trust_coefficient * p_norm / (g_norm + weight_decay * p_norm + eps)
+        if weight_decay != 0:
+            work += weight_decay * p
+        np.multiply(work, local_lr, out=work)
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = work.copy()
+            state["momentum_buffer"] = buf
+        else:
+            np.multiply(buf, momentum, out=buf)
+            buf += work
+        if nesterov:
+            work += momentum * buf
+        else:
+            np.copyto(work, buf)
+    np.multiply(work, lr, out=work)
+    np.subtract(p, work, out=p)
+
+
+def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+              weight_decay=0.0, maximize=False):
+    r"""One step of Adafactor (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with
+    Sublinear Memory Cost") with torch.optim.Adafactor's semantics (its ``_single_tensor_adafactor``
+    is the spec), in place on ``p`` and ``state``.
+
+    For a parameter of 2+ dimensions the second moment is factored over the last two: a row
+    variance R (``state['row_var']``, the parameter's shape with the last dimension 1) and a
+    column variance C (``state['col_var']``, with the second-to-last dimension 1). Otherwise it is
+    a full ``state['variance']``. At step t = 1, 2, ...::
+
+        g     = -grad if maximize else grad
+        b     = t ** beta2_decay                               (1 - beta2_t)
+        rho   = min(lr, 1 / sqrt(t))
+        alpha = max(eps2, ||p|| / sqrt(numel)) * rho          (||p|| before the decay)
+        p     = p * (1 - lr * weight_decay)
+        factored:   R = R + b * (mean(g**2, -1) - R),  C = C + b * (mean(g**2, -2) - C)
+                    V = R C / max(mean(R, -2), eps1)          (R C: the outer product)
+        otherwise:  V = variance = variance + b * (g**2 - variance)
+        u     = g / sqrt(max(V, eps1**2))
+        p     = p - alpha / max(1, ||u|| / (sqrt(numel) d)) * u
+
+    eps1 = None means the machine epsilon of the parameter's dtype. Norms and means of squares
+    are computed in float64, the rest in the dtype of ``p``. An empty ``p`` only counts the step.
+    """
+    _check(p, g)
+    eps1, eps2 = eps
+    if eps1 is None:
+        eps1 = float(np.finfo(p.dtype).eps)
+    factored = p.ndim > 1
+    if "step" not in state:
+        state["step"] = 0
+    if factored:
+        if state.get("row_var") is None:
+            state["row_var"] = np.zeros(p.shape[:-1] + (1,), dtype=p.dtype)
+        if state.get("col_var") is None:
+            state["col_var"] = np.zeros(p.shape[:-2] + (1, p.shape[-1]), dtype=p.dtype)
+    elif state.get("variance") is None:
+        state["variance"] = np.zeros(p.shape, dtype=p.dtype)
+    state["step"] = int(state["step"]) + 1
+    t = float(state["step"])
+    if p.size == 0:
+        return  # nothing to update (torch raises ZeroDivisionError); the state is kept at zero
+
+    work = _signed_grad(g, maximize, p.dtype)
+    one_minus_beta2 = t**beta2_decay
+    rho = min(lr, 1.0 / math.sqrt(t))
+    numel = max(p.size, 1)
+    alpha = max(eps2, _norm(p) / math.sqrt(numel)) * rho
+    if weight_decay != 0:
+        np.multiply(p, 1.0 - lr * weight_decay, out=p)
+
+    squared = np.square(work, dtype=np.float64)
+    if factored:
+        row, col = state["row_var"], state["col_var"]
+        row_mean = squared.mean(axis=-1, keepdims=True).astype(p.dtype)
+        col_mean = squared.mean(axis=-2, keepdims=True).astype(p.dtype)
+        row += one_minus_beta2 * (row_mean - row)
+        col += one_minus_beta2 * (col_mean - col)
+        var = row * col  # broadcasts to the outer product, p's shape
+        var /= np.maximum(row.mean(axis=-2, keepdims=True, dtype=np.float64), eps1).astype(p.dtype)
+    else:
+        variance = state["variance"]
+        variance += one_minus_beta2 * (squared.astype(p.dtype) - variance)
+        var = variance.copy()
+    np.maximum(var, p.dtype.type(eps1 * eps1), out=var)
+    update = work / np.sqrt(var)
+    denom = max(1.0, _norm(update) / (math.sqrt(numel) * d))
+    update *= alpha / denom
+    np.subtract(p, update, out=p)

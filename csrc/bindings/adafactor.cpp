@@ -1,0 +1,171 @@
+// Adafactor's binding. Written apart from rule_step (step.h) because its state arrays do not
+// have the param's shape (row_var (..., R, 1) and col_var (..., 1, C) for 2+ dims, variance for
+// fewer) and which of them a tensor has depends on its dimensions, not on the hyperparameters;
+// and because a tensor is one unit of work (its norms and row/column sums span all of it), not
+// a range to cut. The checks are the same StepArrays checks (state_shaped for the factors).
+//
+//   adafactor_step(groups, grads) -> number of state arrays created
+//   groups: (params, [row_var], [col_var], [variance], steps, lr, beta2_decay, eps1 (NaN for
+//            None), eps2, d, weight_decay, maximize)
+#include <pybind11/pybind11.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <vector>
+
+#include "../runtime/parallel.h"
+#include "step.h"
+
+namespace steepest {
+namespace bind {
+
+namespace {
+
+AdafactorHyper adafactor_hyper(const py::tuple& t, size_t i) {
+  return {number(t, i, "lr"), number(t, i + 1, "beta2_decay"), number(t, i + 2, "eps[0]"),
+          number(t, i + 3, "eps[1]"), number(t, i + 4, "d"), number(t, i + 5, "weight_decay"),
+          flag(t, i + 6, "maximize")};
+}
+
+// torch.optim.Adafactor's messages.
+void adafactor_check(const AdafactorHyper& h) {
+  require(finite_nonnegative(h.lr), "Learning rate should be >= 0 but is", h.lr);
+  require(h.beta2_decay <= 0.0 && std::isfinite(h.beta2_decay), "beta2_decay should be <= 0 but is",
+          h.beta2_decay);
+  require(std::isnan(h.eps1) || finite_nonnegative(h.eps1), "epsilon1 should be >= 0 but is",
+          h.eps1);
+  require(finite_nonnegative(h.eps2), "epsilon2 should be >= 0 but is", h.eps2);
+  require(h.d >= 1.0 && std::isfinite(h.d), "Clipping threshold d should be >= 1 but is", h.d);
+  require(finite_nonnegative(h.weight_decay), "weight_decay should be >= 0 but is",
+          h.weight_decay);
+}
+
+constexpr size_t kHyper = 6, kHyperCount = 7;  // after (params, 3 state lists, steps, None)
+
+template <class T>
+struct Work {
+  std::vector<AdafactorTensor<T>> tensors;
+  std::vector<AdafactorScalars<T>> scalars;
+  std::vector<double> scratch;
+  int64_t total = 0;
+  // Points every factored tensor at its scratch; allocates (may throw) before the parallel run.
+  void allocate() {
+    int64_t need = 0;
+    for (const auto& t : tensors) need += t.factored ? t.cols + t.batches : 0;
+    scratch.assign(size_t(need), 0.0);
+    int64_t at = 0;
+    for (auto& t : tensors)
+      if (t.factored) {
+        t.scratch = scratch.data() + at;
+        at += t.cols + t.batches;
+      }
+  }
+  void run(int64_t threads) {
+    const int64_t count = int64_t(tensors.size());
+    if (count == 0) return;
+    struct Ctx {
+      Work* w;
+    } ctx{this};
+    ChunkTask task{[](const void* p, int64_t c) {
+                     Work& w = *static_cast<const Ctx*>(p)->w;
+                     kernels<T>().adafactor(w.tensors[c], w.scalars[c]);
+                   },
+                   &ctx};
+    run_chunks(count, int(std::min<int64_t>(total < kParallelMinElements ? 1 : threads, count)),
+               task);
+  }
+};
+
+int adafactor_step(py::list groups, py::list grads) {
+  check_grads_length(groups, grads);
+  Work<float> f32;
+  Work<double> f64;
+  StepArrays arrays;
+  std::vector<int64_t*> stepped;
+  int created = 0;
+  size_t first = 0;
+  for (py::handle handle : groups) {
+    auto group = py::reinterpret_borrow<py::tuple>(handle);
+    if (group.size() != kHyper + kHyperCount)
+      throw std::logic_error("internal: a group tuple of the wrong size");
+    auto params = group[0].cast<py::list>();
+    const size_t n = params.size();
+    const AdafactorHyper h = adafactor_hyper(group, kHyper);
+    adafactor_check(h);
+    py::list rows = group[1].cast<py::list>(), cols = group[2].cast<py::list>(),
+             variances = group[3].cast<py::list>();
+    if (rows.size() != n || cols.size() != n || variances.size() != n)
+      throw std::logic_error("internal: a state list of the wrong length");
+    int64_t* steps = step_counts(group[4], n, first);
+    for (size_t i = 0; i < n; ++i) {
+      const size_t k = first + i;
+      if (grads[k].is_none()) continue;
+      if (steps[i] < 0)
+        throw py::value_error(arg_name("state", "step", k) + ": expected a count >= 0, got " +
+                              std::to_string(steps[i]));
+      const Array p = arrays.param(params[i], k);
+      const Array g = arrays.grad(grads[k], k);
+      const auto* pa = py::detail::array_proxy(params[i].ptr());
+      std::vector<py::ssize_t> shape(pa->dimensions, pa->dimensions + pa->nd);
+      bool fresh = false;
+      void *row = nullptr, *col = nullptr, *variance = nullptr;
+      int64_t batches = 1, R = 1, C = p.size;
+      const bool factored = shape.size() > 1;
+      if (factored) {
+        R = shape[shape.size() - 2];
+        C = shape[shape.size() - 1];
+        batches = R * C > 0 ? p.size / (R * C) : 0;
+        std::vector<py::ssize_t> row_shape = shape, col_shape = shape;
+        row_shape.back() = 1;
+        col_shape[shape.size() - 2] = 1;
+        row = arrays.state_shaped(rows, i, "row_var", k, row_shape, fresh).data;
+        col = arrays.state_shaped(cols, i, "col_var", k, col_shape, fresh).data;
+      } else {
+        variance = arrays.state(variances, i, "variance", k, true, fresh).data;
+      }
+      created += fresh;
+      stepped.push_back(&steps[i]);
+      const int64_t step = steps[i] + 1;
+      if (p.dtype == Dtype::f32) {
+        f32.tensors.push_back({static_cast<float*>(p.data), static_cast<const float*>(g.data),
+                               static_cast<float*>(row), static_cast<float*>(col),
+                               static_cast<float*>(variance), nullptr, batches, R, C,
+                               factored});
+        f32.scalars.push_back(adafactor_scalars<float>(h, step));
+        f32.total += p.size;
+      } else {
+        f64.tensors.push_back({static_cast<double*>(p.data), static_cast<const double*>(g.data),
+                               static_cast<double*>(row), static_cast<double*>(col),
+                               static_cast<double*>(variance), nullptr, batches, R, C,
+                               factored});
+        f64.scalars.push_back(adafactor_scalars<double>(h, step));
+        f64.total += p.size;
+      }
+    }
+    first += n;
+  }
+  arrays.check_no_overlap();
+  f32.allocate();
+  f64.allocate();
+  for (int64_t* s : stepped) ++*s;
+  const int threads = get_num_threads();
+  py::gil_scoped_release nogil;
+  f32.run(threads);
+  f64.run(threads);
+  return created;
+}
+
+void check_adafactor(py::args hyper) {
+  if (hyper.size() != kHyperCount) throw std::logic_error("internal: wrong hyperparameter count");
+  adafactor_check(adafactor_hyper(hyper, 0));
+}
+
+}  // namespace
+
+void register_adafactor(py::module_& m) {
+  m.def("adafactor_step", &adafactor_step, py::arg("groups"), py::arg("grads"));
+  m.def("check_adafactor", &check_adafactor);
+}
+
+}  // namespace bind
+}  // namespace steepest

@@ -1,0 +1,59 @@
+"""Adafactor (torch.optim.Adafactor)."""
+
+import math
+
+from .. import _core
+from .optimizer import Optimizer
+
+
+class Adafactor(Optimizer):
+    r"""Adafactor (Shazeer & Stern 2018, "Adafactor: Adaptive Learning Rates with Sublinear
+    Memory Cost") with torch.optim.Adafactor's arguments, defaults and semantics. For a
+    parameter of 2+ dimensions the second moment is factored over the last two into a row
+    variance R and a column variance C; otherwise it is kept whole. At step t (from 1)::
+
+        g     = -grad if maximize else grad
+        b     = t ** beta2_decay,   rho = min(lr, 1 / sqrt(t))
+        alpha = max(eps2, ||p|| / sqrt(numel)) * rho
+        p     = p * (1 - lr * weight_decay)
+        factored:   R = lerp(R, mean(g**2, -1), b),  C = lerp(C, mean(g**2, -2), b)
+                    V = R C / max(mean(R, -2), eps1)
+        otherwise:  V = variance = lerp(variance, g**2, b)
+        u     = g / sqrt(max(V, eps1**2))
+        p     = p - alpha / max(1, ||u|| / (sqrt(numel) * d)) * u
+
+    ``eps = (eps1, eps2)``; eps1 None is the machine epsilon of the parameter's dtype. Each
+    tensor is updated whole by one thread (its norms and row/column means span it), tensors in
+    parallel; results are bitwise the same for any thread count.
+
+    State per parameter: ``step``, and ``row_var`` (shape (..., R, 1)) and ``col_var``
+    ((..., 1, C)) for 2+ dimensions, else ``variance``. An empty parameter only counts the
+    step (torch raises ZeroDivisionError).
+    """
+
+    state_keys = ("step", "row_var", "col_var", "variance")
+    required_state = ("step",)
+    _kernel = staticmethod(_core.adafactor_step)
+    _checker = staticmethod(_core.check_adafactor)
+
+    def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
+                 weight_decay=0.0, *, maximize=False):
+        defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
+                        weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _hyper(self, group):
+        eps = group["eps"]
+        if len(eps) != 2:
+            raise ValueError(f"Invalid eps: expected 2 values, got {len(eps)}")
+        eps1 = math.nan if eps[0] is None else eps[0]
+        return (group["lr"], group["beta2_decay"], eps1, eps[1], group["d"],
+                group["weight_decay"], group["maximize"])
+
+    def _state_shape(self, key, shape):
+        factored = len(shape) > 1
+        if key == "row_var":
+            return shape[:-1] + (1,) if factored else None
+        if key == "col_var":
+            return shape[:-2] + (1, shape[-1]) if factored else None
+        return None if factored else shape
