@@ -12,11 +12,17 @@ STYLE = {"steepest": ("C3", "o-"), "numpy": ("C7", "s--"), "torch": ("C0", "v--"
 
 
 def draw(report, path):
+    """One panel per rule (all threads, each size in one tensor); returns ``path``."""
     threads = max(r["threads"] for r in report["results"])
-    rows = [r for r in report["results"] if r["threads"] == threads]
+    tensors = min(r["tensors"] for r in report["results"])
+    rows = [r for r in report["results"] if r["threads"] == threads and r["tensors"] == tensors]
     rules = list(dict.fromkeys(r["rule"] for r in rows))
-    fig, axes = plt.subplots(1, len(rules), figsize=(4.2 * len(rules), 3.6), squeeze=False)
-    for ax, rule in zip(axes[0], rules):
+    columns = min(4, len(rules))
+    lines = -(-len(rules) // columns)
+    fig, axes = plt.subplots(lines, columns, figsize=(4.2 * columns, 3.4 * lines), squeeze=False)
+    for ax in axes.flat[len(rules):]:
+        ax.set_visible(False)
+    for ax, rule in zip(axes.flat, rules):
         mine = sorted((r for r in rows if r["rule"] == rule), key=lambda r: r["params"])
         sizes = [r["params"] for r in mine]
         for name, (color, style) in STYLE.items():
@@ -33,7 +39,7 @@ def draw(report, path):
         ax.set_xlabel("parameters")
         ax.set_ylabel("GB/s moved")
         ax.grid(alpha=0.3)
-    axes[0][0].legend(fontsize=7)
+    axes.flat[0].legend(fontsize=7)
     fig.suptitle(f"steepest bench — {report['machine']['cpu']}, SIMD {report['machine']['simd']}",
                  fontsize=9)
     fig.tight_layout()
