@@ -17,11 +17,11 @@ void set_num_threads(int n);  // n >= 1
 
 // Below this many elements in a step one thread does all the work: waking a second thread
 // costs more than it saves on data that fits in L1/L2.
-constexpr int64_t kParallelMinElements = int64_t(1) << 15;
+constexpr int64_t kParallelMinElements = int64_t(1) << 14;
 // Chunks hold at least this many elements (a multiple of a 64-byte line of float32) and there
 // are at most kChunksPerStep of them. The cut depends on the element count only, never on the
 // thread count.
-constexpr int64_t kMinChunk = int64_t(1) << 13;
+constexpr int64_t kMinChunk = int64_t(1) << 12;
 constexpr int64_t kChunksPerStep = 64;
 
 inline int64_t chunk_size(int64_t total) {
