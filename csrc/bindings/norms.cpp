@@ -35,11 +35,7 @@ struct Lamb {
             flag(t, i + 7, "maximize")};
   }
   static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-    require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    check_adam_family(h);
     require(h.max_weight_norm > 0.0, "Invalid max_weight_norm value", h.max_weight_norm);
   }
   static bool uses_state(const Hyper&, int) { return true; }

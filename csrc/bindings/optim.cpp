@@ -64,11 +64,7 @@ struct Adam {
             flag(t, i + 6, "maximize"), flag(t, i + 7, "decoupled_weight_decay")};
   }
   static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-    require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    check_adam_family(h);
   }
   static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }
   template <class T>
@@ -197,11 +193,7 @@ struct Adamax {
             number(t, i + 3, "eps"), number(t, i + 4, "weight_decay"), flag(t, i + 5, "maximize")};
   }
   static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-    require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    check_adam_family(h);
   }
   static bool uses_state(const Hyper&, int) { return true; }
   template <class T>
@@ -232,11 +224,7 @@ struct Nadam {
             flag(t, i + 7, "maximize")};
   }
   static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-    require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    check_adam_family(h);
     require(finite_nonnegative(h.momentum_decay), "Invalid momentum_decay value",
             h.momentum_decay);
   }
@@ -268,11 +256,7 @@ struct Radam {
             flag(t, i + 5, "decoupled_weight_decay"), flag(t, i + 6, "maximize")};
   }
   static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-    require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    check_adam_family(h);
   }
   static bool uses_state(const Hyper&, int) { return true; }
   template <class T>

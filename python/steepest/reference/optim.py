@@ -58,20 +58,7 @@ def sgd(p, g, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0, neste
     work = _signed_grad(g, maximize, p.dtype)
     if weight_decay != 0:
         work += weight_decay * p
-    if momentum != 0:
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = work.copy()
-            state["momentum_buffer"] = buf
-        else:
-            np.multiply(buf, momentum, out=buf)
-            buf += (1.0 - dampening) * work
-        if nesterov:
-            work += momentum * buf
-        else:
-            np.copyto(work, buf)
-    np.multiply(work, lr, out=work)
-    np.subtract(p, work, out=p)
+    _momentum_step(p, work, state, lr, momentum, dampening, nesterov)
 
 
 def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False, maximize=False,
@@ -143,6 +130,26 @@ def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
     np.divide(m, denom, out=denom)
     np.multiply(denom, step_size, out=denom)
     np.subtract(p, denom, out=p)
+
+
+def _momentum_step(p, work, state, lr, momentum, dampening, nesterov):
+    """SGD's tail, shared by SGD and LARS: with ``momentum != 0`` the buffer b = work (a copy) on
+    the first step, else b = momentum * b + (1 - dampening) * work; the direction is
+    work + momentum * b (nesterov) or b; then p -= lr * direction. ``work`` is overwritten."""
+    if momentum != 0:
+        buf = state.get("momentum_buffer")
+        if buf is None:
+            buf = work.copy()
+            state["momentum_buffer"] = buf
+        else:
+            np.multiply(buf, momentum, out=buf)
+            buf += (1.0 - dampening) * work
+        if nesterov:
+            work += momentum * buf
+        else:
+            np.copyto(work, buf)
+    np.multiply(work, lr, out=work)
+    np.subtract(p, work, out=p)
 
 
 def _count_step(state):
@@ -518,20 +525,7 @@ def lars(p, g, state, *, lr, momentum=0.9, weight_decay=0.0, nesterov=False,
         if weight_decay != 0:
             work += weight_decay * p
         np.multiply(work, local_lr, out=work)
-    if momentum != 0:
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = work.copy()
-            state["momentum_buffer"] = buf
-        else:
-            np.multiply(buf, momentum, out=buf)
-            buf += work
-        if nesterov:
-            work += momentum * buf
-        else:
-            np.copyto(work, buf)
-    np.multiply(work, lr, out=work)
-    np.subtract(p, work, out=p)
+    _momentum_step(p, work, state, lr, momentum, 0.0, nesterov)
 
 
 def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
