@@ -13,6 +13,7 @@ void register_optim(py::module_& m);
 void register_norms(py::module_& m);
 void register_adafactor(py::module_& m);
 void register_bench(py::module_& m);
+void register_nn(py::module_& m);
 }
 }  // namespace steepest
 
@@ -40,4 +41,5 @@ PYBIND11_MODULE(_core, m) {
   bind::register_norms(m);
   bind::register_adafactor(m);
   bind::register_bench(m);
+  bind::register_nn(m);
 }

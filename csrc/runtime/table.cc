@@ -36,6 +36,8 @@ template <class T>
 void adafactor(const AdafactorTensor<T>&, const AdafactorScalars<T>&);
 template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
+template <class T>
+void gemm(const Gemm<T>&);
 
 #define STEEPEST_STR2(x) #x
 #define STEEPEST_STR(x) STEEPEST_STR2(x)
@@ -45,11 +47,11 @@ extern const KernelTable table = {
     {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>,
      &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>,
      &lamb_moments<float>, &lamb_apply<float>, &sum_squares<float>, &adafactor<float>,
-     &pattern<float>},
+     &pattern<float>, &gemm<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
      &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>,
      &lion<double>, &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>,
-     &adafactor<double>, &pattern<double>},
+     &adafactor<double>, &pattern<double>, &gemm<double>},
 };
 
 }  // namespace STEEPEST_TARGET

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "steepest/nn/gemm.h"
 #include "steepest/optim.h"
 
 namespace steepest {
@@ -34,6 +35,7 @@ struct Kernels {
   SumSquaresKernel<T> sum_squares;
   AdafactorKernel<T> adafactor;
   PatternKernel<T> pattern;
+  GemmKernel<T> gemm;
 };
 
 struct KernelTable {

@@ -1,0 +1,36 @@
+// Matrix product for the dense layers: C = op(A) · op(B) (+ C) (+ bias), then an activation.
+// Row-major throughout. Shapes: op(A) (M, K), op(B) (K, N), C (M, N), bias (N).
+//   forward   Y (B, out)  = X (B, in) · W^T (in, out) + b      W stored (out, in), like torch
+//   backward  dX (B, in)  = dY (B, out) · W (out, in)
+//             dW (out, in) += dY^T (out, B) · X (B, in)
+#pragma once
+
+#include <cstdint>
+
+namespace steepest {
+
+// Applied to every element of C after the bias, inside the product (the layer's epilogue).
+enum class Activation : int { none = 0, relu = 1 };
+
+template <class T>
+struct Gemm {
+  int64_t m, n, k;
+  const T* a;       // op(A): A is (M, K) with row stride lda, or (K, M) when trans_a
+  int64_t lda;
+  bool trans_a;
+  const T* b;       // op(B): B is (K, N) with row stride ldb, or (N, K) when trans_b
+  int64_t ldb;
+  bool trans_b;
+  T* c;             // (M, N) with row stride ldc; must not overlap A, B or bias
+  int64_t ldc;
+  bool accumulate;  // C += op(A)·op(B) instead of C = op(A)·op(B)
+  const T* bias;    // (N) or null
+  Activation activation;
+};
+
+// Runs on up to get_num_threads() threads; the result is bitwise the same for any thread count
+// (each element of C is summed over K in one fixed order).
+template <class T>
+using GemmKernel = void (*)(const Gemm<T>&);
+
+}  // namespace steepest
