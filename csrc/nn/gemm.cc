@@ -31,6 +31,7 @@ namespace STEEPEST_TARGET {
 
 #include "steepest/kernel_math.h"
 #include "gemm_tile.h"
+#include "gemm_pack.h"
 
 namespace {
 
@@ -44,61 +45,8 @@ constexpr int64_t kMaxCols = 2048;                         // nc
 // second costs more than it saves.
 constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
 
-inline int64_t lesser(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// A block rows [i0, i0 + mc), depth [p0, p0 + kc) -> slivers of kTileRows rows, k-major:
-// out[s * kc * R + p * R + i] = op(A)(i0 + s * R + i, p0 + p); rows past mc are 0.
-template <class T>
-void pack_a(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* __restrict out) {
-  constexpr int R = kTileRows;
-  for (int64_t s = 0; s < mc; s += R, out += kc * R) {
-    const int64_t rows = lesser(R, mc - s);
-    if (g.trans_a) {  // A (K, M): a row of A holds a k-step of the sliver
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = g.a + (p0 + p) * g.lda + i0 + s;
-        for (int64_t i = 0; i < rows; ++i) out[p * R + i] = src[i];
-        for (int64_t i = rows; i < R; ++i) out[p * R + i] = T(0);
-      }
-    } else {  // A (M, K): each row of the sliver is read along k
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* src = g.a + (i0 + s + i) * g.lda + p0;
-        for (int64_t p = 0; p < kc; ++p) out[p * R + i] = src[p];
-      }
-      for (int64_t i = rows; i < R; ++i)
-        for (int64_t p = 0; p < kc; ++p) out[p * R + i] = T(0);
-    }
-  }
-}
-
-// B block depth [p0, p0 + kc), columns [j0, j0 + nc) -> panels of kTileCols columns, k-major:
-// out[s * kc * NR + p * NR + j] = op(B)(p0 + p, j0 + s * NR + j); columns past nc are 0.
-template <class T>
-void pack_b(const Gemm<T>& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* __restrict out) {
-  constexpr int NR = kTileCols<T>;
-  for (int64_t s = 0; s < nc; s += NR, out += kc * NR) {
-    const int64_t cols = lesser(NR, nc - s);
-    if (!g.trans_b) {  // B (K, N): a row of B holds a k-step of the panel
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = g.b + (p0 + p) * g.ldb + j0 + s;
-        if (cols == NR) {
-          for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
-        } else {
-          for (int64_t j = 0; j < cols; ++j) out[p * NR + j] = src[j];
-          for (int64_t j = cols; j < NR; ++j) out[p * NR + j] = T(0);
-        }
-      }
-    } else {  // B (N, K): each column of the panel is read along k
-      for (int64_t j = 0; j < cols; ++j) {
-        const T* src = g.b + (j0 + s + j) * g.ldb + p0;
-        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
-      }
-      for (int64_t j = cols; j < NR; ++j)
-        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = T(0);
-    }
-  }
-}
 
 // A tile of rows x cols (at most kTileRows x kTileCols) at c: tile() in place when full, else
 // through a local full-size tile (padded bias too) so that nothing past C or bias is touched.
