@@ -83,10 +83,14 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
         pack_a(g, ic, mc, pc, kc, a_pack);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
-          for (int64_t ir = 0; ir < mc; ir += R)
+          for (int64_t ir = 0; ir < mc; ir += R) {
+            // The next tile's rows of C (read if load_c, written anyway) on their way to L1.
+            for (int64_t i = ir + R; i < lesser(mc, ir + 2 * R); ++i)
+              __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr, 1);
             edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc,
                       b_pack + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, load_c, bias,
                       last && relu);
+          }
         }
       }
     }
