@@ -41,9 +41,13 @@ constexpr int64_t kMaxDepth = 256;                         // kc
 template <class T>
 constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
 constexpr int64_t kMaxCols = 2048;                         // nc
-// Below this many multiply-adds (M * N * K) one thread does the whole product: starting a
-// second costs more than it saves.
-constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
+// C is cut into chunks of at least kChunkFlops multiply-adds (about 7 us on one AVX2 core
+// here), up to kChunksPerThread per thread: a worker that wakes late (the machine is shared)
+// still finds chunks left, and products under 2 * kChunkFlops run on the calling thread alone
+// (waking a worker costs microseconds). More chunks cost more packing: each chunk packs its own
+// rows of A and columns of B.
+constexpr int64_t kChunkFlops = int64_t(1) << 19;
+constexpr int64_t kChunksPerThread = 4;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -136,12 +140,16 @@ void gemm(const Gemm<T>& g) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
   // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
   const int64_t kc = ceil_div(g.k, ceil_div(g.k, kMaxDepth));
-  // The rectangles: a grid of row_parts x col_parts, one per thread, cut across the longer side
-  // of C (each rectangle packs its own rows of A and columns of B).
-  const int64_t threads = g.m * g.n * g.k < kParallelMinFlops ? 1 : get_num_threads();
+  // The chunks: a grid of row_parts x col_parts rectangles of C, each cut made across the longer
+  // side of the rectangles so far.
+  const double flops = double(g.m) * double(g.n) * double(g.k);
+  const int64_t threads = get_num_threads();
+  int64_t wanted = threads * kChunksPerThread;
+  if (threads == 1 || flops < 2.0 * kChunkFlops) wanted = 1;
+  else if (flops < double(wanted * kChunkFlops)) wanted = int64_t(flops / kChunkFlops);
   const int64_t row_tiles = ceil_div(g.m, R), col_tiles = ceil_div(g.n, NR);
   int64_t row_parts = 1, col_parts = 1;
-  for (int64_t t = threads; t > 1;) {  // peel prime factors, largest part count first
+  for (int64_t t = wanted; t > 1;) {  // peel prime factors, smallest first
     int64_t f = 2;
     while (t % f) ++f;
     t /= f;
@@ -173,7 +181,7 @@ void gemm(const Gemm<T>& g) {
                  },
                  &ctx};
   if (chunks == 1) task.call(task.ctx, 0);
-  else run_chunks(chunks, int(chunks), task);
+  else run_chunks(chunks, int(lesser(threads, chunks)), task);
 }
 
 template void gemm<float>(const Gemm<float>&);

@@ -20,12 +20,13 @@ from steepest import _core
 
 
 # The three goals, then the digits model's layers (64-256-256-10, batch 64):
-# forward Y = X · W^T ("nt"), backward dX = dY · W ("nn"), dW += dY^T · X ("tn").
+# forward Y = X · W^T ("nt"), backward dX = dY · W ("nn"), dW += dY^T · X ("tn"); one "tt".
 SHAPES = (
     (64, 256, 256, "nn"), (256, 256, 64, "nn"), (1024, 1024, 1024, "nn"),
     (64, 256, 64, "nt"), (64, 256, 256, "nt"), (64, 10, 256, "nt"),
     (64, 256, 256, "nn"), (64, 256, 10, "nn"),
     (256, 64, 64, "tn"), (256, 256, 64, "tn"), (10, 256, 64, "tn"),
+    (64, 256, 256, "tt"),
 )
 
 
