@@ -51,11 +51,19 @@ def blas_threads(n):
         yield
 
 
-def interleaved(calls, repeats, min_time=0.02):
-    """Median seconds per call of each of ``calls`` (name -> fn). Each repeat times every
-    function in turn, so that the machine's load changes hit all of them alike."""
-    counts = {}
+# After a call, each runtime's threads spin for a while (OpenBLAS's up to ~0.1 s, ours 100 us):
+# timed right after another runtime, a multi-threaded product loses a core to those spinners
+# (measured: numpy 64x256x256 on 2 threads, 78 us alone, 15 ms alternating with ours). So each
+# implementation is timed alone, after a pause that lets the previous one's threads park.
+SETTLE_SECONDS = 0.3
+
+
+def timed_alone(calls, repeats, min_time=0.02):
+    """Median seconds per call of each of ``calls`` (name -> fn), timed one after the other:
+    a pause, a warm-up, a calibrated call count, then ``repeats`` batches."""
+    seconds = {}
     for name, fn in calls.items():
+        time.sleep(SETTLE_SECONDS)
         fn()  # warm up
         n = 1
         while True:
@@ -66,15 +74,14 @@ def interleaved(calls, repeats, min_time=0.02):
             if elapsed >= min_time:
                 break
             n *= 2 if elapsed <= 0 else max(2, min(100, int(1.5 * min_time / elapsed)))
-        counts[name] = n
-    samples = {name: [] for name in calls}
-    for _ in range(repeats):
-        for name, fn in calls.items():
+        samples = []
+        for _ in range(repeats):
             start = time.perf_counter()
-            for _ in range(counts[name]):
+            for _ in range(n):
                 fn()
-            samples[name].append((time.perf_counter() - start) / counts[name])
-    return {name: statistics.median(s) for name, s in samples.items()}
+            samples.append((time.perf_counter() - start) / n)
+        seconds[name] = statistics.median(samples)
+    return seconds
 
 
 def _torch():
@@ -111,7 +118,7 @@ def measure(shapes=SHAPES, dtype="float32", threads=None, repeats=9, with_torch=
                     calls["torch"] = lambda: torch.matmul(tpa, tpb, out=tc)
                 row = {"m": m, "n": n, "k": k, "case": case, "dtype": dtype, "threads": threads}
                 flops = 2.0 * m * n * k
-                for name, s in interleaved(calls, repeats).items():
+                for name, s in timed_alone(calls, repeats).items():
                     row[f"{name}_seconds"] = s
                     row[f"{name}_gflops"] = flops / s / 1e9
                 for name in calls:
