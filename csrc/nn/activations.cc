@@ -23,7 +23,8 @@ constexpr T kGeluCubic = T(0.044715);
 template <class T>
 inline T normal_cdf(T x) { return T(0.5) * (T(1) + erf_approx(x * kSqrtHalf<T>)); }
 
-// u = √(2/π) (x + 0.044715 x³)
+// u = √(2/π) (x + 0.044715 x³); gelu_tanh is computed as x σ(2u) (= x (1 + tanh u) / 2), whose
+// left tail does not cancel as 1 + tanh u does.
 template <class T>
 inline T gelu_tanh_arg(T x) { return kSqrt2OverPi<T> * fmadd(kGeluCubic<T> * x, x * x, x); }
 
@@ -51,8 +52,7 @@ void activation_forward(const ActivationForward<T>& a, int64_t begin, int64_t en
       for (int64_t i = begin; i < end; ++i) y[i] = x[i] * normal_cdf(x[i]);
       break;
     case ActivationFunction::gelu_tanh:
-      for (int64_t i = begin; i < end; ++i)
-        y[i] = T(0.5) * x[i] * (T(1) + tanh_approx(gelu_tanh_arg(x[i])));
+      for (int64_t i = begin; i < end; ++i) y[i] = x[i] * sigmoid_approx(T(2) * gelu_tanh_arg(x[i]));
       break;
   }
 }
@@ -86,9 +86,11 @@ void activation_backward(const ActivationBackward<T>& a, int64_t begin, int64_t 
     case ActivationFunction::gelu_tanh:
       for (int64_t i = begin; i < end; ++i) {
         const T x = v[i];
-        const T t = tanh_approx(gelu_tanh_arg(x));
+        const T e = exp_approx(T(-2) * absolute(gelu_tanh_arg(x)));
+        const T lo = e / (T(1) + e), hi = T(1) / (T(1) + e);  // σ(-2|u|), σ(2|u|)
+        const T sp = x >= T(0) ? hi : lo, sm = x >= T(0) ? lo : hi;  // σ(2u), σ(-2u)
         const T du = kSqrt2OverPi<T> * fmadd(T(3) * kGeluCubic<T> * x, x, T(1));
-        const T d = T(0.5) * (T(1) + t) + T(0.5) * x * ((T(1) - t * t) * du);
+        const T d = fmadd(T(2) * x * sm, sp * du, sp);  // (1+t)/2 = σ(2u), 1-t² = 4σ(2u)σ(-2u)
         dx[i] = dy[i] * d;
       }
       break;

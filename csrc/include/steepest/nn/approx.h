@@ -98,7 +98,8 @@ inline float erf_approx(float x) {
   q = fmadd(q, u, 6.535748951e-03f);
   q = fmadd(q, u, -2.656208817e-03f);
   q = fmadd(q, u, 5.033268826e-04f);
-  const float r = a < 1.0f ? a * p : 1.0f - q;
+  // A NaN x takes a·p: NaN.
+  const float r = a >= 3.92f ? 1.0f : (a >= 1.0f ? 1.0f - q : a * p);
   return __builtin_copysignf(r, x);
 }
 
