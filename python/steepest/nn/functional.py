@@ -1,0 +1,184 @@
+"""Forward/backward kernels of the layers, as functions on NumPy arrays.
+
+Thin wrappers over the C++ kernels (``steepest._core``): every array is float32 or float64,
+C-contiguous, all of one dtype, never converted. ``out=`` / ``dx=`` / ``grad=`` arrays are written
+in place (allocated when None); parameter gradients (``dweight``, ``dbias``) are ACCUMULATED
+into (``+=``), so zero them between steps. Bad input raises TypeError/ValueError naming the
+argument and writes nothing. Results are bitwise the same for any thread count.
+
+Dense layer (weight stored (out, in) like torch.nn.Linear)::
+
+    dense_forward(x, weight, bias=None, activation="none", out=None) -> y
+        x (B, in), weight (out, in), bias (out,) or None -> y (B, out) = x @ weight.T + bias,
+        then activation "none" or "relu" (fused into the product).
+    dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True) -> dx or None
+        dy (B, out), x (B, in): dweight (out, in) += dy.T @ x; dbias (out,) += dy.sum(0)
+        (summed over the batch in row order); dx (B, in) = dy @ weight, written, unless
+        input_grad=False (the first layer needs no dx; returns None).
+
+Activations, element-wise on arrays of any shape (names as in torch.nn.functional)::
+
+    activation_forward(name, x, out=None, **kw) -> y
+    activation_backward(name, dy, saved, dx=None, **kw) -> dx     dx = dy * f'(.), written
+        name: "relu", "leaky_relu" (kw negative_slope=0.01), "tanh", "sigmoid",
+              "gelu" (kw approximate="none" (erf form) or "tanh", torch's definitions).
+        saved is what SAVES[name] says the forward must keep: "output" y for tanh and sigmoid,
+        "input" x for the others (relu accepts y too: y > 0 exactly where x > 0).
+
+Losses, mean reduction, the value summed in float64 in a fixed order::
+
+    loss_value_and_grad(name, pred, target, grad=None, **kw) -> (value: float, grad)
+    loss_value(name, pred, target, **kw) -> value: float
+        "mse", "mae" (L1), "huber" (kw delta=1.0): pred and target of one shape, mean over all
+            elements.
+        "bce_with_logits": pred are logits, target probabilities in [0, 1], same shape; mean
+            over all elements; stable form max(x, 0) - x t + log(1 + exp(-|x|)).
+        "cross_entropy": pred (B, C) logits, target (B,) int64 class labels in [0, C); softmax
+            cross-entropy (stable log-sum-exp), mean over the batch. A label out of range is a
+            ValueError naming its index.
+        grad (pred's shape) = d value / d pred, written.
+
+Dropout (inverted: kept elements are scaled by 1 / (1 - p))::
+
+    dropout_forward(x, p, seed, training=True, out=None) -> y
+    dropout_backward(dy, p, seed, training=True, dx=None) -> dx
+        Element i is kept iff a counter-based hash of (seed, i) is at least p (p in [0, 1],
+        quantized to 2^-24), so the mask depends only on (seed, i): the same on every thread
+        count and SIMD target, and backward regenerates it instead of storing it. Give the
+        forward and backward of one step the same seed, and every step a new one. p == 0 or
+        training=False is the identity (a copy into out).
+"""
+
+import numbers
+
+import numpy as np
+
+from steepest import _core
+
+__all__ = ["dense_forward", "dense_backward", "activation_forward", "activation_backward",
+           "SAVES", "loss_value_and_grad", "loss_value", "LOSSES", "dropout_forward",
+           "dropout_backward"]
+
+# What each activation's backward needs from its forward.
+SAVES = {"relu": "input", "leaky_relu": "input", "tanh": "output", "sigmoid": "output",
+         "gelu": "input"}
+LOSSES = ("mse", "mae", "huber", "cross_entropy", "bce_with_logits")
+
+
+def _like(out, shape, dtype):
+    return np.empty(shape, dtype) if out is None else out
+
+
+def _dtype_of(name, a):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"{name} must be a numpy array, got {type(a).__name__}")
+    return a.dtype
+
+
+def dense_forward(x, weight, bias=None, activation="none", out=None):
+    """y (B, out) = x (B, in) @ weight (out, in).T + bias (out,), then activation."""
+    _dtype_of("x", x)
+    _dtype_of("weight", weight)
+    if x.ndim != 2 or weight.ndim != 2:
+        raise ValueError(f"dense_forward: x must be 2-d (batch, in) and weight 2-d (out, in), "
+                         f"got {x.shape} and {weight.shape}")
+    out = _like(out, (x.shape[0], weight.shape[0]), x.dtype)
+    _core.dense_forward(out, x, weight, bias, activation)
+    return out
+
+
+def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True):
+    """dweight += dy.T @ x; dbias += dy.sum(0); dx = dy @ weight (if input_grad)."""
+    _dtype_of("x", x)
+    if input_grad:
+        if x.ndim != 2:
+            raise ValueError(f"dense_backward: x must be 2-d (batch, in), got {x.shape}")
+        dx = _like(dx, x.shape, x.dtype)
+    elif dx is not None:
+        raise ValueError("dense_backward: dx given with input_grad=False")
+    _core.dense_backward(dx, dweight, dbias, dy, x, weight)
+    return dx
+
+
+def _activation_kind(name, approximate):
+    if name not in SAVES:
+        raise ValueError(f"unknown activation {name!r}; choose one of {sorted(SAVES)}")
+    if name == "gelu":
+        if approximate not in ("none", "tanh"):
+            raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+        return "gelu_tanh" if approximate == "tanh" else "gelu"
+    return name
+
+
+def _slope(negative_slope):
+    if isinstance(negative_slope, bool) or not isinstance(negative_slope, numbers.Real):
+        raise TypeError(f"negative_slope must be a number, got {type(negative_slope).__name__}")
+    return float(negative_slope)
+
+
+def activation_forward(name, x, out=None, *, negative_slope=0.01, approximate="none"):
+    """y = f(x), element-wise; see the module docstring for the names."""
+    kind = _activation_kind(name, approximate)
+    _dtype_of("x", x)
+    out = _like(out, x.shape, x.dtype)
+    _core.activation_forward(kind, out, x, _slope(negative_slope))
+    return out
+
+
+def activation_backward(name, dy, saved, dx=None, *, negative_slope=0.01, approximate="none"):
+    """dx = dy * f'(x), from ``saved`` (x or y, per SAVES[name])."""
+    kind = _activation_kind(name, approximate)
+    _dtype_of("dy", dy)
+    dx = _like(dx, dy.shape, dy.dtype)
+    _core.activation_backward(kind, dx, dy, saved, _slope(negative_slope))
+    return dx
+
+
+def _delta(name, delta):
+    if isinstance(delta, bool) or not isinstance(delta, numbers.Real):
+        raise TypeError(f"delta must be a number, got {type(delta).__name__}")
+    if name == "huber" and not delta > 0:
+        raise ValueError(f"huber: delta must be > 0, got {delta}")
+    return float(delta)
+
+
+def _loss_name(name):
+    if name not in LOSSES:
+        raise ValueError(f"unknown loss {name!r}; choose one of {list(LOSSES)}")
+    return name
+
+
+def loss_value_and_grad(name, pred, target, grad=None, *, delta=1.0):
+    """(mean loss, d loss / d pred); see the module docstring for the names and shapes."""
+    _loss_name(name)
+    _dtype_of("pred", pred)
+    grad = _like(grad, pred.shape, pred.dtype)
+    value = _core.loss(name, grad, pred, target, _delta(name, delta))
+    return value, grad
+
+
+def loss_value(name, pred, target, *, delta=1.0):
+    """The mean loss alone (no gradient written)."""
+    _loss_name(name)
+    return _core.loss(name, None, pred, target, _delta(name, delta))
+
+
+def _dropout(x, p, seed, training, out):
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
+        raise ValueError(f"dropout: seed must be an int in [0, 2**64), got {seed!r}")
+    _dtype_of("x", x)
+    out = _like(out, x.shape, x.dtype)
+    _core.dropout(out, x, float(p) if training else 0.0, int(seed))
+    return out
+
+
+def dropout_forward(x, p, seed, training=True, out=None):
+    """y = x * mask(seed) / (1 - p); the identity when p == 0 or not training."""
+    return _dropout(x, p, seed, training, out)
+
+
+def dropout_backward(dy, p, seed, training=True, dx=None):
+    """dx = dy * mask(seed) / (1 - p), the forward's mask regenerated from the seed."""
+    return _dropout(dy, p, seed, training, dx)
