@@ -6,10 +6,9 @@ preallocated buffers (shuffled rows gathered with ``np.take(out=...)``; without 
 of X), so a step allocates no arrays beyond what the metric computes.
 """
 
+import numbers
 import sys
 import time
-
-import numbers
 
 import numpy as np
 
@@ -17,7 +16,7 @@ from .. import optim
 from . import losses, metrics
 from .early_stopping import EarlyStopping
 
-__all__ = ["fit", "evaluate", "History"]
+__all__ = ["fit", "evaluate", "train_step", "History"]
 
 # Rules a name selects (with their defaults); wrappers and closure-driven rules take an instance.
 _RULES = {cls.__name__.lower(): cls for cls in (
@@ -86,6 +85,21 @@ def _early_stopping(early_stopping):
         return EarlyStopping(patience=early_stopping)
     raise TypeError("early_stopping must be None, an EarlyStopping or an int (the patience), "
                     f"got {type(early_stopping).__name__}")
+
+
+def train_step(model, loss, optimizer, xb, yb, grads):
+    """One step on checked batch arrays: zero the gradients, forward, the loss's value and
+    dL/dout (written into ``grads[rows]``, a buffer kept across calls), backward, update.
+    Returns (loss value, the output buffer)."""
+    model.zero_grad()
+    out = model._forward(xb, training=True)
+    grad = grads.get(len(xb))
+    if grad is None:
+        grad = grads[len(xb)] = np.empty(out.shape, out.dtype)
+    value, _ = loss.value_and_grad(out, yb, grad=grad)
+    model._backward(grad)
+    optimizer.step()
+    return value, out
 
 
 def _evaluate(model, X, y, loss, metric_fn, batch_size):
@@ -175,7 +189,7 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
 
     x_rows = np.empty((batch_size,) + X.shape[1:], X.dtype)  # gathered shuffled batches
     y_rows = np.empty((batch_size,) + y.shape[1:], y.dtype)
-    grads = {}  # rows -> dL/dout buffer
+    grads = {}  # rows -> dL/dout buffer, for train_step
     bar = _progress(verbose, epochs)
     try:
         for epoch in range(epochs):
@@ -190,17 +204,10 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
                     index = order[start:start + rows]
                     xb = np.take(X, index, axis=0, out=x_rows[:rows], mode="clip")
                     yb = np.take(y, index, axis=0, out=y_rows[:rows], mode="clip")
-                model.zero_grad()
-                out = model._forward(xb, training=True)
-                grad = grads.get(rows)
-                if grad is None:
-                    grad = grads[rows] = np.empty(out.shape, out.dtype)
-                value, _ = loss.value_and_grad(out, yb, grad=grad)
+                value, out = train_step(model, loss, optimizer, xb, yb, grads)
                 total_loss += value * rows
                 if metric_fn is not None:
                     total_metric += metric_fn(out, yb) * rows
-                model._backward(grad)
-                optimizer.step()
                 history.steps += 1
             history["loss"].append(total_loss / n)
             if metric_name:
