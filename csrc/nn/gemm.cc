@@ -1,35 +1,227 @@
 // C = op(A) · op(B) (+ C) (+ bias), activation: see steepest/nn/gemm.h for shapes.
-// A plain reference loop for now (i-k-j order: the inner loop runs along rows of B and C).
-#include <vector>
+//
+// The GotoBLAS/BLIS structure. C is cut into rectangles, one per pool chunk; each rectangle runs
+//   for jc over its columns, step nc        B block (kc, nc) packed into panels of kTileCols
+//     for pc over K, step kc                 columns, k-major (pack_b; absorbs trans_b)
+//       for ic over its rows, step mc        A block (mc, kc) packed into slivers of kTileRows
+//         for jr over panels, ir over slivers   rows, k-major (pack_a; absorbs trans_a)
+//           tile(): kTileRows x kTileCols of C in registers (gemm_tile.h)
+// The B panel (kc * kTileCols) stays in L1 while the tiles of a column walk the A block, which
+// stays in L2. Panels and slivers past the edge of C are zero-padded; edge tiles of C go through
+// a local tile-sized buffer, so nothing is read or written past an array.
+//
+// Every element of C is one chain of fused multiply-adds over k in ascending order starting
+// from C (accumulate) or 0, then + bias, then the activation (gemm_tile.h): the result does not
+// depend on the blocking, the rectangles or the thread count.
+#include <cstdlib>
+#include <new>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>  // gemm_tile.h
+#endif
 
 #include "steepest/nn/gemm.h"
+#include "../runtime/pool.h"
 
 namespace steepest {
+
+int get_num_threads();  // runtime/parallel.h (not included: its inline code is not per target)
+
 namespace STEEPEST_TARGET {
 
 #include "steepest/kernel_math.h"
+#include "gemm_tile.h"
+
+namespace {
+
+// Block sizes (BLIS's choices for AVX2 cores, Haswell to Zen3): the A block kMaxRows x kMaxDepth
+// fp32 is 144 KiB (L2 holds 512 KiB), a B panel kMaxDepth x 16 fp32 is 16 KiB (L1: 32 KiB).
+constexpr int64_t kMaxDepth = 256;                         // kc
+template <class T>
+constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
+constexpr int64_t kMaxCols = 2048;                         // nc
+// Below this many multiply-adds (M * N * K) one thread does the whole product: starting a
+// second costs more than it saves.
+constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
+
+inline int64_t lesser(int64_t a, int64_t b) { return a < b ? a : b; }
+inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// A block rows [i0, i0 + mc), depth [p0, p0 + kc) -> slivers of kTileRows rows, k-major:
+// out[s * kc * R + p * R + i] = op(A)(i0 + s * R + i, p0 + p); rows past mc are 0.
+template <class T>
+void pack_a(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* __restrict out) {
+  constexpr int R = kTileRows;
+  for (int64_t s = 0; s < mc; s += R, out += kc * R) {
+    const int64_t rows = lesser(R, mc - s);
+    if (g.trans_a) {  // A (K, M): a row of A holds a k-step of the sliver
+      for (int64_t p = 0; p < kc; ++p) {
+        const T* src = g.a + (p0 + p) * g.lda + i0 + s;
+        for (int64_t i = 0; i < rows; ++i) out[p * R + i] = src[i];
+        for (int64_t i = rows; i < R; ++i) out[p * R + i] = T(0);
+      }
+    } else {  // A (M, K): each row of the sliver is read along k
+      for (int64_t i = 0; i < rows; ++i) {
+        const T* src = g.a + (i0 + s + i) * g.lda + p0;
+        for (int64_t p = 0; p < kc; ++p) out[p * R + i] = src[p];
+      }
+      for (int64_t i = rows; i < R; ++i)
+        for (int64_t p = 0; p < kc; ++p) out[p * R + i] = T(0);
+    }
+  }
+}
+
+// B block depth [p0, p0 + kc), columns [j0, j0 + nc) -> panels of kTileCols columns, k-major:
+// out[s * kc * NR + p * NR + j] = op(B)(p0 + p, j0 + s * NR + j); columns past nc are 0.
+template <class T>
+void pack_b(const Gemm<T>& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* __restrict out) {
+  constexpr int NR = kTileCols<T>;
+  for (int64_t s = 0; s < nc; s += NR, out += kc * NR) {
+    const int64_t cols = lesser(NR, nc - s);
+    if (!g.trans_b) {  // B (K, N): a row of B holds a k-step of the panel
+      for (int64_t p = 0; p < kc; ++p) {
+        const T* src = g.b + (p0 + p) * g.ldb + j0 + s;
+        if (cols == NR) {
+          for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
+        } else {
+          for (int64_t j = 0; j < cols; ++j) out[p * NR + j] = src[j];
+          for (int64_t j = cols; j < NR; ++j) out[p * NR + j] = T(0);
+        }
+      }
+    } else {  // B (N, K): each column of the panel is read along k
+      for (int64_t j = 0; j < cols; ++j) {
+        const T* src = g.b + (j0 + s + j) * g.ldb + p0;
+        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
+      }
+      for (int64_t j = cols; j < NR; ++j)
+        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = T(0);
+    }
+  }
+}
+
+// A tile of rows x cols (at most kTileRows x kTileCols) at c: tile() in place when full, else
+// through a local full-size tile (padded bias too) so that nothing past C or bias is touched.
+template <class T>
+void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c,
+               int64_t ldc, bool load_c, const T* bias, bool relu) {
+  constexpr int R = kTileRows, NR = kTileCols<T>;
+  if (rows == R && cols == NR) return tile(kc, a, b, c, ldc, load_c, bias, relu);
+  alignas(64) T local[R * NR] = {};
+  alignas(64) T local_bias[NR] = {};
+  for (int64_t i = 0; load_c && i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) local[i * NR + j] = c[i * ldc + j];
+  for (int64_t j = 0; bias && j < cols; ++j) local_bias[j] = bias[j];
+  tile(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu);
+  for (int64_t i = 0; i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = local[i * NR + j];
+}
+
+// The rectangle rows [r0, r1) x columns [c0, c1) of C, with packing space a_pack (kMaxRows x kc)
+// and b_pack (kc x the rectangle's width rounded up to kTileCols, at most kMaxCols).
+template <class T>
+void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
+               T* a_pack, T* b_pack) {
+  constexpr int R = kTileRows, NR = kTileCols<T>;
+  const bool relu = g.activation == Activation::relu;
+  for (int64_t jc = c0; jc < c1; jc += kMaxCols) {
+    const int64_t nc = lesser(kMaxCols, c1 - jc);
+    for (int64_t pc = 0; pc < g.k; pc += kc_max) {
+      const int64_t kc = lesser(kc_max, g.k - pc);
+      const bool load_c = g.accumulate || pc > 0, last = pc + kc == g.k;
+      pack_b(g, pc, kc, jc, nc, b_pack);
+      for (int64_t ic = r0; ic < r1; ic += kMaxRows<T>) {
+        const int64_t mc = lesser(kMaxRows<T>, r1 - ic);
+        pack_a(g, ic, mc, pc, kc, a_pack);
+        for (int64_t jr = 0; jr < nc; jr += NR) {
+          const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
+          for (int64_t ir = 0; ir < mc; ir += R)
+            edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc,
+                      b_pack + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, load_c, bias,
+                      last && relu);
+        }
+      }
+    }
+  }
+}
+
+// K = 0: C = activation((accumulate ? C : 0) + bias).
+template <class T>
+void no_depth(const Gemm<T>& g) {
+  for (int64_t i = 0; i < g.m; ++i)
+    for (int64_t j = 0; j < g.n; ++j) {
+      T v = g.accumulate ? g.c[i * g.ldc + j] : T(0);
+      if (g.bias) v += g.bias[j];
+      if (g.activation == Activation::relu) v = v > T(0) ? v : T(0);
+      g.c[i * g.ldc + j] = v;
+    }
+}
+
+// Packing space of the calling thread, kept between calls (grown, never shrunk). Pool chunks
+// get slices of it: nothing is allocated inside a chunk, which must not throw.
+struct Scratch {
+  void* data = nullptr;
+  size_t bytes = 0;
+  ~Scratch() { std::free(data); }
+  void* reserve(size_t want) {
+    if (want > bytes) {
+      std::free(data);
+      data = std::aligned_alloc(64, want);
+      bytes = data ? want : 0;
+      if (!data) throw std::bad_alloc();
+    }
+    return data;
+  }
+};
+thread_local Scratch scratch;
+
+}  // namespace
 
 template <class T>
 void gemm(const Gemm<T>& g) {
-  std::vector<T> row(g.n);
-  for (int64_t i = 0; i < g.m; ++i) {
-    for (int64_t j = 0; j < g.n; ++j) row[j] = T(0);
-    for (int64_t p = 0; p < g.k; ++p) {
-      const T aip = g.trans_a ? g.a[p * g.lda + i] : g.a[i * g.lda + p];
-      for (int64_t j = 0; j < g.n; ++j) {
-        const T bpj = g.trans_b ? g.b[j * g.ldb + p] : g.b[p * g.ldb + j];
-        row[j] = fmadd(aip, bpj, row[j]);
-      }
-    }
-    T* c = g.c + i * g.ldc;
-    for (int64_t j = 0; j < g.n; ++j) {
-      T v = row[j];
-      if (g.accumulate) v += c[j];
-      if (g.bias) v += g.bias[j];
-      if (g.activation == Activation::relu) v = v > T(0) ? v : T(0);
-      c[j] = v;
-    }
+  if (g.m == 0 || g.n == 0) return;
+  if (g.k == 0) return no_depth(g);
+  constexpr int R = kTileRows, NR = kTileCols<T>;
+  // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
+  const int64_t kc = ceil_div(g.k, ceil_div(g.k, kMaxDepth));
+  // The rectangles: a grid of row_parts x col_parts, one per thread, cut across the longer side
+  // of C (each rectangle packs its own rows of A and columns of B).
+  const int64_t threads = g.m * g.n * g.k < kParallelMinFlops ? 1 : get_num_threads();
+  const int64_t row_tiles = ceil_div(g.m, R), col_tiles = ceil_div(g.n, NR);
+  int64_t row_parts = 1, col_parts = 1;
+  for (int64_t t = threads; t > 1;) {  // peel prime factors, largest part count first
+    int64_t f = 2;
+    while (t % f) ++f;
+    t /= f;
+    if (row_tiles / row_parts * R >= col_tiles / col_parts * NR) row_parts *= f;
+    else col_parts *= f;
   }
+  row_parts = lesser(row_parts, row_tiles);
+  col_parts = lesser(col_parts, col_tiles);
+  const int64_t width = lesser(kMaxCols, ceil_div(col_tiles, col_parts) * NR);
+  const int64_t slot = round_up(kMaxRows<T> * kc + kc * width, 64 / int64_t(sizeof(T)));
+  const int64_t chunks = row_parts * col_parts;
+  T* space = static_cast<T*>(scratch.reserve(size_t(chunks * slot) * sizeof(T)));
+
+  struct Context {
+    const Gemm<T>* g;
+    int64_t kc, row_parts, col_parts, row_tiles, col_tiles, slot;
+    T* space;
+  } ctx{&g, kc, row_parts, col_parts, row_tiles, col_tiles, slot, space};
+  ChunkTask task{[](const void* p, int64_t chunk) {
+                   const auto& x = *static_cast<const Context*>(p);
+                   const int64_t rp = chunk / x.col_parts, cp = chunk % x.col_parts;
+                   // Part q of n holds tiles [tiles * q / n, tiles * (q + 1) / n).
+                   const int64_t r0 = x.row_tiles * rp / x.row_parts * R,
+                                 r1 = lesser(x.g->m, x.row_tiles * (rp + 1) / x.row_parts * R);
+                   const int64_t c0 = x.col_tiles * cp / x.col_parts * NR,
+                                 c1 = lesser(x.g->n, x.col_tiles * (cp + 1) / x.col_parts * NR);
+                   T* a_pack = x.space + chunk * x.slot;
+                   rectangle(*x.g, x.kc, r0, r1, c0, c1, a_pack, a_pack + kMaxRows<T> * x.kc);
+                 },
+                 &ctx};
+  if (chunks == 1) task.call(task.ctx, 0);
+  else run_chunks(chunks, int(chunks), task);
 }
 
 template void gemm<float>(const Gemm<float>&);

@@ -38,6 +38,20 @@ template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
 template <class T>
 void gemm(const Gemm<T>&);
+template <class T>
+void dense_forward(const DenseForward<T>&);
+template <class T>
+void dense_backward(const DenseBackward<T>&);
+template <class T>
+void activation_forward(const ActivationForward<T>&, int64_t, int64_t);
+template <class T>
+void activation_backward(const ActivationBackward<T>&, int64_t, int64_t);
+template <class T>
+void approx(ApproxFunction, T*, const T*, int64_t, int64_t);
+template <class T>
+double loss(const Loss<T>&, int64_t, int64_t);
+template <class T>
+void dropout(const Dropout<T>&, int64_t, int64_t);
 
 #define STEEPEST_STR2(x) #x
 #define STEEPEST_STR(x) STEEPEST_STR2(x)
@@ -47,11 +61,15 @@ extern const KernelTable table = {
     {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>,
      &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>,
      &lamb_moments<float>, &lamb_apply<float>, &sum_squares<float>, &adafactor<float>,
-     &pattern<float>, &gemm<float>},
+     &pattern<float>, &gemm<float>, &dense_forward<float>, &dense_backward<float>,
+     &activation_forward<float>, &activation_backward<float>, &approx<float>, &loss<float>,
+     &dropout<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
      &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>,
      &lion<double>, &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>,
-     &adafactor<double>, &pattern<double>, &gemm<double>},
+     &adafactor<double>, &pattern<double>, &gemm<double>, &dense_forward<double>, &dense_backward<double>,
+     &activation_forward<double>, &activation_backward<double>, &approx<double>, &loss<double>,
+     &dropout<double>},
 };
 
 }  // namespace STEEPEST_TARGET

@@ -1,4 +1,5 @@
-"""Our GEMM against numpy.matmul, every transposition case, odd shapes, both dtypes."""
+"""Our GEMM against numpy.matmul, every transposition case, odd shapes, both dtypes, every SIMD
+target; the fused epilogue (accumulate, bias, relu); empty dimensions; 1 vs 2 threads bitwise."""
 import itertools
 
 import numpy as np
@@ -6,32 +7,94 @@ import pytest
 
 from steepest import _core
 
-SHAPES = [(1, 1, 1), (3, 17, 5), (17, 65, 3), (65, 3, 17), (64, 256, 256), (33, 129, 70)]
+# Odd sizes around the tile shapes (6 x 8/16/32 fp32, 6 x 4/8/16 fp64) and the blocking
+# (mc 72/144, kc 256, so k = 257 and 600 make two and three depth blocks).
+SHAPES = [(1, 1, 1), (3, 17, 5), (17, 65, 3), (65, 3, 17), (64, 256, 256), (33, 129, 70),
+          (13, 31, 257), (150, 37, 600), (145, 70, 9)]
+CASES = list(itertools.product([False, True], repeat=2))
+
+
+def operands(rng, m, n, k, trans_a, trans_b, dtype):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    return a, b
+
+
+def product(a, b, trans_a, trans_b):
+    """op(a) @ op(b) in float64."""
+    return (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
+
+
+def tolerance(dtype, k):
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    return dict(rtol=tol, atol=tol * np.sqrt(max(k, 1)))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("trans_a,trans_b", list(itertools.product([False, True], repeat=2)))
+@pytest.mark.parametrize("trans_a,trans_b", CASES)
 @pytest.mark.parametrize("m,n,k", SHAPES)
 def test_matches_numpy(simd_target, dtype, trans_a, trans_b, m, n, k):
     rng = np.random.default_rng(m * 1000 + n * 10 + k)
-    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
-    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
     c = np.full((m, n), np.nan, dtype)
     _core.gemm(a, b, c, trans_a, trans_b)
-    want = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-    np.testing.assert_allclose(c, want, rtol=tol, atol=tol * np.sqrt(k))
+    np.testing.assert_allclose(c, product(a, b, trans_a, trans_b), **tolerance(dtype, k))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_accumulate_bias_relu(dtype):
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((7, 9)).astype(dtype), rng.standard_normal((9, 5)).astype(dtype)
-    bias, c0 = rng.standard_normal(5).astype(dtype), rng.standard_normal((7, 5)).astype(dtype)
+@pytest.mark.parametrize("trans_a,trans_b", CASES)
+@pytest.mark.parametrize("m,n,k", [(7, 5, 9), (65, 70, 300), (6, 16, 1)])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_accumulate_bias_relu(simd_target, dtype, trans_a, trans_b, m, n, k, accumulate):
+    rng = np.random.default_rng(m + n + k)
+    a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
+    bias, c0 = rng.standard_normal(n).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
     c = c0.copy()
-    _core.gemm(a, b, c, accumulate=True, bias=bias, activation="relu")
-    want = np.maximum(c0.astype(np.float64) + a @ b + bias, 0)
-    np.testing.assert_allclose(c, want, rtol=1e-5, atol=1e-5)
+    _core.gemm(a, b, c, trans_a, trans_b, accumulate=accumulate, bias=bias, activation="relu")
+    want = product(a, b, trans_a, trans_b) + bias + (c0 if accumulate else 0)
+    np.testing.assert_allclose(c, np.maximum(want, 0), **tolerance(dtype, k))
+    assert (c >= 0).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("m,n,k", [(0, 5, 3), (4, 0, 3), (0, 0, 0), (4, 5, 0)])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_empty_dimensions(dtype, m, n, k, accumulate):
+    """K = 0: C = relu(bias) or relu(C + bias) when accumulating; M or N = 0: nothing to do."""
+    rng = np.random.default_rng(1)
+    a, b = np.ones((m, k), dtype), np.ones((k, n), dtype)
+    bias, c0 = rng.standard_normal(n).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
+    c = c0.copy()
+    _core.gemm(a, b, c, accumulate=accumulate, bias=bias, activation="relu")
+    np.testing.assert_array_equal(c, np.maximum((c0 if accumulate else 0 * c0) + bias, 0))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a,trans_b", CASES)
+@pytest.mark.parametrize("m,n,k", [(64, 256, 256), (256, 64, 64), (301, 203, 517)])
+def test_threads_bitwise(simd_target, num_threads, dtype, trans_a, trans_b, m, n, k):
+    """Large enough to be split across threads; each element's sum order is fixed."""
+    rng = np.random.default_rng(7)
+    a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
+    bias, c0 = rng.standard_normal(n).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
+    out = []
+    for t in (1, 2, 3):
+        c = c0.copy()
+        with num_threads(t):
+            _core.gemm(a, b, c, trans_a, trans_b, accumulate=True, bias=bias)
+        out.append(c)
+    np.testing.assert_array_equal(out[0], out[1])
+    np.testing.assert_array_equal(out[0], out[2])
+    np.testing.assert_allclose(out[0], product(a, b, trans_a, trans_b) + bias + c0,
+                               **tolerance(dtype, k))
+
+
+def test_relu_of_nan_is_zero():
+    """relu(v) = v > 0 ? v : 0, as the reference layers: a NaN product gives 0."""
+    a, b = np.array([[np.nan, 1.0]], np.float32), np.ones((2, 20), np.float32)
+    c = np.ones((1, 20), np.float32)
+    _core.gemm(a, b, c, activation="relu")
+    np.testing.assert_array_equal(c, 0)
 
 
 def test_bad_input_changes_nothing():

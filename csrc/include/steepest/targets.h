@@ -6,7 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "steepest/nn/activations.h"
+#include "steepest/nn/dense.h"
+#include "steepest/nn/dropout.h"
 #include "steepest/nn/gemm.h"
+#include "steepest/nn/losses.h"
 #include "steepest/optim.h"
 
 namespace steepest {
@@ -36,6 +40,13 @@ struct Kernels {
   AdafactorKernel<T> adafactor;
   PatternKernel<T> pattern;
   GemmKernel<T> gemm;
+  DenseForwardKernel<T> dense_forward;
+  DenseBackwardKernel<T> dense_backward;
+  ActivationForwardKernel<T> activation_forward;
+  ActivationBackwardKernel<T> activation_backward;
+  ApproxKernel<T> approx;
+  LossKernel<T> loss;
+  DropoutKernel<T> dropout;
 };
 
 struct KernelTable {

@@ -1,0 +1,42 @@
+// The dense layer, weight stored (out, in) like torch.nn.Linear; both passes run on the gemm
+// kernel of the same SIMD target (gemm.h).
+//   forward   y (B, out) = x (B, in) · weight^T + bias (out), then the activation (epilogue)
+//   backward  dx (B, in) = dy (B, out) · weight (out, in)        written (skipped if dx null)
+//             dweight (out, in) += dy^T · x                        accumulated
+//             dbias (out) += column sums of dy, rows in order     accumulated (skipped if null)
+#pragma once
+
+#include <cstdint>
+
+#include "steepest/nn/gemm.h"
+
+namespace steepest {
+
+template <class T>
+struct DenseForward {
+  T* y;
+  const T* x;
+  const T* weight;
+  const T* bias;  // or null
+  int64_t batch, in, out;
+  Activation activation;
+};
+
+template <class T>
+struct DenseBackward {
+  T* dx;       // or null
+  T* dweight;
+  T* dbias;    // or null
+  const T* dy;
+  const T* x;
+  const T* weight;
+  int64_t batch, in, out;
+};
+
+// Bitwise the same for any thread count (the gemm's guarantee; the column sums run in row order).
+template <class T>
+using DenseForwardKernel = void (*)(const DenseForward<T>&);
+template <class T>
+using DenseBackwardKernel = void (*)(const DenseBackward<T>&);
+
+}  // namespace steepest

@@ -1,0 +1,150 @@
+// The register-blocked micro-kernel of the GEMM (gemm.cc) and the tile shape of each SIMD target.
+// Included only by gemm.cc, inside namespace steepest::<target>; the anonymous namespace gives
+// each target its own copy (see kernel_math.h).
+//
+// A tile is kTileRows x kTileCols<T> elements of C held in kTileRows * kTileVecs vector registers:
+//   baseline (SSE2, 16 xmm)  6 x 2 vectors: 6x8 fp32, 6x4 fp64      12 accumulators
+//   avx2+fma (16 ymm)        6 x 2 vectors: 6x16 fp32, 6x8 fp64     12 accumulators
+//   avx512   (32 zmm)       12 x 2 vectors: 12x32 fp32, 12x16 fp64  24 accumulators
+// Each step over k loads 2 vectors of B, broadcasts kTileRows elements of A and issues
+// 2 * kTileRows fused multiply-adds: 12 FMAs per 8 loads with avx2.
+// Included inside a namespace: gemm.cc includes the system headers (<immintrin.h>) first.
+#pragma once
+
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kVecBytes = 64;
+constexpr int kTileRows = 12;
+#elif defined(__AVX__)
+constexpr int kVecBytes = 32;
+constexpr int kTileRows = 6;
+#else
+constexpr int kVecBytes = 16;
+constexpr int kTileRows = 6;
+#endif
+constexpr int kTileVecs = 2;
+
+// (GCC ignores vector_size on a dependent type: one typedef per element type.)
+template <class T>
+struct VecOf;
+template <>
+struct VecOf<float> {
+  typedef float type __attribute__((vector_size(kVecBytes)));
+};
+template <>
+struct VecOf<double> {
+  typedef double type __attribute__((vector_size(kVecBytes)));
+};
+template <class T>
+using Vec = typename VecOf<T>::type;
+template <class T>
+constexpr int kVecLanes = kVecBytes / int(sizeof(T));
+template <class T>
+constexpr int kTileCols = kTileVecs * kVecLanes<T>;
+
+template <class T>
+inline Vec<T> load(const T* p) {
+  Vec<T> v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+template <class T>
+inline void store(T* p, Vec<T> v) { __builtin_memcpy(p, &v, sizeof v); }
+// (A lane-by-lane build compiles to a chain of inserts, not to one vbroadcastss.)
+inline Vec<float> broadcast(const float* p) {
+#if defined(__AVX512F__)
+  return _mm512_set1_ps(*p);
+#elif defined(__AVX__)
+  return _mm256_broadcast_ss(p);
+#elif defined(__SSE2__)
+  return _mm_set1_ps(*p);
+#else
+  return Vec<float>{} + *p;  // -0 + 0 = +0: only a zero's sign may differ from the other targets
+#endif
+}
+inline Vec<double> broadcast(const double* p) {
+#if defined(__AVX512F__)
+  return _mm512_set1_pd(*p);
+#elif defined(__AVX__)
+  return _mm256_broadcast_sd(p);
+#elif defined(__SSE2__)
+  return _mm_set1_pd(*p);
+#else
+  return Vec<double>{} + *p;
+#endif
+}
+
+// a * b + c, fused where the target has a fused multiply-add (kernels build with
+// -ffp-contract=off, so a * b + c alone is never fused).
+inline Vec<float> fmadd_vec(Vec<float> a, Vec<float> b, Vec<float> c) {
+#if defined(__AVX512F__)
+  return _mm512_fmadd_ps(a, b, c);
+#elif defined(__FMA__)
+  return _mm256_fmadd_ps(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+inline Vec<double> fmadd_vec(Vec<double> a, Vec<double> b, Vec<double> c) {
+#if defined(__AVX512F__)
+  return _mm512_fmadd_pd(a, b, c);
+#elif defined(__FMA__)
+  return _mm256_fmadd_pd(a, b, c);
+#else
+  return a * b + c;
+#endif
+}
+
+// One tile: c (kTileRows, kTileCols) with row stride ldc becomes
+//   relu?( (load_c ? c : 0) + a · b (+ bias) )
+// a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
+// contiguous; bias: (kTileCols) or null. Each element of c is one chain of fused multiply-adds
+// over k in ascending order, starting from c or 0: a tile that stores c and is called again
+// with load_c on the next k block continues the same chain, bitwise.
+template <class T>
+void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc,
+          bool load_c, const T* __restrict bias, bool relu) {
+  using V = Vec<T>;
+  constexpr int R = kTileRows, NV = kTileVecs, L = kVecLanes<T>, NR = kTileCols<T>;
+  V acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = load_c ? load(c + i * ldc + v * L) : V{};
+#pragma GCC unroll 4
+  for (int64_t p = 0; p < kc; ++p) {
+    V bv[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bv[v] = load(b + v * L);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const V ai = broadcast(a + i);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = fmadd_vec(ai, bv[v], acc[i][v]);
+    }
+    a += R;
+    b += NR;
+  }
+  if (bias) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      const V bb = load(bias + v * L);
+#pragma GCC unroll 16
+      for (int i = 0; i < R; ++i) acc[i][v] += bb;
+    }
+  }
+  if (relu) {
+    const V zero{};
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = acc[i][v] > zero ? acc[i][v] : zero;  // NaN -> 0
+  }
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) store(c + i * ldc + v * L, acc[i][v]);
+}
+
+}  // namespace

@@ -1,0 +1,135 @@
+"""Pure-NumPy references of the backprop kernels (steepest.nn.functional), computed in float64.
+
+Written from torch.nn.functional's definitions, one NumPy operation per term; each returns new
+arrays (float64) instead of writing in place. Gradient buffers are returned as the increments the
+kernels add (dense_backward's dweight and dbias).
+"""
+
+import math
+
+import numpy as np
+
+_erf = np.vectorize(math.erf, otypes=[np.float64])
+
+
+def _f64(a):
+    return np.asarray(a, dtype=np.float64)
+
+
+def dense_forward(x, weight, bias=None, activation="none"):
+    """y (B, out) = x (B, in) @ weight (out, in).T + bias, then relu if asked."""
+    y = _f64(x) @ _f64(weight).T
+    if bias is not None:
+        y = y + _f64(bias)
+    return np.maximum(y, 0.0) if activation == "relu" else y
+
+
+def dense_backward(dy, x, weight):
+    """(dx, dweight, dbias): dx = dy @ weight, dweight = dy.T @ x, dbias = dy.sum(0)."""
+    dy = _f64(dy)
+    return dy @ _f64(weight), dy.T @ _f64(x), dy.sum(axis=0)
+
+
+def activation_forward(name, x, negative_slope=0.01, approximate="none"):
+    x = _f64(x)
+    if name == "relu":
+        return np.maximum(x, 0.0)
+    if name == "leaky_relu":
+        return np.where(x > 0, x, negative_slope * x)
+    if name == "tanh":
+        return np.tanh(x)
+    if name == "sigmoid":
+        return 1.0 / (1.0 + np.exp(-x))
+    if name == "gelu" and approximate == "tanh":
+        return 0.5 * x * (1.0 + np.tanh(math.sqrt(2 / math.pi) * (x + 0.044715 * x**3)))
+    if name == "gelu":
+        return x * 0.5 * (1.0 + _erf(x / math.sqrt(2)))
+    raise ValueError(name)
+
+
+def activation_backward(name, dy, x, negative_slope=0.01, approximate="none"):
+    """dx = dy * f'(x), from the input x (whatever the kernel saves)."""
+    dy, x = _f64(dy), _f64(x)
+    if name == "relu":
+        return dy * (x > 0)
+    if name == "leaky_relu":
+        return dy * np.where(x > 0, 1.0, negative_slope)
+    if name == "tanh":
+        return dy * (1.0 - np.tanh(x) ** 2)
+    if name == "sigmoid":
+        s = 1.0 / (1.0 + np.exp(-x))
+        return dy * s * (1.0 - s)
+    if name == "gelu" and approximate == "tanh":
+        k = math.sqrt(2 / math.pi)
+        t = np.tanh(k * (x + 0.044715 * x**3))
+        return dy * (0.5 * (1.0 + t) + 0.5 * x * (1.0 - t**2) * k * (1.0 + 3 * 0.044715 * x**2))
+    if name == "gelu":
+        cdf = 0.5 * (1.0 + _erf(x / math.sqrt(2)))
+        return dy * (cdf + x * np.exp(-0.5 * x**2) / math.sqrt(2 * math.pi))
+    raise ValueError(name)
+
+
+def loss_value_and_grad(name, pred, target, delta=1.0):
+    """(mean loss, d loss / d pred) in float64."""
+    p = _f64(pred)
+    if name == "cross_entropy":
+        labels = np.asarray(target)
+        m = p.max(axis=1, keepdims=True)
+        lse = m[:, 0] + np.log(np.exp(p - m).sum(axis=1))
+        rows = np.arange(len(p))
+        value = np.mean(lse - p[rows, labels])
+        grad = np.exp(p - lse[:, None])
+        grad[rows, labels] -= 1.0
+        return value, grad / len(p)
+    t = _f64(target)
+    d = p - t
+    n = d.size
+    if name == "mse":
+        return np.mean(d**2), 2.0 * d / n
+    if name == "mae":
+        return np.mean(np.abs(d)), np.sign(d) / n
+    if name == "huber":
+        a = np.abs(d)
+        value = np.where(a < delta, 0.5 * d**2, delta * (a - 0.5 * delta))
+        return np.mean(value), np.clip(d, -delta, delta) / n
+    if name == "bce_with_logits":
+        value = np.maximum(p, 0.0) - p * t + np.log1p(np.exp(-np.abs(p)))
+        return np.mean(value), (1.0 / (1.0 + np.exp(-p)) - t) / n
+    raise ValueError(name)
+
+
+def _mix32(h):
+    h = h ^ (h >> np.uint32(16))
+    h = h * np.uint32(0x85EBCA6B)
+    h = h ^ (h >> np.uint32(13))
+    h = h * np.uint32(0xC2B2AE35)
+    return h ^ (h >> np.uint32(16))
+
+
+def dropout_mask(size, p, seed):
+    """keep (bool, size): element i is kept iff hash24(seed, i) >= round(p * 2^24).
+
+    The hash: (k0, k1) are the low and high halves of splitmix64's finalizer of the seed;
+    hash24 = mix32(mix32(lo ^ k0) ^ (k1 + hi)) >> 8 with i = hi * 2^32 + lo and mix32 murmur3's
+    32-bit finalizer.
+    """
+    z = (seed + 0x9E3779B97F4A7C15) % 2**64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    z = ((z ^ (z >> 27)) * 0x94D049BB133111EB) % 2**64
+    z ^= z >> 31
+    k0, k1 = np.uint32(z & 0xFFFFFFFF), np.uint32(z >> 32)
+    i = np.arange(size, dtype=np.uint64)
+    lo, hi = (i & np.uint64(0xFFFFFFFF)).astype(np.uint32), (i >> np.uint64(32)).astype(np.uint32)
+    with np.errstate(over="ignore"):
+        h = _mix32(_mix32(lo ^ k0) ^ (k1 + hi))
+    return (h >> np.uint32(8)).astype(np.int64) >= round(p * 2**24)
+
+
+def dropout(x, p, seed):
+    """x * keep / (1 - p) (0 everywhere when p == 1), in x's dtype like the kernel."""
+    x = np.asarray(x)
+    if p == 1:
+        return np.zeros_like(x)
+    scale = x.dtype.type(1) / x.dtype.type(1 - p)
+    keep = dropout_mask(x.size, p, seed).reshape(x.shape)
+    return np.where(keep, x * scale, x.dtype.type(0))

@@ -1,0 +1,167 @@
+"""Bad input to the backprop kernels raises TypeError/ValueError naming the argument, and writes
+nothing: every array the call would have written is checked unchanged afterwards.
+
+NaN policy: the kernels do not look for NaN; a NaN input propagates to the outputs it touches,
+as in torch (test_nan_propagates). Checking data for NaN is the caller's (fit's) job.
+"""
+import numpy as np
+import pytest
+
+from steepest.nn import functional as F
+
+f32, f64 = np.float32, np.float64
+
+
+def read_only(a):
+    a = a.copy()
+    a.setflags(write=False)
+    return a
+
+
+def unchanged(*arrays):
+    """Runs a block, then asserts every array holds what it held before."""
+    class Guard:
+        def __enter__(self):
+            self.before = [a.copy() for a in arrays]
+
+        def __exit__(self, *exc):
+            for a, b in zip(arrays, self.before):
+                np.testing.assert_array_equal(a, b)
+    return Guard()
+
+
+def test_dense_forward():
+    x, w, b = np.ones((4, 3), f32), np.ones((2, 3), f32), np.ones(2, f32)
+    out = np.full((4, 2), 7, f32)
+    cases = [
+        (TypeError, "weight must have dtype float32", dict(weight=w.astype(f64))),
+        (TypeError, "bias must have dtype float32", dict(bias=b.astype(f64))),
+        (TypeError, "x must be a numpy array", dict(x=[[1.0, 2.0, 3.0]])),
+        (ValueError, r"weight must have shape \(2, 3\)", dict(weight=np.ones((2, 4), f32))),
+        (ValueError, r"bias must have shape \(2,\)", dict(bias=np.ones(3, f32))),
+        (ValueError, r"out must have shape \(4, 2\)", dict(out=np.zeros((4, 3), f32))),
+        (ValueError, "x must be C-contiguous", dict(x=np.ones((3, 4), f32).T)),
+        (ValueError, "out is read-only", dict(out=read_only(out))),
+        (ValueError, "activation must be 'none' or 'relu'", dict(activation="tanh")),
+        (ValueError, "must not be empty", dict(x=np.ones((0, 3), f32))),
+    ]
+    for error, match, change in cases:
+        args = dict(x=x, weight=w, bias=b, activation="none", out=out) | change
+        with unchanged(out), pytest.raises(error, match=match):
+            F.dense_forward(**args)
+    buf = np.zeros(20, f32)
+    with pytest.raises(ValueError, match="out overlaps x"):
+        F.dense_forward(buf[:12].reshape(4, 3), w, out=buf[8:16].reshape(4, 2))
+
+
+def test_dense_backward():
+    dy, x, w = np.ones((4, 2), f32), np.ones((4, 3), f32), np.ones((2, 3), f32)
+    dw, db, dx = np.full((2, 3), 5, f32), np.full(2, 5, f32), np.full((4, 3), 5, f32)
+    cases = [
+        (TypeError, "dweight must have dtype float32", dict(dweight=dw.astype(f64))),
+        (TypeError, "dy must have dtype float32", dict(dy=dy.astype(f64))),
+        (ValueError, r"dy must have shape \(4, 2\)", dict(dy=np.ones((4, 3), f32))),
+        (ValueError, r"dweight must have shape \(2, 3\)", dict(dweight=np.ones((3, 2), f32))),
+        (ValueError, r"dbias must have shape \(2,\)", dict(dbias=np.ones((1, 2), f32))),
+        (ValueError, r"dx must have shape \(4, 3\)", dict(dx=np.ones((4, 2), f32))),
+        (ValueError, "dweight is read-only", dict(dweight=read_only(dw))),
+        (ValueError, "dbias is read-only", dict(dbias=read_only(db))),
+        (ValueError, "dweight overlaps weight", dict(dweight=w)),
+        (ValueError, "dx overlaps x", dict(dx=x)),
+    ]
+    for error, match, change in cases:
+        args = dict(dy=dy, x=x, weight=w, dweight=dw, dbias=db, dx=dx) | change
+        with unchanged(dw, db, dx, x, w), pytest.raises(error, match=match):
+            F.dense_backward(**args)
+    with unchanged(dw), pytest.raises(ValueError, match="dx given with input_grad=False"):
+        F.dense_backward(dy, x, w, dw, dx=dx, input_grad=False)
+    buf = np.zeros(8, f32)  # dweight and dbias sharing memory
+    with pytest.raises(ValueError, match="dweight overlaps dbias"):
+        F.dense_backward(dy, x, w, buf[:6].reshape(2, 3), buf[5:7])
+
+
+@pytest.mark.parametrize("name", ["relu", "tanh", "gelu"])
+def test_activations(name):
+    x, dy = np.ones((3, 5), f32), np.ones((3, 5), f32)
+    out, dx = np.full((3, 5), 7, f32), np.full((3, 5), 7, f32)
+    with unchanged(out):
+        with pytest.raises(ValueError, match="unknown activation 'swish'"):
+            F.activation_forward("swish", x, out)
+        with pytest.raises(ValueError, match=r"out must have x's shape \(3, 5\)"):
+            F.activation_forward(name, x, np.zeros((5, 3), f32))
+        with pytest.raises(TypeError, match="out must have dtype float64"):
+            F.activation_forward(name, x.astype(f64), out)
+        with pytest.raises(ValueError, match="x must be C-contiguous"):
+            F.activation_forward(name, np.ones((5, 3), f32).T, out)
+        with pytest.raises(ValueError, match="out is read-only"):
+            F.activation_forward(name, x, read_only(out))
+        with pytest.raises(ValueError, match="out overlaps x"):
+            F.activation_forward(name, out, out)
+    with unchanged(dx):
+        with pytest.raises(ValueError, match=r"saved must have dy's shape \(3, 5\)"):
+            F.activation_backward(name, dy, np.ones(15, f32), dx)
+        with pytest.raises(TypeError, match="saved must have dtype float32"):
+            F.activation_backward(name, dy, x.astype(f64), dx)
+        with pytest.raises(ValueError, match="dx overlaps dy"):
+            F.activation_backward(name, dx, x, dx)
+        with pytest.raises(ValueError, match="dx is read-only"):
+            F.activation_backward(name, dy, x, read_only(dx))
+    with pytest.raises(ValueError, match="approximate must be 'none' or 'tanh'"):
+        F.activation_forward("gelu", x, approximate="erf")
+    with pytest.raises(TypeError, match="negative_slope must be a number"):
+        F.activation_forward("leaky_relu", x, negative_slope="0.1")
+
+
+def test_losses():
+    pred, target = np.zeros((4, 3), f32), np.zeros((4, 3), f32)
+    grad = np.full((4, 3), 7, f32)
+    labels = np.array([0, 2, 1, 0])
+    with unchanged(grad):
+        with pytest.raises(ValueError, match=r"target\[2\] = 3 is not a class index in \[0, 3\)"):
+            F.loss_value_and_grad("cross_entropy", pred, np.array([0, 1, 3, 0]), grad)
+        with pytest.raises(ValueError, match=r"target\[0\] = -1"):
+            F.loss_value_and_grad("cross_entropy", pred, np.array([-1, 1, 1, 0]), grad)
+        with pytest.raises(TypeError, match="target must have dtype int64"):
+            F.loss_value_and_grad("cross_entropy", pred, labels.astype(np.int32), grad)
+        with pytest.raises(ValueError, match=r"target must have shape \(4,\)"):
+            F.loss_value_and_grad("cross_entropy", pred, labels[:3], grad)
+        with pytest.raises(ValueError, match="cross_entropy: pred must be 2-d"):
+            F.loss_value_and_grad("cross_entropy", pred.reshape(-1), labels, grad.reshape(-1))
+        with pytest.raises(ValueError, match=r"target must have pred's shape \(4, 3\)"):
+            F.loss_value_and_grad("mse", pred, target.T.copy(), grad)
+        with pytest.raises(TypeError, match="target must have dtype float32"):
+            F.loss_value_and_grad("mse", pred, target.astype(f64), grad)
+        with pytest.raises(ValueError, match="huber: delta must be > 0"):
+            F.loss_value_and_grad("huber", pred, target, grad, delta=0.0)
+        with pytest.raises(ValueError, match="unknown loss 'nll'"):
+            F.loss_value_and_grad("nll", pred, target, grad)
+        with pytest.raises(ValueError, match="grad is read-only"):
+            F.loss_value_and_grad("mse", pred, target, read_only(grad))
+        with pytest.raises(ValueError, match="grad overlaps pred"):
+            F.loss_value_and_grad("mse", grad, target, grad)
+        with pytest.raises(ValueError, match="pred must not be empty"):
+            F.loss_value_and_grad("mae", np.zeros(0, f32), np.zeros(0, f32), np.zeros(0, f32))
+
+
+def test_dropout():
+    x, out = np.ones(10, f32), np.full(10, 7, f32)
+    with unchanged(out):
+        for p in (-0.1, 1.5, float("nan")):
+            with pytest.raises(ValueError, match="dropout probability has to be between 0 and 1"):
+                F.dropout_forward(x, p, 0, out=out)
+        with pytest.raises(ValueError, match="seed must be an int"):
+            F.dropout_forward(x, 0.5, -1, out=out)
+        with pytest.raises(ValueError, match="out is read-only"):
+            F.dropout_forward(x, 0.5, 1, out=read_only(out))
+        with pytest.raises(TypeError, match="out must have dtype float64"):
+            F.dropout_forward(x.astype(f64), 0.5, 1, out=out)
+
+
+def test_nan_propagates():
+    x = np.float32([[np.nan, 1.0], [2.0, 3.0]])
+    for name in ("tanh", "sigmoid", "gelu"):
+        assert np.isnan(F.activation_forward(name, x)[0, 0])
+    value, grad = F.loss_value_and_grad("mse", x, np.zeros_like(x))
+    assert np.isnan(value) and np.isnan(grad[0, 0]) and not np.isnan(grad[1, 1])
+    value, grad = F.loss_value_and_grad("cross_entropy", x, np.array([1, 0]))
+    assert np.isnan(value) and np.isnan(grad[0]).all() and not np.isnan(grad[1]).any()
