@@ -143,12 +143,14 @@ class Dense(Layer):
     def backward(self, dy, input_grad=True):
         if self._x is None:
             raise RuntimeError("Dense.backward called before forward")
-        for p in self.parameters():
-            if p.grad is None:  # set to None by zero_grad(set_to_none=True)
-                p.grad = np.zeros_like(p.data)
+        weight, bias = self.weight, self.bias
+        if weight.grad is None:  # set to None by zero_grad(set_to_none=True)
+            weight.grad = np.zeros_like(weight.data)
+        if bias is not None and bias.grad is None:
+            bias.grad = np.zeros_like(bias.data)
         dx = self._buffers.get("dx", self._x.shape, dy.dtype) if input_grad else None
-        return F.dense_backward(dy, self._x, self.weight.data, self.weight.grad,
-                                None if self.bias is None else self.bias.grad, dx=dx,
+        return F.dense_backward(dy, self._x, weight.data, weight.grad,
+                                None if bias is None else bias.grad, dx=dx,
                                 input_grad=input_grad)
 
     def _extra_repr(self):

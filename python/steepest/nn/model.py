@@ -41,7 +41,11 @@ class Sequential:
         self._fused = [isinstance(a, Dense) and type(b) is ReLU
                        for a, b in zip(self.layers, self.layers[1:] + [None])]
         trainable = [i for i, layer in enumerate(self.layers) if layer.named_parameters()]
-        self._first_trainable = trainable[0] if trainable else len(self.layers)
+        first = trainable[0] if trainable else len(self.layers)
+        # backward runs from the last layer down to the first with parameters, which computes
+        # no input gradient
+        self._backward_steps = [(self.layers[i].backward, i > first)
+                                for i in range(len(self.layers) - 1, first - 1, -1)]
         self._output_shape = None  # of the last forward, for backward's check
 
     # -- parameters ------------------------------------------------------------------------
@@ -155,9 +159,8 @@ class Sequential:
         return x
 
     def _backward(self, dout):
-        first = self._first_trainable
-        for i in range(len(self.layers) - 1, first - 1, -1):
-            dout = self.layers[i].backward(dout, input_grad=i > first)
+        for backward, input_grad in self._backward_steps:
+            dout = backward(dout, input_grad)
 
     def __repr__(self):
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
