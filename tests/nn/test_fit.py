@@ -155,9 +155,9 @@ def test_early_stopping_monitor_mode_and_min_delta():
     assert history.best_epoch == 0 and history.epochs == 3
     model, X, y = model_and_data()
     stopper = nn.EarlyStopping("val_accuracy", patience=0)
-    model.fit(X, y, loss="cross_entropy", epochs=30, validation_data=(X, y),
-              early_stopping=stopper)
-    assert stopper._sign == -1.0  # accuracy is maximized
+    history = model.fit(X, y, loss="cross_entropy", epochs=30, validation_data=(X, y),
+                        early_stopping=stopper)
+    assert stopper.best_value == max(history["val_accuracy"])  # accuracy is maximized
     with pytest.raises(ValueError, match="monitor 'val_loss' is not recorded"):
         model.fit(X, y, loss="cross_entropy", early_stopping=nn.EarlyStopping("val_loss"))
     model, opt, X, y, val = early_stopping_setup()

@@ -1,6 +1,15 @@
 """Checks of user data, with errors naming the argument."""
 
+import numbers
+
 import numpy as np
+
+
+def positive_int(value, name, allow_zero=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
+            or value < (0 if allow_zero else 1):
+        raise ValueError(f"{name} must be an int >= {0 if allow_zero else 1}, got {value!r}")
+    return int(value)
 
 
 def check_finite(a, name):

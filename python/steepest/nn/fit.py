@@ -14,6 +14,7 @@ import numpy as np
 
 from .. import optim
 from . import losses, metrics
+from .checks import positive_int
 from .early_stopping import EarlyStopping
 
 __all__ = ["fit", "evaluate", "train_step", "History"]
@@ -38,13 +39,6 @@ class History(dict):
         self.steps = 0
         self.best_epoch = None
         self.stopped_epoch = None
-
-
-def _positive_int(value, name, allow_zero=False):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) \
-            or value < (0 if allow_zero else 1):
-        raise ValueError(f"{name} must be an int >= {0 if allow_zero else 1}, got {value!r}")
-    return int(value)
 
 
 def _data(model, X, y, loss, names):
@@ -122,7 +116,7 @@ def evaluate(model, X, y, loss, metric="auto", batch_size=1024):
     X, y = _data(model, X, y, loss, ("X", "y"))
     if len(X) == 0:
         raise ValueError("X has no rows")
-    batch_size = _positive_int(batch_size, "batch_size")
+    batch_size = positive_int(batch_size, "batch_size")
     value, metric_value = _evaluate(model, X, y, loss, metric_fn, batch_size)
     return {"loss": value} if name is None else {"loss": value, name: metric_value}
 
@@ -171,9 +165,9 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
                              ("validation_data[0]", "validation_data[1]"))
         if len(X_val) == 0:
             raise ValueError("validation_data[0] has no rows")
-    epochs = _positive_int(epochs, "epochs", allow_zero=True)
+    epochs = positive_int(epochs, "epochs", allow_zero=True)
     n = len(X)
-    batch_size = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    batch_size = n if batch_size is None else min(positive_int(batch_size, "batch_size"), n)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
     stopper = _early_stopping(early_stopping)

@@ -16,6 +16,7 @@ import numpy as np
 
 from . import functional as F
 from . import init as initializers
+from .checks import positive_int
 
 __all__ = ["Parameter", "Layer", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU",
            "Dropout"]
@@ -57,12 +58,6 @@ class _Buffers:
         return array
 
 
-def _positive_int(value, name):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
-
-
 class Layer:
     """Base class: a layer without parameters that passes ``x`` through unchanged."""
 
@@ -102,8 +97,8 @@ class Dense(Layer):
     def __init__(self, in_features, out_features, bias=True, init="linear_default",
                  bias_init="linear_default", seed=None, dtype=np.float32):
         super().__init__()
-        self.in_features = _positive_int(in_features, "in_features")
-        self.out_features = _positive_int(out_features, "out_features")
+        self.in_features = positive_int(in_features, "in_features")
+        self.out_features = positive_int(out_features, "out_features")
         dtype = np.dtype(dtype)
         if dtype not in _FLOATS:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")

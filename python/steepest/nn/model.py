@@ -115,8 +115,7 @@ class Sequential:
         """The output for every row of x, at inference (no dropout), ``batch_size`` rows at a
         time; a new array."""
         x = self._input(x, "x")
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        batch_size = checks.positive_int(batch_size, "batch_size")
         out = None
         for start in range(0, len(x), batch_size):
             y = self._forward(x[start:start + batch_size], training=False)
@@ -124,7 +123,7 @@ class Sequential:
                 out = np.empty((len(x),) + y.shape[1:], y.dtype)
             out[start:start + len(y)] = y
         if out is None:  # no rows
-            out = np.empty((0, self.out_features or x.shape[1]), self.dtype)
+            out = np.empty((0, self.out_features), self.dtype)
         return out
 
     def fit(self, X, y, **kwargs):
