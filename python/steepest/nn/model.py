@@ -40,6 +40,8 @@ class Sequential:
         # i -> True where layers[i] is a Dense whose ReLU (layers[i + 1]) is fused into it
         self._fused = [isinstance(a, Dense) and type(b) is ReLU
                        for a, b in zip(self.layers, self.layers[1:] + [None])]
+        self._named = [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
+                       for name, p in layer.named_parameters()]
         trainable = [i for i, layer in enumerate(self.layers) if layer.named_parameters()]
         first = trainable[0] if trainable else len(self.layers)
         # backward runs from the last layer down to the first with parameters, which computes
@@ -52,16 +54,15 @@ class Sequential:
 
     def named_parameters(self):
         """``[("0.weight", Parameter), ("0.bias", ...), ...]``: layer index, then name."""
-        return [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
-                for name, p in layer.named_parameters()]
+        return list(self._named)
 
     def parameters(self):
         """The Parameter objects (``.data``, ``.grad``) every steepest.optim optimizer takes."""
-        return [p for _, p in self.named_parameters()]
+        return [p for _, p in self._named]
 
     def zero_grad(self):
         """Zero every parameter's gradient (backward accumulates into it)."""
-        for p in self.parameters():
+        for _, p in self._named:
             if p.grad is None:
                 p.grad = np.zeros_like(p.data)
             else:
