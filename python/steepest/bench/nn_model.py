@@ -2,18 +2,19 @@
 
 The model: 64-256-256-10 with ReLU, softmax cross-entropy, Adam (lr 1e-3, betas (0.9, 0.999),
 eps 1e-8, no weight decay), batch 64, float32, on scikit-learn's digits (pixels / 16, a fixed
-permutation: 1400 rows to train, 397 held out). All three run in one process, one after the
-other, on the same number of threads (steepest.set_num_threads, torch.set_num_threads, and
+permutation: 1400 rows to train, 397 held out). All three run in one process on the same
+number of threads (steepest.set_num_threads, torch.set_num_threads, and
 threadpoolctl for scikit-learn's BLAS).
 
 Two measurements per framework:
-- ``step_ms``: one training step in steady state, the median over ``repeats`` (timing.py), each
-  repeat cycling through the training set's batches in order: zero the gradients, forward, the
-  loss and its gradient, backward, the Adam step. steepest: ``nn.fit.train_step``, what
-  ``fit`` runs per batch. PyTorch: the same loop on torch.nn.Sequential of Linear/ReLU, the same
-  initial weights, torch.nn.functional.cross_entropy and torch.optim.Adam (its default
-  for-each implementation). scikit-learn: ``MLPClassifier.partial_fit`` on one 64-row batch,
-  which is one Adam step plus its per-call input checks.
+- ``step_ms``: one training step in steady state, the median over ``repeats`` (timing.py; the
+  frameworks' repeats alternate), each repeat cycling through the training set's batches in
+  order: zero the gradients, forward, the loss and its gradient, backward, the Adam step.
+  steepest: ``nn.fit.train_step``, what ``fit`` runs per batch. PyTorch: the same loop on
+  torch.nn.Sequential of Linear/ReLU, the same initial weights,
+  torch.nn.functional.cross_entropy and torch.optim.Adam (its default for-each
+  implementation). scikit-learn: ``MLPClassifier.partial_fit`` on one 64-row batch, which is
+  one Adam step plus its per-call input checks.
 - ``train_s``: a fresh model trained for ``epochs`` epochs with shuffling (steepest's
   ``model.fit``; PyTorch the loop above over a ``torch.randperm`` order; scikit-learn
   ``MLPClassifier.fit`` with max_iter=epochs and its stopping rules turned off), timed once;
@@ -34,7 +35,7 @@ from steepest import nn
 from steepest.nn.fit import train_step
 
 from . import machine
-from .timing import seconds_per_call
+from .timing import interleaved_seconds_per_call
 
 HIDDEN = (256, 256)
 LR = 1e-3
@@ -67,35 +68,43 @@ def steepest_model(seed):
     return nn.Sequential(*layers)
 
 
-def time_steepest(data, batch_size, epochs, repeats, seed):
-    X, y, Xt, yt = data
-    model = steepest_model(seed)
-    opt = steepest.optim.Adam(model.parameters(), lr=LR)
-    loss, grads = nn.CrossEntropyLoss(), {}
-    cycle = itertools.cycle(batches(X, y, batch_size))
+class Steepest:
+    name, method = "steepest", "nn.fit.train_step; model.fit"
 
-    def step():
-        xb, yb = next(cycle)
-        train_step(model, loss, opt, xb, yb, grads)
+    def step(self, data, batch_size, seed):
+        X, y, _, _ = data
+        model = steepest_model(seed)
+        opt = steepest.optim.Adam(model.parameters(), lr=LR)
+        loss, grads = nn.CrossEntropyLoss(), {}
+        cycle = itertools.cycle(batches(X, y, batch_size))
 
-    step_s = seconds_per_call(step, repeats=repeats)
-    model = steepest_model(seed)
-    opt = steepest.optim.Adam(model.parameters(), lr=LR)
-    start = time.perf_counter()
-    history = model.fit(X, y, loss=loss, optimizer=opt, epochs=epochs, batch_size=batch_size,
-                        seed=seed, metric=None)
-    train_s = time.perf_counter() - start
-    accuracy = float((model.predict(Xt).argmax(1) == yt).mean())
-    return step_s, train_s, history.steps, accuracy
+        def step():
+            xb, yb = next(cycle)
+            train_step(model, loss, opt, xb, yb, grads)
+
+        return step
+
+    def train(self, data, batch_size, epochs, seed):
+        X, y, Xt, yt = data
+        model = steepest_model(seed)
+        opt = steepest.optim.Adam(model.parameters(), lr=LR)
+        start = time.perf_counter()
+        history = model.fit(X, y, loss="cross_entropy", optimizer=opt, epochs=epochs,
+                            batch_size=batch_size, seed=seed, metric=None)
+        train_s = time.perf_counter() - start
+        return train_s, history.steps, float((model.predict(Xt).argmax(1) == yt).mean())
 
 
-def time_torch(data, batch_size, epochs, repeats, seed):
-    import torch
+class Torch:
+    name, method = "torch", "torch.nn + torch.optim.Adam loop"
 
-    X, y, Xt, yt = data
-    F = torch.nn.functional
+    def __init__(self):
+        import torch
 
-    def build():
+        self.torch = torch
+
+    def _build(self, seed):
+        torch = self.torch
         ours = steepest_model(seed)  # the same initial weights
         sizes = (64,) + HIDDEN + (10,)
         layers = []
@@ -107,64 +116,73 @@ def time_torch(data, batch_size, epochs, repeats, seed):
                 q.copy_(torch.from_numpy(p.data))
         return net, torch.optim.Adam(net.parameters(), lr=LR)
 
-    def train_step(net, opt, xb, yb):
+    def _train_step(self, net, opt, xb, yb):
         opt.zero_grad()
-        F.cross_entropy(net(xb), yb).backward()
+        self.torch.nn.functional.cross_entropy(net(xb), yb).backward()
         opt.step()
 
-    net, opt = build()
-    cycle = itertools.cycle([(torch.from_numpy(a), torch.from_numpy(b))
-                             for a, b in batches(X, y, batch_size)])
-    step_s = seconds_per_call(lambda: train_step(net, opt, *next(cycle)), repeats=repeats)
-    net, opt = build()
-    tX, ty = torch.from_numpy(X), torch.from_numpy(y)
-    generator = torch.Generator().manual_seed(seed)
-    steps = 0
-    start = time.perf_counter()
-    for _ in range(epochs):
-        order = torch.randperm(len(X), generator=generator)
-        for i in range(0, len(X), batch_size):
-            rows = order[i:i + batch_size]
-            train_step(net, opt, tX[rows], ty[rows])
-            steps += 1
-    train_s = time.perf_counter() - start
-    with torch.no_grad():
-        accuracy = float((net(torch.from_numpy(Xt)).argmax(1).numpy() == yt).mean())
-    return step_s, train_s, steps, accuracy
+    def step(self, data, batch_size, seed):
+        X, y, _, _ = data
+        net, opt = self._build(seed)
+        cycle = itertools.cycle([(self.torch.from_numpy(a), self.torch.from_numpy(b))
+                                 for a, b in batches(X, y, batch_size)])
+        return lambda: self._train_step(net, opt, *next(cycle))
+
+    def train(self, data, batch_size, epochs, seed):
+        torch = self.torch
+        X, y, Xt, yt = data
+        net, opt = self._build(seed)
+        tX, ty = torch.from_numpy(X), torch.from_numpy(y)
+        generator = torch.Generator().manual_seed(seed)
+        steps = 0
+        start = time.perf_counter()
+        for _ in range(epochs):
+            order = torch.randperm(len(X), generator=generator)
+            for i in range(0, len(X), batch_size):
+                rows = order[i:i + batch_size]
+                self._train_step(net, opt, tX[rows], ty[rows])
+                steps += 1
+        train_s = time.perf_counter() - start
+        with torch.no_grad():
+            accuracy = float((net(torch.from_numpy(Xt)).argmax(1).numpy() == yt).mean())
+        return train_s, steps, accuracy
 
 
-def time_sklearn(data, batch_size, epochs, repeats, seed):
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.neural_network import MLPClassifier
+class Sklearn:
+    name, method = "sklearn", "MLPClassifier.partial_fit per batch; .fit"
 
-    X, y, Xt, yt = data
+    def __init__(self):
+        from sklearn.neural_network import MLPClassifier
 
-    def build(max_iter):
-        return MLPClassifier(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam",
-                             alpha=0.0, batch_size=batch_size, learning_rate_init=LR,
-                             max_iter=max_iter, shuffle=True, random_state=seed, tol=0.0,
-                             n_iter_no_change=max_iter + 1)
+        self.MLPClassifier = MLPClassifier
 
-    clf = build(1)
-    classes = np.arange(10)
-    cycle = itertools.cycle(batches(X, y, batch_size))
-    step_s = seconds_per_call(lambda: clf.partial_fit(*next(cycle), classes=classes),
-                              repeats=repeats)
-    clf = build(epochs)
-    start = time.perf_counter()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ConvergenceWarning)
-        clf.fit(X, y)
-    train_s = time.perf_counter() - start
-    steps = clf.n_iter_ * -(-len(X) // batch_size)
-    return step_s, train_s, steps, float((clf.predict(Xt) == yt).mean())
+    def _build(self, batch_size, max_iter, seed):
+        return self.MLPClassifier(hidden_layer_sizes=HIDDEN, activation="relu", solver="adam",
+                                  alpha=0.0, batch_size=batch_size, learning_rate_init=LR,
+                                  max_iter=max_iter, shuffle=True, random_state=seed, tol=0.0,
+                                  n_iter_no_change=max_iter + 1)
+
+    def step(self, data, batch_size, seed):
+        X, y, _, _ = data
+        clf, classes = self._build(batch_size, 1, seed), np.arange(10)
+        cycle = itertools.cycle(batches(X, y, batch_size))
+        return lambda: clf.partial_fit(*next(cycle), classes=classes)
+
+    def train(self, data, batch_size, epochs, seed):
+        from sklearn.exceptions import ConvergenceWarning
+
+        X, y, Xt, yt = data
+        clf = self._build(batch_size, epochs, seed)
+        start = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            clf.fit(X, y)
+        train_s = time.perf_counter() - start
+        steps = clf.n_iter_ * -(-len(X) // batch_size)
+        return train_s, steps, float((clf.predict(Xt) == yt).mean())
 
 
-FRAMEWORKS = {
-    "steepest": ("nn.fit.train_step; model.fit", time_steepest),
-    "torch": ("torch.nn + torch.optim.Adam loop", time_torch),
-    "sklearn": ("MLPClassifier.partial_fit per batch; .fit", time_sklearn),
-}
+FRAMEWORKS = {"steepest": Steepest, "torch": Torch, "sklearn": Sklearn}
 
 
 def _threads_set(threads):
@@ -194,25 +212,26 @@ def measure(frameworks=("steepest", "torch", "sklearn"), batch_size=64, epochs=1
             repeats=15, threads=None, seed=0):
     """One dict per framework that can run here (torch and scikit-learn are optional):
     framework, method, step_ms, train_s, fit_step_ms, steps, epochs, accuracy, batch_size,
-    threads."""
+    threads. The step timings' repeats alternate between the frameworks."""
     threads = steepest.get_num_threads() if threads is None else threads
     data = digits(seed)
-    rows = []
+    runners = []
+    for name in frameworks:
+        try:
+            runners.append(FRAMEWORKS[name]())
+        except ImportError:
+            continue  # torch or scikit-learn is not installed
     restore = _threads_set(threads)
     try:
-        for name in frameworks:
-            method, fn = FRAMEWORKS[name]
-            try:
-                step_s, train_s, steps, accuracy = fn(data, batch_size, epochs, repeats, seed)
-            except ImportError:
-                continue  # torch or scikit-learn is not installed
-            rows.append({"framework": name, "method": method, "step_ms": step_s * 1e3,
-                         "train_s": train_s, "fit_step_ms": train_s / steps * 1e3,
-                         "steps": steps, "epochs": epochs, "accuracy": accuracy,
-                         "batch_size": batch_size, "threads": threads})
+        steps = [r.step(data, batch_size, seed) for r in runners]
+        step_s = interleaved_seconds_per_call(steps, repeats=repeats)
+        trained = [r.train(data, batch_size, epochs, seed) for r in runners]
     finally:
         restore()
-    return rows
+    return [{"framework": r.name, "method": r.method, "step_ms": s * 1e3, "train_s": t,
+             "fit_step_ms": t / n * 1e3, "steps": n, "epochs": epochs, "accuracy": a,
+             "batch_size": batch_size, "threads": threads}
+            for r, s, (t, n, a) in zip(runners, step_s, trained)]
 
 
 def table(rows):
@@ -251,8 +270,13 @@ def main(argv=None):
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
-            json.dump({"benchmark": "nn-model", "machine": machine.describe(),
-                       "results": rows}, f, indent=1)
+            json.dump({"benchmark": "nn-model",
+                       "date": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "config": {"model": "64-256-256-10 relu, cross_entropy, Adam lr 1e-3",
+                                  "dtype": "float32", "batch_size": args.batch_size,
+                                  "epochs": args.epochs, "repeats": args.repeats},
+                       "method": __doc__, "machine": machine.describe(), "results": rows},
+                      f, indent=1)
         print(f"results: {args.json}")
     return 0
 
