@@ -64,7 +64,7 @@ def test_fused_relu_equals_unfused():
     outs, grads = [], []
     for act in (nn.ReLU(), nn.LeakyReLU(0.0)):
         model = nn.Sequential(nn.Dense(5, 8, seed=0), act, nn.Dense(8, 2, seed=1))
-        assert model._fused[0] == isinstance(act, nn.ReLU)
+        assert (model._plan[0][1] is act) == isinstance(act, nn.ReLU)
         out = model.forward(x)
         dout = rng.standard_normal(out.shape).astype(np.float32) if dout is None else dout
         model.backward(dout)
@@ -100,6 +100,21 @@ def test_forward_returns_a_new_array_and_predict_batches_agree():
     assert a.dtype == np.float32 and a.shape == (37, 3) and b.shape == (5, 3)
     np.testing.assert_array_equal(model.predict(x, batch_size=8), a)
     np.testing.assert_array_equal(a[:5], b)  # a was not overwritten by the second forward
+
+
+def test_predict_between_forward_and_backward_changes_nothing():
+    rng = np.random.default_rng(6)
+    x, dout = rng.standard_normal((8, 5)), rng.standard_normal((8, 3)).astype(np.float32)
+    grads = []
+    for predict in (False, True):
+        model = small_model(np.float32)
+        model.forward(x)
+        if predict:  # same batch size: the buffers of the training forward are not reused
+            model.predict(rng.standard_normal((8, 5)))
+        model.backward(dout)
+        grads.append([p.grad for p in model.parameters()])
+    for a, b in zip(*grads):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_parameters_names_and_optimizers():

@@ -101,7 +101,7 @@ def _evaluate(model, X, y, loss, metric_fn, batch_size):
     total_loss = total_metric = 0.0
     for start in range(0, len(X), batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
-        out = model._forward(xb, training=False)
+        out = model._infer(xb)
         total_loss += loss(out, yb) * len(xb)
         if metric_fn is not None:
             total_metric += metric_fn(out, yb) * len(xb)

@@ -3,10 +3,13 @@
 
 A layer's ``forward(x, training)`` returns an array the layer owns and reuses: it is overwritten
 by the layer's next forward at the same batch size (the buffers are allocated once per batch
-shape, so a training step makes no NumPy temporaries). ``backward(dy, input_grad)`` returns
-dL/dx in another such buffer (None when ``input_grad`` is False, for the first layer) and
-ACCUMULATES the parameters' gradients into their ``.grad``. Shapes: x (B, in), y (B, out).
-``Sequential`` (model.py) chains them; using a layer alone follows the same rules.
+shape, so a training step makes no NumPy temporaries), and keeps what its backward needs.
+``backward(dy, input_grad)`` returns dL/dx in another such buffer (None when ``input_grad`` is
+False, for the first layer) and ACCUMULATES the parameters' gradients into their ``.grad``.
+``infer(x)`` is the forward at inference into buffers of its own: it leaves what a pending
+backward needs untouched (so predicting between a forward and its backward is harmless).
+Shapes: x (B, in), y (B, out). ``Sequential`` (model.py) chains them; using a layer alone
+follows the same rules.
 """
 
 import math
@@ -77,6 +80,9 @@ class Layer:
     def backward(self, dy, input_grad=True):
         return dy if input_grad else None
 
+    def infer(self, x):
+        return x
+
     def __repr__(self):
         return f"{type(self).__name__}({self._extra_repr()})"
 
@@ -129,11 +135,17 @@ class Dense(Layer):
 
     def forward(self, x, training=True, relu=False):
         """``relu=True`` fuses a following ReLU into the product's epilogue."""
-        y = self._buffers.get("y", (x.shape[0], self.out_features), self.weight.data.dtype)
-        F.dense_forward(x, self.weight.data, None if self.bias is None else self.bias.data,
-                        "relu" if relu else "none", out=y)
         self._x = x
-        return y
+        return self._product(x, relu, "y")
+
+    def infer(self, x, relu=False):
+        return self._product(x, relu, "y_infer")
+
+    def _product(self, x, relu, buffer):
+        y = self._buffers.get(buffer, (x.shape[0], self.out_features), self.weight.data.dtype)
+        return F.dense_forward(x, self.weight.data,
+                               None if self.bias is None else self.bias.data,
+                               "relu" if relu else "none", out=y)
 
     def backward(self, dy, input_grad=True):
         if self._x is None:
@@ -165,10 +177,16 @@ class _Activation(Layer):
         return {}
 
     def forward(self, x, training=True):
-        y = F.activation_forward(self.kind, x, out=self._buffers.get("y", x.shape, x.dtype),
-                                 **self._options())
+        y = self._apply(x, "y")
         self._saved = y if F.SAVES[self.kind] == "output" else x
         return y
+
+    def infer(self, x):
+        return self._apply(x, "y_infer")
+
+    def _apply(self, x, buffer):
+        return F.activation_forward(self.kind, x, out=self._buffers.get(buffer, x.shape, x.dtype),
+                                    **self._options())
 
     def backward(self, dy, input_grad=True):
         if not input_grad:

@@ -37,9 +37,13 @@ class Sequential:
                                  f"{b!r}, takes {b.in_features}")
         self.in_features = dense[0].in_features if dense else None
         self.out_features = dense[-1].out_features if dense else None
-        # i -> True where layers[i] is a Dense whose ReLU (layers[i + 1]) is fused into it
-        self._fused = [isinstance(a, Dense) and type(b) is ReLU
-                       for a, b in zip(self.layers, self.layers[1:] + [None])]
+        # forward's plan: (layer, None) or (Dense, the ReLU right after it, fused into it)
+        self._plan, i = [], 0
+        while i < len(self.layers):
+            layer, after = self.layers[i], self.layers[i + 1: i + 2]
+            fused = isinstance(layer, Dense) and after and type(after[0]) is ReLU
+            self._plan.append((layer, after[0] if fused else None))
+            i += 2 if fused else 1
         self._named = [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
                        for name, p in layer.named_parameters()]
         trainable = [i for i, layer in enumerate(self.layers) if layer.named_parameters()]
@@ -114,12 +118,12 @@ class Sequential:
 
     def predict(self, x, batch_size=1024):
         """The output for every row of x, at inference (no dropout), ``batch_size`` rows at a
-        time; a new array."""
+        time; a new array. A forward's pending backward is not disturbed."""
         x = self._input(x, "x")
         batch_size = checks.positive_int(batch_size, "batch_size")
         out = None
         for start in range(0, len(x), batch_size):
-            y = self._forward(x[start:start + batch_size], training=False)
+            y = self._infer(x[start:start + batch_size])
             if out is None:
                 out = np.empty((len(x),) + y.shape[1:], y.dtype)
             out[start:start + len(y)] = y
@@ -146,16 +150,18 @@ class Sequential:
 
     def _forward(self, x, training):
         """The output in the last layer's buffer (overwritten by the next forward)."""
-        layers, fused = self.layers, self._fused
-        i = 0
-        while i < len(layers):
-            if fused[i]:
-                x = layers[i + 1].follow_fused(layers[i].forward(x, training, relu=True))
-                i += 2
+        for layer, relu in self._plan:
+            if relu is None:
+                x = layer.forward(x, training)
             else:
-                x = layers[i].forward(x, training)
-                i += 1
+                x = relu.follow_fused(layer.forward(x, training, relu=True))
         self._output_shape = x.shape
+        return x
+
+    def _infer(self, x):
+        """The output at inference, in buffers of its own: a pending backward is unaffected."""
+        for layer, relu in self._plan:
+            x = layer.infer(x) if relu is None else layer.infer(x, relu=True)
         return x
 
     def _backward(self, dout):
