@@ -255,18 +255,26 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--epochs", type=int, default=10)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--threads", type=int, default=None, help="default: steepest's count")
+    ap.add_argument("--threads", default=None,
+                    help="comma-separated thread counts, e.g. 1,2 (default: steepest's count)")
     ap.add_argument("--json", default=None, help="write the results and the machine here")
     args = ap.parse_args(argv)
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
     unknown = [f for f in frameworks if f not in FRAMEWORKS]
     if unknown:
         ap.error(f"unknown framework(s) {unknown}; choose from {list(FRAMEWORKS)}")
-    rows = measure(frameworks, args.batch_size, args.epochs, args.repeats, args.threads)
-    print(f"digits 64-256-256-10 ReLU, Adam, batch {args.batch_size}, float32, "
-          f"{rows[0]['threads'] if rows else args.threads} threads; step: median of "
-          f"{args.repeats}; train: {args.epochs} epochs")
-    print(table(rows))
+    try:
+        counts = ([int(t) for t in args.threads.split(",")] if args.threads
+                  else [steepest.get_num_threads()])
+    except ValueError:
+        ap.error(f"--threads takes comma-separated whole numbers, got {args.threads!r}")
+    rows = []
+    for threads in counts:
+        part = measure(frameworks, args.batch_size, args.epochs, args.repeats, threads)
+        print(f"digits 64-256-256-10 ReLU, Adam, batch {args.batch_size}, float32, {threads} "
+              f"threads; step: median of {args.repeats}; train: {args.epochs} epochs")
+        print(table(part))
+        rows += part
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
