@@ -43,7 +43,7 @@ void dropout(const Dropout<T>& d, int64_t begin, int64_t end) {
     const uint32_t k = k1 + uint32_t(hi);
     for (int64_t i = block; i < block_end; ++i) {
       const int32_t u = int32_t(mix32(mix32(uint32_t(i) ^ k0) ^ k) >> 8);
-      y[i] = u >= threshold ? x[i] * scale : T(0);
+      y[i] = x[i] * (u >= threshold ? scale : T(0));  // as torch: a dropped NaN stays NaN
     }
     block = block_end;
   }

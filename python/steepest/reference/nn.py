@@ -126,10 +126,8 @@ def dropout_mask(size, p, seed):
 
 
 def dropout(x, p, seed):
-    """x * keep / (1 - p) (0 everywhere when p == 1), in x's dtype like the kernel."""
+    """x * (keep ? 1 / (1 - p) : 0) in x's dtype like the kernel (the mask is 0 when p == 1)."""
     x = np.asarray(x)
-    if p == 1:
-        return np.zeros_like(x)
-    scale = x.dtype.type(1) / x.dtype.type(1 - p)
+    scale = x.dtype.type(1) / x.dtype.type(1 - p) if p < 1 else x.dtype.type(0)
     keep = dropout_mask(x.size, p, seed).reshape(x.shape)
-    return np.where(keep, x * scale, x.dtype.type(0))
+    return x * np.where(keep, scale, x.dtype.type(0))

@@ -1,4 +1,5 @@
-// Inverted dropout: y_i = x_i · keep_i / (1 - p). keep_i depends only on (seed, i): a
+// Inverted dropout: y_i = x_i · (keep_i ? 1 / (1 - p) : 0) (torch's form: a dropped NaN or inf
+// gives NaN). keep_i depends only on (seed, i): a
 // counter-based hash (dropout.cc), so the mask is the same for any thread count and SIMD target
 // and the backward (the same kernel on dy) regenerates it instead of storing it.
 #pragma once
