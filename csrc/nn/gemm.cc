@@ -31,6 +31,7 @@ namespace STEEPEST_TARGET {
 
 #include "steepest/kernel_math.h"
 #include "gemm_tile.h"
+#include "gemm_pack.h"
 
 namespace {
 
@@ -40,65 +41,16 @@ constexpr int64_t kMaxDepth = 256;                         // kc
 template <class T>
 constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
 constexpr int64_t kMaxCols = 2048;                         // nc
-// Below this many multiply-adds (M * N * K) one thread does the whole product: starting a
-// second costs more than it saves.
-constexpr int64_t kParallelMinFlops = int64_t(1) << 18;
+// C is cut into chunks of at least kChunkFlops multiply-adds (about 7 us on one AVX2 core
+// here), up to kChunksPerThread per thread: a worker that wakes late (the machine is shared)
+// still finds chunks left, and products under 2 * kChunkFlops run on the calling thread alone
+// (waking a worker costs microseconds). More chunks cost more packing: each chunk packs its own
+// rows of A and columns of B.
+constexpr int64_t kChunkFlops = int64_t(1) << 19;
+constexpr int64_t kChunksPerThread = 4;
 
-inline int64_t lesser(int64_t a, int64_t b) { return a < b ? a : b; }
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// A block rows [i0, i0 + mc), depth [p0, p0 + kc) -> slivers of kTileRows rows, k-major:
-// out[s * kc * R + p * R + i] = op(A)(i0 + s * R + i, p0 + p); rows past mc are 0.
-template <class T>
-void pack_a(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* __restrict out) {
-  constexpr int R = kTileRows;
-  for (int64_t s = 0; s < mc; s += R, out += kc * R) {
-    const int64_t rows = lesser(R, mc - s);
-    if (g.trans_a) {  // A (K, M): a row of A holds a k-step of the sliver
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = g.a + (p0 + p) * g.lda + i0 + s;
-        for (int64_t i = 0; i < rows; ++i) out[p * R + i] = src[i];
-        for (int64_t i = rows; i < R; ++i) out[p * R + i] = T(0);
-      }
-    } else {  // A (M, K): each row of the sliver is read along k
-      for (int64_t i = 0; i < rows; ++i) {
-        const T* src = g.a + (i0 + s + i) * g.lda + p0;
-        for (int64_t p = 0; p < kc; ++p) out[p * R + i] = src[p];
-      }
-      for (int64_t i = rows; i < R; ++i)
-        for (int64_t p = 0; p < kc; ++p) out[p * R + i] = T(0);
-    }
-  }
-}
-
-// B block depth [p0, p0 + kc), columns [j0, j0 + nc) -> panels of kTileCols columns, k-major:
-// out[s * kc * NR + p * NR + j] = op(B)(p0 + p, j0 + s * NR + j); columns past nc are 0.
-template <class T>
-void pack_b(const Gemm<T>& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* __restrict out) {
-  constexpr int NR = kTileCols<T>;
-  for (int64_t s = 0; s < nc; s += NR, out += kc * NR) {
-    const int64_t cols = lesser(NR, nc - s);
-    if (!g.trans_b) {  // B (K, N): a row of B holds a k-step of the panel
-      for (int64_t p = 0; p < kc; ++p) {
-        const T* src = g.b + (p0 + p) * g.ldb + j0 + s;
-        if (cols == NR) {
-          for (int j = 0; j < NR; ++j) out[p * NR + j] = src[j];
-        } else {
-          for (int64_t j = 0; j < cols; ++j) out[p * NR + j] = src[j];
-          for (int64_t j = cols; j < NR; ++j) out[p * NR + j] = T(0);
-        }
-      }
-    } else {  // B (N, K): each column of the panel is read along k
-      for (int64_t j = 0; j < cols; ++j) {
-        const T* src = g.b + (j0 + s + j) * g.ldb + p0;
-        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = src[p];
-      }
-      for (int64_t j = cols; j < NR; ++j)
-        for (int64_t p = 0; p < kc; ++p) out[p * NR + j] = T(0);
-    }
-  }
-}
 
 // A tile of rows x cols (at most kTileRows x kTileCols) at c: tile() in place when full, else
 // through a local full-size tile (padded bias too) so that nothing past C or bias is touched.
@@ -135,10 +87,14 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
         pack_a(g, ic, mc, pc, kc, a_pack);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
-          for (int64_t ir = 0; ir < mc; ir += R)
+          for (int64_t ir = 0; ir < mc; ir += R) {
+            // The next tile's rows of C (read if load_c, written anyway) on their way to L1.
+            for (int64_t i = ir + R; i < lesser(mc, ir + 2 * R); ++i)
+              __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr, 1);
             edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc,
                       b_pack + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, load_c, bias,
                       last && relu);
+          }
         }
       }
     }
@@ -184,12 +140,16 @@ void gemm(const Gemm<T>& g) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
   // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
   const int64_t kc = ceil_div(g.k, ceil_div(g.k, kMaxDepth));
-  // The rectangles: a grid of row_parts x col_parts, one per thread, cut across the longer side
-  // of C (each rectangle packs its own rows of A and columns of B).
-  const int64_t threads = g.m * g.n * g.k < kParallelMinFlops ? 1 : get_num_threads();
+  // The chunks: a grid of row_parts x col_parts rectangles of C, each cut made across the longer
+  // side of the rectangles so far.
+  const double flops = double(g.m) * double(g.n) * double(g.k);
+  const int64_t threads = get_num_threads();
+  int64_t wanted = threads * kChunksPerThread;
+  if (threads == 1 || flops < 2.0 * kChunkFlops) wanted = 1;
+  else if (flops < double(wanted * kChunkFlops)) wanted = int64_t(flops / kChunkFlops);
   const int64_t row_tiles = ceil_div(g.m, R), col_tiles = ceil_div(g.n, NR);
   int64_t row_parts = 1, col_parts = 1;
-  for (int64_t t = threads; t > 1;) {  // peel prime factors, largest part count first
+  for (int64_t t = wanted; t > 1;) {  // peel prime factors, smallest first
     int64_t f = 2;
     while (t % f) ++f;
     t /= f;
@@ -221,7 +181,7 @@ void gemm(const Gemm<T>& g) {
                  },
                  &ctx};
   if (chunks == 1) task.call(task.ctx, 0);
-  else run_chunks(chunks, int(chunks), task);
+  else run_chunks(chunks, int(lesser(threads, chunks)), task);
 }
 
 template void gemm<float>(const Gemm<float>&);
