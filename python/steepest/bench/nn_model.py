@@ -268,7 +268,7 @@ def main(argv=None):
                   else [steepest.get_num_threads()])
     except ValueError:
         ap.error(f"--threads takes comma-separated whole numbers, got {args.threads!r}")
-    rows = []
+    rows, load_before = [], os.getloadavg()
     for threads in counts:
         part = measure(frameworks, args.batch_size, args.epochs, args.repeats, threads)
         print(f"digits 64-256-256-10 ReLU, Adam, batch {args.batch_size}, float32, {threads} "
@@ -283,7 +283,10 @@ def main(argv=None):
                        "config": {"model": "64-256-256-10 relu, cross_entropy, Adam lr 1e-3",
                                   "dtype": "float32", "batch_size": args.batch_size,
                                   "epochs": args.epochs, "repeats": args.repeats},
-                       "method": __doc__, "machine": machine.describe(), "results": rows},
+                       "method": __doc__, "machine": machine.describe(),
+                       "load_average_1min": {"before": load_before[0],
+                                             "after": os.getloadavg()[0]},
+                       "results": rows},
                       f, indent=1)
         print(f"results: {args.json}")
     return 0

@@ -12,6 +12,8 @@ computes no input gradient, and the layers before it are skipped in backward.
 import numpy as np
 
 from . import checks
+from .fit import evaluate as _evaluate
+from .fit import fit as _fit
 from .layers import Dense, Layer, ReLU
 
 __all__ = ["Sequential"]
@@ -132,16 +134,13 @@ class Sequential:
         return out
 
     def fit(self, X, y, **kwargs):
-        """Train on (X, y); see ``steepest.nn.fit`` for the arguments. Returns the History."""
-        from .fit import fit
+        return _fit(self, X, y, **kwargs)
 
-        return fit(self, X, y, **kwargs)
+    fit.__doc__ = _fit.__doc__
 
     def evaluate(self, X, y, loss, metric="auto", batch_size=1024):
         """``{"loss": mean loss, <metric>: value}`` over (X, y), at inference."""
-        from .fit import evaluate
-
-        return evaluate(self, X, y, loss=loss, metric=metric, batch_size=batch_size)
+        return _evaluate(self, X, y, loss=loss, metric=metric, batch_size=batch_size)
 
     def _input(self, x, name, finite=True):
         if self.in_features is None:
