@@ -8,7 +8,7 @@ threadpoolctl for scikit-learn's BLAS).
 
 Two measurements per framework:
 - ``step_ms``: one training step in steady state, the median over ``repeats`` (timing.py; the
-  frameworks' repeats alternate), each repeat cycling through the training set's batches in
+  frameworks' repeats alternate, each after a pause, SETTLE), each repeat cycling through the training set's batches in
   order: zero the gradients, forward, the loss and its gradient, backward, the Adam step.
   steepest: ``nn.fit.train_step``, what ``fit`` runs per batch. PyTorch: the same loop on
   torch.nn.Sequential of Linear/ReLU, the same initial weights,
@@ -39,6 +39,10 @@ from .timing import interleaved_seconds_per_call
 
 HIDDEN = (256, 256)
 LR = 1e-3
+# Seconds of sleep before each timed block: the previous framework's idle threads (OpenBLAS
+# spins about 2^28 cycles after a call, OpenMP's briefly) would otherwise take a core from the
+# next one; measured: 2-thread steps 3-200x slower without it.
+SETTLE = 0.2
 
 
 def digits(seed=0):
@@ -224,8 +228,11 @@ def measure(frameworks=("steepest", "torch", "sklearn"), batch_size=64, epochs=1
     restore = _threads_set(threads)
     try:
         steps = [r.step(data, batch_size, seed) for r in runners]
-        step_s = interleaved_seconds_per_call(steps, repeats=repeats)
-        trained = [r.train(data, batch_size, epochs, seed) for r in runners]
+        step_s = interleaved_seconds_per_call(steps, repeats=repeats, settle=SETTLE)
+        trained = []
+        for r in runners:
+            time.sleep(SETTLE)
+            trained.append(r.train(data, batch_size, epochs, seed))
     finally:
         restore()
     return [{"framework": r.name, "method": r.method, "step_ms": s * 1e3, "train_s": t,

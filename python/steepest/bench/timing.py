@@ -33,13 +33,20 @@ def seconds_per_call(fn, repeats=7, min_time=0.02):
     return statistics.median([first] + [_run(fn, calls) for _ in range(repeats - 1)])
 
 
-def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02):
+def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02, settle=0.0):
     """``seconds_per_call`` of functions compared with each other: their repeats alternate
     (a, b, c, a, b, c, ...), so a change of the machine's load during the run weighs on all of
-    them alike. Returns the medians, in the order of ``fns``."""
-    counts = [_calls_for(fn, min_time)[0] for fn in fns]
+    them alike. Before each repeat, ``settle`` seconds of sleep let the threads of the function
+    timed before go idle (runtimes' workers spin for a while after a call: OpenBLAS's for
+    about 2^28 cycles), so that they do not take a core from the next. Returns the medians, in
+    the order of ``fns``."""
+    counts = []
+    for fn in fns:
+        time.sleep(settle)
+        counts.append(_calls_for(fn, min_time)[0])
     samples = [[] for _ in fns]
     for _ in range(repeats):
         for fn, calls, times in zip(fns, counts, samples):
+            time.sleep(settle)
             times.append(_run(fn, calls))
     return [statistics.median(times) for times in samples]
