@@ -2,7 +2,8 @@
 nothing: every array the call would have written is checked unchanged afterwards.
 
 NaN policy: the kernels do not look for NaN; a NaN input propagates to the outputs it touches,
-as in torch (test_nan_propagates). Checking data for NaN is the caller's (fit's) job.
+as in torch (test_nan_propagates), except relu, which maps NaN to 0 as the gemm's fused relu
+does (torch keeps NaN). Checking data for NaN is the caller's (fit's) job.
 """
 import numpy as np
 import pytest

@@ -100,7 +100,7 @@ def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True)
     return dx
 
 
-def _activation_kind(name, negative_slope, approximate):
+def _activation_kind(name, approximate):
     if name not in SAVES:
         raise ValueError(f"unknown activation {name!r}; choose one of {sorted(SAVES)}")
     if name == "gelu":
@@ -118,7 +118,7 @@ def _slope(negative_slope):
 
 def activation_forward(name, x, out=None, *, negative_slope=0.01, approximate="none"):
     """y = f(x), element-wise; see the module docstring for the names."""
-    kind = _activation_kind(name, negative_slope, approximate)
+    kind = _activation_kind(name, approximate)
     _dtype_of("x", x)
     out = _like(out, x.shape, x.dtype)
     _core.activation_forward(kind, out, x, _slope(negative_slope))
@@ -127,7 +127,7 @@ def activation_forward(name, x, out=None, *, negative_slope=0.01, approximate="n
 
 def activation_backward(name, dy, saved, dx=None, *, negative_slope=0.01, approximate="none"):
     """dx = dy * f'(x), from ``saved`` (x or y, per SAVES[name])."""
-    kind = _activation_kind(name, negative_slope, approximate)
+    kind = _activation_kind(name, approximate)
     _dtype_of("dy", dy)
     dx = _like(dx, dy.shape, dy.dtype)
     _core.activation_backward(kind, dx, dy, saved, _slope(negative_slope))

@@ -1,5 +1,5 @@
 // Element-wise activations, torch.nn.functional's definitions:
-//   relu        y = max(x, 0)                     dx = dy · [x > 0]
+//   relu        y = x > 0 ? x : 0                 dx = dy · [x > 0]   (NaN -> 0, as the gemm's epilogue)
 //   leaky_relu  y = x > 0 ? x : s·x                dx = dy · (x > 0 ? 1 : s)
 //   tanh        y = tanh(x)                       dx = dy · (1 - y²)           (from y)
 //   sigmoid     y = 1 / (1 + e^-x)                dx = dy · y (1 - y)          (from y)
