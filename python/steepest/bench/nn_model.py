@@ -8,10 +8,10 @@ threadpoolctl for scikit-learn's BLAS).
 
 Two measurements per framework:
 - ``step_ms``: one training step in steady state, the median over ``repeats`` (timing.py; the
-  frameworks' repeats alternate, each after a pause, SETTLE), each repeat cycling through the training set's batches in
-  order: zero the gradients, forward, the loss and its gradient, backward, the Adam step.
-  steepest: ``nn.fit.train_step``, what ``fit`` runs per batch. PyTorch: the same loop on
-  torch.nn.Sequential of Linear/ReLU, the same initial weights,
+  frameworks' repeats alternate, each after a pause, SETTLE), each repeat cycling through the
+  training set's batches in order: zero the gradients, forward, the loss and its gradient,
+  backward, the Adam step. steepest: ``nn.training.train_step``, what ``fit`` runs per batch.
+  PyTorch: the same loop on torch.nn.Sequential of Linear/ReLU, the same initial weights,
   torch.nn.functional.cross_entropy and torch.optim.Adam (its default for-each
   implementation). scikit-learn: ``MLPClassifier.partial_fit`` on one 64-row batch, which is
   one Adam step plus its per-call input checks.
@@ -32,7 +32,7 @@ import numpy as np
 
 import steepest
 from steepest import nn
-from steepest.nn.fit import train_step
+from steepest.nn.training import train_step
 
 from . import machine
 from .timing import interleaved_seconds_per_call
@@ -73,7 +73,7 @@ def steepest_model(seed):
 
 
 class Steepest:
-    name, method = "steepest", "nn.fit.train_step; model.fit"
+    name, method = "steepest", "nn.training.train_step; model.fit"
 
     def step(self, data, batch_size, seed):
         X, y, _, _ = data

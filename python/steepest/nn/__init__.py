@@ -5,12 +5,12 @@
     history = model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=20, batch_size=64)
 
 The forward/backward kernels are C++ (``steepest.nn.functional``); see ``layers``, ``model``,
-``losses``, ``init`` and ``fit`` for each part.
+``losses``, ``init`` and ``training`` (fit) for each part.
 """
 
 from . import functional, init
 from .early_stopping import EarlyStopping
-from .fit import History, evaluate, fit
+from .training import History, evaluate, fit
 from .layers import GELU, Dense, Dropout, LeakyReLU, Layer, Parameter, ReLU, Sigmoid, Tanh
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
 from .model import Sequential

@@ -12,8 +12,8 @@ computes no input gradient, and the layers before it are skipped in backward.
 import numpy as np
 
 from . import checks
-from .fit import evaluate as _evaluate
-from .fit import fit as _fit
+from .training import evaluate as _evaluate
+from .training import fit as _fit
 from .layers import Dense, Layer, ReLU
 
 __all__ = ["Sequential"]
