@@ -147,6 +147,25 @@ def test_early_stopping_restores_best_weights(restore):
     assert final == history["val_loss"][best if restore else -1]
 
 
+def test_best_weights_restored_also_without_stopping():
+    model, opt, X, y, val = early_stopping_setup()
+    history = model.fit(X, y, loss="mse", optimizer=opt, epochs=6, batch_size=16, seed=0,
+                        validation_data=val, early_stopping=nn.EarlyStopping(patience=100))
+    assert history.stopped_epoch is None and history.epochs == 6
+    best = int(np.argmin(history["val_loss"]))
+    assert history.best_epoch == best < 5
+    assert model.evaluate(*val, loss="mse")["loss"] == history["val_loss"][best]
+
+
+def test_optimizer_wrappers():
+    """Accumulate: one update per k steps of fit, from the mean of their gradients."""
+    model, X, y = model_and_data()
+    inner = steepest.optim.Adam(model.parameters())
+    history = model.fit(X, y, loss="cross_entropy", optimizer=steepest.optim.Accumulate(inner, 2),
+                        epochs=2, batch_size=10)
+    assert history.steps == 10 and int(inner.state[0]["step"]) == 5
+
+
 def test_early_stopping_monitor_mode_and_min_delta():
     model, opt, X, y, val = early_stopping_setup()
     # the training loss keeps falling, but not by min_delta=1e9: stop after 'patience' epochs
