@@ -71,6 +71,23 @@ def test_shuffle_seed_determines_the_run():
     assert any((a != c).any() for a, c in zip(runs["a"], runs["c"]))
 
 
+def test_bitwise_the_same_on_any_thread_count(num_threads):
+    """The digits-sized layers (products large enough to be split across threads)."""
+    rng = np.random.default_rng(4)
+    X = rng.random((256, 64)).astype(np.float32)
+    y = rng.integers(0, 10, 256)
+    runs = []
+    for n in (1, 2, 3):
+        model = nn.Sequential(nn.Dense(64, 256, seed=0), nn.ReLU(), nn.Dense(256, 256, seed=1),
+                              nn.GELU(), nn.Dense(256, 10, seed=2))
+        with num_threads(n):
+            model.fit(X, y, loss="cross_entropy", epochs=2, batch_size=64, seed=0)
+        runs.append(weights(model))
+    for other in runs[1:]:
+        for a, b in zip(runs[0], other):
+            np.testing.assert_array_equal(a, b)
+
+
 def test_history_content():
     model, X, y = model_and_data()
     Xv, yv = X[:20] + 0.1, y[:20]
