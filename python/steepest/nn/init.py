@@ -53,7 +53,8 @@ def _fans(shape):
     return shape[1] * receptive, shape[0] * receptive
 
 
-def _rng(seed):
+def generator(seed):
+    """A numpy Generator from ``seed`` (an int, a Generator, returned as is, or None)."""
     if isinstance(seed, np.random.Generator):
         return seed
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
@@ -63,11 +64,11 @@ def _rng(seed):
 
 
 def _uniform(shape, bound, seed, dtype):
-    return _rng(seed).uniform(-bound, bound, size=tuple(shape)).astype(dtype)
+    return generator(seed).uniform(-bound, bound, size=tuple(shape)).astype(dtype)
 
 
 def _normal(shape, std, seed, dtype):
-    return _rng(seed).normal(0.0, std, size=tuple(shape)).astype(dtype)
+    return generator(seed).normal(0.0, std, size=tuple(shape)).astype(dtype)
 
 
 def xavier_uniform(shape, gain=1.0, seed=None, dtype=np.float32):

@@ -108,7 +108,7 @@ class Dense(Layer):
         dtype = np.dtype(dtype)
         if dtype not in _FLOATS:
             raise TypeError(f"dtype must be float32 or float64, got {dtype}")
-        rng = initializers._rng(seed)
+        rng = initializers.generator(seed)
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(self._draw(init, shape, rng, dtype, "init"))
         self.bias = None
