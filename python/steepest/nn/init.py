@@ -24,7 +24,7 @@ import numbers
 import numpy as np
 
 __all__ = ["calculate_gain", "xavier_uniform", "xavier_normal", "kaiming_uniform",
-           "kaiming_normal", "zeros", "linear_default", "get"]
+           "kaiming_normal", "zeros", "linear_default", "get", "generator"]
 
 
 def calculate_gain(nonlinearity, param=None):
