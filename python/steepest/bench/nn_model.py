@@ -8,11 +8,11 @@ threadpoolctl for scikit-learn's BLAS).
 
 Two measurements per framework:
 - ``step_ms``: one training step in steady state, the median over ``repeats`` (timing.py; the
-  frameworks' repeats alternate, each after a pause, SETTLE), each repeat cycling through the
-  training set's batches in order: zero the gradients, forward, the loss and its gradient,
-  backward, the Adam step. steepest: ``nn.training.train_step``, what ``fit`` runs per batch.
-  PyTorch: the same loop on torch.nn.Sequential of Linear/ReLU, the same initial weights,
-  torch.nn.functional.cross_entropy and torch.optim.Adam (its default for-each
+  frameworks' repeats alternate, each after a pause, SETTLE, and lasting BLOCK), each cycling
+  through the training set's batches in order: zero the gradients, forward, the loss and its
+  gradient, backward, the Adam step. steepest: ``nn.training.train_step``, what ``fit`` runs
+  per batch. PyTorch: the same loop on torch.nn.Sequential of Linear/ReLU, the same initial
+  weights, torch.nn.functional.cross_entropy and torch.optim.Adam (its default for-each
   implementation). scikit-learn: ``MLPClassifier.partial_fit`` on one 64-row batch, which is
   one Adam step plus its per-call input checks.
 - ``train_s``: a fresh model trained for ``epochs`` epochs with shuffling (steepest's
@@ -43,6 +43,9 @@ LR = 1e-3
 # spins about 2^28 cycles after a call, OpenMP's briefly) would otherwise take a core from the
 # next one; measured: 2-thread steps 3-200x slower without it.
 SETTLE = 0.2
+# Seconds each timed block lasts at least: long enough that its first steps, on caches the
+# previous framework filled with its own data, weigh little.
+BLOCK = 0.1
 
 
 def digits(seed=0):
@@ -228,7 +231,8 @@ def measure(frameworks=("steepest", "torch", "sklearn"), batch_size=64, epochs=1
     restore = _threads_set(threads)
     try:
         steps = [r.step(data, batch_size, seed) for r in runners]
-        step_s = interleaved_seconds_per_call(steps, repeats=repeats, settle=SETTLE)
+        step_s = interleaved_seconds_per_call(steps, repeats=repeats, min_time=BLOCK,
+                                              settle=SETTLE)
         trained = []
         for r in runners:
             time.sleep(SETTLE)
