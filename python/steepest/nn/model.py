@@ -103,7 +103,8 @@ class Sequential:
     def forward(self, x, training=True):
         """The model's output (B, out_features) for x (B, in_features), as a new array.
         ``training`` turns Dropout on; a float64 x given to a float32 model (or the reverse)
-        is converted. x is not checked for NaN here (``predict`` and ``fit`` check)."""
+        is converted. x is not checked for NaN here (``predict`` and ``fit`` check), and is
+        kept, not copied, for backward: change it only after the backward."""
         x = self._input(x, "x", finite=False)
         return self._forward(x, training).copy()
 
