@@ -35,8 +35,8 @@ namespace STEEPEST_TARGET {
 
 namespace {
 
-// Block sizes (BLIS's choices for AVX2 cores, Haswell to Zen3): the A block kMaxRows x kMaxDepth
-// fp32 is 144 KiB (L2 holds 512 KiB), a B panel kMaxDepth x 16 fp32 is 16 KiB (L1: 32 KiB).
+// Block sizes for the caches of AVX2 cores (Zen3: 32 KiB L1d, 512 KiB L2 per core): the A block
+// kMaxRows x kMaxDepth is 144 KiB in L2, a B panel kMaxDepth x 16 fp32 is 16 KiB in L1.
 constexpr int64_t kMaxDepth = 256;                         // kc
 template <class T>
 constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
@@ -143,7 +143,7 @@ void gemm(const Gemm<T>& g) {
   // The chunks: a grid of row_parts x col_parts rectangles of C, each cut made across the longer
   // side of the rectangles so far.
   const double flops = double(g.m) * double(g.n) * double(g.k);
-  const int64_t threads = get_num_threads();
+  const int64_t threads = lesser(get_num_threads(), kMaxChunks / kChunksPerThread);
   int64_t wanted = threads * kChunksPerThread;
   if (threads == 1 || flops < 2.0 * kChunkFlops) wanted = 1;
   else if (flops < double(wanted * kChunkFlops)) wanted = int64_t(flops / kChunkFlops);

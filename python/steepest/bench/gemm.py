@@ -10,6 +10,7 @@ dense layer's forward X · W^T). ``python -m steepest.bench.gemm`` prints a tabl
 import argparse
 import contextlib
 import json
+import os
 import statistics
 import time
 
@@ -169,6 +170,7 @@ def main(argv=None):
         ap.error(str(e))
     thread_counts = ([int(t) for t in args.threads.split(",")] if args.threads
                      else [steepest.get_num_threads()])
+    load_before = os.getloadavg()  # the machine may be shared: say how busy it was
     rows = []
     for t in thread_counts:
         rows += measure(shapes, args.dtype, t, args.repeats, not args.no_torch)
@@ -177,7 +179,8 @@ def main(argv=None):
         from . import machine
 
         with open(args.json, "w") as f:
-            json.dump({"machine": machine.describe(), "gemm": rows}, f, indent=1)
+            json.dump({"machine": machine.describe(), "load_average_before": load_before,
+                       "load_average_after": os.getloadavg(), "gemm": rows}, f, indent=1)
     return 0
 
 
