@@ -4,10 +4,10 @@ import statistics
 import time
 
 
-def seconds_per_call(fn, repeats=7, min_time=0.02):
-    """Median over ``repeats`` of the mean time of one ``fn()`` call, each repeat running the
-    call often enough to last at least ``min_time`` seconds (the count is calibrated once)."""
-    fn()  # warm up: first-touch page faults, lazy state
+def _calls_for(fn, min_time):
+    """Warm ``fn`` up (first-touch page faults, lazy state), then find how many calls last at
+    least ``min_time`` seconds; returns (calls, seconds per call of that run)."""
+    fn()
     calls = 1
     while True:
         start = time.perf_counter()
@@ -15,12 +15,38 @@ def seconds_per_call(fn, repeats=7, min_time=0.02):
             fn()
         elapsed = time.perf_counter() - start
         if elapsed >= min_time:
-            break
+            return calls, elapsed / calls
         calls *= 2 if elapsed <= 0 else max(2, min(100, int(1.5 * min_time / elapsed)))
-    samples = [elapsed / calls]
-    for _ in range(repeats - 1):
-        start = time.perf_counter()
-        for _ in range(calls):
-            fn()
-        samples.append((time.perf_counter() - start) / calls)
-    return statistics.median(samples)
+
+
+def _run(fn, calls):
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def seconds_per_call(fn, repeats=7, min_time=0.02):
+    """Median over ``repeats`` of the mean time of one ``fn()`` call, each repeat running the
+    call often enough to last at least ``min_time`` seconds (the count is calibrated once)."""
+    calls, first = _calls_for(fn, min_time)
+    return statistics.median([first] + [_run(fn, calls) for _ in range(repeats - 1)])
+
+
+def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02, settle=0.0):
+    """``seconds_per_call`` of functions compared with each other: their repeats alternate
+    (a, b, c, a, b, c, ...), so a change of the machine's load during the run weighs on all of
+    them alike. Before each repeat, ``settle`` seconds of sleep let the threads of the function
+    timed before go idle (runtimes' workers spin for a while after a call: OpenBLAS's for
+    about 2^28 cycles), so that they do not take a core from the next. Returns the medians, in
+    the order of ``fns``."""
+    counts = []
+    for fn in fns:
+        time.sleep(settle)
+        counts.append(_calls_for(fn, min_time)[0])
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, calls, times in zip(fns, counts, samples):
+            time.sleep(settle)
+            times.append(_run(fn, calls))
+    return [statistics.median(times) for times in samples]

@@ -1,0 +1,128 @@
+"""Losses with their gradients (mean reduction, torch.nn's names and definitions), over
+``steepest.nn.functional.loss_value_and_grad``: one call into C++ gives the value and writes
+dL/dpred.
+
+    MSELoss            mean((pred - y)^2)
+    L1Loss ("mae")     mean(|pred - y|)
+    HuberLoss(delta)   mean(0.5 r^2 if |r| < delta else delta (|r| - 0.5 delta)),  r = pred - y
+    CrossEntropyLoss   mean_i(logsumexp(pred_i) - pred_i[y_i]),  pred (B, C) logits, y (B,) int
+    BCEWithLogitsLoss  mean(max(x, 0) - x y + log(1 + exp(-|x|))),  x = pred logits, y in [0, 1]
+
+``get("mse")`` gives one by name ("mse", "mae", "huber", "cross_entropy", "bce_with_logits").
+``loss.targets(y, outputs, dtype)`` checks a whole target array once, before training, and
+returns it in the layout the kernel takes (int64 labels; float targets of shape (n, outputs)).
+"""
+
+import numbers
+
+import numpy as np
+
+from . import functional as F
+from .checks import check_finite
+
+__all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss",
+           "get"]
+
+
+class Loss:
+    kind = None  # the loss's name in functional
+    classification = False
+
+    def _options(self):
+        return {}
+
+    def value_and_grad(self, pred, target, grad=None):
+        """(mean loss as a float, dL/dpred written into ``grad``, allocated if None)."""
+        return F.loss_value_and_grad(self.kind, pred, target, grad=grad, **self._options())
+
+    def __call__(self, pred, target):
+        """The mean loss alone."""
+        return F.loss_value(self.kind, pred, target, **self._options())
+
+    def targets(self, y, outputs, dtype, name="y"):
+        """``y`` checked against a model with ``outputs`` outputs: a float array (n, outputs)
+        of ``dtype`` (a 1-d y is one output per row), finite."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: {self.kind} takes numeric targets, got dtype {y.dtype}")
+        if y.ndim == 1 and outputs == 1:
+            y = y.reshape(-1, 1)
+        if y.ndim != 2 or y.shape[1] != outputs:
+            accepted = f"(n, {outputs})" + (" or (n,)" if outputs == 1 else "")
+            raise ValueError(f"{name} has shape {y.shape}; the model has {outputs} outputs, "
+                             f"so {self.kind} expects targets of shape {accepted}")
+        y = np.ascontiguousarray(y, dtype=dtype)
+        check_finite(y, name)
+        return y
+
+    def __repr__(self):
+        options = ", ".join(f"{k}={v!r}" for k, v in self._options().items())
+        return f"{type(self).__name__}({options})"
+
+
+class MSELoss(Loss):
+    kind = "mse"
+
+
+class L1Loss(Loss):
+    kind = "mae"
+
+
+class HuberLoss(Loss):
+    kind = "huber"
+
+    def __init__(self, delta=1.0):
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+            raise ValueError(f"HuberLoss: delta must be a number > 0, got {delta!r}")
+        self.delta = float(delta)
+
+    def _options(self):
+        return {"delta": self.delta}
+
+
+class CrossEntropyLoss(Loss):
+    kind = "cross_entropy"
+    classification = True
+
+    def targets(self, y, outputs, dtype, name="y"):
+        """Integer class labels (n,) in [0, outputs), as int64."""
+        y = np.asarray(y)
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"{name}: cross_entropy takes integer class labels, got dtype "
+                            f"{y.dtype}")
+        if y.ndim != 1:
+            raise ValueError(f"{name}: cross_entropy takes class labels of shape (n,), got "
+                             f"{y.shape}")
+        bad = (y < 0) | (y >= outputs)
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name}[{i}] = {y[i]} is out of range: the model has {outputs} "
+                             f"outputs, so labels must be in [0, {outputs - 1}]")
+        return np.ascontiguousarray(y, dtype=np.int64)
+
+
+class BCEWithLogitsLoss(Loss):
+    kind = "bce_with_logits"
+    classification = True
+
+    def targets(self, y, outputs, dtype, name="y"):
+        """Probabilities in [0, 1], (n, outputs) or (n,) for one output."""
+        y = super().targets(y, outputs, dtype, name)
+        if ((y < 0) | (y > 1)).any():
+            raise ValueError(f"{name}: bce_with_logits takes targets in [0, 1], got values in "
+                             f"[{y.min()}, {y.max()}]")
+        return y
+
+
+_BY_NAME = {"mse": MSELoss, "mae": L1Loss, "l1": L1Loss, "huber": HuberLoss,
+            "cross_entropy": CrossEntropyLoss, "bce_with_logits": BCEWithLogitsLoss}
+
+
+def get(loss):
+    """A Loss from its name (default options) or a Loss, returned as is."""
+    if isinstance(loss, Loss):
+        return loss
+    if isinstance(loss, str) and loss in _BY_NAME:
+        return _BY_NAME[loss]()
+    raise ValueError(f"loss must be a steepest.nn Loss or one of {sorted(_BY_NAME)}, got "
+                     f"{loss!r}")
