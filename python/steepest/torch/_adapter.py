@@ -90,18 +90,18 @@ class _GroupPlan:
     yet: C++ creates it), the step counts and the per-tensor scalar state. ``pointers`` are the
     params' data pointers when the views were made."""
 
-    __slots__ = ("params", "size", "first", "pointers", "arrays", "state_lists", "steps",
-                 "scalars")
+    __slots__ = ("params", "size", "first", "pointers", "state_lists", "steps", "scalars",
+                 "head")
 
     def __init__(self, params, first, pointers, arrays, state_lists, steps, scalars):
         self.params = params
         self.size = len(params)
         self.first = first
         self.pointers = pointers
-        self.arrays = arrays
         self.state_lists = state_lists
         self.steps = steps
         self.scalars = scalars
+        self.head = (arrays, *state_lists, steps, scalars)  # C++'s group tuple, to the hyper
 
 
 def adapt(rule):
@@ -154,12 +154,14 @@ def adapt(rule):
 
     def current_plan(opt):
         plan = opt._plan
-        if plan is not None and len(plan) == len(opt.param_groups) and all(
-            gp.params is g["params"] and gp.size == len(g["params"])
-            and [p.data_ptr() for p in gp.params] == gp.pointers
-            for gp, g in zip(plan, opt.param_groups)
-        ):
-            return plan
+        if plan is not None and len(plan) == len(opt.param_groups):
+            for gp, group in zip(plan, opt.param_groups):
+                params = group["params"]
+                if (gp.params is not params or gp.size != len(params)
+                        or [p.data_ptr() for p in params] != gp.pointers):
+                    break
+            else:
+                return plan
         opt._plan = plan = make_plan(opt)
         return plan
 
@@ -192,8 +194,7 @@ def adapt(rule):
         grads = []
         for gp in plan:
             grads += _grad_views(gp.params, gp.first)
-        args = [(gp.arrays, *gp.state_lists, gp.steps, gp.scalars, *rule._hyper(prototype, group))
-                for group, gp in zip(opt.param_groups, plan)]
+        args = [gp.head + rule._hyper(prototype, group) for group, gp in zip(opt.param_groups, plan)]
         try:
             created = rule._kernel(args, grads)
         except BaseException:
