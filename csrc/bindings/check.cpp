@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <utility>
 
 namespace steepest {
 namespace bind {
@@ -142,14 +143,14 @@ Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t 
 void StepArrays::check_no_overlap() const {
   // Sweep the ranges by start: a range overlaps an earlier one iff it starts before the furthest
   // end seen so far; it is an error when either of the two is written.
-  std::vector<const Range*> sorted;
+  // Sorted as (start, range) pairs: the comparisons read the starts in place.
+  std::vector<std::pair<uintptr_t, const Range*>> sorted;
   sorted.reserve(ranges_.size());
-  for (const Range& r : ranges_) sorted.push_back(&r);
-  std::sort(sorted.begin(), sorted.end(),
-            [](const Range* a, const Range* b) { return a->lo < b->lo; });
+  for (const Range& r : ranges_) sorted.emplace_back(r.lo, &r);
+  std::sort(sorted.begin(), sorted.end());
   const Range* furthest = nullptr;          // the earlier range reaching furthest
   const Range* furthest_written = nullptr;  // the earlier written range reaching furthest
-  for (const Range* r : sorted) {
+  for (const auto& [lo, r] : sorted) {
     const Range* hit = nullptr;
     if (furthest_written && r->lo < furthest_written->hi) hit = furthest_written;
     else if (r->written && furthest && r->lo < furthest->hi) hit = furthest;

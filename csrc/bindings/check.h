@@ -31,6 +31,8 @@ struct Array {
 // array of the step (in any group).
 class StepArrays {
  public:
+  StepArrays() = default;
+  explicit StepArrays(size_t arrays) { ranges_.reserve(arrays); }  // how many will be checked
   // params[k], updated in place. Must come first for each tensor.
   Array param(py::handle h, size_t k);
   // grads[k], read: same dtype and shape as the param.

@@ -56,6 +56,12 @@ struct Batch {
   std::vector<int64_t> sizes;
   std::vector<int> ndims;  // the params' dimensions (LARS treats 1-d tensors apart)
 
+  void reserve(size_t n) {
+    items.reserve(n);
+    sizes.reserve(n);
+    ndims.reserve(n);
+  }
+
   template <class Kernel>
   void run(Kernel kernel) const {
     for_each_range(sizes, [&](int64_t t, int64_t begin, int64_t end) {
@@ -84,13 +90,19 @@ void check_adam_family(const Hyper& h) {
 // The total number of parameters in `groups`; throws ValueError unless grads has one each.
 size_t check_grads_length(const py::list& groups, const py::list& grads);
 
+// Adds a tensor of the group whose first tensor of this dtype is batch.items[group_first].
 template <class T, class Rule>
-void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, const Array& p, const Array& g,
-                void* const* states, int64_t step, bool fresh, const typename Rule::Hyper& h,
-                double* scalar_state) {
+void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, size_t group_first,
+                const Array& p, const Array& g, void* const* states, int64_t step, bool fresh,
+                const typename Rule::Hyper& h, double* scalar_state) {
   StepTensor<T> t{static_cast<T*>(p.data), static_cast<const T*>(g.data), {}, step, fresh};
   for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
-  batch.items.push_back({t, Rule::template scalars<T>(h, step, scalar_state)});
+  // Without per-tensor scalar state, the scalars are a function of the group's hyperparameters
+  // and the step: the tensors of a group at the same step share them (they cost two pow each).
+  const bool shared = Rule::kScalarStates == 0 && batch.items.size() > group_first &&
+                      batch.items.back().tensor.step == step;
+  batch.items.push_back({t, shared ? batch.items.back().scalars
+                                   : Rule::template scalars<T>(h, step, scalar_state)});
   batch.sizes.push_back(p.size);
   batch.ndims.push_back(p.ndim);
 }
@@ -110,12 +122,14 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
   constexpr int S = Rule::kStates;
   constexpr size_t K = Rule::kScalarStates;
   constexpr size_t kSteps = 1 + S, kScalarStates = 2 + S, kHyper = 3 + S;
-  check_grads_length(groups, grads);
+  const size_t total = check_grads_length(groups, grads);
   Gathered<Rule> out;
   auto& f32 = out.f32;
   auto& f64 = out.f64;
+  f32.reserve(total);
+  f64.reserve(total);
   int& created = out.created;
-  StepArrays arrays;
+  StepArrays arrays(total * (2 + S));
   std::vector<int64_t*> stepped;  // step counts to advance once every check has passed
   std::vector<double*> scalar_rows;  // per-tensor scalar state to store then, and its new values
   std::vector<double> scalar_values;
@@ -136,6 +150,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
     }
     int64_t* steps = Rule::kCountsSteps ? step_counts(group[kSteps], n, first) : nullptr;
     double* scalars = K ? scalar_states(group[kScalarStates], n, K, first) : nullptr;
+    const size_t f32_first = f32.items.size(), f64_first = f64.items.size();
     for (size_t i = 0; i < n; ++i) {
       const size_t k = first + i;
       if (grads[k].is_none()) continue;
@@ -157,8 +172,8 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
         std::copy(scalars + i * K, scalars + (i + 1) * K, row);
         scalar_rows.push_back(scalars + i * K);
       }
-      if (p.dtype == Dtype::f32) add_tensor<float, Rule>(f32, p, g, states, step, fresh, h, row);
-      else add_tensor<double, Rule>(f64, p, g, states, step, fresh, h, row);
+      if (p.dtype == Dtype::f32) add_tensor<float, Rule>(f32, f32_first, p, g, states, step, fresh, h, row);
+      else add_tensor<double, Rule>(f64, f64_first, p, g, states, step, fresh, h, row);
       if (K) scalar_values.insert(scalar_values.end(), row, row + K);
     }
     first += n;

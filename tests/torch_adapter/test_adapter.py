@@ -250,3 +250,111 @@ def test_every_fused_rule_has_an_adapter():
     assert fused and fused == set(st.__all__)
     for name in fused:
         assert issubclass(getattr(st, name), torch.optim.Optimizer)
+
+
+def test_global_hooks_and_the_profiler_see_the_step():
+    m = model(torch.float32)
+    opt = st.AdamW(m.parameters(), lr=0.01)
+    from torch.optim.optimizer import (register_optimizer_step_post_hook,
+                                       register_optimizer_step_pre_hook)
+
+    calls = []
+    pre = register_optimizer_step_pre_hook(lambda o, a, k: calls.append("pre"))
+    post = register_optimizer_step_post_hook(lambda o, a, k: calls.append("post"))
+    try:
+        train(m, opt, None, 2, data(torch.float32))
+    finally:
+        pre.remove()
+        post.remove()
+    train(m, opt, None, 1, data(torch.float32))  # no hook left: nothing recorded
+    assert calls == ["pre", "post"] * 2
+    with torch.profiler.profile() as prof:
+        train(m, opt, None, 1, data(torch.float32))
+    assert "Optimizer.step#AdamW.step" in {e.key for e in prof.key_averages()}
+
+
+def test_a_pre_hook_may_replace_the_closure():
+    m = model(torch.float64)
+    opt = st.SGD(m.parameters(), lr=0.1)
+    opt.register_step_pre_hook(lambda o, args, kwargs: ((o, lambda: 42.0), kwargs))
+    assert opt.step() == 42.0
+
+
+def test_state_dict_in_torch_format_and_live_step_views():
+    m = model(torch.float32)
+    opt = st.NAdam(m.parameters(), lr=0.01)
+    train(m, opt, None, 3, data(torch.float32))
+    p = next(m.parameters())
+    assert opt.state[p]["step"].dtype == torch.int64 and opt.state[p]["step"].item() == 3
+    saved = opt.state_dict()
+    step = saved["state"][0]["step"]
+    assert step.dtype == torch.float32 and step.ndim == 0 and step.item() == 3.0
+    assert type(saved["state"][0]) is dict  # plain dicts: torch.save needs no steepest class
+    train(m, opt, None, 1, data(torch.float32))
+    assert step.item() == 3.0 and opt.state[p]["step"].item() == 4  # the saved step is a copy
+    assert saved["state"][0]["mu_product"].dtype == torch.float64
+
+
+def trajectory(make, steps, change=None):
+    """Parameters after ``steps`` steps of a fresh model; ``change(opt, model)`` runs after the
+    first half."""
+    m = model(torch.float64)
+    opt = make(m)
+    train(m, opt, None, steps // 2, data(torch.float64))
+    if change is not None:
+        opt, m = change(opt, m) or (opt, m)
+    train(m, opt, None, steps - steps // 2, data(torch.float64))
+    return [p.detach().clone() for p in m.parameters()]
+
+
+def make_adamw(m):
+    return st.AdamW(m.parameters(), lr=0.01, weight_decay=0.1)
+
+
+def same(a, b):
+    return all(torch.equal(p, q) for p, q in zip(a, b))
+
+
+def test_state_replaced_between_steps_is_used():
+    def reset_moments(opt, m):
+        for p in m.parameters():
+            opt.state[p]["exp_avg"] = torch.zeros_like(p)
+            opt.state[p]["step"] = torch.tensor(0.0)
+
+    def reset_reference(opt, m):
+        for p in m.parameters():
+            opt.state[p]["exp_avg"].zero_()
+            opt.state[p]["step"].zero_()
+
+    assert same(trajectory(make_adamw, 20, reset_moments), trajectory(make_adamw, 20, reset_reference))
+    assert not same(trajectory(make_adamw, 20, reset_moments), trajectory(make_adamw, 20))
+
+
+def test_param_memory_moved_between_steps_is_followed():
+    def move(opt, m):
+        for p in m.parameters():
+            p.data = p.data.clone()  # new memory, same Parameter object
+
+    ours = trajectory(make_adamw, 20, move)
+    assert same(ours, trajectory(make_adamw, 20))
+
+
+def test_pickled_optimizer_continues_the_trajectory():
+    import copy
+
+    def copy_both(opt, m):
+        both = copy.deepcopy({"opt": opt, "m": m})  # the optimizer's params are the copy's
+        return both["opt"], both["m"]
+
+    assert same(trajectory(make_adamw, 20, copy_both), trajectory(make_adamw, 20))
+
+
+def test_param_group_added_between_steps_is_stepped():
+    m = model(torch.float64)
+    opt = st.AdamW(m[0].parameters(), lr=0.01)
+    train(m, opt, None, 2, data(torch.float64))
+    before = [p.detach().clone() for p in m[2].parameters()]
+    opt.add_param_group({"params": m[2].parameters()})
+    train(m, opt, None, 1, data(torch.float64))
+    assert all(not torch.equal(p, q) for p, q in zip(m[2].parameters(), before))
+    assert all(opt.state[p]["step"].item() == 1 for p in m[2].parameters())

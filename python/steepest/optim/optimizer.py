@@ -111,7 +111,7 @@ class _GroupPlan:
     view into column k)."""
 
     __slots__ = ("params", "size", "objects", "first", "states", "state_lists", "steps",
-                 "scalars")
+                 "scalars", "head")
 
     def __init__(self, params, first, states, steps, scalars=None):
         self.params = params
@@ -122,9 +122,16 @@ class _GroupPlan:
         self.state_lists = tuple(states.values())
         self.steps = steps
         self.scalars = scalars
+        # The group's tuple for C++ up to its hyperparameters (objects' .data may change).
+        self.head = None if self.objects else (params, *self.state_lists, steps, scalars)
 
     def arrays(self):
         return [p.data for p in self.params] if self.objects else self.params
+
+    def args(self, hyper):
+        """The group's tuple for C++, given its hyperparameters."""
+        head = self.head or (self.arrays(), *self.state_lists, self.steps, self.scalars)
+        return head + hyper
 
 
 class Optimizer:
@@ -242,8 +249,7 @@ class Optimizer:
                 raise TypeError("step: grads must be a list of arrays, one per parameter, "
                                 "not an ndarray")
             grads = list(grads)
-        args = [(gp.arrays(), *gp.state_lists, gp.steps, gp.scalars, *self._hyper(group))
-                for group, gp in zip(self.param_groups, plan)]
+        args = [gp.args(self._hyper(group)) for group, gp in zip(self.param_groups, plan)]
         try:
             created = self._kernel(args, grads)
         except BaseException:
@@ -358,11 +364,13 @@ class Optimizer:
 
     def _current_plan(self):
         plan = self._plan
-        if plan is not None and len(plan) == len(self.param_groups) and all(
-            gp.params is g["params"] and gp.size == len(g["params"])
-            for gp, g in zip(plan, self.param_groups)
-        ):
-            return plan
+        if plan is not None and len(plan) == len(self.param_groups):
+            for gp, group in zip(plan, self.param_groups):
+                params = group["params"]
+                if gp.params is not params or gp.size != len(params):
+                    break
+            else:
+                return plan
         self._plan = plan = self._make_plan()
         return plan
 
