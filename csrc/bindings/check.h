@@ -45,6 +45,10 @@ class StepArrays {
   // param's dtype; a None entry is replaced by a new zeroed array of that shape.
   Array state_shaped(py::list list, size_t i, const char* key, size_t k,
                      const std::vector<py::ssize_t>& shape, bool& created);
+  // list[k], an array of its own (any shape), read, or updated in place if `written`.
+  Array standalone(py::handle h, const char* list, size_t k, bool written) {
+    return check(h, {list, nullptr, k}, written);
+  }
   // Throws ValueError naming two arrays that share memory where one of them is written.
   void check_no_overlap() const;
 

@@ -33,6 +33,14 @@ void lamb_apply(const StepTensor<T>&, const LambScalars<T>&, int64_t, int64_t);
 template <class T>
 void sum_squares(const T*, const T*, int64_t, int64_t, double*);
 template <class T>
+void norm_partial(const T*, int64_t, int64_t, double, double*);
+template <class T>
+void nonfinite(const T*, int64_t, int64_t, double*);
+template <class T>
+void scale(T*, int64_t, int64_t, T);
+template <class T>
+void clamp_abs(T*, int64_t, int64_t, T);
+template <class T>
 void adafactor(const AdafactorTensor<T>&, const AdafactorScalars<T>&);
 template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
@@ -46,11 +54,13 @@ extern const KernelTable table = {
     STEEPEST_STR(STEEPEST_TARGET),
     {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>,
      &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>,
-     &lamb_moments<float>, &lamb_apply<float>, &sum_squares<float>, &adafactor<float>,
+     &lamb_moments<float>, &lamb_apply<float>, &sum_squares<float>,
+     &norm_partial<float>, &nonfinite<float>, &scale<float>, &clamp_abs<float>, &adafactor<float>,
      &pattern<float>, &gemm<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
      &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>,
      &lion<double>, &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>,
+     &norm_partial<double>, &nonfinite<double>, &scale<double>, &clamp_abs<double>,
      &adafactor<double>, &pattern<double>, &gemm<double>},
 };
 
