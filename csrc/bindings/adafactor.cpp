@@ -4,7 +4,8 @@
 // and because a tensor is one unit of work (its norms and row/column sums span all of it), not
 // a range to cut. The checks are the same StepArrays checks (state_shaped for the factors).
 //
-//   adafactor_step(groups, grads) -> number of state arrays created
+//   adafactor_step(groups, grads, nonfinite=0) -> number of state arrays created, or kSkipped
+//   (the non-finite guard as in step.h)
 //   groups: (params, [row_var], [col_var], [variance], steps, lr, beta2_decay, eps1 (NaN for
 //            None), eps2, d, weight_decay, maximize)
 #include <pybind11/pybind11.h>
@@ -76,12 +77,14 @@ struct Work {
   }
 };
 
-int adafactor_step(py::list groups, py::list grads) {
+int adafactor_step(py::list groups, py::list grads, int nonfinite) {
+  const Nonfinite policy = nonfinite_policy(nonfinite);
   check_grads_length(groups, grads);
   Work<float> f32;
   Work<double> f64;
   StepArrays arrays;
   std::vector<int64_t*> stepped;
+  std::vector<GradRef> scanned;  // for the non-finite guard
   int created = 0;
   size_t first = 0;
   for (py::handle handle : groups) {
@@ -105,6 +108,7 @@ int adafactor_step(py::list groups, py::list grads) {
                               std::to_string(steps[i]));
       const Array p = arrays.param(params[i], k);
       const Array g = arrays.grad(grads[k], k);
+      if (policy != Nonfinite::propagate) scanned.push_back({g.data, g.size, g.dtype, k});
       const auto* pa = py::detail::array_proxy(params[i].ptr());
       std::vector<py::ssize_t> shape(pa->dimensions, pa->dimensions + pa->nd);
       bool fresh = false;
@@ -145,6 +149,7 @@ int adafactor_step(py::list groups, py::list grads) {
     first += n;
   }
   arrays.check_no_overlap();
+  if (skip_nonfinite(scanned, policy)) return kSkipped;
   f32.allocate();
   f64.allocate();
   for (int64_t* s : stepped) ++*s;
@@ -163,7 +168,8 @@ void check_adafactor(py::args hyper) {
 }  // namespace
 
 void register_adafactor(py::module_& m) {
-  m.def("adafactor_step", &adafactor_step, py::arg("groups"), py::arg("grads"));
+  m.def("adafactor_step", &adafactor_step, py::arg("groups"), py::arg("grads"),
+        py::arg("nonfinite") = 0);
   m.def("check_adafactor", &check_adafactor);
 }
 

@@ -11,7 +11,8 @@ import inspect
 import numpy as np
 import torch
 
-from ..optim.optimizer import _scalar_value, _step_count
+from ..optim.optimizer import (NONFINITE, SKIPPED, _count, _scalar_value, _step_count,
+                               nonfinite_code)
 
 # torch's switches between its own implementations: accepted so that code written for torch runs
 # unchanged, and meaningless here (the kernel is always fused).
@@ -35,7 +36,7 @@ def _check_tensor(p, index, what):
 def adapt(rule):
     """The torch.optim.Optimizer counterpart of the steepest.optim class ``rule``."""
     signature = inspect.signature(rule.__init__)
-    hyper_names = [n for n in signature.parameters if n not in ("self", "params")]
+    hyper_names = [n for n in signature.parameters if n not in ("self", "params", "nonfinite")]
     scalar_keys = list(rule.scalar_state)  # per-tensor numbers (NAdam's mu_product)
     array_keys = [k for k in rule.state_keys if k != "step" and k not in rule.scalar_state]
     counts_steps = "step" in rule.state_keys
@@ -54,7 +55,20 @@ def adapt(rule):
             if "betas" in defaults:
                 defaults["betas"] = tuple(defaults["betas"])
             defaults.update(switches)
+            self.nonfinite = bound.arguments["nonfinite"]  # optimizer-wide, not a group's
+            self.applied_steps = 0
+            self.skipped_steps = 0
             super().__init__(params, defaults)
+
+        @property
+        def nonfinite(self):
+            """The non-finite guard's policy (steepest.optim.Optimizer): "propagate", "skip"
+            or "raise"."""
+            return NONFINITE[self._nonfinite]
+
+        @nonfinite.setter
+        def nonfinite(self, policy):
+            self._nonfinite = nonfinite_code(policy)
 
         def add_param_group(self, param_group):
             super().add_param_group(param_group)
@@ -66,7 +80,9 @@ def adapt(rule):
 
         @torch.no_grad()
         def step(self, closure=None):
-            """One update of every parameter that has a gradient; returns the closure's loss."""
+            """One update of every parameter that has a gradient. Returns the closure's loss
+            when given a closure (as torch), else True when the update was applied, False when
+            the non-finite guard skipped it (see ``skipped_steps``)."""
             loss = None
             if closure is not None:
                 with torch.enable_grad():
@@ -97,9 +113,27 @@ def adapt(rule):
                            if scalar_keys else None)
                 args.append((arrays, *lists, steps, scalars, *rule._hyper(prototype, group)))
                 stepped.append((group, lists, steps, scalars))
-            created = rule._kernel(args, grads)
-            self._write_back(stepped, grads, created)
-            return loss
+            created = rule._kernel(args, grads, self._nonfinite)
+            applied = created != SKIPPED
+            if applied:
+                self._write_back(stepped, grads, created)
+                self.applied_steps += 1
+            else:
+                self.skipped_steps += 1
+            return loss if closure is not None else applied
+
+        def state_dict(self):
+            """torch's state_dict, with the counts of applied and skipped steps."""
+            state_dict = super().state_dict()
+            state_dict["applied_steps"] = self.applied_steps
+            state_dict["skipped_steps"] = self.skipped_steps
+            return state_dict
+
+        def load_state_dict(self, state_dict):
+            """torch's load_state_dict; the step counts are 0 in a state_dict without them."""
+            counts = [_count(state_dict.get(k, 0), k) for k in ("applied_steps", "skipped_steps")]
+            super().load_state_dict(state_dict)
+            self.applied_steps, self.skipped_steps = counts
 
         def _write_back(self, stepped, grads, created):
             """Store the step counts, per-tensor numbers and new state arrays as tensors."""
