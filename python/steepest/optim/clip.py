@@ -18,10 +18,9 @@ from .. import _core
 __all__ = ["clip_grad_norm_", "clip_grad_value_"]
 
 
-def _gradient(x, k):
+def _gradient(x, k, torch):
     """The array to clip for element ``k``: an ndarray itself, a torch tensor's memory, or
     None (a parameter without a gradient)."""
-    torch = sys.modules.get("torch")  # a torch tensor exists only if torch was imported
     if torch is not None and isinstance(x, torch.Tensor):
         if x.device.type != "cpu" or x.layout != torch.strided or not x.is_contiguous():
             raise ValueError(f"grads[{k}]: expected a contiguous CPU tensor; the gradient is "
@@ -39,11 +38,15 @@ def _gradients(grads_or_params, caller):
         except TypeError:
             raise TypeError(f"{caller}: expected an array, a parameter with .grad, or a list of "
                             f"them, got {type(grads_or_params).__name__}") from None
+    torch = sys.modules.get("torch")  # a torch tensor exists only if torch was imported
     grads = []
     for k, x in enumerate(items):
-        if not isinstance(x, np.ndarray) and hasattr(x, "grad"):
-            x = x.grad
-        grads.append(None if x is None else _gradient(x, k))
+        if not isinstance(x, np.ndarray):
+            if hasattr(x, "grad"):
+                x = x.grad
+            if x is not None:
+                x = _gradient(x, k, torch)
+        grads.append(x)
     return grads
 
 
