@@ -72,6 +72,11 @@ class StepArrays {
   std::vector<Range> ranges_;
 };
 
+// A new state array of `shape` with the dtype of `param`, memory of its own, zeroed if `zero`.
+py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
+// The same with the param's shape.
+py::array new_state(py::handle param, bool zero);
+
 // "params[3]", "state[3]['exp_avg']".
 std::string arg_name(const char* list, const char* key, size_t k);
 

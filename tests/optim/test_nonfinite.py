@@ -114,6 +114,27 @@ def test_skip_changes_nothing_and_is_counted(name, dtype, bad):
         assert np.array_equal(p, q)
 
 
+@pytest.mark.parametrize("policy", ["skip", "raise"])
+@pytest.mark.parametrize("name", NAMES)
+def test_a_stopped_step_creates_no_state(name, policy):
+    """The binding's contract: with the guard on, missing state is created only once the scan
+    has passed, so a skipped (or raised) first step leaves the state lists as they were."""
+    params = make_params(np.float32)
+    opt = make(name, params, nonfinite=policy)
+    plan = opt._current_plan()
+    args = [(gp.arrays(), *gp.state_lists, gp.steps, gp.scalars, *opt._hyper(group))
+            for group, gp in zip(opt.param_groups, plan)]
+    grads = poisoned(grads_for(params, 0, np.float32), 3, np.inf)
+    if policy == "skip":
+        assert opt._kernel(args, grads, 1) == -1
+    else:
+        with pytest.raises(FloatingPointError, match=r"grads\[3\]"):
+            opt._kernel(args, grads, 2)
+    assert all(x is None for gp in plan for lst in gp.state_lists for x in lst)
+    assert opt.step(grads_for(params, 0, np.float32)) is True  # then created as usual
+    assert all(opt.state[i] for i in range(len(params)))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_raise_names_the_gradient_and_changes_nothing(name, dtype):

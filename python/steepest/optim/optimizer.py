@@ -310,8 +310,7 @@ class Optimizer:
         except BaseException:
             self._plan = None  # its lists may hold state created for the failed step
             raise
-        if created == SKIPPED:
-            self._plan = None  # as after an error
+        if created == SKIPPED:  # nothing changed, the plan's lists included
             self.skipped_steps += 1
             return False
         if created:
