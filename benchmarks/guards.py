@@ -3,9 +3,10 @@
     python benchmarks/guards.py [--repeats 200]
 
 1. AdamW's step (float32, one tensor) with nonfinite="propagate" (no scan), "skip" and "raise"
-   (one extra read of the gradients); calls interleaved, medians of many repeats.
+   (one extra read of the gradients), and a skipped step (a NaN in the last element: the scan
+   alone); calls interleaved, medians of many repeats.
 2. clip_grad_norm_ (2-norm, clipping active: the norm pass and the scale pass) against
-   torch.nn.utils.clip_grad_norm_ (foreach) and a NumPy version, on the same gradients.
+   torch.nn.utils.clip_grad_norm_ (timed in a loop of its own) and a NumPy version.
 Timings on a shared machine move by tens of percent: read the ratios within a row.
 """
 
@@ -21,34 +22,34 @@ from steepest.optim import AdamW, clip_grad_norm_
 SIZES = [1 << 14, 1 << 18, 1 << 22]
 
 
-def median_us(fns, repeats, block=1):
-    """Median time of each callable, in turns of ``block`` calls so that noise hits all alike
-    (blocks > 1 when one of them is torch's: its OpenMP threads spin after each call and slow
-    down whatever runs right after)."""
+def median_us(fns, repeats):
+    """Median time of each callable, calls interleaved so that noise hits all alike."""
     times = [[] for _ in fns]
-    for _ in range(max(1, repeats // block)):
+    for _ in range(repeats):
         for t, fn in zip(times, fns):
-            for _ in range(block):
-                start = time.perf_counter_ns()
-                fn()
-                t.append(time.perf_counter_ns() - start)
+            start = time.perf_counter_ns()
+            fn()
+            t.append(time.perf_counter_ns() - start)
     return [statistics.median(t) / 1e3 for t in times]
 
 
 def guard(repeats):
     print("AdamW step, float32, one tensor (us; ratio to propagate)")
-    print(f"{'params':>8} {'propagate':>10} {'skip':>16} {'raise':>16}")
+    print(f"{'params':>8} {'propagate':>10} {'skip':>16} {'raise':>16} {'skipped':>16}")
     for n in SIZES:
         rng = np.random.default_rng(0)
         g = rng.standard_normal(n).astype(np.float32)
+        bad = g.copy()
+        bad[-1] = np.nan
         steps = []
-        for policy in ("propagate", "skip", "raise"):
+        for policy, grad in (("propagate", g), ("skip", g), ("raise", g), ("skip", bad)):
             p = rng.standard_normal(n).astype(np.float32)
             opt = AdamW([p], lr=1e-6, nonfinite=policy)
-            steps.append(lambda opt=opt: opt.step([g]))
-        base, skip, raise_ = median_us(steps, repeats)
+            opt.step([g])  # the state exists
+            steps.append(lambda opt=opt, grad=grad: opt.step([grad]))
+        base, skip, raise_, skipped = median_us(steps, repeats)
         print(f"{n:>8} {base:>10.1f} {skip:>9.1f} ({skip / base:.2f}x) "
-              f"{raise_:>9.1f} ({raise_ / base:.2f}x)")
+              f"{raise_:>9.1f} ({raise_ / base:.2f}x) {skipped:>9.1f} ({skipped / base:.2f}x)")
 
 
 def clipping(repeats):
@@ -70,10 +71,11 @@ def clipping(repeats):
             for g in grads:
                 g *= np.float32(coef)
 
-        # max_norm tiny: every call clips (the gradients shrink, which no pass depends on)
-        ours, theirs, numpy = median_us(
-            [lambda: clip_grad_norm_(grads, 1e-3),
-             lambda: torch.nn.utils.clip_grad_norm_(params, 1e-3), numpy_clip], repeats, 50)
+        # max_norm tiny: every call clips (the gradients shrink, which no pass depends on).
+        # torch is timed apart: its OpenMP threads spin after each call, and steepest's pool
+        # worker then waits for a core (pool.h), which would be measured instead.
+        ours, numpy = median_us([lambda: clip_grad_norm_(grads, 1e-3), numpy_clip], repeats)
+        theirs, = median_us([lambda: torch.nn.utils.clip_grad_norm_(params, 1e-3)], repeats)
         print(f"{n:>8} {ours:>9.1f} {theirs:>9.1f} ({theirs / ours:.1f}x) "
               f"{numpy:>9.1f} ({numpy / ours:.1f}x)")
 
