@@ -4,7 +4,8 @@
 // and because a tensor is one unit of work (its norms and row/column sums span all of it), not
 // a range to cut. The checks are the same StepArrays checks (state_shaped for the factors).
 //
-//   adafactor_step(groups, grads) -> number of state arrays created
+//   adafactor_step(groups, grads, nonfinite=0) -> number of state arrays created, or kSkipped
+//   (the non-finite guard as in step.h)
 //   groups: (params, [row_var], [col_var], [variance], steps, lr, beta2_decay, eps1 (NaN for
 //            None), eps2, d, weight_decay, maximize)
 #include <pybind11/pybind11.h>
@@ -76,12 +77,33 @@ struct Work {
   }
 };
 
-int adafactor_step(py::list groups, py::list grads) {
+// A state array to create once the non-finite guard has passed the step (as in step.h): list[i],
+// of `shape`, pointed to by `field` (row, col or variance) of tensor `item` of f32 or f64.
+struct PendingState {
+  py::list list;
+  size_t i;
+  py::handle param;
+  std::vector<py::ssize_t> shape;
+  bool f64;
+  size_t item;
+  int field;  // 0 row, 1 col, 2 variance
+};
+
+template <class T>
+void point(AdafactorTensor<T>& t, int field, void* data) {
+  (field == 0 ? t.row : field == 1 ? t.col : t.variance) = static_cast<T*>(data);
+}
+
+int adafactor_step(py::list groups, py::list grads, int nonfinite) {
+  const Nonfinite policy = nonfinite_policy(nonfinite);
   check_grads_length(groups, grads);
   Work<float> f32;
   Work<double> f64;
   StepArrays arrays;
   std::vector<int64_t*> stepped;
+  std::vector<GradRef> scanned;  // for the non-finite guard
+  std::vector<PendingState> pending;
+  const bool scan = policy != Nonfinite::propagate;
   int created = 0;
   size_t first = 0;
   for (py::handle handle : groups) {
@@ -105,6 +127,10 @@ int adafactor_step(py::list groups, py::list grads) {
                               std::to_string(steps[i]));
       const Array p = arrays.param(params[i], k);
       const Array g = arrays.grad(grads[k], k);
+      if (scan) scanned.push_back({g.data, g.size, g.dtype, k});
+      const bool f64_item = p.dtype == Dtype::f64;
+      const size_t item = f64_item ? f64.tensors.size() : f32.tensors.size();  // pushed below
+      const size_t pending_before = pending.size();
       const auto* pa = py::detail::array_proxy(params[i].ptr());
       std::vector<py::ssize_t> shape(pa->dimensions, pa->dimensions + pa->nd);
       bool fresh = false;
@@ -118,11 +144,20 @@ int adafactor_step(py::list groups, py::list grads) {
         std::vector<py::ssize_t> row_shape = shape, col_shape = shape;
         row_shape.back() = 1;
         col_shape[shape.size() - 2] = 1;
-        row = arrays.state_shaped(rows, i, "row_var", k, row_shape, fresh).data;
-        col = arrays.state_shaped(cols, i, "col_var", k, col_shape, fresh).data;
+        if (scan && rows[i].is_none())  // created after the scan, if the step runs
+          pending.push_back({rows, i, params[i], row_shape, f64_item, item, 0});
+        else
+          row = arrays.state_shaped(rows, i, "row_var", k, row_shape, fresh).data;
+        if (scan && cols[i].is_none())
+          pending.push_back({cols, i, params[i], col_shape, f64_item, item, 1});
+        else
+          col = arrays.state_shaped(cols, i, "col_var", k, col_shape, fresh).data;
+      } else if (scan && variances[i].is_none()) {
+        pending.push_back({variances, i, params[i], shape, f64_item, item, 2});
       } else {
         variance = arrays.state(variances, i, "variance", k, true, fresh).data;
       }
+      fresh = fresh || pending.size() > pending_before;
       created += fresh;
       stepped.push_back(&steps[i]);
       const int64_t step = steps[i] + 1;
@@ -145,6 +180,13 @@ int adafactor_step(py::list groups, py::list grads) {
     first += n;
   }
   arrays.check_no_overlap();
+  if (skip_nonfinite(scanned, policy)) return kSkipped;
+  for (const PendingState& q : pending) {
+    py::array a = new_state(q.param, q.shape, true);
+    q.list[q.i] = a;
+    if (q.f64) point(f64.tensors[q.item], q.field, a.mutable_data());
+    else point(f32.tensors[q.item], q.field, a.mutable_data());
+  }
   f32.allocate();
   f64.allocate();
   for (int64_t* s : stepped) ++*s;
@@ -163,7 +205,8 @@ void check_adafactor(py::args hyper) {
 }  // namespace
 
 void register_adafactor(py::module_& m) {
-  m.def("adafactor_step", &adafactor_step, py::arg("groups"), py::arg("grads"));
+  m.def("adafactor_step", &adafactor_step, py::arg("groups"), py::arg("grads"),
+        py::arg("nonfinite") = 0);
   m.def("check_adafactor", &check_adafactor);
 }
 

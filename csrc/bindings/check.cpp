@@ -91,16 +91,23 @@ Array StepArrays::like_param(py::handle h, const char* list, size_t k, bool writ
   return a;
 }
 
+py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero) {
+  const auto* p = py::detail::array_proxy(param.ptr());
+  py::array fresh(py::reinterpret_borrow<py::dtype>(p->descr), shape);
+  if (zero) std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
+  return fresh;
+}
+
+py::array new_state(py::handle param, bool zero) {
+  const auto* p = py::detail::array_proxy(param.ptr());
+  return new_state(param, std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd), zero);
+}
+
 Array StepArrays::state(py::list list, size_t i, const char* key, size_t k, bool zero,
                         bool& created) {
   const Arg arg{"state", key, k};
   if (list[i].is_none()) {
-    // A new state array: the param's shape and dtype, memory of its own.
-    const auto* p = py::detail::array_proxy(param_.ptr());
-    py::array fresh(py::reinterpret_borrow<py::dtype>(p->descr),
-                    std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd));
-    if (zero) std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
-    list[i] = fresh;
+    list[i] = new_state(param_, zero);
     created = true;
   }
   py::handle h = list[i];
@@ -114,9 +121,7 @@ Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t 
   const Arg arg{"state", key, k};
   const auto* p = py::detail::array_proxy(param_.ptr());
   if (list[i].is_none()) {
-    py::array fresh(py::reinterpret_borrow<py::dtype>(p->descr), shape);
-    std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
-    list[i] = fresh;
+    list[i] = new_state(param_, shape, true);
     created = true;
   }
   py::handle h = list[i];

@@ -47,6 +47,10 @@ class StepArrays {
   // param's dtype; a None entry is replaced by a new zeroed array of that shape.
   Array state_shaped(py::list list, size_t i, const char* key, size_t k,
                      const std::vector<py::ssize_t>& shape, bool& created);
+  // list[k], an array of its own (any shape), read, or updated in place if `written`.
+  Array standalone(py::handle h, const char* list, size_t k, bool written) {
+    return check(h, {list, nullptr, k}, written);
+  }
   // Throws ValueError naming two arrays that share memory where one of them is written.
   void check_no_overlap() const;
 
@@ -69,6 +73,11 @@ class StepArrays {
   py::handle param_;  // the param of the tensor being checked
   std::vector<Range> ranges_;
 };
+
+// A new state array of `shape` with the dtype of `param`, memory of its own, zeroed if `zero`.
+py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
+// The same with the param's shape.
+py::array new_state(py::handle param, bool zero);
 
 // "params[3]", "state[3]['exp_avg']".
 std::string arg_name(const char* list, const char* key, size_t k);

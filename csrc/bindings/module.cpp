@@ -14,6 +14,7 @@ void register_norms(py::module_& m);
 void register_adafactor(py::module_& m);
 void register_bench(py::module_& m);
 void register_nn(py::module_& m);
+void register_clip(py::module_& m);
 }
 }  // namespace steepest
 
@@ -42,4 +43,5 @@ PYBIND11_MODULE(_core, m) {
   bind::register_adafactor(m);
   bind::register_bench(m);
   bind::register_nn(m);
+  bind::register_clip(m);
 }

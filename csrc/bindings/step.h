@@ -1,6 +1,6 @@
 // The binding of every update rule: one call per optimizer step, over every parameter group.
 //
-//   <rule>_step(groups, grads) -> number of state arrays created
+//   <rule>_step(groups, grads, nonfinite=0) -> number of state arrays created, or kSkipped
 //   groups: one tuple per group:
 //             (params, state list per state key..., steps, scalar_states, hyperparameters...)
 //           a state list holds None where the state does not exist yet (it is created here);
@@ -9,6 +9,9 @@
 //           rules without per-tensor scalar state)
 //   grads:  one entry per parameter of all groups, None where a parameter has no gradient
 //           (it is skipped, as torch does)
+//   nonfinite: the non-finite guard's policy (nonfinite.h): 0 propagate, 1 skip, 2 raise.
+//           A skipped step returns kSkipped and changes nothing, the state lists included:
+//           with the guard on, missing state is created only once the scan has passed.
 //
 // Every array of every group is checked (and missing state created) with the GIL held; then the
 // step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
@@ -40,6 +43,7 @@
 
 #include "../runtime/parallel.h"
 #include "check.h"
+#include "nonfinite.h"
 #include "steepest/targets.h"
 
 namespace steepest {
@@ -115,10 +119,25 @@ struct Gathered {
   int created = 0;
 };
 
-// Checks every array of every group (creating missing state) and advances the step counts and
-// the per-tensor scalar state; with the GIL held. Throws before any array is touched.
+// What a step returns when the non-finite guard skipped it.
+constexpr int kSkipped = -1;
+
+// A state array to create once the non-finite guard has passed the step: list[i], for the
+// param `param`, pointed to by state `s` of item `item` of the f32 or f64 batch.
+struct PendingState {
+  py::list list;
+  size_t i;
+  py::handle param;
+  bool f64;
+  size_t item;
+  int s;
+};
+
+// Checks every array of every group (creating missing state), applies the non-finite guard and
+// advances the step counts and the per-tensor scalar state; with the GIL held. Throws before
+// any array is touched. A skipped step has no tensors and created == kSkipped.
 template <class Rule>
-Gathered<Rule> gather_step(py::list groups, py::list grads) {
+Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
   constexpr int S = Rule::kStates;
   constexpr size_t K = Rule::kScalarStates;
   constexpr size_t kSteps = 1 + S, kScalarStates = 2 + S, kHyper = 3 + S;
@@ -133,6 +152,9 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
   std::vector<int64_t*> stepped;  // step counts to advance once every check has passed
   std::vector<double*> scalar_rows;  // per-tensor scalar state to store then, and its new values
   std::vector<double> scalar_values;
+  std::vector<GradRef> scanned;  // for the non-finite guard
+  std::vector<PendingState> pending;
+  const bool scan = policy != Nonfinite::propagate;
   size_t first = 0;  // flat index of the group's first parameter
   for (py::handle handle : groups) {
     auto group = py::reinterpret_borrow<py::tuple>(handle);
@@ -159,11 +181,20 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
                               std::to_string(steps[i]));
       const Array p = arrays.param(params[i], k);
       const Array g = arrays.grad(grads[k], k);
+      if (scan) scanned.push_back({g.data, g.size, g.dtype, k});
       void* states[S > 0 ? S : 1] = {};
       bool fresh = false;
-      for (int s = 0; s < S; ++s)
-        if (Rule::uses_state(h, s))
-          states[s] = arrays.state(lists[s], i, Rule::kStateKeys[s], k, Rule::kZeroState, fresh).data;
+      for (int s = 0; s < S; ++s) {
+        if (!Rule::uses_state(h, s)) continue;
+        if (scan && lists[s][i].is_none()) {  // created after the scan, if the step runs
+          const bool f64_item = p.dtype == Dtype::f64;
+          pending.push_back({lists[s], i, params[i], f64_item,
+                             f64_item ? f64.items.size() : f32.items.size(), s});
+          fresh = true;
+          continue;
+        }
+        states[s] = arrays.state(lists[s], i, Rule::kStateKeys[s], k, Rule::kZeroState, fresh).data;
+      }
       created += fresh;
       const int64_t step = steps ? steps[i] + 1 : 0;
       if (steps) stepped.push_back(&steps[i]);
@@ -179,6 +210,17 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
     first += n;
   }
   arrays.check_no_overlap();
+  if (skip_nonfinite(scanned, policy)) {
+    Gathered<Rule> skipped;
+    skipped.created = kSkipped;
+    return skipped;
+  }
+  for (const PendingState& q : pending) {
+    py::array a = new_state(q.param, Rule::kZeroState);
+    q.list[q.i] = a;
+    if (q.f64) f64.items[q.item].tensor.state[q.s] = static_cast<double*>(a.mutable_data());
+    else f32.items[q.item].tensor.state[q.s] = static_cast<float*>(a.mutable_data());
+  }
   for (int64_t* s : stepped) ++*s;
   for (size_t r = 0; r < scalar_rows.size(); ++r)
     std::copy(&scalar_values[r * K], &scalar_values[r * K] + K, scalar_rows[r]);
@@ -186,8 +228,8 @@ Gathered<Rule> gather_step(py::list groups, py::list grads) {
 }
 
 template <class Rule>
-int rule_step(py::list groups, py::list grads) {
-  Gathered<Rule> step = gather_step<Rule>(groups, grads);
+int rule_step(py::list groups, py::list grads, int nonfinite) {
+  Gathered<Rule> step = gather_step<Rule>(groups, grads, nonfinite_policy(nonfinite));
   py::gil_scoped_release nogil;
   step.f32.run(Rule::template kernel<float>());
   step.f64.run(Rule::template kernel<double>());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 #include "pool.h"
@@ -130,10 +131,12 @@ void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f) {
 
 // K sums per tensor of `sizes`: partial(t, begin, end, out) writes the K partial sums of
 // [begin, end) of tensor t to out[0..K). Returns the sums per tensor (zeros for empty tensors),
-// bitwise the same for any thread count. partial must not throw.
-template <int K, class Partial>
+// bitwise the same for any thread count. partial must not throw. With `combine` the partials of
+// a tensor are folded by combine(total, partial) from 0, in the same order, instead of added
+// (a maximum of |x|: the inf-norm).
+template <int K, class Partial, class Combine = std::plus<double>>
 std::vector<std::array<double, K>> reduce_per_tensor(const std::vector<int64_t>& sizes,
-                                                     Partial&& partial) {
+                                                     Partial&& partial, Combine combine = {}) {
   const Segmentation s = segment(sizes);
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
@@ -144,7 +147,10 @@ std::vector<std::array<double, K>> reduce_per_tensor(const std::vector<int64_t>&
   std::vector<std::array<double, K>> sums(sizes.size());
   for (auto& x : sums) x.fill(0.0);
   for (size_t i = 0; i < slots.size(); ++i)  // in segment order: ascending within a tensor
-    for (int k = 0; k < K; ++k) sums[s.segments[i].tensor][k] += slots[i][k];
+    for (int k = 0; k < K; ++k) {
+      double& sum = sums[s.segments[i].tensor][k];
+      sum = combine(sum, slots[i][k]);
+    }
   return sums;
 }
 

@@ -33,6 +33,14 @@ void lamb_apply(const StepTensor<T>&, const LambScalars<T>&, int64_t, int64_t);
 template <class T>
 void sum_squares(const T*, const T*, int64_t, int64_t, double*);
 template <class T>
+void norm_partial(const T*, int64_t, int64_t, double, double*);
+template <class T>
+void nonfinite(const T*, int64_t, int64_t, double*);
+template <class T>
+void scale(T*, int64_t, int64_t, T);
+template <class T>
+void clamp_abs(T*, int64_t, int64_t, T);
+template <class T>
 void adafactor(const AdafactorTensor<T>&, const AdafactorScalars<T>&);
 template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
@@ -58,18 +66,18 @@ void dropout(const Dropout<T>&, int64_t, int64_t);
 
 extern const KernelTable table = {
     STEEPEST_STR(STEEPEST_TARGET),
-    {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>,
-     &adamax<float>, &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>,
-     &lamb_moments<float>, &lamb_apply<float>, &sum_squares<float>, &adafactor<float>,
-     &pattern<float>, &gemm<float>, &dense_forward<float>, &dense_backward<float>,
-     &activation_forward<float>, &activation_backward<float>, &approx<float>, &loss<float>,
-     &dropout<float>},
+    {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>, &adamax<float>,
+     &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>, &lamb_moments<float>,
+     &lamb_apply<float>, &sum_squares<float>, &norm_partial<float>, &nonfinite<float>,
+     &scale<float>, &clamp_abs<float>, &adafactor<float>, &pattern<float>, &gemm<float>,
+     &dense_forward<float>, &dense_backward<float>, &activation_forward<float>,
+     &activation_backward<float>, &approx<float>, &loss<float>, &dropout<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
-     &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>,
-     &lion<double>, &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>,
-     &adafactor<double>, &pattern<double>, &gemm<double>, &dense_forward<double>, &dense_backward<double>,
-     &activation_forward<double>, &activation_backward<double>, &approx<double>, &loss<double>,
-     &dropout<double>},
+     &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>, &lion<double>,
+     &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>, &norm_partial<double>,
+     &nonfinite<double>, &scale<double>, &clamp_abs<double>, &adafactor<double>, &pattern<double>,
+     &gemm<double>, &dense_forward<double>, &dense_backward<double>, &activation_forward<double>,
+     &activation_backward<double>, &approx<double>, &loss<double>, &dropout<double>},
 };
 
 }  // namespace STEEPEST_TARGET

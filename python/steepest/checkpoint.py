@@ -118,7 +118,10 @@ def _param_names(optimizer, named):
 
 
 def _is_optimizer_state(obj):
-    return (isinstance(obj, dict) and set(obj) == {"state", "param_groups"}
+    """torch's layout, with steepest's step counts (Optimizer.state_dict) or without."""
+    return (isinstance(obj, dict)
+            and {"state", "param_groups"} <= set(obj)
+            <= {"state", "param_groups", "applied_steps", "skipped_steps"}
             and isinstance(obj["param_groups"], list))
 
 
@@ -126,7 +129,8 @@ def _by_name(tree, names):
     """Rekey every optimizer state dict (torch's layout) found in ``tree`` by parameter name."""
     if _is_optimizer_state(tree):
         groups = [dict(g, params=[names[i] for i in g["params"]]) for g in tree["param_groups"]]
-        return {"state": {names[i]: s for i, s in tree["state"].items()}, "param_groups": groups}
+        return {**tree, "state": {names[i]: s for i, s in tree["state"].items()},
+                "param_groups": groups}
     if isinstance(tree, dict):
         return {k: _by_name(v, names) for k, v in tree.items()}
     return tree
@@ -151,7 +155,8 @@ def _by_index(tree, optimizer, names):
                                  f"in the optimizer {extra}")
             groups.append(dict(saved, params=list(range(first, first + len(ours)))))
             first += len(ours)
-        return {"state": {index[n]: s for n, s in tree["state"].items()}, "param_groups": groups}
+        return {**tree, "state": {index[n]: s for n, s in tree["state"].items()},
+                "param_groups": groups}
     if isinstance(tree, dict):
         return {k: _by_index(v, optimizer, names) for k, v in tree.items()}
     return tree

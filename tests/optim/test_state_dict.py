@@ -144,7 +144,8 @@ def test_state_dict_layout(rule, hyper):
     opt = make(rule, params, hyper)
     run(opt, params, 3)
     sd = opt.state_dict()
-    assert set(sd) == {"state", "param_groups"}
+    assert set(sd) == {"state", "param_groups", "applied_steps", "skipped_steps"}
+    assert (sd["applied_steps"], sd["skipped_steps"]) == (3, 0)
     assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2]]
     assert sd["param_groups"][1]["lr"] == pytest.approx(hyper["lr"] / 3)
     assert set(sd["state"]) == {0, 1, 2}

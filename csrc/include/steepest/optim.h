@@ -6,6 +6,7 @@
 #include "steepest/optim/adam.h"
 #include "steepest/optim/adamax.h"
 #include "steepest/optim/asgd.h"
+#include "steepest/optim/clip.h"
 #include "steepest/optim/lion.h"
 #include "steepest/optim/nadam.h"
 #include "steepest/optim/radam.h"

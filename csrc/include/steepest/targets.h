@@ -37,6 +37,10 @@ struct Kernels {
   LambMomentsKernel<T> lamb_moments;
   LambApplyKernel<T> lamb_apply;
   SumSquaresKernel<T> sum_squares;
+  NormPartialKernel<T> norm_partial;
+  NonfiniteKernel<T> nonfinite;
+  ScaleKernel<T> scale;
+  ClampKernel<T> clamp_abs;
   AdafactorKernel<T> adafactor;
   PatternKernel<T> pattern;
   GemmKernel<T> gemm;

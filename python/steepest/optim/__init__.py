@@ -1,5 +1,5 @@
 """Update rules with torch.optim's names, defaults and semantics, on NumPy arrays, and the
-training tools around them (schedulers, accumulation, averaging, SAM, L-BFGS)."""
+training tools around them (schedulers, clipping, accumulation, averaging, SAM, L-BFGS)."""
 
 from . import lr_scheduler
 from .accumulate import Accumulate
@@ -10,6 +10,7 @@ from .adam import Adam, AdamW
 from .adamax import Adamax
 from .asgd import ASGD
 from .averaging import EMA, SWA
+from .clip import clip_grad_norm_, clip_grad_value_
 from .lamb import Lamb
 from .lars import Lars
 from .lbfgs import LBFGS
@@ -24,4 +25,5 @@ from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
            "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "Lamb", "Lars", "LBFGS",
-           "Accumulate", "EMA", "SWA", "SAM", "lr_scheduler"]
+           "Accumulate", "EMA", "SWA", "SAM", "lr_scheduler", "clip_grad_norm_",
+           "clip_grad_value_"]

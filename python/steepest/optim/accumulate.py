@@ -57,7 +57,10 @@ class Accumulate(Wrapper):
             sched.step()
 
     A parameter whose gradient is None in some micro-batches counts as zero there (the mean
-    still divides by k); one whose gradient is None in all k is skipped by the update.
+    still divides by k); one whose gradient is None in all k is skipped by the update. When the
+    wrapped optimizer's non-finite guard skips the update (``nonfinite="skip"``: a NaN or an
+    infinity in some micro-batch reaches the mean), its k micro-batches are dropped, ``step``
+    returns False and the next k start afresh; the optimizer counts one skipped step.
     ``param_groups``, ``defaults`` and ``state`` are the wrapped optimizer's, so schedulers and
     checkpoints work on the wrapper. Invalid gradients raise before anything changes.
     """

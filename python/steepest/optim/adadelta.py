@@ -23,9 +23,10 @@ class Adadelta(Optimizer):
     _kernel = staticmethod(_core.adadelta_step)
     _checker = staticmethod(_core.check_adadelta)
 
-    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False):
+    def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False,
+                 nonfinite="propagate"):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         return (group["lr"], group["rho"], group["eps"], group["weight_decay"],

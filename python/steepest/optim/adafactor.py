@@ -37,10 +37,10 @@ class Adafactor(Optimizer):
     _checker = staticmethod(_core.check_adafactor)
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
-                 weight_decay=0.0, *, maximize=False):
+                 weight_decay=0.0, *, maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
                         weight_decay=weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         eps = group["eps"]

@@ -24,10 +24,10 @@ class Adamax(Optimizer):
     _checker = staticmethod(_core.check_adamax)
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
-                 maximize=False):
+                 maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         betas = group["betas"]

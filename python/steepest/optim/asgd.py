@@ -27,10 +27,10 @@ class ASGD(Optimizer):
     _checker = staticmethod(_core.check_asgd)
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
-                 maximize=False):
+                 maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         return (group["lr"], group["lambd"], group["alpha"], group["t0"], group["weight_decay"],

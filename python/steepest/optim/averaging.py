@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from .accumulate import flat_params
-from .optimizer import _data
+from .optimizer import _data, only_skipped, step_counts
 
 
 def _lerp(avg, new, weight):
@@ -23,10 +23,14 @@ def _lerp(avg, new, weight):
 
 class _Averaged:
     """The parameters (arrays, objects with ``.data``, or an optimizer's) and one average
-    array per parameter, made by the first ``update()`` as a copy of it."""
+    array per parameter, made by the first ``update()`` as a copy of it. Built on an optimizer,
+    ``update()`` does nothing when every optimizer step since the previous update was skipped
+    by the non-finite guard; built on parameters, call it only when ``step()`` returned True."""
 
     def __init__(self, params):
+        self._optimizer = None
         if hasattr(params, "param_groups"):
+            self._optimizer = params
             params = flat_params(params)
         elif isinstance(params, np.ndarray) or hasattr(params, "data"):
             raise TypeError(f"{type(self).__name__}: params must be a list of parameters or an "
@@ -37,12 +41,19 @@ class _Averaged:
         self.averages = None
         self.n_averaged = 0
         self.swapped = False
+        self._seen_steps = None  # the optimizer's step counts at the last update
 
     def update(self):
-        """Fold the current parameters into the averages."""
+        """Fold the current parameters into the averages (unless only skipped steps were
+        taken since the previous update)."""
         if self.swapped:
             raise RuntimeError(f"{type(self).__name__}.update: the averages are swapped in; "
                                "swap them out first")
+        now = step_counts(self._optimizer)
+        held = only_skipped(self._seen_steps, now)
+        self._seen_steps = now
+        if held:
+            return
         if self.averages is None:
             self.averages = [_data(p).copy() for p in self.params]
         else:

@@ -33,11 +33,12 @@ class Lamb(Optimizer):
     _checker = staticmethod(_core.check_lamb)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
-                 max_weight_norm=None, bias_correction=True, *, maximize=False):
+                 max_weight_norm=None, bias_correction=True, *, maximize=False,
+                 nonfinite="propagate"):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         max_weight_norm=max_weight_norm, bias_correction=bias_correction,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         betas = group["betas"]

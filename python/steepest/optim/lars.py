@@ -32,11 +32,12 @@ class Lars(Optimizer):
     _checker = staticmethod(_core.check_lars)
 
     def __init__(self, params, lr=0.1, momentum=0.9, weight_decay=0.0, nesterov=False,
-                 trust_coefficient=0.001, eps=1e-8, exclude_1d=True, *, maximize=False):
+                 trust_coefficient=0.001, eps=1e-8, exclude_1d=True, *, maximize=False,
+                 nonfinite="propagate"):
         defaults = dict(lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov,
                         trust_coefficient=trust_coefficient, eps=eps, exclude_1d=exclude_1d,
                         maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         return (group["lr"], group["momentum"], group["weight_decay"],

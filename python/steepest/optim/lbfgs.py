@@ -3,12 +3,16 @@
 import numpy as np
 
 from ._closure import evaluate
-from .optimizer import Optimizer, _data
+from .optimizer import Optimizer, _count, _data
 
 _SCALARS = ("t", "H_diag", "prev_loss")       # floats of the state (None before the first step)
 _VECTORS = ("d", "prev_flat_grad")            # flat arrays
 _HISTORY = ("old_dirs", "old_stps")           # lists of flat arrays
 _LISTS = ("ro", "al")                         # lists of floats (al: None where unused)
+
+
+class _NonFinite(Exception):
+    """A closure evaluation inside a guarded LBFGS step gave a NaN or an infinity."""
 
 
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
@@ -126,16 +130,23 @@ class LBFGS(Optimizer):
     and returns ``(loss, grads)``, or the loss alone after setting each parameter's ``.grad``
     (see steepest.optim._closure). ``step`` returns the loss at the start of the step. One
     parameter group only. The computation runs in NumPy, in the parameters' dtype.
+
+    ``nonfinite="skip"`` / ``"raise"`` (see steepest.optim.Optimizer) check every evaluation of
+    the step, gradients and loss (the line search compares losses): at the first NaN or
+    infinity the parameters and the state go back to what they were before the step, which is
+    then counted in ``skipped_steps`` (and returns the loss at its start), or raises
+    FloatingPointError.
     """
 
     def __init__(self, params, lr=1, max_iter=20, max_eval=None, tolerance_grad=1e-7,
-                 tolerance_change=1e-9, history_size=100, line_search_fn=None):
+                 tolerance_change=1e-9, history_size=100, line_search_fn=None, *,
+                 nonfinite="propagate"):
         if max_eval is None:
             max_eval = max_iter * 5 // 4
         defaults = dict(lr=lr, max_iter=max_iter, max_eval=max_eval,
                         tolerance_grad=tolerance_grad, tolerance_change=tolerance_change,
                         history_size=history_size, line_search_fn=line_search_fn)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
 
@@ -174,7 +185,13 @@ class LBFGS(Optimizer):
 
     def _evaluate(self, closure):
         loss, grads = evaluate(closure, self._params(), "LBFGS.step")
-        return loss, self._flat_grad(grads)
+        flat_grad = self._flat_grad(grads)
+        if self._nonfinite and not (np.isfinite(flat_grad).all() and np.isfinite(float(loss))):
+            bad = [f"grads[{k}]" for k, g in enumerate(grads)
+                   if g is not None and not np.isfinite(g).all()]
+            raise _NonFinite(f"LBFGS.step: {(bad or ['the loss'])[0]} holds a NaN or an "
+                             "infinity (nonfinite='raise'); no parameter or state was changed")
+        return loss, flat_grad
 
     def _directional_evaluate(self, closure, x, t, d):
         self._add_grad(t, d)
@@ -187,6 +204,37 @@ class LBFGS(Optimizer):
 
     def step(self, closure):
         """Run up to max_iter L-BFGS iterations; returns the loss before the first."""
+        if not self._nonfinite:
+            loss = self._step(closure)
+            self.applied_steps += 1
+            return loss
+        first = []  # the loss of the step's first evaluation
+
+        def recording():
+            out = closure()
+            if not first:
+                first.append(out[0] if isinstance(out, tuple) else out)
+            return out
+
+        params = [_data(p) for p in self._params()]
+        saved_params = [p.copy() for p in params]
+        saved_state = {k: list(v) if isinstance(v, list) else v   # lists change in place
+                       for k, v in self.state.get(0, {}).items()}
+        had_state = 0 in self.state
+        try:
+            loss = self._step(recording)
+        except _NonFinite as error:
+            for p, saved in zip(params, saved_params):
+                p[...] = saved
+            self.state = {0: saved_state} if had_state else {}
+            if self.nonfinite == "raise":
+                raise FloatingPointError(str(error)) from None
+            self.skipped_steps += 1
+            return first[0]
+        self.applied_steps += 1
+        return loss
+
+    def _step(self, closure):
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]
@@ -304,7 +352,8 @@ class LBFGS(Optimizer):
                 saved[key] = [None if v is None else float(v) for v in value]
         group = {k: v for k, v in self.param_groups[0].items() if k != "params"}
         group["params"] = list(range(len(self._params())))
-        return {"state": {0: saved} if saved else {}, "param_groups": [group]}
+        return {"state": {0: saved} if saved else {}, "param_groups": [group],
+                "applied_steps": self.applied_steps, "skipped_steps": self.skipped_steps}
 
     def load_state_dict(self, state_dict):
         groups = state_dict["param_groups"]
@@ -312,6 +361,7 @@ class LBFGS(Optimizer):
             raise ValueError(f"loaded state dict has {len(groups)} groups of "
                              f"{[len(g['params']) for g in groups]} parameters, LBFGS has one "
                              f"of {len(self._params())}")
+        counts = [_count(state_dict.get(key, 0), key) for key in ("applied_steps", "skipped_steps")]
         saved_state = dict(state_dict["state"])
         if len(saved_state) > 1:
             raise ValueError("loaded LBFGS state has state for more than one parameter")
@@ -344,3 +394,4 @@ class LBFGS(Optimizer):
         self._check_group(new_group)
         self.param_groups[0].update(new_group)
         self.state = {0: state} if state else {}
+        self.applied_steps, self.skipped_steps = counts

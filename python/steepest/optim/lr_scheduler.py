@@ -16,6 +16,13 @@ operations, in the same order (its "chainable" recursive forms where torch uses 
 sequences equal torch's bitwise; ChainedScheduler composes schedulers multiplicatively through
 that form.
 
+Skipped steps: a scheduler counts only applied optimizer steps. When every optimizer step since
+its previous ``step()`` was skipped by the non-finite guard (``nonfinite="skip"``), ``step()``
+does nothing: t, the lr and ReduceLROnPlateau's metric history stay as they were. It reads the
+optimizer's ``applied_steps`` / ``skipped_steps`` (steepest's optimizers, wrappers and torch
+drop-ins keep them); a ``step()`` with no optimizer step since the previous one advances, as in
+torch.
+
 Saving and resuming: ``state_dict()`` holds plain values only (numbers, strings, lists, dicts;
 no functions) and includes the last lrs. ``load_state_dict()`` writes those
 lrs (and a cycled momentum) back into the optimizer's groups, so a resumed run continues on the
@@ -42,6 +49,8 @@ import numbers
 import types
 from bisect import bisect_right
 from collections import Counter
+
+from .optimizer import only_skipped, step_counts
 
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -120,9 +129,20 @@ class LRScheduler:
         return list(self._last_lr)
 
     def step(self):
-        """Advance t by one and set each group's lr."""
+        """Advance t by one and set each group's lr (unless every optimizer step since the
+        previous call was skipped)."""
+        if self._holds():
+            return
         self._step_count += 1
         self._update_lr()
+
+    def _holds(self):
+        """True when every optimizer step since this scheduler's previous step() was skipped;
+        records the optimizer's step counts for the next call."""
+        now = step_counts(self.optimizer)
+        held = only_skipped(getattr(self, "_seen_steps", None), now)
+        self._seen_steps = now
+        return held
 
     def _update_lr(self, epoch=None):
         if epoch is None:
@@ -433,6 +453,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
 
     def step(self, epoch=None):
         """Advance one step, or jump to ``epoch`` (which may be fractional)."""
+        if epoch is None and self._holds():
+            return
         self._step_count += 1
         if epoch is None and self.last_epoch < 0:
             epoch = 0
@@ -777,6 +799,8 @@ class SequentialLR(_Composite, LRScheduler):
                 s.last_epoch -= 1
 
     def step(self):
+        if self._holds():
+            return
         self.last_epoch += 1
         idx = bisect_right(self._milestones, self.last_epoch)
         sched = self._schedulers[idx]
@@ -802,6 +826,8 @@ class ChainedScheduler(_Composite, LRScheduler):
         self._last_lr = _lrs(optimizer)
 
     def step(self):
+        if self._holds():
+            return
         for sched in self._schedulers:
             sched.step()
         self._last_lr = _lrs(self.optimizer)
@@ -846,6 +872,8 @@ class ReduceLROnPlateau(LRScheduler):
     def step(self, metrics):
         """Record one value of the metric (a number or a 0-d array)."""
         current = float(metrics)
+        if self._holds():
+            return
         self.last_epoch += 1
         if self._is_better(current, self.best):
             self.best = current

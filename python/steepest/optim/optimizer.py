@@ -9,6 +9,17 @@ Per-tensor scalar state (NAdam's ``mu_product``): a rule lists it in ``scalar_st
 initial value. Each group keeps one float64 array of shape (n, K) for it beside the step counts;
 C++ advances it, and ``state[i][key]`` is a 0-d view into it, as ``state[i]['step']`` is.
 
+Non-finite gradients (``nonfinite=``, every optimizer): "propagate" (the default, torch's
+behaviour) lets NaN/Inf flow into the update; "skip" makes a step whose gradients hold a NaN or
+an infinity change nothing (parameters, state, step counts) and counts it in
+``skipped_steps``; "raise" raises FloatingPointError naming the first such ``grads[k]`` and
+changes nothing. The check is one threaded pass over the gradients inside the step's C++ call,
+after the input checks and before anything is written (none for "propagate"). ``step(grads)``
+returns True when it applied the update, False when it skipped it; ``applied_steps`` and
+``skipped_steps`` count both and are saved in the state_dict. Schedulers and averages (EMA,
+SWA) built on an optimizer read these counts: when every optimizer step since their last
+``step()``/``update()`` was skipped, they do nothing (``only_skipped``).
+
 A step is one call into C++ for all groups: the loops over groups and tensors, every input check
 and the creation of new state run there. The lists handed to C++ (the state arrays of each
 group, its step counts) are built once and kept until something changes them: the state, a
@@ -24,6 +35,34 @@ _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 # Keys that learning-rate schedulers add to param groups (as torch's do), carried through a
 # state_dict beside the optimizer's own hyperparameters.
 SCHEDULER_KEYS = frozenset({"initial_lr", "max_lr", "min_lr", "base_momentum", "max_momentum"})
+
+
+# The non-finite guard's policies; C++ takes a policy as its index here.
+NONFINITE = ("propagate", "skip", "raise")
+# What a step's C++ call returns when the guard skipped it.
+SKIPPED = -1
+
+
+def nonfinite_code(policy):
+    """The index of a ``nonfinite=`` policy; ValueError naming the choices otherwise."""
+    if not (isinstance(policy, str) and policy in NONFINITE):
+        raise ValueError(f"nonfinite must be 'propagate', 'skip' or 'raise', got {policy!r}")
+    return NONFINITE.index(policy)
+
+
+def step_counts(optimizer):
+    """``[applied_steps, skipped_steps]`` of a steepest optimizer (or wrapper, or drop-in);
+    None for an optimizer that does not count them."""
+    applied = getattr(optimizer, "applied_steps", None)
+    skipped = getattr(optimizer, "skipped_steps", None)
+    return None if applied is None or skipped is None else [int(applied), int(skipped)]
+
+
+def only_skipped(seen, now):
+    """True when between the step counts ``seen`` and ``now`` (of step_counts) the optimizer
+    stepped at least once and skipped every step: a scheduler or an average then holds. With no
+    optimizer step in between (a scheduler stepped on its own) it does not hold, as in torch."""
+    return seen is not None and now is not None and now[0] == seen[0] and now[1] != seen[1]
 
 
 def _data(p):
@@ -94,6 +133,13 @@ def _step_count(value, index):
     return count
 
 
+def _count(value, key):
+    """A saved count of steps (applied_steps, skipped_steps) as an int >= 0."""
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
+        return int(value)
+    raise ValueError(f"loaded state dict's {key}: expected a count >= 0, got {value!r}")
+
+
 def _scalar_value(value, index, key):
     """A saved per-tensor scalar state as a float."""
     if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or torch tensor
@@ -141,7 +187,9 @@ class Optimizer:
     count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
     every stepped parameter has), ``_kernel`` and ``_checker``
     (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
-    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them.
+    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them. Their
+    constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
+    group's hyperparameter.
     """
 
     state_keys = ()
@@ -150,7 +198,10 @@ class Optimizer:
     _kernel = None
     _checker = None
 
-    def __init__(self, params, defaults):
+    def __init__(self, params, defaults, nonfinite="propagate"):
+        self.nonfinite = nonfinite
+        self.applied_steps = 0  # steps that updated the parameters
+        self.skipped_steps = 0  # steps the non-finite guard skipped
         if isinstance(params, np.ndarray) or hasattr(params, "data"):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of arrays or "
@@ -167,6 +218,15 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    @property
+    def nonfinite(self):
+        """The non-finite guard's policy: "propagate", "skip" or "raise"."""
+        return NONFINITE[self._nonfinite]
+
+    @nonfinite.setter
+    def nonfinite(self, policy):
+        self._nonfinite = nonfinite_code(policy)
 
     @property
     def state(self):
@@ -239,7 +299,8 @@ class Optimizer:
 
         ``grads`` is a list aligned with the parameters (flattened across groups); without it
         each parameter's ``.grad`` is used. A parameter whose gradient is None is skipped, as in
-        torch. Invalid input raises before any array changes.
+        torch. Invalid input raises before any array changes. Returns True when the update was
+        applied, False when the non-finite guard skipped it (``nonfinite="skip"``).
         """
         plan = self._current_plan()
         if grads is None:
@@ -251,16 +312,21 @@ class Optimizer:
             grads = list(grads)
         args = [gp.args(self._hyper(group)) for group, gp in zip(self.param_groups, plan)]
         try:
-            created = self._kernel(args, grads)
+            created = self._kernel(args, grads, self._nonfinite)
         except BaseException:
             self._plan = None  # its lists may hold state created for the failed step
             raise
+        if created == SKIPPED:  # nothing changed, the plan's lists included
+            self.skipped_steps += 1
+            return False
         if created:
             self._adopt_new_state(plan)
+        self.applied_steps += 1
+        return True
 
     def state_dict(self):
         """A snapshot (arrays copied) of the state and the hyperparameters, keyed by parameter
-        number, in torch.optim's layout."""
+        number, in torch.optim's layout, with the counts of applied and skipped steps."""
         state = {}
         for i, s in self.state.items():
             state[i] = {
@@ -274,11 +340,14 @@ class Optimizer:
             saved["params"] = list(range(index, index + len(group["params"])))
             index += len(group["params"])
             groups.append(saved)
-        return {"state": state, "param_groups": groups}
+        return {"state": state, "param_groups": groups, "applied_steps": self.applied_steps,
+                "skipped_steps": self.skipped_steps}
 
     def load_state_dict(self, state_dict):
         """Restore a state_dict of the same optimizer over parameters of the same shapes. The
-        arrays are copied (and cast to each parameter's dtype); nothing changes on error."""
+        arrays are copied (and cast to each parameter's dtype); nothing changes on error. A
+        state_dict without step counts (torch's) sets them to 0."""
+        counts = [_count(state_dict.get(key, 0), key) for key in ("applied_steps", "skipped_steps")]
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
             raise ValueError(
@@ -344,6 +413,7 @@ class Optimizer:
         for group, new in zip(self.param_groups, new_groups):
             group.update(new)
         self.state = state
+        self.applied_steps, self.skipped_steps = counts
 
     # -- for subclasses ------------------------------------------------------------------
 
@@ -460,3 +530,15 @@ class Wrapper:
     @property
     def state(self):
         return self.optimizer.state
+
+    @property
+    def nonfinite(self):
+        return self.optimizer.nonfinite
+
+    @property
+    def applied_steps(self):
+        return self.optimizer.applied_steps
+
+    @property
+    def skipped_steps(self):
+        return self.optimizer.skipped_steps

@@ -31,10 +31,10 @@ class RAdam(Optimizer):
     _checker = staticmethod(_core.check_radam)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 decoupled_weight_decay=False, *, maximize=False):
+                 decoupled_weight_decay=False, *, maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         betas = group["betas"]

@@ -27,10 +27,10 @@ class RMSprop(Optimizer):
     _checker = staticmethod(_core.check_rmsprop)
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
+                 centered=False, *, maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         return (group["lr"], group["alpha"], group["eps"], group["weight_decay"],

@@ -34,9 +34,9 @@ class Rprop(Optimizer):
     _checker = staticmethod(_core.check_rprop)
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
-                 maximize=False):
+                 maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         etas = _pair("etas", group["etas"])

@@ -25,10 +25,10 @@ class SGD(Optimizer):
     _checker = staticmethod(_core.check_sgd)
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
-        super().__init__(params, defaults)
+        super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         return (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],

@@ -13,9 +13,10 @@ Importing this module imports torch; ``import steepest`` alone never does.
 """
 
 from .. import optim as _optim
+from ..optim.clip import clip_grad_norm_, clip_grad_value_  # torch tensors and params welcome
 from ._adapter import adapt
 
-__all__ = []
+__all__ = ["clip_grad_norm_", "clip_grad_value_"]
 for _name in _optim.__all__:
     _rule = getattr(_optim, _name)
     if isinstance(_rule, type) and issubclass(_rule, _optim.Optimizer) and _rule._kernel is not None:

@@ -24,7 +24,8 @@ import torch
 from torch.autograd import profiler as _profiler
 from torch.optim import optimizer as _torch_optimizer
 
-from ..optim.optimizer import _scalar_value, _State, _step_count
+from ..optim.optimizer import (NONFINITE, SKIPPED, _count, _scalar_value, _State, _step_count,
+                               nonfinite_code)
 
 # torch's switches between its own implementations: accepted so that code written for torch runs
 # unchanged, and meaningless here (the kernel is always fused).
@@ -107,7 +108,7 @@ class _GroupPlan:
 def adapt(rule):
     """The torch.optim.Optimizer counterpart of the steepest.optim class ``rule``."""
     signature = inspect.signature(rule.__init__)
-    hyper_names = [n for n in signature.parameters if n not in ("self", "params")]
+    hyper_names = [n for n in signature.parameters if n not in ("self", "params", "nonfinite")]
     scalar_keys = list(rule.scalar_state)  # per-tensor numbers (NAdam's mu_product)
     scalar_initial = [float(v) for v in rule.scalar_state.values()]
     array_keys = [k for k in rule.state_keys if k != "step" and k not in rule.scalar_state]
@@ -185,7 +186,8 @@ def adapt(rule):
                         dict.__setitem__(state, key, scalars_t[k, j])
 
     def update(opt, closure=None):
-        """One update of every parameter that has a gradient; returns the closure's loss."""
+        """One update of every parameter that has a gradient: the closure's loss when given a
+        closure, else whether the update was applied (False: the non-finite guard skipped it)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -196,13 +198,17 @@ def adapt(rule):
             grads += _grad_views(gp.params, gp.first)
         args = [gp.head + rule._hyper(prototype, group) for group, gp in zip(opt.param_groups, plan)]
         try:
-            created = rule._kernel(args, grads)
+            created = rule._kernel(args, grads, opt._nonfinite)
         except BaseException:
             opt._plan = None  # its lists may hold state created for the failed step
             raise
+        if created == SKIPPED:
+            opt.skipped_steps += 1
+            return loss if closure is not None else False
         if created:
             adopt_new_state(opt, plan, grads)
-        return loss
+        opt.applied_steps += 1
+        return loss if closure is not None else True
 
     # torch's wrapper of step: its hooks and profiler scope, for when they are in use.
     hooked_update = torch.optim.Optimizer.profile_hook_step(update)
@@ -220,7 +226,20 @@ def adapt(rule):
                 defaults["betas"] = tuple(defaults["betas"])
             defaults.update(switches)
             self._plan = None
+            self.nonfinite = bound.arguments["nonfinite"]  # optimizer-wide, not a group's
+            self.applied_steps = 0
+            self.skipped_steps = 0
             super().__init__(params, defaults)
+
+        @property
+        def nonfinite(self):
+            """The non-finite guard's policy (steepest.optim.Optimizer): "propagate", "skip"
+            or "raise"."""
+            return NONFINITE[self._nonfinite]
+
+        @nonfinite.setter
+        def nonfinite(self, policy):
+            self._nonfinite = nonfinite_code(policy)
 
         @property
         def state(self):
@@ -255,7 +274,9 @@ def adapt(rule):
             self._plan = None
 
         def step(self, closure=None):
-            """One update of every parameter that has a gradient; returns the closure's loss."""
+            """One update of every parameter that has a gradient. Returns the closure's loss
+            when given a closure (as torch), else True when the update was applied, False when
+            the non-finite guard skipped it (see ``skipped_steps``)."""
             if (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
                     or _GLOBAL_HOOKS[0] or _GLOBAL_HOOKS[1]
                     or _profiler._is_profiler_enabled):
@@ -265,15 +286,24 @@ def adapt(rule):
         step.hooked = True  # torch.optim.Optimizer must not wrap it again
 
         def state_dict(self):
-            """torch's state_dict, with ``step`` as torch keeps it: a 0-d tensor of torch's
-            scalar dtype (float32 unless the default dtype is float64), a copy."""
+            """torch's state_dict, with ``step`` as torch keeps it (a 0-d tensor of torch's
+            scalar dtype, float32 unless the default dtype is float64, a copy), and the counts of
+            applied and skipped steps."""
             saved = super().state_dict()
+            saved["applied_steps"] = self.applied_steps
+            saved["skipped_steps"] = self.skipped_steps
             dtype = _torch_optimizer._get_scalar_dtype()
             saved["state"] = {
                 i: {k: torch.tensor(float(v), dtype=dtype) if k == "step" else v
                     for k, v in s.items()}
                 for i, s in saved["state"].items()}
             return saved
+
+        def load_state_dict(self, state_dict):
+            """torch's load_state_dict; the step counts are 0 in a state_dict without them."""
+            counts = [_count(state_dict.get(k, 0), k) for k in ("applied_steps", "skipped_steps")]
+            super().load_state_dict(state_dict)
+            self.applied_steps, self.skipped_steps = counts
 
     Adapter.__name__ = Adapter.__qualname__ = rule.__name__
     Adapter.__module__ = __name__.rsplit(".", 1)[0]

@@ -1,7 +1,8 @@
-// Per-range sums of squares, the building block of per-tensor norms (LAMB, LARS). A kernel sums
-// one range [begin, end) of a tensor in double, in kLanes lanes combined in a fixed order
-// (kernel_math.h); the runtime adds the ranges of a tensor in a fixed order
-// (runtime/parallel.h, reduce_per_tensor), so a norm is bitwise the same for any thread count.
+// Per-range reductions, the building blocks of per-tensor norms (LAMB, LARS, gradient clipping)
+// and of the non-finite guard. A kernel reduces one range [begin, end) of a tensor, in kLanes
+// lanes combined in a fixed order (kernel_math.h); the runtime adds the ranges of a tensor in a
+// fixed order (runtime/parallel.h, reduce_per_tensor), so a norm is bitwise the same for any
+// thread count.
 #pragma once
 
 #include <cstdint>
@@ -12,5 +13,16 @@ namespace steepest {
 template <class T>
 using SumSquaresKernel = void (*)(const T* a, const T* b, int64_t begin, int64_t end,
                                   double* out);
+
+// out[0] over x[begin, end), in double: sum |x|^p for 0 < p < inf (x^2 for p = 2 and |x| for
+// p = 1 without pow), max |x| for p = inf (NaN if some x is NaN). The p-norm is then
+// (sum of the ranges' out[0])^(1/p), or their max for p = inf.
+template <class T>
+using NormPartialKernel = void (*)(const T* x, int64_t begin, int64_t end, double p,
+                                   double* out);
+
+// out[0] = 0 when every x[begin, end) is finite, NaN when one is a NaN or an infinity.
+template <class T>
+using NonfiniteKernel = void (*)(const T* x, int64_t begin, int64_t end, double* out);
 
 }  // namespace steepest
