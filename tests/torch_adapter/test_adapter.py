@@ -349,6 +349,19 @@ def test_pickled_optimizer_continues_the_trajectory():
     assert same(trajectory(make_adamw, 20, copy_both), trajectory(make_adamw, 20))
 
 
+def test_pickled_optimizer_keeps_its_guard_and_counts():
+    import copy
+
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = st.AdamW([p], lr=0.1, nonfinite="skip")
+    p.grad = torch.tensor([1.0, float("nan"), 0.0])
+    assert opt.step() is False
+    p.grad = torch.ones(3)
+    assert opt.step() is True
+    clone = copy.deepcopy(opt)
+    assert (clone.nonfinite, clone.applied_steps, clone.skipped_steps) == ("skip", 1, 1)
+
+
 def test_param_group_added_between_steps_is_stepped():
     m = model(torch.float64)
     opt = st.AdamW(m[0].parameters(), lr=0.01)

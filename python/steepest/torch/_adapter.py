@@ -254,11 +254,16 @@ def adapt(rule):
         def __getstate__(self):
             saved = super().__getstate__()
             saved["state"] = {p: dict(s) for p, s in self.state.items()}
+            saved.update(nonfinite=self.nonfinite, applied_steps=self.applied_steps,
+                         skipped_steps=self.skipped_steps)
             return saved
 
         def __setstate__(self, saved):
             saved = dict(saved)
             state = saved.pop("state", None)
+            self.nonfinite = saved.pop("nonfinite", "propagate")
+            self.applied_steps = saved.pop("applied_steps", 0)
+            self.skipped_steps = saved.pop("skipped_steps", 0)
             super().__setstate__(saved)
             self._plan = None
             if state is not None:
