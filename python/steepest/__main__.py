@@ -7,9 +7,14 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: steepest bench [options]    (steepest bench --help for the options)")
+        print("       steepest bench nn [options] (the GEMM and the digits model's training step)")
         print("       steepest config             (the build and the CPU target in use)")
         return 0
     command, rest = argv[0], argv[1:]
+    if command == "bench" and rest[:1] == ["nn"]:
+        from .bench.nn import main as bench_nn
+
+        return bench_nn(rest[1:])
     if command == "bench":
         from .bench.cli import main as bench_main
 
