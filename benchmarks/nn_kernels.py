@@ -37,7 +37,7 @@ def cases(rng):
     y1, y2, y3 = np.empty((B, 256), np.float32), np.empty((B, 256), np.float32), \
         np.empty((B, 10), np.float32)
     dw1, dw2, dw3 = np.zeros_like(w1), np.zeros_like(w2), np.zeros_like(w3)
-    d256, dx0 = np.empty((B, 256), np.float32), np.empty((B, 64), np.float32)
+    d256 = np.empty((B, 256), np.float32)
     g = np.empty((B, 10), np.float32)
     return [
         ("dense_forward 64->256 +relu", lambda: F.dense_forward(x0, w1, b1, "relu", y1),

@@ -13,7 +13,6 @@ import math
 import numpy as np
 import pytest
 
-import steepest
 from steepest.optim import clip_grad_norm_, clip_grad_value_
 
 torch = pytest.importorskip("torch")

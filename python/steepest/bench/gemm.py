@@ -11,13 +11,14 @@ import argparse
 import contextlib
 import json
 import os
-import statistics
 import time
 
 import numpy as np
 
 import steepest
 from steepest import _core
+
+from .timing import seconds_per_call
 
 
 # The issue's three goals, then the digits model's layers (64-256-256-10, batch 64):
@@ -59,28 +60,13 @@ SETTLE_SECONDS = 0.3
 
 
 def timed_alone(calls, repeats, min_time=0.02):
-    """Median seconds per call of each of ``calls`` (name -> fn), timed one after the other:
-    a pause, a warm-up, a calibrated call count, then ``repeats`` batches."""
+    """Median seconds per call of each of ``calls`` (name -> fn), timed one after the other,
+    each after a pause (timing.seconds_per_call: a warm-up, a calibrated call count, then
+    ``repeats`` batches)."""
     seconds = {}
     for name, fn in calls.items():
         time.sleep(SETTLE_SECONDS)
-        fn()  # warm up
-        n = 1
-        while True:
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            elapsed = time.perf_counter() - start
-            if elapsed >= min_time:
-                break
-            n *= 2 if elapsed <= 0 else max(2, min(100, int(1.5 * min_time / elapsed)))
-        samples = []
-        for _ in range(repeats):
-            start = time.perf_counter()
-            for _ in range(n):
-                fn()
-            samples.append((time.perf_counter() - start) / n)
-        seconds[name] = statistics.median(samples)
+        seconds[name] = seconds_per_call(fn, repeats, min_time)
     return seconds
 
 
