@@ -186,7 +186,8 @@ void dense_forward(py::handle y, py::handle x, py::handle weight, py::handle bia
 
 template <class T>
 void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle hdy,
-                          py::handle hx, py::handle hw) {
+                          py::handle hx, py::handle hw, bool accumulate,
+                          py::handle hrelu) {
   auto dy = matrix<T>(hdy, "dy", false), x = matrix<T>(hx, "x", false);
   auto w = matrix<T>(hw, "weight", false), dw = matrix<T>(hdw, "dweight", true);
   const int64_t batch = x.shape(0), in = x.shape(1), out = w.shape(0);
@@ -204,6 +205,14 @@ void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::ha
     arrays.written.push_back({"dx", a});
     dx = a.mutable_data();
   }
+  const T* relu_output = nullptr;
+  if (!hrelu.is_none()) {
+    if (!dx) throw py::value_error("dense_backward: relu_output given without dx");
+    auto a = checked<T>(hrelu, "relu_output", false);
+    require_shape(a, "relu_output", {batch, in});
+    arrays.read.push_back({"relu_output", a});
+    relu_output = a.data();
+  }
   if (!hdb.is_none()) {
     auto a = checked<T>(hdb, "dbias", true);
     require_shape(a, "dbias", {out});
@@ -212,16 +221,17 @@ void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::ha
   }
   arrays.check_no_overlap();
   const DenseBackward<T> d{dx, dw.mutable_data(), db, dy.data(), x.data(), w.data(),
-                           batch, in, out};
+                           batch, in, out, accumulate, relu_output};
   const auto kernel = kernels<T>().dense_backward;
   py::gil_scoped_release nogil;
   kernel(d);
 }
 
 void dense_backward(py::handle dx, py::handle dweight, py::handle dbias, py::handle dy,
-                    py::handle x, py::handle weight) {
-  if (is_double(x)) dense_backward_typed<double>(dx, dweight, dbias, dy, x, weight);
-  else dense_backward_typed<float>(dx, dweight, dbias, dy, x, weight);
+                    py::handle x, py::handle weight, bool accumulate, py::handle relu_output) {
+  if (is_double(x))
+    dense_backward_typed<double>(dx, dweight, dbias, dy, x, weight, accumulate, relu_output);
+  else dense_backward_typed<float>(dx, dweight, dbias, dy, x, weight, accumulate, relu_output);
 }
 
 ActivationFunction activation_function(const std::string& name) {
@@ -402,8 +412,11 @@ void register_nn(py::module_& m) {
         py::arg("bias"), py::arg("activation"),
         "out (B, out) = x (B, in) @ weight (out, in).T + bias, then 'none' or 'relu'.");
   m.def("dense_backward", &dense_backward, py::arg("dx"), py::arg("dweight"), py::arg("dbias"),
-        py::arg("dy"), py::arg("x"), py::arg("weight"),
-        "dx = dy @ weight (if not None); dweight += dy.T @ x; dbias += dy.sum(0) (if not None).");
+        py::arg("dy"), py::arg("x"), py::arg("weight"), py::arg("accumulate") = true,
+        py::arg("relu_output") = py::none(),
+        "dx = dy @ weight (if not None); dweight += dy.T @ x; dbias += dy.sum(0) (if not None);\n"
+        "with accumulate=False dweight and dbias are written (=) instead; with relu_output\n"
+        "(x's shape) dx is 0 where relu_output is not > 0 (a ReLU's backward, fused).");
   m.def("activation_forward", &activation_forward, py::arg("name"), py::arg("out"), py::arg("x"),
         py::arg("negative_slope"), "out = f(x), element-wise.");
   m.def("activation_backward", &activation_backward, py::arg("name"), py::arg("dx"),

@@ -2,12 +2,15 @@
 #include <vector>
 
 #include "steepest/nn/dense.h"
+#include "../runtime/pool.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
 
 template <class T>
 void gemm(const Gemm<T>&);
+template <class T>
+void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);  // gemm.cc
 
 template <class T>
 void dense_forward(const DenseForward<T>& d) {
@@ -16,26 +19,40 @@ void dense_forward(const DenseForward<T>& d) {
            d.activation});
 }
 
+// dbias (out) (+)= sum over rows of dy, row by row in double into sum (out, zeroed): a fixed
+// order, vectorized over the columns.
+template <class T>
+struct BiasGradient {
+  const DenseBackward<T>* d;
+  double* sum;
+
+  static void run(const void* p, int64_t) {
+    const auto& x = *static_cast<const BiasGradient*>(p);
+    const DenseBackward<T>& d = *x.d;
+    double* __restrict s = x.sum;
+    for (int64_t i = 0; i < d.batch; ++i) {
+      const T* __restrict row = d.dy + i * d.out;
+      for (int64_t j = 0; j < d.out; ++j) s[j] += double(row[j]);
+    }
+    T* __restrict db = d.dbias;
+    // (+0.0 when written: the sign of a zero sum as if accumulated into a zeroed gradient)
+    for (int64_t j = 0; j < d.out; ++j) db[j] = T((d.accumulate ? double(db[j]) : 0.0) + s[j]);
+  }
+};
+
 template <class T>
 void dense_backward(const DenseBackward<T>& d) {
-  // dx (B, in) = dy (B, out) · weight (out, in)
-  if (d.dx)
-    gemm<T>({d.batch, d.in, d.out, d.dy, d.out, false, d.weight, d.in, false, d.dx, d.in, false,
-             nullptr, Activation::none});
-  // dweight (out, in) += dy^T (out, B) · x (B, in)
-  gemm<T>({d.out, d.in, d.batch, d.dy, d.out, true, d.x, d.in, false, d.dweight, d.in, true,
-           nullptr, Activation::none});
-  if (!d.dbias) return;
-  // dbias (out) += sum over rows of dy, row by row in double: a fixed order, vectorized over
-  // the columns.
-  std::vector<double> sum(d.out, 0.0);
-  double* __restrict s = sum.data();
-  for (int64_t i = 0; i < d.batch; ++i) {
-    const T* __restrict row = d.dy + i * d.out;
-    for (int64_t j = 0; j < d.out; ++j) s[j] += double(row[j]);
-  }
-  T* __restrict db = d.dbias;
-  for (int64_t j = 0; j < d.out; ++j) db[j] = T(double(db[j]) + s[j]);
+  // dx (B, in) = dy (B, out) · weight (out, in), masked by relu_output > 0
+  const Gemm<T> dx{d.batch, d.in, d.out, d.dy, d.out, false, d.weight, d.in, false, d.dx, d.in,
+                   false, nullptr, Activation::none, d.relu_output};
+  // dweight (out, in) (+)= dy^T (out, B) · x (B, in)
+  const Gemm<T> dweight{d.out, d.in, d.batch, d.dy, d.out, true, d.x, d.in, false, d.dweight,
+                        d.in, d.accumulate, nullptr, Activation::none};
+  std::vector<double> sum(d.dbias ? d.out : 0, 0.0);  // allocated here: chunks must not throw
+  const BiasGradient<T> bias{&d, sum.data()};
+  // The three in one pool job: one's last chunks and the next's first share the threads.
+  gemm_together<T>(d.dx ? &dx : nullptr, dweight,
+                   ChunkTask{d.dbias ? &BiasGradient<T>::run : nullptr, &bias});
 }
 
 template void dense_forward<float>(const DenseForward<float>&);

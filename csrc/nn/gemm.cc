@@ -42,12 +42,14 @@ template <class T>
 constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
 constexpr int64_t kMaxCols = 2048;                         // nc
 // C is cut into chunks of at least kChunkFlops multiply-adds (about 7 us on one AVX2 core
-// here), up to kChunksPerThread per thread: a worker that wakes late (the machine is shared)
-// still finds chunks left, and products under 2 * kChunkFlops run on the calling thread alone
-// (waking a worker costs microseconds). More chunks cost more packing: each chunk packs its own
-// rows of A and columns of B.
+// here), up to kChunksPerThread per thread, and products under 2 * kChunkFlops run on the
+// calling thread alone (waking a worker costs microseconds). More chunks cost more packing:
+// each chunk packs its own rows of A and columns of B. One chunk per thread measured best
+// (2 threads, A/B in one process, load ~1.7: the digits step 0.30-0.33 ms vs 0.34-0.36 with 4;
+// GEMM 64x256x256 112 vs 97 GFLOP/s, 1024^3 173 vs 167): a worker that wakes late loses less
+// than the extra packing costs, and its chunk is then run by the caller (pool.h).
 constexpr int64_t kChunkFlops = int64_t(1) << 19;
-constexpr int64_t kChunksPerThread = 4;
+constexpr int64_t kChunksPerThread = 1;
 
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
@@ -56,15 +58,19 @@ inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // through a local full-size tile (padded bias too) so that nothing past C or bias is touched.
 template <class T>
 void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c,
-               int64_t ldc, bool load_c, const T* bias, bool relu) {
+               int64_t ldc, bool load_c, const T* bias, bool relu, const T* mask) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
-  if (rows == R && cols == NR) return tile(kc, a, b, c, ldc, load_c, bias, relu);
+  if (rows == R && cols == NR) return tile(kc, a, b, c, ldc, load_c, bias, relu, mask);
   alignas(64) T local[R * NR] = {};
   alignas(64) T local_bias[NR] = {};
+  alignas(64) T local_mask[R * NR] = {};
   for (int64_t i = 0; load_c && i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) local[i * NR + j] = c[i * ldc + j];
   for (int64_t j = 0; bias && j < cols; ++j) local_bias[j] = bias[j];
-  tile(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu);
+  for (int64_t i = 0; mask && i < rows; ++i)
+    for (int64_t j = 0; j < cols; ++j) local_mask[i * NR + j] = mask[i * ldc + j];
+  tile(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu,
+       mask ? local_mask : nullptr);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = local[i * NR + j];
 }
@@ -91,9 +97,10 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
             // The next tile's rows of C (read if load_c, written anyway) on their way to L1.
             for (int64_t i = ir + R; i < lesser(mc, ir + 2 * R); ++i)
               __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr, 1);
+            const int64_t at = (ic + ir) * g.ldc + jc + jr;  // the tile's offset in C
             edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc,
-                      b_pack + jr * kc, g.c + (ic + ir) * g.ldc + jc + jr, g.ldc, load_c, bias,
-                      last && relu);
+                      b_pack + jr * kc, g.c + at, g.ldc, load_c, bias, last && relu,
+                      last && g.mask ? g.mask + at : nullptr);
           }
         }
       }
@@ -101,7 +108,7 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
   }
 }
 
-// K = 0: C = activation((accumulate ? C : 0) + bias).
+// K = 0: C = activation((accumulate ? C : 0) + bias), masked.
 template <class T>
 void no_depth(const Gemm<T>& g) {
   for (int64_t i = 0; i < g.m; ++i)
@@ -109,6 +116,7 @@ void no_depth(const Gemm<T>& g) {
       T v = g.accumulate ? g.c[i * g.ldc + j] : T(0);
       if (g.bias) v += g.bias[j];
       if (g.activation == Activation::relu) v = v > T(0) ? v : T(0);
+      if (g.mask && !(g.mask[i * g.ldc + j] > T(0))) v = T(0);
       g.c[i * g.ldc + j] = v;
     }
 }
@@ -131,19 +139,41 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
-}  // namespace
-
+// One product cut into a grid of row_parts x col_parts rectangles of C, one chunk each, and the
+// packing space they use: chunk c gets space + c * slot (kMaxRows x kc of A, then kc x width
+// of B). kc = 0: K = 0, one chunk (no_depth); row_parts = 0: C is empty, no chunk.
 template <class T>
-void gemm(const Gemm<T>& g) {
-  if (g.m == 0 || g.n == 0) return;
-  if (g.k == 0) return no_depth(g);
+struct Split {
+  const Gemm<T>* g;
+  int64_t kc, row_parts, col_parts, row_tiles, col_tiles, slot;
+  T* space;
+
+  int64_t chunks() const { return row_parts * col_parts; }
+
+  void run(int64_t chunk) const {
+    constexpr int R = kTileRows, NR = kTileCols<T>;
+    if (kc == 0) return no_depth(*g);
+    const int64_t rp = chunk / col_parts, cp = chunk % col_parts;
+    // Part q of n holds tiles [tiles * q / n, tiles * (q + 1) / n).
+    const int64_t r0 = row_tiles * rp / row_parts * R,
+                  r1 = lesser(g->m, row_tiles * (rp + 1) / row_parts * R);
+    const int64_t c0 = col_tiles * cp / col_parts * NR,
+                  c1 = lesser(g->n, col_tiles * (cp + 1) / col_parts * NR);
+    T* a_pack = space + chunk * slot;
+    rectangle(*g, kc, r0, r1, c0, c1, a_pack, a_pack + kMaxRows<T> * kc);
+  }
+};
+
+// The chunks of g on `threads` threads: at least kChunkFlops multiply-adds each, up to
+// kChunksPerThread per thread, each cut made across the longer side of the rectangles so far.
+template <class T>
+Split<T> split(const Gemm<T>& g, int64_t threads) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
+  if (g.m == 0 || g.n == 0) return {&g, 0, 0, 0, 0, 0, 0, nullptr};
+  if (g.k == 0) return {&g, 0, 1, 1, 0, 0, 0, nullptr};
   // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
   const int64_t kc = ceil_div(g.k, ceil_div(g.k, kMaxDepth));
-  // The chunks: a grid of row_parts x col_parts rectangles of C, each cut made across the longer
-  // side of the rectangles so far.
   const double flops = double(g.m) * double(g.n) * double(g.k);
-  const int64_t threads = lesser(get_num_threads(), kMaxChunks / kChunksPerThread);
   int64_t wanted = threads * kChunksPerThread;
   if (threads == 1 || flops < 2.0 * kChunkFlops) wanted = 1;
   else if (flops < double(wanted * kChunkFlops)) wanted = int64_t(flops / kChunkFlops);
@@ -160,32 +190,54 @@ void gemm(const Gemm<T>& g) {
   col_parts = lesser(col_parts, col_tiles);
   const int64_t width = lesser(kMaxCols, ceil_div(col_tiles, col_parts) * NR);
   const int64_t slot = round_up(kMaxRows<T> * kc + kc * width, 64 / int64_t(sizeof(T)));
-  const int64_t chunks = row_parts * col_parts;
-  T* space = static_cast<T*>(scratch.reserve(size_t(chunks * slot) * sizeof(T)));
+  return {&g, kc, row_parts, col_parts, row_tiles, col_tiles, slot, nullptr};
+}
+
+inline int64_t pool_threads() { return lesser(get_num_threads(), kMaxChunks / kChunksPerThread); }
+
+}  // namespace
+
+// first (or null) and second in one pool job, with `extra` (call null if none) as one more
+// chunk: in a dense layer's backward dX's last chunks, dW's first and the bias gradient share
+// the threads instead of each product waiting for its own stragglers.
+template <class T>
+void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);
+
+template <class T>
+void gemm(const Gemm<T>& g) {
+  gemm_together<T>(nullptr, g, ChunkTask{nullptr, nullptr});
+}
+
+template <class T>
+void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra) {
+  const int64_t threads = pool_threads();
+  Split<T> s[2] = {first ? split(*first, threads) : Split<T>{}, split(second, threads)};
+  const int64_t n0 = s[0].chunks(), n1 = s[1].chunks();
+  T* space = static_cast<T*>(scratch.reserve(size_t(n0 * s[0].slot + n1 * s[1].slot) * sizeof(T)));
+  s[0].space = space;
+  s[1].space = space + n0 * s[0].slot;
 
   struct Context {
-    const Gemm<T>* g;
-    int64_t kc, row_parts, col_parts, row_tiles, col_tiles, slot;
-    T* space;
-  } ctx{&g, kc, row_parts, col_parts, row_tiles, col_tiles, slot, space};
+    const Split<T>* s;
+    int64_t n0, n1;
+    ChunkTask extra;
+  } ctx{s, n0, n1, extra};
   ChunkTask task{[](const void* p, int64_t chunk) {
                    const auto& x = *static_cast<const Context*>(p);
-                   const int64_t rp = chunk / x.col_parts, cp = chunk % x.col_parts;
-                   // Part q of n holds tiles [tiles * q / n, tiles * (q + 1) / n).
-                   const int64_t r0 = x.row_tiles * rp / x.row_parts * R,
-                                 r1 = lesser(x.g->m, x.row_tiles * (rp + 1) / x.row_parts * R);
-                   const int64_t c0 = x.col_tiles * cp / x.col_parts * NR,
-                                 c1 = lesser(x.g->n, x.col_tiles * (cp + 1) / x.col_parts * NR);
-                   T* a_pack = x.space + chunk * x.slot;
-                   rectangle(*x.g, x.kc, r0, r1, c0, c1, a_pack, a_pack + kMaxRows<T> * x.kc);
+                   if (chunk < x.n0) x.s[0].run(chunk);
+                   else if (chunk < x.n0 + x.n1) x.s[1].run(chunk - x.n0);
+                   else x.extra.call(x.extra.ctx, 0);
                  },
                  &ctx};
+  const int64_t chunks = n0 + n1 + (extra.call ? 1 : 0);
   if (chunks == 1) task.call(task.ctx, 0);
-  else run_chunks(chunks, int(lesser(threads, chunks)), task);
+  else if (chunks > 1) run_chunks(chunks, int(lesser(threads, chunks)), task);
 }
 
 template void gemm<float>(const Gemm<float>&);
 template void gemm<double>(const Gemm<double>&);
+template void gemm_together<float>(const Gemm<float>*, const Gemm<float>&, ChunkTask);
+template void gemm_together<double>(const Gemm<double>*, const Gemm<double>&, ChunkTask);
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

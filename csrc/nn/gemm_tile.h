@@ -97,14 +97,14 @@ inline Vec<double> fmadd_vec(Vec<double> a, Vec<double> b, Vec<double> c) {
 }
 
 // One tile: c (kTileRows, kTileCols) with row stride ldc becomes
-//   relu?( (load_c ? c : 0) + a · b (+ bias) )
+//   relu?( (load_c ? c : 0) + a · b (+ bias) ), then where mask (row stride ldc) is not > 0, 0
 // a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
 // contiguous; bias: (kTileCols) or null. Each element of c is one chain of fused multiply-adds
 // over k in ascending order, starting from c or 0: a tile that stores c and is called again
 // with load_c on the next k block continues the same chain, bitwise.
 template <class T>
 void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc,
-          bool load_c, const T* __restrict bias, bool relu) {
+          bool load_c, const T* __restrict bias, bool relu, const T* __restrict mask) {
   using V = Vec<T>;
   constexpr int R = kTileRows, NV = kTileVecs, L = kVecLanes<T>, NR = kTileCols<T>;
   V acc[R][NV];
@@ -140,6 +140,14 @@ void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restric
     for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = acc[i][v] > zero ? acc[i][v] : zero;  // NaN -> 0
+  }
+  if (mask) {
+    const V zero{};
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v)
+        acc[i][v] = load(mask + i * ldc + v * L) > zero ? acc[i][v] : zero;
   }
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)

@@ -76,6 +76,14 @@ def test_dense_backward():
             F.dense_backward(**args)
     with unchanged(dw), pytest.raises(ValueError, match="dx given with input_grad=False"):
         F.dense_backward(dy, x, w, dw, dx=dx, input_grad=False)
+    for error, match, relu_output in [
+            (ValueError, r"relu_output must have shape \(4, 3\)", np.ones((4, 2), f32)),
+            (TypeError, "relu_output must have dtype float32", x.astype(f64)),
+            (ValueError, "dx overlaps relu_output", dx)]:
+        with unchanged(dw, db, dx), pytest.raises(error, match=match):
+            F.dense_backward(dy, x, w, dw, db, dx=dx, relu_output=relu_output)
+    with unchanged(dw), pytest.raises(ValueError, match="relu_output given without dx"):
+        F.dense_backward(dy, x, w, dw, input_grad=False, relu_output=x)
     buf = np.zeros(8, f32)  # dweight and dbias sharing memory
     with pytest.raises(ValueError, match="dweight overlaps dbias"):
         F.dense_backward(dy, x, w, buf[:6].reshape(2, 3), buf[5:7])

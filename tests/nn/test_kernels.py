@@ -74,6 +74,28 @@ def test_dense_matches_reference(simd_target, dtype, batch, inp, out):
     np.testing.assert_array_equal(dw2, dw)  # dbias and dx are optional, dweight the same
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("batch,inp,out", [(1, 3, 17), (17, 65, 3), (65, 300, 17), (3, 17, 65)])
+def test_dense_backward_written_and_relu_fused(simd_target, dtype, batch, inp, out):
+    """accumulate=False is bitwise zeroing then accumulating; relu_output is bitwise the ReLU's
+    own backward after the product (300: more than one block of the inner dimension)."""
+    rng = np.random.default_rng(batch + inp + out)
+    x, w, dy = draw(rng, (batch, inp), dtype), draw(rng, (out, inp), dtype), \
+        draw(rng, (batch, out), dtype)
+    h = np.maximum(draw(rng, (batch, inp), dtype), 0)  # a ReLU's output: zeros and positives
+    h[0, 0] = -0.0
+    dw, db = np.zeros_like(w), np.zeros(out, dtype)
+    dx = F.dense_backward(dy, x, w, dw, db)
+    want = F.activation_backward("relu", dx, h)
+    dw2, db2 = np.full_like(w, np.nan), np.full(out, np.nan, dtype)  # all overwritten
+    dx2 = F.dense_backward(dy, x, w, dw2, db2, accumulate=False, relu_output=h)
+    np.testing.assert_array_equal(dx2, want)
+    assert np.array_equal(np.signbit(dx2), np.signbit(want))
+    for a, b in [(dw2, dw), (db2, db)]:
+        np.testing.assert_array_equal(a, b)
+        assert np.array_equal(np.signbit(a), np.signbit(b))
+
+
 @pytest.mark.parametrize("batch,inp,out", [(1, 3, 17), (17, 65, 3), (3, 1, 65), (65, 17, 1)])
 def test_dense_finite_differences(simd_target, batch, inp, out):
     rng = np.random.default_rng(batch + inp + out)
@@ -211,6 +233,8 @@ def run_all(dtype):
     out = [F.dense_forward(x, w, b, "relu")]
     dw, db = np.zeros_like(w), np.zeros_like(b)
     out += [F.dense_backward(out[0], x, w, dw, db), dw, db]
+    dw, db = np.empty_like(w), np.empty_like(b)
+    out += [F.dense_backward(out[0], x, w, dw, db, accumulate=False, relu_output=x), dw, db]
     for name, kw in ACTIVATIONS:
         out += [F.activation_forward(name, x, **kw), F.activation_backward(name, x, x, **kw)]
     big = draw(rng, (257, 131), dtype)

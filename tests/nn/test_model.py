@@ -75,6 +75,24 @@ def test_fused_relu_equals_unfused():
         np.testing.assert_array_equal(a, b)
 
 
+def test_train_step_writes_the_gradients_zero_grad_and_backward_give():
+    """train_step skips zero_grad (its backward writes the gradients): bitwise the same."""
+    from steepest.nn.training import train_step
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((9, 5)).astype(np.float32)
+    y = rng.integers(0, 3, 9)
+    model, loss = small_model(np.float32), nn.CrossEntropyLoss()
+    model.zero_grad()
+    _, dout = loss.value_and_grad(model.forward(x), y)
+    model.backward(dout)
+    want = [p.grad.copy() for p in model.parameters()]
+    for p in model.parameters():
+        p.grad.fill(np.nan)
+    train_step(model, loss, steepest.optim.SGD(model.parameters(), lr=0.0), x, y, {})
+    for p, g in zip(model.parameters(), want):
+        np.testing.assert_array_equal(p.grad, g)
+
+
 def test_backward_accumulates_and_zero_grad_resets():
     rng = np.random.default_rng(2)
     model = small_model(np.float32)

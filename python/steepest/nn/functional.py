@@ -87,8 +87,12 @@ def dense_forward(x, weight, bias=None, activation="none", out=None):
     return out
 
 
-def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True):
-    """dweight += dy.T @ x; dbias += dy.sum(0); dx = dy @ weight (if input_grad)."""
+def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True,
+                   accumulate=True, relu_output=None):
+    """dweight += dy.T @ x; dbias += dy.sum(0); dx = dy @ weight (if input_grad). With
+    ``accumulate=False`` dweight and dbias are written (=) instead, bitwise as if accumulated
+    into zeros. With ``relu_output`` (x's shape: the output, or input, of a ReLU before the
+    layer) dx is 0 where it is not > 0: that ReLU's backward, fused."""
     _dtype_of("x", x)
     if input_grad:
         if x.ndim != 2:
@@ -96,7 +100,7 @@ def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True)
         dx = _like(dx, x.shape, x.dtype)
     elif dx is not None:
         raise ValueError("dense_backward: dx given with input_grad=False")
-    _core.dense_backward(dx, dweight, dbias, dy, x, weight)
+    _core.dense_backward(dx, dweight, dbias, dy, x, weight, bool(accumulate), relu_output)
     return dx
 
 

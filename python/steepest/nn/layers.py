@@ -147,9 +147,17 @@ class Dense(Layer):
                                None if self.bias is None else self.bias.data,
                                "relu" if relu else "none", out=y)
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, input_grad=True, accumulate=True, relu=None):
+        """Accumulates into the parameters' ``.grad``, or with ``accumulate=False`` writes
+        them (what zeroing them first gives, without the pass that zeroes). ``relu``: the ReLU
+        layer before this one, whose backward is fused into dx (its own is then skipped)."""
         if self._x is None:
             raise RuntimeError("Dense.backward called before forward")
+        relu_output = None
+        if relu is not None:
+            if relu._saved is None:
+                raise RuntimeError("ReLU.backward called before forward")
+            relu_output = relu._saved
         weight, bias = self.weight, self.bias
         if weight.grad is None:  # set to None by zero_grad(set_to_none=True)
             weight.grad = np.zeros_like(weight.data)
@@ -158,7 +166,8 @@ class Dense(Layer):
         dx = self._buffers.get("dx", self._x.shape, dy.dtype) if input_grad else None
         return F.dense_backward(dy, self._x, weight.data, weight.grad,
                                 None if bias is None else bias.grad, dx=dx,
-                                input_grad=input_grad)
+                                input_grad=input_grad, accumulate=accumulate,
+                                relu_output=relu_output)
 
     def _extra_repr(self):
         return (f"{self.in_features}, {self.out_features}"

@@ -5,7 +5,8 @@
     labels = model.predict(X_test).argmax(1)
 
 A Dense followed by a ReLU runs as one product with the ReLU in its epilogue (the ReLU keeps
-y = relu(x W^T + b) for its backward: relu'(x) = [y > 0]). The first layer with parameters
+y = relu(x W^T + b) for its backward: relu'(x) = [y > 0]). In backward, a ReLU followed by a
+Dense runs inside the Dense's dx product (dx = dy W where the ReLU's y > 0, else 0). The first layer with parameters
 computes no input gradient, and the layers before it are skipped in backward.
 """
 
@@ -51,9 +52,20 @@ class Sequential:
         trainable = [i for i, layer in enumerate(self.layers) if layer.named_parameters()]
         first = trainable[0] if trainable else len(self.layers)
         # backward runs from the last layer down to the first with parameters, which computes
-        # no input gradient
-        self._backward_steps = [(self.layers[i].backward, i > first)
-                                for i in range(len(self.layers) - 1, first - 1, -1)]
+        # no input gradient: (backward, input_grad, is a Dense, the ReLU before that Dense whose
+        # backward it runs fused, or None). A Dense can write the gradients of its parameters
+        # instead of accumulating.
+        self._backward_steps, i = [], len(self.layers) - 1
+        while i >= first:
+            layer = self.layers[i]
+            dense = isinstance(layer, Dense)
+            relu = (self.layers[i - 1] if dense and i - 1 > first
+                    and type(self.layers[i - 1]) is ReLU else None)
+            self._backward_steps.append((layer.backward, i > first, dense, relu))
+            i -= 2 if relu is not None else 1
+        # the parameters of other layers (user-defined ones): zeroed before a writing backward
+        self._accumulated = [p for layer in layers if not isinstance(layer, Dense)
+                             for _, p in layer.named_parameters()]
         self._output_shape = None  # of the last forward, for backward's check
 
     # -- parameters ------------------------------------------------------------------------
@@ -164,9 +176,19 @@ class Sequential:
             x = layer.infer(x) if relu is None else layer.infer(x, relu=True)
         return x
 
-    def _backward(self, dout):
-        for backward, input_grad in self._backward_steps:
-            dout = backward(dout, input_grad)
+    def _backward(self, dout, accumulate=True):
+        """With ``accumulate=False``, zero_grad() then backward: the Dense layers write their
+        gradients instead of adding to zeros (bitwise the same, without the zeroing pass); every
+        one is reached, backward stops only before the first layer with parameters."""
+        if not accumulate:
+            for p in self._accumulated:
+                if p.grad is not None:
+                    p.grad.fill(0)
+        for backward, input_grad, dense, relu in self._backward_steps:
+            if dense:
+                dout = backward(dout, input_grad, accumulate=accumulate, relu=relu)
+            else:
+                dout = backward(dout, input_grad)
 
     def __repr__(self):
         inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))

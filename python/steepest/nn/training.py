@@ -1,7 +1,8 @@
 """The training loop of a Sequential model (``model.fit``) and its evaluation.
 
-One step on a batch of B rows: zero the gradients, forward, the loss's value and dL/dout in one
-call, backward (accumulating into each ``.grad``), ``optimizer.step()``. The batches come from
+One step on a batch of B rows: forward, the loss's value and dL/dout in one call, backward
+(writing each ``.grad``: zero_grad() and accumulating, without the zeroing pass),
+``optimizer.step()``. The batches come from
 preallocated buffers (shuffled rows gathered with ``np.take(out=...)``; without shuffling, views
 of X), so a step allocates no arrays beyond what the metric computes.
 """
@@ -82,16 +83,16 @@ def _early_stopping(early_stopping):
 
 
 def train_step(model, loss, optimizer, xb, yb, grads):
-    """One step on checked batch arrays: zero the gradients, forward, the loss's value and
-    dL/dout (written into ``grads[rows]``, a buffer kept across calls), backward, update.
+    """One step on checked batch arrays: forward, the loss's value and dL/dout (written into
+    ``grads[rows]``, a buffer kept across calls), backward writing the gradients (what zeroing
+    them first and accumulating gives, without the zeroing pass), update.
     Returns (loss value, the output buffer)."""
-    model.zero_grad()
     out = model._forward(xb, training=True)
     grad = grads.get(len(xb))
     if grad is None:
         grad = grads[len(xb)] = np.empty(out.shape, out.dtype)
     value, _ = loss.value_and_grad(out, yb, grad=grad)
-    model._backward(grad)
+    model._backward(grad, accumulate=False)
     optimizer.step()
     return value, out
 

@@ -26,6 +26,9 @@ struct Gemm {
   bool accumulate;  // C += op(A)·op(B) instead of C = op(A)·op(B)
   const T* bias;    // (N) or null
   Activation activation;
+  // (M, N) with row stride ldc, or null: C = mask > 0 ? C : 0 last, relu's backward fused
+  // into the product that computes its incoming gradient (mask: the relu's output)
+  const T* mask = nullptr;
 };
 
 // Runs on up to get_num_threads() threads; the result is bitwise the same for any thread count
