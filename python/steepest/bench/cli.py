@@ -100,8 +100,10 @@ def split(n, parts):
     return [base] * (parts - 1) + [n - base * (parts - 1)]
 
 
-def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
-    """Seconds per step of every implementation of ``rule`` on the same data."""
+def time_point(rule, size, tensors, dtype, threads, repeats, with_torch, beside):
+    """Seconds per step of every implementation of ``rule`` on the same data (each timed in a
+    run of its own steps); with ``beside`` (beyond the caches) also steepest's step timed
+    alternating with passes of its patterns' ceilings (ceiling.alternated; else None)."""
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(n).astype(dtype) for n in split(size, tensors)]
     grads = [(rng.standard_normal(p.size) * 1e-2).astype(dtype) for p in params]
@@ -109,6 +111,10 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
     steepest.set_num_threads(threads)
     opt = rule.make([p.copy() for p in params])
     times["steepest"] = seconds_per_call(lambda: opt.step(grads), repeats=repeats)
+    side_by_side = None
+    if beside:  # alternating flushes the caches: used for the ceiling fraction only
+        side_by_side = ceiling.alternated(lambda: opt.step(grads), rule.patterns, dtype,
+                                          threads, repeats)
     ref_params = [p.copy() for p in params]
     ref_states = [{} for _ in params]
 
@@ -123,7 +129,7 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
         torch.set_num_threads(threads)
         for name, step in torch_steps.variants(rule, params, grads).items():
             times[name] = seconds_per_call(step, repeats=repeats)
-    return times
+    return times, side_by_side
 
 
 def human(n):
@@ -169,24 +175,34 @@ def main(argv=None):
     try:
         for rule in rules:
             for size, tensors, threads in itertools.product(args.sizes, args.tensors, args.threads):
-                times = time_point(rule, size, tensors, dtype, threads, args.repeats,
-                                   torch_version is not None)
-                ours = times["steepest"]
                 moved = rule.bytes_per_param(dtype.itemsize) * size
-                # Beyond the caches the step is compared with the ceiling measured right after
-                # it: the neighbours of a shared machine move both alike.
+                # Beyond the caches the fraction of the ceiling compares medians of the step and
+                # of its patterns' passes timed alternately (the neighbours of a shared machine
+                # weigh on both alike; also the fastest of each, in the JSON); in cache, the
+                # ceiling read at the start.
                 beside = moved >= ceiling.CEILING_BYTES_PER_ARRAY
-                patterns = {(r, w): ceiling.pattern_bandwidth(r, w, dtype, threads, args.repeats)
-                            if beside else ceilings[f"{r}r{w}w/{threads}t"]
-                            for r, w in rule.patterns}
-                bw = rule.ceiling(patterns, dtype.itemsize)
+                times, side = time_point(rule, size, tensors, dtype, threads, args.repeats,
+                                         torch_version is not None, beside)
+                ours = times["steepest"]
+                if beside:
+                    bw = rule.ceiling({p: b[0] for p, b in side[2].items()}, dtype.itemsize)
+                    fraction = moved / side[0] / bw
+                    best = (moved / side[1]
+                            / rule.ceiling({p: b[1] for p, b in side[2].items()}, dtype.itemsize))
+                else:
+                    bw = rule.ceiling({(r, w): ceilings[f"{r}r{w}w/{threads}t"]
+                                       for r, w in rule.patterns}, dtype.itemsize)
+                    fraction, best = moved / ours / bw, None
                 row = {
                     "rule": rule.name, "params": size, "tensors": tensors,
                     "dtype": args.dtype, "threads": threads,
                     "bytes_per_param": rule.bytes_per_param(dtype.itemsize),
                     "seconds": times, "steepest_gb_s": moved / ours / 1e9,
-                    "ceiling_gb_s": bw / 1e9, "ceiling_measured": "beside" if beside else "at start",
-                    "fraction_of_ceiling": moved / ours / bw,
+                    "ceiling_gb_s": bw / 1e9,
+                    "ceiling_measured": "alternated with the step" if beside else "at start",
+                    "steepest_alternated_seconds": side[0] if beside else None,
+                    "fraction_of_ceiling": fraction,
+                    "fraction_of_ceiling_fastest": best,
                     "speedup": {k: t / ours for k, t in times.items() if k != "steepest"},
                 }
                 results.append(row)
