@@ -85,13 +85,8 @@ def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
     ``amsgrad``, ``max_exp_avg_sq`` (zeros like ``p``).
     """
     _check(p, g)
-    if "step" not in state:
-        state["step"] = 0
-    for key in ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if amsgrad else ()):
-        if state.get(key) is None:
-            state[key] = np.zeros(p.shape, dtype=p.dtype)
-    state["step"] = int(state["step"]) + 1
-    t = state["step"]
+    t = _count_step(state)
+    _zeros(state, p, "exp_avg", "exp_avg_sq", *(("max_exp_avg_sq",) if amsgrad else ()))
     m, v = state["exp_avg"], state["exp_avg_sq"]
 
     work = _signed_grad(g, maximize, p.dtype)
@@ -462,13 +457,8 @@ def lamb(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, max_weight_nor
     The norms are computed in float64; u, like everything else, in the dtype of ``p``.
     """
     _check(p, g)
-    if "step" not in state:
-        state["step"] = 0
-    for key in ("exp_avg", "exp_avg_sq"):
-        if state.get(key) is None:
-            state[key] = np.zeros(p.shape, dtype=p.dtype)
-    state["step"] = int(state["step"]) + 1
-    t = state["step"]
+    t = _count_step(state)
+    _zeros(state, p, "exp_avg", "exp_avg_sq")
     m, v = state["exp_avg"], state["exp_avg_sq"]
 
     work = _signed_grad(g, maximize, p.dtype)
@@ -558,17 +548,14 @@ def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
     if eps1 is None:
         eps1 = float(np.finfo(p.dtype).eps)
     factored = p.ndim > 1
-    if "step" not in state:
-        state["step"] = 0
+    t = float(_count_step(state))
     if factored:
         if state.get("row_var") is None:
             state["row_var"] = np.zeros(p.shape[:-1] + (1,), dtype=p.dtype)
         if state.get("col_var") is None:
             state["col_var"] = np.zeros(p.shape[:-2] + (1, p.shape[-1]), dtype=p.dtype)
-    elif state.get("variance") is None:
-        state["variance"] = np.zeros(p.shape, dtype=p.dtype)
-    state["step"] = int(state["step"]) + 1
-    t = float(state["step"])
+    else:
+        _zeros(state, p, "variance")
     if p.size == 0:
         return  # nothing to update (torch raises ZeroDivisionError); the state is kept at zero
 
