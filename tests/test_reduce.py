@@ -13,7 +13,7 @@ import pytest
 
 from steepest import _core
 
-# Above the parallel threshold (32768 elements) so that two threads share the work, with chunk
+# Above the parallel threshold (16384 elements) so that two threads share the work, with chunk
 # boundaries inside tensors; plus small and empty tensors.
 CASES = {
     "one large": [(70001,)],

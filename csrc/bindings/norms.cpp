@@ -39,6 +39,7 @@ struct Lamb {
     require(h.max_weight_norm > 0.0, "Invalid max_weight_norm value", h.max_weight_norm);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return lamb_scalars<T>(h, step);
@@ -52,7 +53,8 @@ void lamb_passes(Batch& batch) {
   const auto sums = reduce_per_tensor<2>(
       batch.sizes, [&](int64_t t, int64_t begin, int64_t end, double* out) {
         k.lamb_moments(batch.items[t].tensor, batch.items[t].scalars, begin, end, out);
-      });
+      },
+      std::plus<double>(), batch.parallel_min);
   for (size_t t = 0; t < batch.items.size(); ++t) {
     auto& s = batch.items[t].scalars;
     s.neg_lr_trust = T(-s.lr * lamb_trust(s.max_weight_norm, sums[t][0], sums[t][1]));
@@ -89,6 +91,7 @@ struct Lars {
       throw std::invalid_argument("Nesterov momentum requires a momentum");
   }
   static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t, double*) { return {h, {}}; }
 };
@@ -107,7 +110,8 @@ void lars_passes(Batch& batch) {
         } else {
           out[0] = out[1] = 0.0;
         }
-      });
+      },
+      std::plus<double>(), batch.parallel_min);
   for (size_t t = 0; t < batch.items.size(); ++t) {
     auto& s = batch.items[t].scalars;
     const bool adapt = adapts(t);

@@ -39,6 +39,7 @@ struct Sgd {
       throw std::invalid_argument("Nesterov momentum requires a momentum and zero dampening");
   }
   static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
+  static int64_t parallel_min(const Hyper& h) { return h.momentum != 0.0 ? kParallelMinLight : kParallelMinBare; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return sgd_scalars<T>(h, step); }
   template <class T>
@@ -67,6 +68,7 @@ struct Adam {
     check_adam_family(h);
   }
   static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return adam_scalars<T>(h, step); }
   template <class T>
@@ -101,6 +103,7 @@ struct Rmsprop {
   static bool uses_state(const Hyper& h, int s) {
     return s == 0 || (s == 1 && h.momentum > 0.0) || (s == 2 && h.centered);
   }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return rmsprop_scalars<T>(h, step);
@@ -136,6 +139,7 @@ struct Adagrad {
     require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return adagrad_scalars<T>(h, step);
@@ -167,6 +171,7 @@ struct Adadelta {
     require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return adadelta_scalars<T>(h, step);
@@ -196,6 +201,7 @@ struct Adamax {
     check_adam_family(h);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return adamax_scalars<T>(h, step);
@@ -229,6 +235,7 @@ struct Nadam {
             h.momentum_decay);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double* mu_product) {
     return nadam_scalars<T>(h, step, *mu_product);
@@ -259,6 +266,7 @@ struct Radam {
     check_adam_family(h);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return radam_scalars<T>(h, step);
@@ -297,6 +305,7 @@ struct Rprop {
                                   std::string(py::repr(py::float_(h.step_size_max))));
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return rprop_scalars<T>(h, step);
@@ -329,6 +338,7 @@ struct Asgd {
     require(!std::isnan(h.t0), "Invalid t0 value", h.t0);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double* eta_mu) {
     return asgd_scalars<T>(h, step, eta_mu);
@@ -360,6 +370,7 @@ struct Lion {
     require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
   }
   static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return lion_scalars<T>(h, step);

@@ -22,6 +22,7 @@
 // A Rule provides: Hyper, Scalars<T>, kStates, kStateKeys, kCountsSteps, kZeroState (new state
 // is zeroed, or left for the kernel to set because `fresh` tells it), kScalarStates,
 // kHyperCount, hyper(tuple, offset), check(hyper), uses_state(hyper, i),
+// parallel_min(hyper) (a step of fewer elements runs on one thread: parallel.h),
 // scalars<T>(hyper, step, scalar_state) and kernel<T>().
 //
 // Per-tensor scalar state: a few rules keep, per tensor, a number that is not a function of the
@@ -59,6 +60,7 @@ struct Batch {
   std::vector<Item> items;
   std::vector<int64_t> sizes;
   std::vector<int> ndims;  // the params' dimensions (LARS treats 1-d tensors apart)
+  int64_t parallel_min = 0;  // below this many elements one thread runs the batch
 
   void reserve(size_t n) {
     items.reserve(n);
@@ -68,9 +70,12 @@ struct Batch {
 
   template <class Kernel>
   void run(Kernel kernel) const {
-    for_each_range(sizes, [&](int64_t t, int64_t begin, int64_t end) {
-      kernel(items[t].tensor, items[t].scalars, begin, end);
-    });
+    for_each_range(
+        sizes,
+        [&](int64_t t, int64_t begin, int64_t end) {
+          kernel(items[t].tensor, items[t].scalars, begin, end);
+        },
+        parallel_min);
   }
 };
 
@@ -164,6 +169,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
     const size_t n = params.size();
     const typename Rule::Hyper h = Rule::hyper(group, kHyper);
     Rule::check(h);
+    f32.parallel_min = f64.parallel_min = std::max(f32.parallel_min, Rule::parallel_min(h));
     py::list lists[S > 0 ? S : 1];
     for (int s = 0; s < S; ++s) {
       if (!Rule::uses_state(h, s)) continue;

@@ -19,7 +19,18 @@ int default_threads() {
   return cores > 0 ? int(cores) : 1;
 }
 std::atomic<int> g_threads{default_threads()};
+std::atomic<int64_t> g_parallel_min_override{0};
 }  // namespace
+
+void set_parallel_min_override(int64_t n) {
+  if (n < 0) throw std::invalid_argument("parallel_min override must be >= 0, got " + std::to_string(n));
+  g_parallel_min_override.store(n, std::memory_order_relaxed);
+}
+
+int64_t parallel_min_or_override(int64_t parallel_min) {
+  const int64_t n = g_parallel_min_override.load(std::memory_order_relaxed);
+  return n > 0 ? n : parallel_min;
+}
 
 int get_num_threads() { return g_threads.load(std::memory_order_relaxed); }
 

@@ -17,8 +17,21 @@ int get_num_threads();
 void set_num_threads(int n);  // n >= 1
 
 // Below this many elements in a step one thread does all the work: waking a second thread
-// costs more than it saves on data that fits in L1/L2.
+// costs more than it saves on data that fits in L1/L2. Entering a parallel region costs about
+// 1.5 µs on 2 cores (a worker's round trip alone is 0.5 µs), so a second thread pays off once
+// one thread's share of the work takes longer than that: from 16K elements for rules with a
+// square root or a division per element, 32K for lighter ones, 64K for a bare p -= lr g
+// (measured for every rule on 2 cores, the 1- and 2-thread steps timed side by side:
+// benchmarks/parallel_threshold.py). Update rules name theirs (Rule::parallel_min); element-wise
+// nn kernels and clipping use the default.
 constexpr int64_t kParallelMinElements = int64_t(1) << 14;
+constexpr int64_t kParallelMinLight = int64_t(1) << 15;
+constexpr int64_t kParallelMinBare = int64_t(1) << 16;
+
+// For measuring the thresholds (benchmarks/parallel_threshold.py, the harness's in-cache
+// ceiling): with n > 0 every loop takes n for its parallel_min; 0 restores each loop's own.
+void set_parallel_min_override(int64_t n);
+int64_t parallel_min_or_override(int64_t parallel_min);
 // Chunks hold at least this many elements (a multiple of a 64-byte line of float32) and there
 // are at most kChunksPerStep of them. The cut depends on the element count only, never on the
 // thread count.
@@ -31,16 +44,18 @@ inline int64_t chunk_size(int64_t total) {
 }
 
 // Calls f(t, begin, end) for every tensor t of sizes[0..count) and sub-ranges [begin, end) of
-// it, so that the calls together cover every element once, on up to get_num_threads() threads.
+// it, so that the calls together cover every element once, on up to get_num_threads() threads
+// (one below parallel_min elements in all).
 // f must update each element independently of where its range begins (kernels are element-wise;
 // see kernel_math.h for why that holds bitwise) and must not throw.
 template <class F>
-void for_each_range(const std::vector<int64_t>& sizes, F&& f) {
+void for_each_range(const std::vector<int64_t>& sizes, F&& f,
+                    int64_t parallel_min = kParallelMinElements) {
   const int64_t count = int64_t(sizes.size());
   const int threads = get_num_threads();
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
-  if (threads <= 1 || total < kParallelMinElements) {
+  if (threads <= 1 || total < parallel_min_or_override(parallel_min)) {
     for (int64_t t = 0; t < count; ++t)
       if (sizes[t] > 0) f(t, int64_t(0), sizes[t]);
     return;
@@ -111,9 +126,9 @@ inline Segmentation segment(const std::vector<int64_t>& sizes) {
 }
 
 // Calls f(i, segment) for every segment i of the segmentation, each chunk on one thread, on up
-// to get_num_threads() threads (one below kParallelMinElements elements). f must not throw.
+// to get_num_threads() threads (one below parallel_min elements). f must not throw.
 template <class F>
-void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f) {
+void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f, int64_t parallel_min) {
   const int64_t chunks = int64_t(s.first.size()) - 1;
   struct Context {
     const Segmentation* s;
@@ -125,7 +140,7 @@ void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f) {
                      (*x.f)(i, x.s->segments[i]);
                  },
                  &ctx};
-  const int threads = total < kParallelMinElements ? 1 : get_num_threads();
+  const int threads = total < parallel_min_or_override(parallel_min) ? 1 : get_num_threads();
   run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
 }
 
@@ -133,17 +148,18 @@ void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f) {
 // [begin, end) of tensor t to out[0..K). Returns the sums per tensor (zeros for empty tensors),
 // bitwise the same for any thread count. partial must not throw. With `combine` the partials of
 // a tensor are folded by combine(total, partial) from 0, in the same order, instead of added
-// (a maximum of |x|: the inf-norm).
+// (a maximum of |x|: the inf-norm). Below parallel_min elements one thread runs it.
 template <int K, class Partial, class Combine = std::plus<double>>
 std::vector<std::array<double, K>> reduce_per_tensor(const std::vector<int64_t>& sizes,
-                                                     Partial&& partial, Combine combine = {}) {
+                                                     Partial&& partial, Combine combine = {},
+                                                     int64_t parallel_min = kParallelMinElements) {
   const Segmentation s = segment(sizes);
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
   std::vector<std::array<double, K>> slots(s.segments.size());
   for_each_chunk_segment(s, total, [&](int64_t i, const Segment& seg) {
     partial(seg.tensor, seg.begin, seg.end, slots[i].data());
-  });
+  }, parallel_min);
   std::vector<std::array<double, K>> sums(sizes.size());
   for (auto& x : sums) x.fill(0.0);
   for (size_t i = 0; i < slots.size(); ++i)  // in segment order: ascending within a tensor

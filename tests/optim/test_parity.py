@@ -33,11 +33,11 @@ complete 200-step trajectories without resynchronising, for typical, well-condit
 
 Threads: within each example the same trajectory is also run with steepest.set_num_threads(1) and
 with 2 threads, and after every step params and every state array must be bitwise equal. The
-kernels split a step across threads only when its tensors hold enough elements together (build
-f6fc18b: min(threads, total // 32768) threads, so two need >= 65536; later builds: chunks once
-total >= 32768), so that happens for the 65539 size and for the multi-tensor group (66217
-elements over 6 tensors of odd sizes, so that chunk or thread boundaries fall inside tensors, at
-offsets that are not multiples of the vector width).
+kernels split a step across threads only when its tensors hold enough elements together (16K,
+32K or 64K elements by the rule's work per element: csrc/runtime/parallel.h), so that happens
+for the 65539 size and for the multi-tensor group (66217 elements over 6 tensors of odd sizes,
+so that chunk or thread boundaries fall inside tensors, at offsets that are not multiples of the
+vector width), above every rule's threshold.
 """
 
 import math
