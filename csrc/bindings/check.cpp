@@ -106,11 +106,11 @@ py::array new_state(py::handle param, bool zero) {
 Array StepArrays::state(py::list list, size_t i, const char* key, size_t k, bool zero,
                         bool& created) {
   const Arg arg{"state", key, k};
-  if (list[i].is_none()) {
+  if (py::handle(PyList_GET_ITEM(list.ptr(), i)).is_none()) {
     list[i] = new_state(param_, zero);
     created = true;
   }
-  py::handle h = list[i];
+  const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
   const Array a = check(h, arg, true);
   check_like_param(h, arg);
   return a;

@@ -181,20 +181,25 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
     const size_t f32_first = f32.items.size(), f64_first = f64.items.size();
     for (size_t i = 0; i < n; ++i) {
       const size_t k = first + i;
-      if (grads[k].is_none()) continue;
+      // Borrowed items: the lists outlive the step (a list accessor costs a reference count
+      // round trip and a bounds check per use: 100 -> 94 ns per 1-element SGD tensor).
+      const py::handle grad = PyList_GET_ITEM(grads.ptr(), k);
+      if (grad.is_none()) continue;
       if (steps && steps[i] < 0)
         throw py::value_error(arg_name("state", "step", k) + ": expected a count >= 0, got " +
                               std::to_string(steps[i]));
-      const Array p = arrays.param(params[i], k);
-      const Array g = arrays.grad(grads[k], k);
+      const py::handle param = PyList_GET_ITEM(params.ptr(), i);
+      const Array p = arrays.param(param, k);
+      const Array g = arrays.grad(grad, k);
       if (scan) scanned.push_back({g.data, g.size, g.dtype, k});
       void* states[S > 0 ? S : 1] = {};
       bool fresh = false;
       for (int s = 0; s < S; ++s) {
         if (!Rule::uses_state(h, s)) continue;
-        if (scan && lists[s][i].is_none()) {  // created after the scan, if the step runs
+        if (scan && py::handle(PyList_GET_ITEM(lists[s].ptr(), i)).is_none()) {
+          // created after the scan, if the step runs
           const bool f64_item = p.dtype == Dtype::f64;
-          pending.push_back({lists[s], i, params[i], f64_item,
+          pending.push_back({lists[s], i, param, f64_item,
                              f64_item ? f64.items.size() : f32.items.size(), s});
           fresh = true;
           continue;
