@@ -11,6 +11,8 @@ import numpy as np
 import steepest
 from steepest import _core
 
+from .timing import calls_for, run_calls
+
 
 # 4 arrays of 64 MiB each: twice the largest L3 of common desktop and server parts.
 CEILING_BYTES_PER_ARRAY = 64 << 20
@@ -37,33 +39,53 @@ def pattern_bandwidth(reads, writes, dtype=np.float32, threads=None, repeats=5):
     return (reads + writes) * np.dtype(dtype).itemsize * n / seconds
 
 
-def alternated(step, patterns, dtype=np.float32, threads=None, repeats=5):
-    """A step beside the ceilings of its patterns, on a shared machine: one call of ``step()``,
-    then one pass of each (reads, writes) pattern, ``repeats`` times over, so that the
-    neighbours weigh on both alike. Returns (median seconds per step, fastest seconds per step,
-    {pattern: (median, fastest) bytes per second of its passes})."""
-    n = CEILING_BYTES_PER_ARRAY // np.dtype(dtype).itemsize
-    arrays = {pattern: [np.full(n, k + 1, dtype=dtype) for k in range(pattern[0])]
+def alternated(step, patterns, size, dtype=np.float32, threads=None, repeats=5, min_time=0.01):
+    """A step beside the ceilings of its patterns at the step's own size, on a shared machine.
+
+    The ceiling of a (reads, writes) pattern is the plain C++ loop of that pattern over arrays of
+    ``size`` elements (the step's own cache level: in L1/L2 the vector units and the cost of a
+    parallel region set it, beyond the caches the memory bandwidth), the faster of one thread and
+    of ``threads`` threads splitting every pass (the parallel threshold lifted): the best that
+    loop does here. Runs of ``step()`` and of each pattern's passes alternate, ``repeats`` times
+    over, so that the neighbours weigh on both alike; a run repeats its call to last at least
+    ``min_time`` seconds (one call beyond the caches). Returns (median seconds per step, fastest
+    seconds per step, {pattern: (median, fastest) bytes per second of its passes})."""
+    threads = threads or steepest.get_num_threads()
+    itemsize = np.dtype(dtype).itemsize
+    arrays = {pattern: [np.full(size, k + 1, dtype=dtype) for k in range(pattern[0])]
               for pattern in patterns}
-    previous = steepest.get_num_threads()
-    step_times, pass_times = [], {pattern: [] for pattern in patterns}
-    try:
-        if threads is not None:
-            steepest.set_num_threads(threads)
+
+    def pass_of(pattern, n_threads, override):
+        a, writes = arrays[pattern], pattern[1]
+
+        def run():
+            steepest.set_num_threads(n_threads)
+            _core._set_parallel_min_override(override)
+            _core.pattern_pass(a, writes)
+        return run
+
+    def run_step():
+        steepest.set_num_threads(threads)
+        _core._set_parallel_min_override(0)
         step()
-        for (reads, writes), a in arrays.items():
-            _core.pattern_pass(a, writes)  # first touch
+
+    runs = [(None, run_step)] + [(pattern, pass_of(pattern, n, override)) for pattern in patterns
+                                 for n, override in [(1, 0)] + ([(threads, 1)] if threads > 1 else [])]
+    times = {fn: [] for _, fn in runs}
+    previous = steepest.get_num_threads()
+    try:
+        calls = {fn: calls_for(fn, min_time)[0] for _, fn in runs}  # also the first touch
         for _ in range(max(repeats, 5)):
-            start = time.perf_counter()
-            step()
-            step_times.append(time.perf_counter() - start)
-            for (reads, writes), a in arrays.items():
-                start = time.perf_counter()
-                _core.pattern_pass(a, writes)
-                pass_times[(reads, writes)].append(time.perf_counter() - start)
+            for _, fn in runs:
+                times[fn].append(run_calls(fn, calls[fn]))
     finally:
+        _core._set_parallel_min_override(0)
         steepest.set_num_threads(previous)
-    moved = {(r, w): (r + w) * np.dtype(dtype).itemsize * n for r, w in patterns}
-    bandwidth = {p: (moved[p] / statistics.median(t), moved[p] / min(t))
-                 for p, t in pass_times.items()}
+    step_times = times[run_step]
+    bandwidth = {}
+    for pattern in patterns:
+        moved = (pattern[0] + pattern[1]) * itemsize * size
+        mine = [times[fn] for p, fn in runs if p == pattern]
+        bandwidth[pattern] = (moved / min(statistics.median(t) for t in mine),
+                              moved / min(min(t) for t in mine))
     return statistics.median(step_times), min(step_times), bandwidth

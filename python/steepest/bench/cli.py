@@ -100,10 +100,10 @@ def split(n, parts):
     return [base] * (parts - 1) + [n - base * (parts - 1)]
 
 
-def time_point(rule, size, tensors, dtype, threads, repeats, with_torch, beside):
+def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
     """Seconds per step of every implementation of ``rule`` on the same data (each timed in a
-    run of its own steps); with ``beside`` (beyond the caches) also steepest's step timed
-    alternating with passes of its patterns' ceilings (ceiling.alternated; else None)."""
+    run of its own steps), and steepest's step timed alternating with passes of its patterns'
+    ceilings at the same size (ceiling.alternated)."""
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(n).astype(dtype) for n in split(size, tensors)]
     grads = [(rng.standard_normal(p.size) * 1e-2).astype(dtype) for p in params]
@@ -111,10 +111,9 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch, beside)
     steepest.set_num_threads(threads)
     opt = rule.make([p.copy() for p in params])
     times["steepest"] = seconds_per_call(lambda: opt.step(grads), repeats=repeats)
-    side_by_side = None
-    if beside:  # alternating flushes the caches: used for the ceiling fraction only
-        side_by_side = ceiling.alternated(lambda: opt.step(grads), rule.patterns, dtype,
-                                          threads, repeats)
+    # Beyond the caches alternating flushes them: used for the ceiling fraction only.
+    side_by_side = ceiling.alternated(lambda: opt.step(grads), rule.patterns, size, dtype,
+                                      threads, repeats)
     ref_params = [p.copy() for p in params]
     ref_states = [{} for _ in params]
 
@@ -176,31 +175,24 @@ def main(argv=None):
         for rule in rules:
             for size, tensors, threads in itertools.product(args.sizes, args.tensors, args.threads):
                 moved = rule.bytes_per_param(dtype.itemsize) * size
-                # Beyond the caches the fraction of the ceiling compares medians of the step and
-                # of its patterns' passes timed alternately (the neighbours of a shared machine
-                # weigh on both alike; also the fastest of each, in the JSON); in cache, the
-                # ceiling read at the start.
-                beside = moved >= ceiling.CEILING_BYTES_PER_ARRAY
+                # The fraction of the ceiling compares medians of the step and of its patterns'
+                # passes at the same size, timed alternately (the neighbours of a shared machine
+                # weigh on both alike; also the fastest of each, in the JSON).
                 times, side = time_point(rule, size, tensors, dtype, threads, args.repeats,
-                                         torch_version is not None, beside)
+                                         torch_version is not None)
                 ours = times["steepest"]
-                if beside:
-                    bw = rule.ceiling({p: b[0] for p, b in side[2].items()}, dtype.itemsize)
-                    fraction = moved / side[0] / bw
-                    best = (moved / side[1]
-                            / rule.ceiling({p: b[1] for p, b in side[2].items()}, dtype.itemsize))
-                else:
-                    bw = rule.ceiling({(r, w): ceilings[f"{r}r{w}w/{threads}t"]
-                                       for r, w in rule.patterns}, dtype.itemsize)
-                    fraction, best = moved / ours / bw, None
+                bw = rule.ceiling({p: b[0] for p, b in side[2].items()}, dtype.itemsize)
+                fraction = moved / side[0] / bw
+                best = (moved / side[1]
+                        / rule.ceiling({p: b[1] for p, b in side[2].items()}, dtype.itemsize))
                 row = {
                     "rule": rule.name, "params": size, "tensors": tensors,
                     "dtype": args.dtype, "threads": threads,
                     "bytes_per_param": rule.bytes_per_param(dtype.itemsize),
                     "seconds": times, "steepest_gb_s": moved / ours / 1e9,
                     "ceiling_gb_s": bw / 1e9,
-                    "ceiling_measured": "alternated with the step" if beside else "at start",
-                    "steepest_alternated_seconds": side[0] if beside else None,
+                    "ceiling_measured": "same size, alternated with the step",
+                    "steepest_alternated_seconds": side[0],
                     "fraction_of_ceiling": fraction,
                     "fraction_of_ceiling_fastest": best,
                     "speedup": {k: t / ours for k, t in times.items() if k != "steepest"},
@@ -230,7 +222,8 @@ def main(argv=None):
     with open(path, "w") as f:
         json.dump(report, f, indent=1)
     print("speed-ups are the other implementation's time over steepest's (higher: steepest "
-          "faster); ceil% is the share of the measured same-pattern memory ceiling")
+          "faster); ceil% is the share of the ceiling: the same access pattern's plain loop over "
+          "arrays of the same size (the memory bandwidth beyond the caches)")
     print(f"results: {path}")
     try:
         from .plot import draw

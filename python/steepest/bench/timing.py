@@ -4,7 +4,7 @@ import statistics
 import time
 
 
-def _calls_for(fn, min_time):
+def calls_for(fn, min_time):
     """Warm ``fn`` up (first-touch page faults, lazy state), then find how many calls last at
     least ``min_time`` seconds; returns (calls, seconds per call of that run)."""
     fn()
@@ -19,7 +19,7 @@ def _calls_for(fn, min_time):
         calls *= 2 if elapsed <= 0 else max(2, min(100, int(1.5 * min_time / elapsed)))
 
 
-def _run(fn, calls):
+def run_calls(fn, calls):
     start = time.perf_counter()
     for _ in range(calls):
         fn()
@@ -29,8 +29,8 @@ def _run(fn, calls):
 def seconds_per_call(fn, repeats=7, min_time=0.02):
     """Median over ``repeats`` of the mean time of one ``fn()`` call, each repeat running the
     call often enough to last at least ``min_time`` seconds (the count is calibrated once)."""
-    calls, first = _calls_for(fn, min_time)
-    return statistics.median([first] + [_run(fn, calls) for _ in range(repeats - 1)])
+    calls, first = calls_for(fn, min_time)
+    return statistics.median([first] + [run_calls(fn, calls) for _ in range(repeats - 1)])
 
 
 def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02, settle=0.0):
@@ -43,10 +43,10 @@ def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02, settle=0.0):
     counts = []
     for fn in fns:
         time.sleep(settle)
-        counts.append(_calls_for(fn, min_time)[0])
+        counts.append(calls_for(fn, min_time)[0])
     samples = [[] for _ in fns]
     for _ in range(repeats):
         for fn, calls, times in zip(fns, counts, samples):
             time.sleep(settle)
-            times.append(_run(fn, calls))
+            times.append(run_calls(fn, calls))
     return [statistics.median(times) for times in samples]
