@@ -3,7 +3,7 @@ packed (vector) and scalar floating-point arithmetic instructions, from `objdump
 tree. A vectorized loop has packed ymm (avx2) / zmm (avx512) arithmetic; a kernel whose packed
 count falls to zero or collapses after a change lost its vectorization.
 
-    python benchmarks/vectorized.py [build-dir]     (default: the only build/*/ directory)
+    python benchmarks/vectorized.py [build-dir]     (default: the newest build/*/ directory)
 """
 
 import collections
@@ -32,7 +32,8 @@ def count(obj):
 
 def main():
     root = os.path.join(os.path.dirname(__file__), "..")
-    build = sys.argv[1] if len(sys.argv) > 1 else (glob.glob(os.path.join(root, "build", "*")) or [""])[0]
+    builds = sorted(glob.glob(os.path.join(root, "build", "*")), key=os.path.getmtime)
+    build = sys.argv[1] if len(sys.argv) > 1 else (builds or [""])[-1]
     objects = sorted(glob.glob(os.path.join(build, "CMakeFiles", "kernels_*.dir", "**", "*.o"),
                                recursive=True))
     if not objects:
