@@ -784,3 +784,18 @@ def test_adafactor_parity(dtype, size, simd_target, num_threads):
                       steps=50 if large else STEPS)
 
     check()
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_asgd_average_is_a_copy_while_mu_is_one(dtype, simd_target):
+    """Before t0 (mu = 1) ASGD's ax is a copy of the parameter, as torch's ax.copy_(param): the
+    kernel writes it as a read-modify-write of its bits (asgd.cc, copy_reading), which must give
+    the parameter's bits whatever ax held, NaN and infinities included."""
+    n = 1031
+    p = np.linspace(-3, 3, n).astype(dtype)
+    opt = steepest.optim.ASGD([p], lr=1e-2)
+    opt.step([np.ones(n, dtype)])
+    ax = opt.state[0]["ax"]
+    ax[:] = np.array([np.nan, np.inf, -np.inf, -0.0, 1e30], dtype)[np.arange(n) % 5]
+    opt.step([np.full(n, 0.5, dtype)])
+    assert ax.tobytes() == p.tobytes()
