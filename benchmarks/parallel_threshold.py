@@ -1,6 +1,7 @@
 """Where a second thread starts to pay off, per update rule: the step on 1 thread and on N
 threads, side by side, with each rule's own threshold and with the threshold lifted (every step
-of two or more chunks split across the threads), at sizes around the thresholds.
+of two or more chunks split across the threads), at sizes around the thresholds; then the same
+parameter counts split over many tensors (each tensor raises the threshold: parallel.h).
 
     python benchmarks/parallel_threshold.py [--threads 2] [--repeats 11] [--out DIR]
 
@@ -29,12 +30,15 @@ SIZES = (8192, 16384, 32768, 65536, 131072)
 CASES = [(name, rule.steepest_class, rule.hyper) for name, rule in RULES.items()
          if name != "adafactor"]  # Adafactor runs one thread per tensor: no split to measure
 CASES.append(("sgd-plain", "SGD", dict(lr=1e-3)))
+# (rule, total parameters, tensors) for the many-tensor table.
+TENSOR_CASES = [(name, total, tensors) for name in ("adamw", "sgd")
+                for total in (16384, 65536, 262144) for tensors in (16, 64, 256, 1024)]
 
 
-def step_of(cls, hyper, n):
+def step_of(cls, hyper, n, tensors=1):
     rng = np.random.default_rng(0)
-    params = [rng.standard_normal(n).astype(np.float32)]
-    grads = [(rng.standard_normal(n) * 1e-2).astype(np.float32)]
+    params = [rng.standard_normal(n // tensors).astype(np.float32) for _ in range(tensors)]
+    grads = [(rng.standard_normal(p.size) * 1e-2).astype(np.float32) for p in params]
     opt = getattr(steepest.optim, cls)(params, **hyper)
     return lambda: opt.step(grads)
 
@@ -70,6 +74,17 @@ def main():
                              "own_threshold_s": own, "lifted_threshold_s": lifted})
                 cells.append(f"{one * 1e6:7.1f} {one / own:5.2f}x/{one / lifted:5.2f}x")
             print(f"{name:<10}" + "".join(f"{c:>22}" for c in cells), flush=True)
+        print(f"\nmany tensors, each rule's own threshold: step time on 1 thread (us), speed-up of "
+              f"{n_threads} threads")
+        for name, total, tensors in TENSOR_CASES:
+            rule = RULES[name]
+            step = step_of(rule.steepest_class, rule.hyper, total, tensors)
+            one, own = interleaved_seconds_per_call(
+                [with_threads(1, 0, step), with_threads(n_threads, 0, step)], repeats=args.repeats)
+            rows.append({"rule": name, "params": total, "tensors": tensors, "one_thread_s": one,
+                         "own_threshold_s": own})
+            print(f"{name:<10} {total:>7} in {tensors:>4} tensors {one * 1e6:8.1f} {one / own:5.2f}x",
+                  flush=True)
     finally:
         _core._set_parallel_min_override(0)
         steepest.set_num_threads(n_threads)

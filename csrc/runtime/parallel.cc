@@ -27,9 +27,9 @@ void set_parallel_min_override(int64_t n) {
   g_parallel_min_override.store(n, std::memory_order_relaxed);
 }
 
-int64_t parallel_min_or_override(int64_t parallel_min) {
+bool worth_splitting(int64_t total, int64_t tensors, int64_t parallel_min) {
   const int64_t n = g_parallel_min_override.load(std::memory_order_relaxed);
-  return n > 0 ? n : parallel_min;
+  return total >= (n > 0 ? n : parallel_min) + kParallelPerTensor * tensors;
 }
 
 int get_num_threads() { return g_threads.load(std::memory_order_relaxed); }

@@ -35,7 +35,7 @@ Threads: within each example the same trajectory is also run with steepest.set_n
 with 2 threads, and after every step params and every state array must be bitwise equal. The
 kernels split a step across threads only when its tensors hold enough elements together (16K,
 32K or 64K elements by the rule's work per element: csrc/runtime/parallel.h), so that happens
-for the 65539 size and for the multi-tensor group (66217 elements over 6 tensors of odd sizes,
+for the 70001 size and for the multi-tensor group (71209 elements over 6 tensors of odd sizes,
 so that chunk or thread boundaries fall inside tensors, at offsets that are not multiples of the
 vector width), above every rule's threshold.
 """
@@ -74,8 +74,9 @@ CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
 # State the reference keeps that steepest does not (none: ASGD keeps eta and mu as torch does).
 DERIVED_STATE = {}
 DTYPES = (np.float32, np.float64)
-# Lists of shapes in one parameter group. "group": odd sizes, 66217 elements in total (>= 65536,
-# so two threads share the step) with the thread split inside the 45007-element tensor.
+# Lists of shapes in one parameter group. "group": odd sizes, 71209 elements in total (above every
+# rule's parallel threshold, parallel.h, so two threads share the step) with the thread split
+# inside the 49999-element tensor.
 SHAPES = {
     "0": [(0,)],
     "1": [(1,)],
@@ -83,10 +84,10 @@ SHAPES = {
     "8": [(8,)],
     "9": [(9,)],
     "1031": [(1031,)],
-    "65539": [(65539,)],
-    "group": [(3,), (0,), (33, 5), (20011,), (1031,), (45007,)],
+    "70001": [(70001,)],
+    "group": [(3,), (0,), (33, 5), (20011,), (1031,), (49999,)],
 }
-LARGE = {"65539", "group"}
+LARGE = {"70001", "group"}
 
 
 # -- hyperparameters -------------------------------------------------------------------------
@@ -619,7 +620,7 @@ def test_parity(rule, dtype, size, simd_target, num_threads):
     check()
 
 
-ELEMENTWISE_SIZES = ["0", "1", "7", "8", "9", "1031", "65539"]
+ELEMENTWISE_SIZES = ["0", "1", "7", "8", "9", "1031", "70001"]
 
 
 @pytest.mark.parametrize("size", ELEMENTWISE_SIZES)
@@ -628,7 +629,7 @@ ELEMENTWISE_SIZES = ["0", "1", "7", "8", "9", "1031", "65539"]
 def test_parity_elementwise(rule, dtype, size, simd_target, num_threads):
     """As test_parity, with fewer draws to keep the runtime of nine more rules in check: on the
     small sizes the explicit examples + 1 draw (different for every rule, dtype, size and
-    target), on 65539 (the thread split) one explicit example, each dtype and target taking the
+    target), on 70001 (the thread split) one explicit example, each dtype and target taking the
     other one from its neighbour."""
     shapes = SHAPES[size]
     case = f"{rule}-{np.dtype(dtype).name}-{size}-{simd_target}"
