@@ -157,7 +157,7 @@ void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f, int64_t
 // [begin, end) of tensor t to out[0..K). Returns the sums per tensor (zeros for empty tensors),
 // bitwise the same for any thread count. partial must not throw. With `combine` the partials of
 // a tensor are folded by combine(total, partial) from 0, in the same order, instead of added
-// (a maximum of |x|: the inf-norm). Below parallel_min elements one thread runs it.
+// (a maximum of |x|: the inf-norm). One thread runs it unless worth_splitting.
 template <int K, class Partial, class Combine = std::plus<double>>
 std::vector<std::array<double, K>> reduce_per_tensor(const std::vector<int64_t>& sizes,
                                                      Partial&& partial, Combine combine = {},

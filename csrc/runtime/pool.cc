@@ -36,7 +36,7 @@ uint64_t pack(uint64_t gen, uint64_t end, uint64_t next) {
 
 // How long an idle worker spins before it sleeps.
 constexpr auto kSpin = std::chrono::microseconds(100);
-// Participants of one job, the caller included (more threads than this share the shares).
+// Participants of one job, the caller included (a larger thread count runs on this many).
 constexpr int kMaxParticipants = 64;
 
 // Why home shares: chunk c of a job of C chunks on P participants goes first to participant
