@@ -29,7 +29,7 @@ void set_parallel_min_override(int64_t n) {
 
 bool worth_splitting(int64_t total, int64_t tensors, int64_t parallel_min) {
   const int64_t n = g_parallel_min_override.load(std::memory_order_relaxed);
-  return total >= (n > 0 ? n : parallel_min) + kParallelPerTensor * tensors;
+  return total >= (n > 0 ? n : parallel_min) + kParallelPerTensor * (tensors - 1);
 }
 
 int get_num_threads() { return g_threads.load(std::memory_order_relaxed); }

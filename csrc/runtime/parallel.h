@@ -28,9 +28,10 @@ constexpr int64_t kParallelMinElements = int64_t(1) << 14;
 constexpr int64_t kParallelMinLight = int64_t(1) << 15;
 constexpr int64_t kParallelMinBare = int64_t(1) << 16;
 
-// Each tensor of a step raises its threshold by this many elements: a split step hands every
-// tensor's record (pointers, per-tensor scalars), just written by the calling thread, to the
-// other cores, about 33 ns a tensor on 2 cores. Without it 2 threads were slower than one for
+// Each tensor of a step after the first raises its threshold by this many elements (the
+// thresholds above were measured on one tensor): a split step hands every tensor's record
+// (pointers, per-tensor scalars), just written by the calling thread, to the other cores, about
+// 33 ns a tensor on 2 cores. Without it 2 threads were slower than one for
 // many small tensors (AdamW, 16K params in 256 tensors: 29 -> 43 µs; 256K in 1024: 0.98x).
 constexpr int64_t kParallelPerTensor = 256;
 
@@ -38,7 +39,7 @@ constexpr int64_t kParallelPerTensor = 256;
 // ceiling): with n > 0 every loop takes n for its parallel_min; 0 restores each loop's own.
 void set_parallel_min_override(int64_t n);
 // Whether a loop over `tensors` tensors of `total` elements in all is split across threads:
-// total >= parallel_min (or the override) + kParallelPerTensor * tensors.
+// total >= parallel_min (or the override) + kParallelPerTensor * (tensors - 1).
 bool worth_splitting(int64_t total, int64_t tensors, int64_t parallel_min);
 // Chunks hold at least this many elements (a multiple of a 64-byte line of float32) and there
 // are at most kChunksPerStep of them. The cut depends on the element count only, never on the
@@ -133,10 +134,13 @@ inline Segmentation segment(const std::vector<int64_t>& sizes) {
   return s;
 }
 
-// Calls f(i, segment) for every segment i of the segmentation, each chunk on one thread, on up
-// to get_num_threads() threads (one unless worth_splitting). f must not throw.
+// Calls f(i, segment) for every segment i of the segmentation of `tensors` tensors, each chunk on
+// one thread, on up to get_num_threads() threads (one unless worth_splitting, as for_each_range
+// decides for the same tensors: a pass that reduces and a pass that updates split alike, so each
+// core keeps its data). f must not throw.
 template <class F>
-void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f, int64_t parallel_min) {
+void for_each_chunk_segment(const Segmentation& s, int64_t total, int64_t tensors, F&& f,
+                            int64_t parallel_min) {
   const int64_t chunks = int64_t(s.first.size()) - 1;
   struct Context {
     const Segmentation* s;
@@ -148,8 +152,7 @@ void for_each_chunk_segment(const Segmentation& s, int64_t total, F&& f, int64_t
                      (*x.f)(i, x.s->segments[i]);
                  },
                  &ctx};
-  const int64_t segments = int64_t(s.segments.size());
-  const int threads = worth_splitting(total, segments, parallel_min) ? get_num_threads() : 1;
+  const int threads = worth_splitting(total, tensors, parallel_min) ? get_num_threads() : 1;
   run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
 }
 
@@ -166,7 +169,7 @@ std::vector<std::array<double, K>> reduce_per_tensor(const std::vector<int64_t>&
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
   std::vector<std::array<double, K>> slots(s.segments.size());
-  for_each_chunk_segment(s, total, [&](int64_t i, const Segment& seg) {
+  for_each_chunk_segment(s, total, int64_t(sizes.size()), [&](int64_t i, const Segment& seg) {
     partial(seg.tensor, seg.begin, seg.end, slots[i].data());
   }, parallel_min);
   std::vector<std::array<double, K>> sums(sizes.size());
