@@ -72,8 +72,8 @@ struct Work {
                      kernels<T>().adafactor(w.tensors[c], w.scalars[c]);
                    },
                    &ctx};
-    run_chunks(count, int(std::min<int64_t>(total < kParallelMinElements ? 1 : threads, count)),
-               task);
+    const int64_t used = worth_splitting(total, count, kParallelMinElements) ? threads : 1;
+    run_chunks(count, int(std::min<int64_t>(used, count)), task);
   }
 };
 
