@@ -39,7 +39,9 @@ struct Sgd {
       throw std::invalid_argument("Nesterov momentum requires a momentum and zero dampening");
   }
   static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
-  static int64_t parallel_min(const Hyper& h) { return h.momentum != 0.0 ? kParallelMinLight : kParallelMinBare; }
+  static int64_t parallel_min(const Hyper& h) {
+    return h.momentum != 0.0 ? kParallelMinLight : kParallelMinBare;
+  }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return sgd_scalars<T>(h, step); }
   template <class T>

@@ -1,7 +1,8 @@
-"""The machine's memory ceiling for a step: our own C++ loop with a rule's access pattern (read R
-arrays, write W of them back in place) over arrays far larger than the caches. Every byte it
-counts really moves, unlike STREAM's triad, which counts 12 bytes per element where a
-write-allocate moves 16."""
+"""The ceiling of a step: our own C++ loop with a rule's access pattern (read R arrays, write W of
+them back in place). Over arrays far larger than the caches it is the machine's memory bandwidth
+for that pattern (pattern_bandwidth); over arrays of a step's own size, timed beside the step, it
+is that step's ceiling at its cache level (alternated). Every byte it counts really moves, unlike
+STREAM's triad, which counts 12 bytes per element where a write-allocate moves 16."""
 
 import statistics
 import time
