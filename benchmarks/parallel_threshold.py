@@ -23,7 +23,7 @@ import steepest
 from steepest import _core
 from steepest.bench import machine
 from steepest.bench.rules import RULES
-from steepest.bench.timing import interleaved_seconds_per_call
+from steepest.bench.timing import configured, interleaved_seconds_per_call
 
 SIZES = (8192, 16384, 32768, 65536, 131072)
 # Rules as the harness builds them, and plain SGD (no momentum: the lightest step).
@@ -43,14 +43,6 @@ def step_of(cls, hyper, n, tensors=1):
     return lambda: opt.step(grads)
 
 
-def with_threads(threads, override, fn):
-    def call():
-        steepest.set_num_threads(threads)
-        _core._set_parallel_min_override(override)
-        fn()
-    return call
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--threads", type=int, default=steepest.get_num_threads())
@@ -68,8 +60,8 @@ def main():
             for n in SIZES:
                 step = step_of(cls, hyper, n)
                 one, own, lifted = interleaved_seconds_per_call(
-                    [with_threads(1, 0, step), with_threads(n_threads, 0, step),
-                     with_threads(n_threads, 1, step)], repeats=args.repeats)
+                    [configured(step, 1), configured(step, n_threads),
+                     configured(step, n_threads, 1)], repeats=args.repeats)
                 rows.append({"rule": name, "params": n, "one_thread_s": one,
                              "own_threshold_s": own, "lifted_threshold_s": lifted})
                 cells.append(f"{one * 1e6:7.1f} {one / own:5.2f}x/{one / lifted:5.2f}x")
@@ -80,16 +72,17 @@ def main():
             rule = RULES[name]
             step = step_of(rule.steepest_class, rule.hyper, total, tensors)
             one, own = interleaved_seconds_per_call(
-                [with_threads(1, 0, step), with_threads(n_threads, 0, step)], repeats=args.repeats)
+                [configured(step, 1), configured(step, n_threads)], repeats=args.repeats)
             rows.append({"rule": name, "params": total, "tensors": tensors, "one_thread_s": one,
                          "own_threshold_s": own})
-            print(f"{name:<10} {total:>7} in {tensors:>4} tensors {one * 1e6:8.1f} {one / own:5.2f}x",
-                  flush=True)
+            print(f"{name:<10} {total:>7} in {tensors:>4} tensors {one * 1e6:8.1f} "
+                  f"{one / own:5.2f}x", flush=True)
     finally:
         _core._set_parallel_min_override(0)
         steepest.set_num_threads(n_threads)
     os.makedirs(args.out, exist_ok=True)
-    path = os.path.join(args.out, datetime.datetime.now().strftime("parallel-threshold-%Y%m%d-%H%M.json"))
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M")
+    path = os.path.join(args.out, f"parallel-threshold-{stamp}.json")
     with open(path, "w") as f:
         json.dump({"machine": machine.describe(), "threads": n_threads, "dtype": "float32",
                    "statistic": "median seconds per step, 1 thread / own threshold / lifted "

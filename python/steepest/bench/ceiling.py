@@ -12,7 +12,7 @@ import numpy as np
 import steepest
 from steepest import _core
 
-from .timing import calls_for, run_calls
+from .timing import calls_for, configured, run_calls
 
 
 # 4 arrays of 64 MiB each: twice the largest L3 of common desktop and server parts.
@@ -56,22 +56,13 @@ def alternated(step, patterns, size, dtype=np.float32, threads=None, repeats=5, 
     arrays = {pattern: [np.full(size, k + 1, dtype=dtype) for k in range(pattern[0])]
               for pattern in patterns}
 
-    def pass_of(pattern, n_threads, override):
-        a, writes = arrays[pattern], pattern[1]
+    def pass_of(pattern):
+        return lambda: _core.pattern_pass(arrays[pattern], pattern[1])
 
-        def run():
-            steepest.set_num_threads(n_threads)
-            _core._set_parallel_min_override(override)
-            _core.pattern_pass(a, writes)
-        return run
-
-    def run_step():
-        steepest.set_num_threads(threads)
-        _core._set_parallel_min_override(0)
-        step()
-
-    runs = [(None, run_step)] + [(pattern, pass_of(pattern, n, override)) for pattern in patterns
-                                 for n, override in [(1, 0)] + ([(threads, 1)] if threads > 1 else [])]
+    run_step = configured(step, threads)
+    ways = [(1, 0)] + ([(threads, 1)] if threads > 1 else [])  # (threads, threshold override)
+    runs = [(None, run_step)] + [(pattern, configured(pass_of(pattern), n, override))
+                                 for pattern in patterns for n, override in ways]
     times = {fn: [] for _, fn in runs}
     previous = steepest.get_num_threads()
     try:

@@ -3,6 +3,9 @@
 import statistics
 import time
 
+import steepest
+from steepest import _core
+
 
 def calls_for(fn, min_time):
     """Warm ``fn`` up (first-touch page faults, lazy state), then find how many calls last at
@@ -50,3 +53,14 @@ def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02, settle=0.0):
             time.sleep(settle)
             times.append(run_calls(fn, calls))
     return [statistics.median(times) for times in samples]
+
+
+def configured(fn, threads, parallel_min_override=0):
+    """``fn`` run under ``threads`` threads and a parallel-threshold override (0: the loops' own,
+    1: every loop of two or more chunks splits), set at each call: calls timed alternately with
+    others configured otherwise each keep their own."""
+    def call():
+        steepest.set_num_threads(threads)
+        _core._set_parallel_min_override(parallel_min_override)
+        fn()
+    return call
