@@ -800,3 +800,30 @@ def test_asgd_average_is_a_copy_while_mu_is_one(dtype, simd_target):
     ax[:] = np.array([np.nan, np.inf, -np.inf, -0.0, 1e30], dtype)[np.arange(n) % 5]
     opt.step([np.full(n, 0.5, dtype)])
     assert ax.tobytes() == p.tobytes()
+
+
+@pytest.mark.parametrize("rule, key, values", [("nadam", "mu_product", (0.5, 0.25, 0.5, 0.125)),
+                                               ("asgd", "eta", (0.01, 0.02, 0.01, 0.01))])
+def test_tensors_share_scalars_only_with_the_same_scalar_state(rule, key, values):
+    """The binding computes a rule's per-tensor scalars once for consecutive tensors of a group at
+    the same step with the same per-tensor scalar state (step.h, add_tensor). Tensors at the same
+    step whose state differs (set here; in training: loaded, or stepped under other
+    hyperparameters) must each step as they would alone, and advance their own state."""
+    cls = {"nadam": steepest.optim.NAdam, "asgd": steepest.optim.ASGD}[rule]
+    rng = np.random.default_rng(0)
+    params = [rng.standard_normal(37) for _ in values]
+    grads = [rng.standard_normal(37) for _ in values]
+    together = cls([p.copy() for p in params])
+    alone = [cls([p.copy()]) for p in params]
+    together.step(grads)
+    for opt, g in zip(alone, grads):
+        opt.step([g])
+    for k, (opt, value) in enumerate(zip(alone, values)):
+        together.state[k][key][...] = value
+        opt.state[0][key][...] = value
+    together.step(grads)
+    for k, (opt, g) in enumerate(zip(alone, grads)):
+        opt.step([g])
+        assert together.param_groups[0]["params"][k].tobytes() == opt.param_groups[0]["params"][0].tobytes()
+        for name, value in opt.state[0].items():
+            assert np.asarray(together.state[k][name]).tobytes() == np.asarray(value).tobytes(), name
