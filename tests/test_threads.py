@@ -15,8 +15,12 @@ RULES = {
     "AdamW": dict(lr=1e-2, weight_decay=1e-2),
     "Lamb": dict(lr=1e-2),
     "Lars": dict(lr=1e-1, exclude_1d=False),
+    "Adafactor": dict(lr=1e-2, weight_decay=1e-2),
 }
 SHAPES = [(12289,), (3,), (4097,)]  # 16389 elements: 5 chunks, cuts inside tensors
+# Adafactor cuts each tensor on its own, factored ones into chunks of 32 rows: (3, 37, 301) has
+# 4 (batches span chunks), (12289,) has 4.
+SHAPES_OF = {"Adafactor": [(12289,), (3, 37, 301), (3,)]}
 
 
 @pytest.fixture
@@ -31,13 +35,14 @@ def lifted():
 
 def trajectory(rule, hyper, threads, steps=30):
     rng = np.random.default_rng(5)
-    params = [rng.standard_normal(s).astype(np.float32) for s in SHAPES]
+    shapes = SHAPES_OF.get(rule, SHAPES)
+    params = [rng.standard_normal(s).astype(np.float32) for s in shapes]
     opt = getattr(steepest.optim, rule)(params, **hyper)
     previous = steepest.get_num_threads()
     steepest.set_num_threads(threads)
     try:
         for _ in range(steps):
-            opt.step([rng.standard_normal(s).astype(np.float32) for s in SHAPES])
+            opt.step([rng.standard_normal(s).astype(np.float32) for s in shapes])
     finally:
         steepest.set_num_threads(previous)
     return [p.tobytes() for p in params] + [

@@ -1,8 +1,9 @@
 // Adafactor's binding. Written apart from rule_step (step.h) because its state arrays do not
 // have the param's shape (row_var (..., R, 1) and col_var (..., 1, C) for 2+ dims, variance for
 // fewer) and which of them a tensor has depends on its dimensions, not on the hyperparameters;
-// and because a tensor is one unit of work (its norms and row/column sums span all of it), not
-// a range to cut. The checks are the same StepArrays checks (state_shaped for the factors).
+// and because its passes need sums over whole tensors between them (a tensor is cut into
+// chunks of whole rows: steepest/optim/adafactor.h). The checks are the same StepArrays checks
+// (state_shaped for the factors).
 //
 //   adafactor_step(groups, grads, nonfinite=0) -> number of state arrays created, or kSkipped
 //   (the non-finite guard as in step.h)
@@ -10,6 +11,7 @@
 //            None), eps2, d, weight_decay, maximize)
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 #include <vector>
@@ -43,37 +45,97 @@ void adafactor_check(const AdafactorHyper& h) {
 
 constexpr size_t kHyper = 6, kHyperCount = 7;  // after (params, 3 state lists, steps, None)
 
+// The chunks of a tensor (steepest/optim/adafactor.h), a cut that depends on its shape only.
+// Unfactored: chunk_size(n) elements, as the other rules. Factored: whole rows, and at least 32
+// of them, which bounds the two slots of column sums per chunk to 2 n / 32 doubles (12.5% of a
+// float32 tensor's bytes); a matrix of fewer than 64 rows in all thus runs on one thread.
+template <class T>
+void cut(AdafactorTensor<T>& t) {
+  const int64_t n = t.size();
+  t.units_per_chunk = t.factored ? std::max<int64_t>(32, (chunk_size(n) + t.cols - 1) / t.cols)
+                                 : chunk_size(n);
+  t.chunks = n == 0 ? 0 : (t.units() + t.units_per_chunk - 1) / t.units_per_chunk;
+}
+
+// Column sums of the batches that span several chunks: each chunk left its part in a slot
+// (slot 0 if the batch is the chunk's first, else slot 1); added here in chunk order.
+template <class T>
+void finish_split_batches(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s) {
+  const int64_t R = t.rows, C = t.cols, U = t.units_per_chunk;
+  for (int64_t b = 0; b < t.batches; ++b) {
+    const int64_t first = b * R / U, last = ((b + 1) * R - 1) / U;
+    if (first == last) continue;  // finished inside its chunk
+    const auto slot = [&](int64_t c) { return t.slots(c) + (b == c * U / R ? 0 : C); };
+    double* sums = slot(first);
+    for (int64_t c = first + 1; c <= last; ++c) {
+      const double* part = slot(c);
+      for (int64_t j = 0; j < C; ++j) sums[j] += part[j];
+    }
+    kernels<T>().adafactor.finish_batch(t, s, b, sums);
+  }
+}
+
+// One tensor's step: three passes over its chunks on up to `threads` threads, the partial sums
+// added in chunk order between them.
+template <class T>
+void step_tensor(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, int threads) {
+  const int64_t n = t.size();
+  if (n == 0) return;
+  const AdafactorKernels<T>& k = kernels<T>().adafactor;
+  double* partial = t.partials();
+  const auto total = [&] {
+    double sum = 0.0;
+    for (int64_t c = 0; c < t.chunks; ++c) sum += partial[c];
+    return sum;
+  };
+  for_each_chunk(t.chunks, threads, [&](int64_t c) { partial[c] = k.sums(t, s, c); });
+  const double alpha = std::max(s.eps2, std::sqrt(total()) / std::sqrt(double(n))) * s.rho;
+  if (t.factored) finish_split_batches(t, s);
+  for_each_chunk(t.chunks, threads, [&](int64_t c) { partial[c] = k.norm(t, s, c); });
+  const double denom = std::max(1.0, std::sqrt(total()) / (std::sqrt(double(n)) * s.d));
+  const T factor = T(-alpha / denom);
+  for_each_chunk(t.chunks, threads, [&](int64_t c) { k.apply(t, s, factor, c); });
+}
+
 template <class T>
 struct Work {
   std::vector<AdafactorTensor<T>> tensors;
   std::vector<AdafactorScalars<T>> scalars;
   std::vector<double> scratch;
-  int64_t total = 0;
-  // Points every factored tensor at its scratch; allocates (may throw) before the parallel run.
-  void allocate() {
+  std::vector<size_t> split, whole;  // tensors cut across the threads, and the others
+  int64_t whole_total = 0;           // elements of the others
+
+  // Cuts every tensor into chunks, gives it its scratch and decides how it runs; allocates (may
+  // throw) before the parallel run. A tensor worth splitting on its own (parallel.h) is cut
+  // across the threads; the others run whole, one per task.
+  void prepare(int threads) {
     int64_t need = 0;
-    for (const auto& t : tensors) need += t.factored ? t.cols + t.batches : 0;
+    for (auto& t : tensors) {
+      cut(t);
+      need += t.scratch_size();
+    }
     scratch.assign(size_t(need), 0.0);
     int64_t at = 0;
-    for (auto& t : tensors)
-      if (t.factored) {
-        t.scratch = scratch.data() + at;
-        at += t.cols + t.batches;
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      AdafactorTensor<T>& t = tensors[i];
+      t.scratch = scratch.data() + at;
+      at += t.scratch_size();
+      if (threads > 1 && worth_splitting(t.size(), 1, kParallelMinElements)) {
+        split.push_back(i);
+      } else {
+        whole.push_back(i);
+        whole_total += t.size();
       }
+    }
   }
-  void run(int64_t threads) {
-    const int64_t count = int64_t(tensors.size());
-    if (count == 0) return;
-    struct Ctx {
-      Work* w;
-    } ctx{this};
-    ChunkTask task{[](const void* p, int64_t c) {
-                     Work& w = *static_cast<const Ctx*>(p)->w;
-                     kernels<T>().adafactor(w.tensors[c], w.scalars[c]);
-                   },
-                   &ctx};
-    const int64_t used = worth_splitting(total, count, kParallelMinElements) ? threads : 1;
-    run_chunks(count, int(std::min<int64_t>(used, count)), task);
+
+  void run(int threads) const {
+    for (size_t i : split) step_tensor(tensors[i], scalars[i], threads);
+    const int64_t count = int64_t(whole.size());
+    const int used = worth_splitting(whole_total, count, kParallelMinElements) ? threads : 1;
+    for_each_chunk(count, used, [&](int64_t c) {
+      step_tensor(tensors[whole[c]], scalars[whole[c]], 1);
+    });
   }
 };
 
@@ -165,16 +227,14 @@ int adafactor_step(py::list groups, py::list grads, int nonfinite) {
         f32.tensors.push_back({static_cast<float*>(p.data), static_cast<const float*>(g.data),
                                static_cast<float*>(row), static_cast<float*>(col),
                                static_cast<float*>(variance), nullptr, batches, R, C,
-                               factored});
+                               factored, 0, 0});
         f32.scalars.push_back(adafactor_scalars<float>(h, step));
-        f32.total += p.size;
       } else {
         f64.tensors.push_back({static_cast<double*>(p.data), static_cast<const double*>(g.data),
                                static_cast<double*>(row), static_cast<double*>(col),
                                static_cast<double*>(variance), nullptr, batches, R, C,
-                               factored});
+                               factored, 0, 0});
         f64.scalars.push_back(adafactor_scalars<double>(h, step));
-        f64.total += p.size;
       }
     }
     first += n;
@@ -187,10 +247,10 @@ int adafactor_step(py::list groups, py::list grads, int nonfinite) {
     if (q.f64) point(f64.tensors[q.item], q.field, a.mutable_data());
     else point(f32.tensors[q.item], q.field, a.mutable_data());
   }
-  f32.allocate();
-  f64.allocate();
-  for (int64_t* s : stepped) ++*s;
   const int threads = get_num_threads();
+  f32.prepare(threads);
+  f64.prepare(threads);
+  for (int64_t* s : stepped) ++*s;
   py::gil_scoped_release nogil;
   f32.run(threads);
   f64.run(threads);

@@ -1,5 +1,6 @@
-// Adafactor, one whole tensor per call (equations in steepest/optim/adafactor.h). Compiled once
-// per SIMD target. Sums are in double lanes, in a fixed order.
+// Adafactor's passes over one chunk of a tensor (equations and chunks in
+// steepest/optim/adafactor.h; the driver is bindings/adafactor.cpp). Compiled once per SIMD
+// target. Sums are in double lanes, in a fixed order.
 #include "steepest/optim/adafactor.h"
 
 #include <algorithm>
@@ -32,22 +33,19 @@ inline T lerp(T self, T end, const AdafactorScalars<T>& s) {
   return fmadd(s.lerp_weight, end - self, s.lerp_from_end ? end : self);
 }
 
-template <class T>
-void scale(T* __restrict p, int64_t n, T factor) {
-  for (int64_t i = 0; i < n; ++i) p[i] = p[i] * factor;
-}
-
-// u = g / sqrt(max(v, eps1^2)) over a row; returns sum u^2 (lanes), or applies p += k * u.
+// u = g / sqrt(max(V, eps1^2)) over n elements; returns sum u^2 (lanes), or (Apply) sets
+// p <- p * decay + k * u.
 template <class T, bool Apply>
 double row_update(T* __restrict p, const T* __restrict g, const T* __restrict v_row, T v_scale,
                   const T* __restrict v, int64_t n, const AdafactorScalars<T>& s, T k) {
   // factored: V[c] = v_row * v[c] / v_scale (torch: (row @ col) / mean); otherwise V[c] = v[c]
-  const T sign = s.sign, floor = s.eps1_squared;
+  const T sign = s.sign, floor = s.eps1_squared, decay = s.decay;
   double lane[kLanes] = {};
   auto element = [&](int64_t i, double& acc) {
     const T var = v_row ? (*v_row * v[i]) / v_scale : v[i];
     const T u = (sign * g[i]) / root(larger(var, floor));
-    if (Apply) p[i] = fmadd(k, u, p[i]);
+    // decay is exactly 1 without weight decay: p * 1 is p, bit for bit
+    if (Apply) p[i] = fmadd(k, u, p[i] * decay);
     else acc = fmadd(double(u), double(u), acc);
   };
   int64_t i = 0;
@@ -57,67 +55,106 @@ double row_update(T* __restrict p, const T* __restrict g, const T* __restrict v_
   return Apply ? 0.0 : lanes_total(lane);
 }
 
+// The units [begin, end) of chunk c.
+template <class T>
+void units_of(const AdafactorTensor<T>& t, int64_t c, int64_t& begin, int64_t& end) {
+  begin = c * t.units_per_chunk;
+  end = std::min(t.units(), begin + t.units_per_chunk);
+}
+
 }  // namespace
 
 template <class T>
-void adafactor(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s) {
-  const int64_t n = t.batches * t.rows * t.cols;
-  if (n == 0) return;
-  T* p = t.param;
-  const T* g = t.grad;
-  const double alpha = std::max(s.eps2, std::sqrt(sum_of_squares(p, n)) / std::sqrt(double(n))) * s.rho;
-  if (s.has_decay) scale(p, n, s.decay);
+void adafactor_finish_batch(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, int64_t b,
+                            const double* col_sums) {
+  const int64_t R = t.rows, C = t.cols;
+  T* col = t.col + b * C;
+  for (int64_t c = 0; c < C; ++c) col[c] = lerp(col[c], T(col_sums[c] / double(R)), s);
+  double row_total = 0.0;
+  for (int64_t r = 0; r < R; ++r) row_total += double(t.row[b * R + r]);
+  t.mean()[b] = double(larger(T(row_total / double(R)), s.eps1));
+}
+
+template <class T>
+double adafactor_sums(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, int64_t chunk) {
+  int64_t u0, u1;
+  units_of(t, chunk, u0, u1);
+  const int64_t C = t.unit();
+  const double p_squares = sum_of_squares(t.param + u0 * C, (u1 - u0) * C);
   const T sign = s.sign;
   if (!t.factored) {
+    const T* g = t.grad;
     T* v = t.variance;
-    for (int64_t i = 0; i < n; ++i) {
+    for (int64_t i = u0; i < u1; ++i) {
       const T gi = sign * g[i];
       v[i] = lerp(v[i], gi * gi, s);
     }
-    const double su = row_update<T, false>(p, g, nullptr, T(1), v, n, s, T(0));
-    const double denom = std::max(1.0, std::sqrt(su) / (std::sqrt(double(n)) * s.d));
-    row_update<T, true>(p, g, nullptr, T(1), v, n, s, T(-alpha / denom));
+    return p_squares;
+  }
+  // Rows u0..u1 of batches u0 / R .. (u1 - 1) / R, a batch at a time.
+  const int64_t R = t.rows;
+  double* slot0 = t.slots(chunk);
+  double* slot1 = slot0 + C;
+  for (int64_t r = u0; r < u1;) {
+    const int64_t b = r / R, end = std::min(u1, (b + 1) * R);
+    const bool whole = r == b * R && end == (b + 1) * R;
+    double* __restrict col_sums = b == u0 / R && !whole ? slot0 : slot1;
+    std::fill(col_sums, col_sums + C, 0.0);
+    for (; r < end; ++r) {
+      const T* gr = t.grad + r * C;
+      for (int64_t c = 0; c < C; ++c) {
+        const double x = double(gr[c]);
+        col_sums[c] = fmadd(x, x, col_sums[c]);
+      }
+      t.row[r] = lerp(t.row[r], T(sum_of_squares(gr, C) / double(C)), s);
+    }
+    if (whole) adafactor_finish_batch(t, s, b, col_sums);
+  }
+  return p_squares;
+}
+
+template <class T>
+double adafactor_norm(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, int64_t chunk) {
+  int64_t u0, u1;
+  units_of(t, chunk, u0, u1);
+  if (!t.factored)
+    return row_update<T, false>(t.param + u0, t.grad + u0, nullptr, T(1), t.variance + u0,
+                                u1 - u0, s, T(0));
+  const int64_t R = t.rows, C = t.cols;
+  double su = 0.0;  // rows in order
+  for (int64_t r = u0; r < u1; ++r)
+    su += row_update<T, false>(t.param + r * C, t.grad + r * C, t.row + r, T(t.mean()[r / R]),
+                               t.col + r / R * C, C, s, T(0));
+  return su;
+}
+
+template <class T>
+void adafactor_apply(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, T k,
+                     int64_t chunk) {
+  int64_t u0, u1;
+  units_of(t, chunk, u0, u1);
+  if (!t.factored) {
+    row_update<T, true>(t.param + u0, t.grad + u0, nullptr, T(1), t.variance + u0, u1 - u0, s, k);
     return;
   }
   const int64_t R = t.rows, C = t.cols;
-  double* col_sum = t.scratch;       // C
-  double* mean = t.scratch + C;      // max(mean_r row, eps1) per batch
-  for (int64_t b = 0; b < t.batches; ++b) {
-    const T* gb = g + b * R * C;
-    T* row = t.row + b * R;
-    T* col = t.col + b * C;
-    std::fill(col_sum, col_sum + C, 0.0);
-    for (int64_t r = 0; r < R; ++r) {
-      const T* gr = gb + r * C;
-      double* __restrict cs = col_sum;
-      for (int64_t c = 0; c < C; ++c) {
-        const double x = double(gr[c]);
-        cs[c] = fmadd(x, x, cs[c]);
-      }
-      row[r] = lerp(row[r], T(sum_of_squares(gr, C) / double(C)), s);
-    }
-    for (int64_t c = 0; c < C; ++c) col[c] = lerp(col[c], T(col_sum[c] / double(R)), s);
-    double row_total = 0.0;
-    for (int64_t r = 0; r < R; ++r) row_total += double(row[r]);
-    mean[b] = double(larger(T(row_total / double(R)), s.eps1));
-  }
-  double su = 0.0;  // rows in order
-  for (int64_t b = 0; b < t.batches; ++b)
-    for (int64_t r = 0; r < R; ++r)
-      su += row_update<T, false>(p, g + (b * R + r) * C, t.row + b * R + r, T(mean[b]),
-                                 t.col + b * C, C, s, T(0));
-  const double denom = std::max(1.0, std::sqrt(su) / (std::sqrt(double(n)) * s.d));
-  const T k = T(-alpha / denom);
-  for (int64_t b = 0; b < t.batches; ++b)
-    for (int64_t r = 0; r < R; ++r) {
-      const int64_t at = (b * R + r) * C;
-      row_update<T, true>(p + at, g + at, t.row + b * R + r, T(mean[b]), t.col + b * C, C, s,
-                          k);
-    }
+  for (int64_t r = u0; r < u1; ++r)
+    row_update<T, true>(t.param + r * C, t.grad + r * C, t.row + r, T(t.mean()[r / R]),
+                        t.col + r / R * C, C, s, k);
 }
 
-template void adafactor<float>(const AdafactorTensor<float>&, const AdafactorScalars<float>&);
-template void adafactor<double>(const AdafactorTensor<double>&, const AdafactorScalars<double>&);
+#define STEEPEST_ADAFACTOR(T)                                                                   \
+  template double adafactor_sums<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&,      \
+                                    int64_t);                                                   \
+  template void adafactor_finish_batch<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&, \
+                                          int64_t, const double*);                              \
+  template double adafactor_norm<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&,      \
+                                    int64_t);                                                   \
+  template void adafactor_apply<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&, T,    \
+                                   int64_t);
+STEEPEST_ADAFACTOR(float)
+STEEPEST_ADAFACTOR(double)
+#undef STEEPEST_ADAFACTOR
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

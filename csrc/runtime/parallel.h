@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <type_traits>
 #include <vector>
 
 #include "pool.h"
@@ -90,6 +91,15 @@ void for_each_range(const std::vector<int64_t>& sizes, F&& f,
                    }
                  },
                  &ctx};
+  run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
+}
+
+// Calls f(c) for every c in [0, chunks) on up to `threads` threads; f must not throw.
+template <class F>
+void for_each_chunk(int64_t chunks, int threads, F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  ChunkTask task{[](const void* p, int64_t c) { (*static_cast<Fn*>(const_cast<void*>(p)))(c); },
+                 &f};
   run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
 }
 

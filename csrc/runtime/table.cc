@@ -41,7 +41,14 @@ void scale(T*, int64_t, int64_t, T);
 template <class T>
 void clamp_abs(T*, int64_t, int64_t, T);
 template <class T>
-void adafactor(const AdafactorTensor<T>&, const AdafactorScalars<T>&);
+double adafactor_sums(const AdafactorTensor<T>&, const AdafactorScalars<T>&, int64_t);
+template <class T>
+void adafactor_finish_batch(const AdafactorTensor<T>&, const AdafactorScalars<T>&, int64_t,
+                            const double*);
+template <class T>
+double adafactor_norm(const AdafactorTensor<T>&, const AdafactorScalars<T>&, int64_t);
+template <class T>
+void adafactor_apply(const AdafactorTensor<T>&, const AdafactorScalars<T>&, T, int64_t);
 template <class T>
 void pattern(T* const*, int, int, int64_t, int64_t);
 template <class T>
@@ -69,13 +76,19 @@ extern const KernelTable table = {
     {&sgd<float>, &adam<float>, &rmsprop<float>, &adagrad<float>, &adadelta<float>, &adamax<float>,
      &nadam<float>, &radam<float>, &rprop<float>, &asgd<float>, &lion<float>, &lamb_moments<float>,
      &lamb_apply<float>, &sum_squares<float>, &norm_partial<float>, &nonfinite<float>,
-     &scale<float>, &clamp_abs<float>, &adafactor<float>, &pattern<float>, &gemm<float>,
+     &scale<float>, &clamp_abs<float>,
+     {&adafactor_sums<float>, &adafactor_finish_batch<float>, &adafactor_norm<float>,
+      &adafactor_apply<float>},
+     &pattern<float>, &gemm<float>,
      &dense_forward<float>, &dense_backward<float>, &activation_forward<float>,
      &activation_backward<float>, &approx<float>, &loss<float>, &dropout<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
      &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>, &lion<double>,
      &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>, &norm_partial<double>,
-     &nonfinite<double>, &scale<double>, &clamp_abs<double>, &adafactor<double>, &pattern<double>,
+     &nonfinite<double>, &scale<double>, &clamp_abs<double>,
+     {&adafactor_sums<double>, &adafactor_finish_batch<double>, &adafactor_norm<double>,
+      &adafactor_apply<double>},
+     &pattern<double>,
      &gemm<double>, &dense_forward<double>, &dense_backward<double>, &activation_forward<double>,
      &activation_backward<double>, &approx<double>, &loss<double>, &dropout<double>},
 };

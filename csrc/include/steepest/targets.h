@@ -41,7 +41,7 @@ struct Kernels {
   NonfiniteKernel<T> nonfinite;
   ScaleKernel<T> scale;
   ClampKernel<T> clamp_abs;
-  AdafactorKernel<T> adafactor;
+  AdafactorKernels<T> adafactor;
   PatternKernel<T> pattern;
   GemmKernel<T> gemm;
   DenseForwardKernel<T> dense_forward;

@@ -14,10 +14,16 @@
 //   p     <- p - alpha / max(1, ||u|| / (sqrt(n) * d)) * u
 // eps1 = None means the machine epsilon of the dtype.
 //
-// A tensor is one unit of work (its norms, row and column sums are reductions over the whole of
-// it): the kernel makes all its passes over one tensor on one thread, and a step runs its tensors
-// on the pool. The sums are in double lanes (kernel_math.h) in a fixed order, so the result is
-// bitwise the same for any thread count. Threads help only a step of several tensors.
+// Threads: a tensor's units (factored: its B * R rows of C elements, end to end; otherwise its
+// elements) are cut into chunks of `units_per_chunk` units, a cut that depends on the shape
+// only. A step makes three passes over each chunk of a tensor, which may run on any thread:
+//   sums:  the chunk's partial ||p||^2; v (unfactored) or the row variances and partial
+//          column sums of g^2 (factored)
+//   norm:  the chunk's partial ||u||^2
+//   apply: p <- p * (1 - lr * weight_decay) + k * u,  k = -alpha / max(1, ||u|| / (sqrt(n) d))
+// Between them the calling thread adds the chunks' partials in chunk order (bindings/
+// adafactor.cpp), so the result is bitwise the same for any thread count. Partial sums are in
+// double lanes (kernel_math.h).
 #pragma once
 
 #include <cmath>
@@ -34,7 +40,7 @@ struct AdafactorHyper {
 template <class T>
 struct AdafactorScalars {
   T sign, lerp_weight, decay, eps1_squared, eps1;
-  bool lerp_from_end, has_decay;
+  bool lerp_from_end;
   double rho, eps2, d;
 };
 
@@ -45,13 +51,19 @@ AdafactorScalars<T> adafactor_scalars(const AdafactorHyper& h, int64_t step) {
   const double eps1 = std::isnan(h.eps1) ? double(std::numeric_limits<T>::epsilon()) : h.eps1;
   // torch's lerp(self, end, w): self + w (end - self) if w < 0.5, else end - (1 - w)(end - self)
   return {T(h.maximize ? -1.0 : 1.0), T(b < 0.5 ? b : -(1.0 - b)), T(1.0 - h.lr * h.weight_decay),
-          T(eps1 * eps1), T(eps1), b >= 0.5, h.weight_decay != 0.0,
+          T(eps1 * eps1), T(eps1), b >= 0.5,
           std::min(h.lr, 1.0 / std::sqrt(t)), h.eps2, h.d};
 }
 
-// One tensor: p, g of n = batches * rows * cols elements. Factored: row (batches * rows), col
-// (batches * cols) and scratch (cols + batches doubles, allocated by the caller: a kernel runs
-// on the pool and must not throw); otherwise variance (n).
+// One tensor: p, g of n = batches * rows * cols elements; factored: row (batches * rows), col
+// (batches * cols); otherwise variance (n). The driver gives it `chunks` chunks of
+// `units_per_chunk` units, and scratch (scratch_size() doubles, allocated by the caller: a
+// kernel runs on the pool and must not throw):
+//   factored: per chunk, two column-sum slots of C doubles: slot 0 for the chunk's first batch
+//   when the chunk holds only part of it, slot 1 for its last batch when only part of it (the
+//   batches it holds whole are finished inside the chunk); then mean (batches): the clamped
+//   mean row variance of each batch, max(mean_r row, eps1);
+//   then, for any tensor, a partial sum per chunk (||p||^2, later ||u||^2).
 template <class T>
 struct AdafactorTensor {
   T* param;
@@ -62,9 +74,41 @@ struct AdafactorTensor {
   double* scratch;
   int64_t batches, rows, cols;
   bool factored;
+  int64_t units_per_chunk, chunks;
+
+  int64_t size() const { return batches * rows * cols; }
+  int64_t unit() const { return factored ? cols : 1; }  // elements per unit
+  int64_t units() const { return factored ? batches * rows : size(); }
+  double* slots(int64_t chunk) const { return scratch + chunk * 2 * cols; }
+  double* mean() const { return scratch + chunks * 2 * cols; }
+  double* partials() const { return scratch + (factored ? chunks * 2 * cols + batches : 0); }
+  int64_t scratch_size() const { return (factored ? chunks * 2 * cols + batches : 0) + chunks; }
 };
 
+// sums: returns the chunk's partial ||p||^2 (see above).
 template <class T>
-using AdafactorKernel = void (*)(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s);
+using AdafactorSumsKernel = double (*)(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s,
+                                       int64_t chunk);
+// Finishes batch b of a factored tensor from its column sums of g^2 (C doubles): col[b] and
+// mean[b] (its rows must be final).
+template <class T>
+using AdafactorBatchKernel = void (*)(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s,
+                                      int64_t b, const double* col_sums);
+// norm: returns the chunk's partial ||u||^2.
+template <class T>
+using AdafactorNormKernel = double (*)(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s,
+                                       int64_t chunk);
+// apply, with k = -alpha / denom.
+template <class T>
+using AdafactorApplyKernel = void (*)(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s,
+                                      T k, int64_t chunk);
+
+template <class T>
+struct AdafactorKernels {
+  AdafactorSumsKernel<T> sums;
+  AdafactorBatchKernel<T> finish_batch;
+  AdafactorNormKernel<T> norm;
+  AdafactorApplyKernel<T> apply;
+};
 
 }  // namespace steepest
