@@ -15,8 +15,9 @@ import steepest
 
 from . import ceiling, machine, torch_steps
 from .rules import RULES
-from .timing import seconds_per_call
+from .timing import interleaved_seconds_per_call
 
+TORCH_SETTLE = 0.01  # seconds; see time_point
 QUICK_SIZES = (16_384, 262_144, 4_194_304)
 FULL_SIZES = (16_384, 262_144, 4_194_304, 33_554_432)
 
@@ -101,19 +102,15 @@ def split(n, parts):
 
 
 def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
-    """Seconds per step of every implementation of ``rule`` on the same data (each timed in a
-    run of its own steps), and steepest's step timed alternating with passes of its patterns'
-    ceilings at the same size (ceiling.alternated)."""
+    """Seconds per step of every implementation of ``rule`` on the same data, their repeats
+    alternating (timing.interleaved_seconds_per_call: a drift of the machine's speed during the
+    point weighs on all of them alike), and steepest's step timed alternating with passes of its
+    patterns' ceilings at the same size (ceiling.alternated)."""
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(n).astype(dtype) for n in split(size, tensors)]
     grads = [(rng.standard_normal(p.size) * 1e-2).astype(dtype) for p in params]
-    times = {}
     steepest.set_num_threads(threads)
     opt = rule.make([p.copy() for p in params])
-    times["steepest"] = seconds_per_call(lambda: opt.step(grads), repeats=repeats)
-    # Beyond the caches alternating flushes them: used for the ceiling fraction only.
-    side_by_side = ceiling.alternated(lambda: opt.step(grads), rule.patterns, size, dtype,
-                                      threads, repeats)
     ref_params = [p.copy() for p in params]
     ref_states = [{} for _ in params]
 
@@ -121,13 +118,22 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
         for p, g, s in zip(ref_params, grads, ref_states):
             rule.reference_step(p, g, s)
 
-    times["numpy"] = seconds_per_call(reference_step, repeats=repeats)
+    steps = {"steepest": lambda: opt.step(grads), "numpy": reference_step}
     if with_torch:
         import torch
 
         torch.set_num_threads(threads)
-        for name, step in torch_steps.variants(rule, params, grads).items():
-            times[name] = seconds_per_call(step, repeats=repeats)
+        steps.update(torch_steps.variants(rule, params, grads))
+    # torch's OpenMP workers spin for a while after a call (libgomp: measured ~5 ms of CPU
+    # after a fused AdamW step here), so what follows a torch variant in the cycle sleeps first.
+    names = list(steps)
+    after_torch = [names[i - 1].startswith("torch") and not name.startswith("torch")
+                   for i, name in enumerate(names)]
+    times = dict(zip(names, interleaved_seconds_per_call(
+        list(steps.values()), repeats=repeats, settle=[TORCH_SETTLE * a for a in after_torch])))
+    # Beyond the caches alternating flushes them: used for the ceiling fraction only.
+    side_by_side = ceiling.alternated(steps["steepest"], rule.patterns, size, dtype, threads,
+                                      repeats)
     return times, side_by_side
 
 

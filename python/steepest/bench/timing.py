@@ -39,18 +39,20 @@ def seconds_per_call(fn, repeats=7, min_time=0.02):
 def interleaved_seconds_per_call(fns, repeats=7, min_time=0.02, settle=0.0):
     """``seconds_per_call`` of functions compared with each other: their repeats alternate
     (a, b, c, a, b, c, ...), so a change of the machine's load during the run weighs on all of
-    them alike. Before each repeat, ``settle`` seconds of sleep let the threads of the function
-    timed before go idle (runtimes' workers spin for a while after a call: OpenBLAS's for
-    about 2^28 cycles), so that they do not take a core from the next. Returns the medians, in
-    the order of ``fns``."""
-    counts = []
-    for fn in fns:
-        time.sleep(settle)
-        counts.append(calls_for(fn, min_time)[0])
-    samples = [[] for _ in fns]
-    for _ in range(repeats):
-        for fn, calls, times in zip(fns, counts, samples):
-            time.sleep(settle)
+    them alike. Before each repeat, ``settle`` seconds of sleep (one number, or one per
+    function) let the threads of the function timed before go idle (runtimes' workers spin for
+    a while after a call: OpenBLAS's for about 2^28 cycles), so that they do not take a core
+    from the next. Returns the medians, in the order of ``fns``."""
+    pauses = [settle] * len(fns) if isinstance(settle, (int, float)) else list(settle)
+    counts, samples = [], []
+    for fn, pause in zip(fns, pauses):  # the calibrating run is the first repeat
+        time.sleep(pause)
+        calls, first = calls_for(fn, min_time)
+        counts.append(calls)
+        samples.append([first])
+    for _ in range(repeats - 1):
+        for fn, calls, times, pause in zip(fns, counts, samples, pauses):
+            time.sleep(pause)
             times.append(run_calls(fn, calls))
     return [statistics.median(times) for times in samples]
 
