@@ -52,9 +52,14 @@ constexpr size_t kHyper = 6, kHyperCount = 7;  // after (params, 3 state lists, 
 template <class T>
 void cut(AdafactorTensor<T>& t) {
   const int64_t n = t.size();
+  if (n == 0) {  // no chunk (and cols may be 0)
+    t.units_per_chunk = 1;
+    t.chunks = 0;
+    return;
+  }
   t.units_per_chunk = t.factored ? std::max<int64_t>(32, (chunk_size(n) + t.cols - 1) / t.cols)
                                  : chunk_size(n);
-  t.chunks = n == 0 ? 0 : (t.units() + t.units_per_chunk - 1) / t.units_per_chunk;
+  t.chunks = (t.units() + t.units_per_chunk - 1) / t.units_per_chunk;
 }
 
 // Column sums of the batches that span several chunks: each chunk left its part in a slot
