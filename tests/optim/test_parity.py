@@ -714,9 +714,10 @@ def moved(after, before):
 ADAFACTOR_RTOL = {np.float32: 3e-6, np.float64: 5e-15}
 ADAFACTOR_SHAPES = {
     "small": [(7,), (33, 5), (2, 3, 4), (), (1, 1), (0,), (0, 3), (3, 0), (1031,)],
-    # 134 953 elements: the first three are each cut into chunks across two threads (1-d: of
-    # 4096 elements; factored: of 32 rows, so that batches of (3, 37, 301) span chunks)
-    "large": [(65539,), (90, 400), (3, 37, 301), (3,)],
+    # 138 565 elements: the first three, each over 1/4 of them, are each cut into chunks across
+    # two threads (1-d: of 4096 elements; factored: of 32 rows, so that the 41-row batches of
+    # (3, 41, 301) span chunks, two of them sharing a chunk); (3,) runs whole
+    "large": [(65539,), (90, 400), (3, 41, 301), (3,)],
 }
 
 
