@@ -65,11 +65,12 @@ void for_each_range(const std::vector<int64_t>& sizes, F&& f,
   const int threads = get_num_threads();
   int64_t total = 0;
   for (int64_t n : sizes) total += n;
-  if (threads <= 1 || !worth_splitting(total, count, parallel_min)) {
+  if (!worth_splitting(total, count, parallel_min)) {
     for (int64_t t = 0; t < count; ++t)
       if (sizes[t] > 0) f(t, int64_t(0), sizes[t]);
     return;
   }
+  // In chunks even on one thread: every other step then goes backwards (pool.cc).
   std::vector<int64_t> start(count + 1, 0);  // start[t]: offset of tensor t, end to end
   for (int64_t t = 0; t < count; ++t) start[t + 1] = start[t] + sizes[t];
   struct Context {

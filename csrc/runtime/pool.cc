@@ -46,6 +46,13 @@ constexpr int kMaxParticipants = 64;
 // cores: 2 threads were slower than one on 16K-64K element AdamW and copy passes). A participant
 // that has finished its share steals from the back of the others', so one that is not
 // scheduled delays nothing.
+//
+// Why every other job runs backwards: a pass over more data than a core's L2 holds, made in the
+// same order every step, finds nothing of the last pass in the cache (each chunk was evicted
+// before its turn came round again); made in the opposite direction, it starts with the chunks
+// the last pass left there. Measured, 2 threads, both orders side by side: AdamW 512K params
+// 147 -> 120 µs, 256K 55.6 -> 53.7 µs; LAMB 512K 257 -> 235 µs. Element-wise kernels and the
+// per-chunk partial sums do not depend on the order.
 class Pool {
  public:
   void run(int64_t chunks, int threads, ChunkTask task) {
@@ -93,10 +100,11 @@ class Pool {
         if (generation(w) != gen) return false;
         const uint64_t next = next_of(w), end = end_of(w);
         if (next >= end) break;
-        const bool front = owner == me;
-        const uint64_t claimed = front ? pack(gen, end, next + 1) : pack(gen, end - 1, next);
+        // Odd jobs run each share backwards: the owner from its back, thieves from its front.
+        const bool back = (owner == me) == ((gen & 1) != 0);
+        const uint64_t claimed = back ? pack(gen, end - 1, next) : pack(gen, end, next + 1);
         if (word.compare_exchange_weak(w, claimed, std::memory_order_acq_rel)) {
-          task_.call(task_.ctx, int64_t(front ? next : end - 1));
+          task_.call(task_.ctx, int64_t(back ? end - 1 : next));
           return true;
         }
       }
@@ -160,7 +168,9 @@ Pool& pool() {
 
 void run_chunks(int64_t chunks, int threads, ChunkTask task) {
   if (threads <= 1 || chunks <= 1) {
-    for (int64_t c = 0; c < chunks; ++c) task.call(task.ctx, c);
+    static thread_local bool last_backward = false;  // alternates as the pool's jobs do
+    const bool backward = last_backward = !last_backward;  // the task may run loops too
+    for (int64_t i = 0; i < chunks; ++i) task.call(task.ctx, backward ? chunks - 1 - i : i);
     return;
   }
   pool().run(chunks, threads, task);

@@ -20,7 +20,8 @@ struct ChunkTask {
 };
 
 // Runs task for every chunk in [0, chunks) on the calling thread and up to threads - 1
-// workers; returns when all are done. Which thread runs which chunk varies from call to call.
+// workers; returns when all are done. Which thread runs which chunk, and in which order, varies
+// from call to call (every other call goes backwards: pool.cc).
 void run_chunks(int64_t chunks, int threads, ChunkTask task);
 
 // The largest chunk count run_chunks accepts.
