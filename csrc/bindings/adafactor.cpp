@@ -62,18 +62,17 @@ void cut(AdafactorTensor<T>& t) {
   t.chunks = (t.units() + t.units_per_chunk - 1) / t.units_per_chunk;
 }
 
-// Column sums of the batches that span several chunks: each chunk left its part in a slot
-// (slot 0 if the batch is the chunk's first, else slot 1); added here in chunk order.
+// Column sums of the batches that span several chunks: each chunk left its part in its slot for
+// the batch; added here in chunk order.
 template <class T>
 void finish_split_batches(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s) {
   const int64_t R = t.rows, C = t.cols, U = t.units_per_chunk;
   for (int64_t b = 0; b < t.batches; ++b) {
     const int64_t first = b * R / U, last = ((b + 1) * R - 1) / U;
     if (first == last) continue;  // finished inside its chunk
-    const auto slot = [&](int64_t c) { return t.slots(c) + (b == c * U / R ? 0 : C); };
-    double* sums = slot(first);
+    double* sums = t.slot(first, b);
     for (int64_t c = first + 1; c <= last; ++c) {
-      const double* part = slot(c);
+      const double* part = t.slot(c, b);
       for (int64_t j = 0; j < C; ++j) sums[j] += part[j];
     }
     kernels<T>().adafactor.finish_batch(t, s, b, sums);

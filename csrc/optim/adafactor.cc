@@ -92,13 +92,12 @@ double adafactor_sums(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s,
     return p_squares;
   }
   // Rows u0..u1 of batches u0 / R .. (u1 - 1) / R, a batch at a time.
+  // A batch held whole is finished here, its slot free again for the next.
   const int64_t R = t.rows;
-  double* slot0 = t.slots(chunk);
-  double* slot1 = slot0 + C;
   for (int64_t r = u0; r < u1;) {
     const int64_t b = r / R, end = std::min(u1, (b + 1) * R);
     const bool whole = r == b * R && end == (b + 1) * R;
-    double* __restrict col_sums = b == u0 / R && !whole ? slot0 : slot1;
+    double* __restrict col_sums = t.slot(chunk, b);
     std::fill(col_sums, col_sums + C, 0.0);
     for (; r < end; ++r) {
       const T* gr = t.grad + r * C;

@@ -59,10 +59,10 @@ AdafactorScalars<T> adafactor_scalars(const AdafactorHyper& h, int64_t step) {
 // (batches * cols); otherwise variance (n). The driver gives it `chunks` chunks of
 // `units_per_chunk` units, and scratch (scratch_size() doubles, allocated by the caller: a
 // kernel runs on the pool and must not throw):
-//   factored: per chunk, two column-sum slots of C doubles: slot 0 for the chunk's first batch
-//   when the chunk holds only part of it, slot 1 for its last batch when only part of it (the
-//   batches it holds whole are finished inside the chunk); then mean (batches): the clamped
-//   mean row variance of each batch, max(mean_r row, eps1);
+//   factored: per chunk, two column-sum slots of C doubles, slot 0 for the chunk's first batch,
+//   slot 1 for the others: a batch the chunk holds whole is finished inside it, so only its
+//   first and last batch can leave a part there for the driver; then mean (batches): the
+//   clamped mean row variance of each batch, max(mean_r row, eps1);
 //   then, for any tensor, a partial sum per chunk (||p||^2, later ||u||^2).
 template <class T>
 struct AdafactorTensor {
@@ -79,7 +79,10 @@ struct AdafactorTensor {
   int64_t size() const { return batches * rows * cols; }
   int64_t unit() const { return factored ? cols : 1; }  // elements per unit
   int64_t units() const { return factored ? batches * rows : size(); }
-  double* slots(int64_t chunk) const { return scratch + chunk * 2 * cols; }
+  // The column-sum slot of batch b in chunk `chunk`: slot 0 for the chunk's first batch.
+  double* slot(int64_t chunk, int64_t b) const {
+    return scratch + (chunk * 2 + (b == chunk * units_per_chunk / rows ? 0 : 1)) * cols;
+  }
   double* mean() const { return scratch + chunks * 2 * cols; }
   double* partials() const { return scratch + (factored ? chunks * 2 * cols + batches : 0); }
   int64_t scratch_size() const { return (factored ? chunks * 2 * cols + batches : 0) + chunks; }
