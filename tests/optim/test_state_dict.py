@@ -8,6 +8,7 @@ over these runs: 9e-16).
 """
 
 import copy
+import pickle
 
 import numpy as np
 import pytest
@@ -136,6 +137,30 @@ def test_round_trip_continues_bitwise(rule, hyper, dtype):
     assert_same_state(restored, opt)
     if "step" in opt.state_keys:
         assert all(int(s["step"]) == 100 for s in restored.state.values())
+
+
+@pytest.mark.parametrize("copy_of", [lambda o: pickle.loads(pickle.dumps(o)), copy.deepcopy],
+                         ids=["pickle", "deepcopy"])
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
+def test_pickled_or_deep_copied_optimizer_continues_bitwise(rule, hyper, copy_of):
+    """A copy has its own params and state (the dicts that tell their optimizer of changes
+    tell the copy's), steps as the original, and a hyperparameter changed in one of two copies
+    changes that one only."""
+    params = make_params()
+    opt = make(rule, params, hyper)
+    run(opt, params, 20)
+    twin, changed = copy_of(opt), copy_of(opt)
+    twin_params = [p for g in twin.param_groups for p in g["params"]]
+    changed_params = [p for g in changed.param_groups for p in g["params"]]
+    assert all(p is not q and np.array_equal(p, q) for p, q in zip(params, twin_params))
+    changed.param_groups[0]["maximize"] = not changed.param_groups[0]["maximize"]
+    for t in range(20, 30):
+        grads = grads_for(params, t)
+        for o in (opt, twin, changed):
+            o.step([g.copy() for g in grads])
+    assert all(np.array_equal(p, q) for p, q in zip(params, twin_params))
+    assert_same_state(twin, opt)
+    assert not np.array_equal(changed_params[0], params[0])
 
 
 @pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)

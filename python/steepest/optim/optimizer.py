@@ -23,7 +23,8 @@ SWA) built on an optimizer read these counts: when every optimizer step since th
 A step is one call into C++ for all groups: the loops over groups and tensors, every input check
 and the creation of new state run there. The lists handed to C++ (the state arrays of each
 group, its step counts) are built once and kept until something changes them: the state, a
-group's parameters, a load_state_dict.
+group's parameters, a load_state_dict. So are the group tuples with the hyperparameters, until a
+group dict is changed or replaced (``Optimizer._group_args``).
 """
 
 import numbers
@@ -76,9 +77,9 @@ def check_betas(betas):
         raise ValueError(f"Invalid betas: expected 2 values, got {len(betas)}")
 
 
-class _State(dict):
-    """A dict that tells its optimizer when it changes, so that the lists kept for C++ are
-    rebuilt. Used for ``opt.state`` and for the state of each parameter."""
+class _Watched(dict):
+    """A dict that tells its optimizer when it changes (``_changed``), through every method
+    that changes a dict."""
 
     __slots__ = ("_owner",)
 
@@ -87,7 +88,12 @@ class _State(dict):
         self._owner = owner
 
     def _changed(self):
-        self._owner._plan = None
+        raise NotImplementedError
+
+    def __reduce__(self):
+        # Rebuilt from its owner and items at once: pickle's and copy's default for a dict
+        # subclass sets the items first, through __setitem__, before there is an owner to tell.
+        return (type(self), (self._owner, dict(self)))
 
     def __setitem__(self, key, value):
         self._changed()
@@ -116,6 +122,37 @@ class _State(dict):
     def update(self, *args, **kwargs):
         self._changed()
         super().update(*args, **kwargs)
+
+    def __ior__(self, other):
+        self._changed()
+        return super().__ior__(other)
+
+
+class _State(_Watched):
+    """``opt.state`` and the state of each parameter: a change rebuilds the lists kept for C++."""
+
+    __slots__ = ()
+
+    def _changed(self):
+        self._owner._plan = None
+
+
+class _Group(_Watched):
+    """A parameter group (an entry of ``opt.param_groups``): a change drops the group tuples kept
+    for C++ (Optimizer.step), so that the next step reads the hyperparameters again."""
+
+    __slots__ = ()
+
+    def _changed(self):
+        self._owner._args = None
+
+
+def _immutable(value):
+    """Whether ``value`` cannot change without the dict holding it being told: a number, a
+    string, None or a tuple of such (a list, a 0-d array or a tensor can change in place)."""
+    if isinstance(value, tuple):
+        return all(_immutable(v) for v in value)
+    return value is None or isinstance(value, (int, float, complex, str, np.generic))
 
 
 def _step_count(value, index):
@@ -150,17 +187,18 @@ def _scalar_value(value, index, key):
 
 
 class _GroupPlan:
-    """What C++ gets for one group each step, beside the hyperparameters: the params, one list
-    per state array key (None where the state does not exist yet: C++ creates it), the step
-    counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d view into it) and the
-    per-tensor scalar state (a float64 array of shape (n, K), or None; ``state[i][key]`` is a 0-d
-    view into column k)."""
+    """What C++ gets for one group (the dict ``group``) each step, beside the hyperparameters:
+    the params, one list per state array key (None where the state does not exist yet: C++
+    creates it), the step counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d
+    view into it) and the per-tensor scalar state (a float64 array of shape (n, K), or None;
+    ``state[i][key]`` is a 0-d view into column k)."""
 
-    __slots__ = ("params", "size", "objects", "first", "states", "state_lists", "steps",
+    __slots__ = ("group", "params", "size", "objects", "first", "states", "state_lists", "steps",
                  "scalars", "head")
 
-    def __init__(self, params, first, states, steps, scalars=None):
-        self.params = params
+    def __init__(self, group, first, states, steps, scalars=None):
+        self.group = group
+        self.params = params = group["params"]
         self.size = len(params)
         self.objects = not all(isinstance(p, np.ndarray) for p in params)
         self.first = first
@@ -210,6 +248,8 @@ class Optimizer:
         self.defaults = dict(defaults)
         self.param_groups = []
         self._plan = None
+        self._args = None  # the group tuples of the last step, while they hold (see step)
+        self._args_plan = None  # the plan they were made for
         self._state = _State(self)
         groups = list(params)
         if not groups:
@@ -218,6 +258,13 @@ class Optimizer:
             groups = [{"params": groups}]
         for group in groups:
             self.add_param_group(group)
+
+    def __getstate__(self):
+        # For pickle and copy: the plan's arrays are shared with the state (state[i]['step'] is
+        # a view of its step counts), which a copy would part; the copy rebuilds its plan.
+        state = self.__dict__.copy()
+        state.update(_plan=None, _args=None, _args_plan=None)
+        return state
 
     @property
     def nonfinite(self):
@@ -272,7 +319,7 @@ class Optimizer:
             if id(data) in seen:
                 raise ValueError(f"params[{first + k}]: some parameters appear more than once")
             seen.add(id(data))
-        group = dict(self.defaults)
+        group = _Group(self, self.defaults)
         group.update(param_group)
         group["params"] = params
         unknown = set(group) - set(self.defaults) - {"params"}
@@ -310,7 +357,7 @@ class Optimizer:
                 raise TypeError("step: grads must be a list of arrays, one per parameter, "
                                 "not an ndarray")
             grads = list(grads)
-        args = [gp.args(self._hyper(group)) for group, gp in zip(self.param_groups, plan)]
+        args = self._group_args(plan)
         try:
             created = self._kernel(args, grads, self._nonfinite)
         except BaseException:
@@ -437,12 +484,29 @@ class Optimizer:
         if plan is not None and len(plan) == len(self.param_groups):
             for gp, group in zip(plan, self.param_groups):
                 params = group["params"]
-                if gp.params is not params or gp.size != len(params):
+                if gp.group is not group or gp.params is not params or gp.size != len(params):
                     break
             else:
                 return plan
         self._plan = plan = self._make_plan()
         return plan
+
+    def _group_args(self, plan):
+        """The group tuples for C++. Kept from one step to the next (reading the
+        hyperparameters again costs about 0.6 µs a step) while the plan is the same and no
+        group has changed: each group is a _Group, which tells of its changes, and holds only
+        immutable values; parameters given as objects (their .data may change) are read
+        again each step."""
+        args = self._args
+        if args is not None and self._args_plan is plan:
+            return args
+        groups = self.param_groups
+        args = [gp.args(self._hyper(group)) for group, gp in zip(groups, plan)]
+        if all(gp.head is not None and type(group) is _Group and
+               all(_immutable(v) for k, v in group.items() if k != "params")
+               for group, gp in zip(groups, plan)):
+            self._args, self._args_plan = args, plan
+        return args
 
     def _make_plan(self):
         array_keys = [k for k in self.state_keys if k != "step" and k not in self.scalar_state]
@@ -477,7 +541,7 @@ class Optimizer:
                     for j, key in enumerate(scalar_keys):
                         if key in self._state.get(i, ()):
                             dict.__setitem__(self._state[i], key, scalars[k, j:j + 1].reshape(()))
-            plan.append(_GroupPlan(params, first, states, steps, scalars))
+            plan.append(_GroupPlan(group, first, states, steps, scalars))
             first += len(params)
         return plan
 
