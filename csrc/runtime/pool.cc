@@ -22,9 +22,9 @@ namespace steepest {
 namespace {
 
 // A participant's share of a job, one word: generation (24 bits) | end (20 bits) | next (20
-// bits): chunks [next, end) are still unclaimed. The owner claims from the front (next + 1), a
-// thief from the back (end - 1); either is one compare-and-swap that also proves the job is
-// still the same one.
+// bits): chunks [next, end) are still unclaimed. The owner claims from one end and a thief from
+// the other (the owner from the front on even jobs, from the back on odd ones: see below);
+// either is one compare-and-swap that also proves the job is still the same one.
 constexpr int kIndexBits = 20;
 constexpr uint64_t kIndexMask = (uint64_t(1) << kIndexBits) - 1;
 uint64_t generation(uint64_t w) { return w >> (2 * kIndexBits); }
@@ -44,7 +44,7 @@ constexpr int kMaxParticipants = 64;
 // then stays in the cache of the core that updates it, step after step; when any thread may
 // take any chunk, half of an in-L2 step's data moves between cores every step (measured, 2
 // cores: 2 threads were slower than one on 16K-64K element AdamW and copy passes). A participant
-// that has finished its share steals from the back of the others', so one that is not
+// that has finished its share steals from the other end of the others', so one that is not
 // scheduled delays nothing.
 //
 // Why every other job runs backwards: a pass over more data than a core's L2 holds, made in the
@@ -89,8 +89,8 @@ class Pool {
     std::atomic<uint64_t> word{0};
   };
 
-  // Claims one chunk of job `gen`, from the front of participant `me`'s share or else from the
-  // back of another's, and runs it; false when none is left (or the job is over).
+  // Claims one chunk of job `gen`, from participant `me`'s own share or else from the other end
+  // of another's, and runs it; false when none is left (or the job is over).
   bool claim_and_run(uint64_t gen, int me, int parts) {
     for (int k = 0; k < parts; ++k) {
       const int owner = (me + k) % parts;
