@@ -53,6 +53,15 @@ inline int64_t chunk_size(int64_t total) {
   return std::max(kMinChunk, (even + 15) / 16 * 16);
 }
 
+// Calls f(c) for every c in [0, chunks) on up to `threads` threads; f must not throw.
+template <class F>
+void for_each_chunk(int64_t chunks, int threads, F&& f) {
+  using Fn = std::remove_reference_t<F>;
+  ChunkTask task{[](const void* p, int64_t c) { (*static_cast<Fn*>(const_cast<void*>(p)))(c); },
+                 &f};
+  run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
+}
+
 // Calls f(t, begin, end) for every tensor t of sizes[0..count) and sub-ranges [begin, end) of
 // it, so that the calls together cover every element once, on up to get_num_threads() threads
 // (one unless worth_splitting).
@@ -73,35 +82,17 @@ void for_each_range(const std::vector<int64_t>& sizes, F&& f,
   // In chunks even on one thread: every other step then goes backwards (pool.cc).
   std::vector<int64_t> start(count + 1, 0);  // start[t]: offset of tensor t, end to end
   for (int64_t t = 0; t < count; ++t) start[t + 1] = start[t] + sizes[t];
-  struct Context {
-    const std::vector<int64_t>* start;
-    int64_t chunk, total, count;
-    F* f;
-  } ctx{&start, chunk_size(total), total, count, &f};
-  const int64_t chunks = (total + ctx.chunk - 1) / ctx.chunk;
-  ChunkTask task{[](const void* p, int64_t c) {
-                   const auto& x = *static_cast<const Context*>(p);
-                   const std::vector<int64_t>& s = *x.start;
-                   int64_t lo = c * x.chunk;
-                   const int64_t hi = std::min(x.total, lo + x.chunk);
-                   int64_t t = std::upper_bound(s.begin(), s.end(), lo) - s.begin() - 1;
-                   for (; lo < hi && t < x.count; ++t) {
-                     const int64_t end = std::min(hi, s[t + 1]);
-                     if (end > lo) (*x.f)(t, lo - s[t], end - s[t]);
-                     lo = end;
-                   }
-                 },
-                 &ctx};
-  run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
-}
-
-// Calls f(c) for every c in [0, chunks) on up to `threads` threads; f must not throw.
-template <class F>
-void for_each_chunk(int64_t chunks, int threads, F&& f) {
-  using Fn = std::remove_reference_t<F>;
-  ChunkTask task{[](const void* p, int64_t c) { (*static_cast<Fn*>(const_cast<void*>(p)))(c); },
-                 &f};
-  run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
+  const int64_t chunk = chunk_size(total);
+  for_each_chunk((total + chunk - 1) / chunk, threads, [&](int64_t c) {
+    int64_t lo = c * chunk;
+    const int64_t hi = std::min(total, lo + chunk);
+    int64_t t = std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
+    for (; lo < hi && t < count; ++t) {
+      const int64_t end = std::min(hi, start[t + 1]);
+      if (end > lo) f(t, lo - start[t], end - start[t]);
+      lo = end;
+    }
+  });
 }
 
 // Deterministic reductions. The element space (the tensors end to end) is cut into chunks of
@@ -152,19 +143,10 @@ inline Segmentation segment(const std::vector<int64_t>& sizes) {
 template <class F>
 void for_each_chunk_segment(const Segmentation& s, int64_t total, int64_t tensors, F&& f,
                             int64_t parallel_min) {
-  const int64_t chunks = int64_t(s.first.size()) - 1;
-  struct Context {
-    const Segmentation* s;
-    F* f;
-  } ctx{&s, &f};
-  ChunkTask task{[](const void* p, int64_t c) {
-                   const auto& x = *static_cast<const Context*>(p);
-                   for (int64_t i = x.s->first[c]; i < x.s->first[c + 1]; ++i)
-                     (*x.f)(i, x.s->segments[i]);
-                 },
-                 &ctx};
   const int threads = worth_splitting(total, tensors, parallel_min) ? get_num_threads() : 1;
-  run_chunks(chunks, int(std::min<int64_t>(threads, chunks)), task);
+  for_each_chunk(int64_t(s.first.size()) - 1, threads, [&](int64_t c) {
+    for (int64_t i = s.first[c]; i < s.first[c + 1]; ++i) f(i, s.segments[i]);
+  });
 }
 
 // K sums per tensor of `sizes`: partial(t, begin, end, out) writes the K partial sums of
