@@ -5,7 +5,7 @@
 // chunks of whole rows: steepest/optim/adafactor.h). The checks are the same StepArrays checks
 // (state_shaped for the factors).
 //
-//   adafactor_step(groups, grads, nonfinite=0) -> number of state arrays created, or kSkipped
+//   adafactor_step(groups, grads, nonfinite=0, counts=None) -> number of state arrays created, or kSkipped
 //   (the non-finite guard as in step.h)
 //   groups: (params, [row_var], [col_var], [variance], steps, lr, beta2_decay, eps1 (NaN for
 //            None), eps2, d, weight_decay, maximize)
@@ -165,7 +165,8 @@ void point(AdafactorTensor<T>& t, int field, void* data) {
   (field == 0 ? t.row : field == 1 ? t.col : t.variance) = static_cast<T*>(data);
 }
 
-int adafactor_step(py::list groups, py::list grads, int nonfinite) {
+int adafactor_step(py::list groups, py::list grads, int nonfinite, py::handle counts) {
+  const StepCounter counter(counts);
   const Nonfinite policy = nonfinite_policy(nonfinite);
   check_grads_length(groups, grads);
   Work<float> f32;
@@ -193,9 +194,7 @@ int adafactor_step(py::list groups, py::list grads, int nonfinite) {
     for (size_t i = 0; i < n; ++i) {
       const size_t k = first + i;
       if (grads[k].is_none()) continue;
-      if (steps[i] < 0)
-        throw py::value_error(arg_name("state", "step", k) + ": expected a count >= 0, got " +
-                              std::to_string(steps[i]));
+      check_step_count(steps[i], k);
       const Array p = arrays.param(params[i], k);
       const Array g = arrays.grad(grads[k], k);
       if (scan) scanned.push_back({g.data, g.size, g.dtype, k});
@@ -249,7 +248,10 @@ int adafactor_step(py::list groups, py::list grads, int nonfinite) {
     first += n;
   }
   arrays.check_no_overlap();
-  if (skip_nonfinite(scanned, policy)) return kSkipped;
+  if (skip_nonfinite(scanned, policy)) {
+    counter.skipped();
+    return kSkipped;
+  }
   for (const PendingState& q : pending) {
     py::array a = new_state(q.param, q.shape, true);
     q.list[q.i] = a;
@@ -260,9 +262,12 @@ int adafactor_step(py::list groups, py::list grads, int nonfinite) {
   f32.prepare(threads);
   f64.prepare(threads);
   for (int64_t* s : stepped) ++*s;
-  py::gil_scoped_release nogil;
-  f32.run(threads);
-  f64.run(threads);
+  {
+    py::gil_scoped_release nogil;
+    f32.run(threads);
+    f64.run(threads);
+  }
+  counter.applied();
   return created;
 }
 
@@ -274,8 +279,7 @@ void check_adafactor(py::args hyper) {
 }  // namespace
 
 void register_adafactor(py::module_& m) {
-  m.def("adafactor_step", &adafactor_step, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "adafactor_step", &adafactor_step);
   m.def("check_adafactor", &check_adafactor);
 }
 

@@ -125,19 +125,35 @@ void lars_passes(Batch& batch) {
   });
 }
 
-int lars_step(py::list groups, py::list grads, int nonfinite) {
+int lars_step(py::list groups, py::list grads, int nonfinite, py::handle counts) {
+  const StepCounter counter(counts);
   Gathered<Lars> step = gather_step<Lars>(groups, grads, nonfinite_policy(nonfinite));
-  py::gil_scoped_release nogil;
-  lars_passes<float>(step.f32);
-  lars_passes<double>(step.f64);
+  if (step.created == kSkipped) {
+    counter.skipped();
+    return kSkipped;
+  }
+  {
+    py::gil_scoped_release nogil;
+    lars_passes<float>(step.f32);
+    lars_passes<double>(step.f64);
+  }
+  counter.applied();
   return step.created;
 }
 
-int lamb_step(py::list groups, py::list grads, int nonfinite) {
+int lamb_step(py::list groups, py::list grads, int nonfinite, py::handle counts) {
+  const StepCounter counter(counts);
   Gathered<Lamb> step = gather_step<Lamb>(groups, grads, nonfinite_policy(nonfinite));
-  py::gil_scoped_release nogil;
-  lamb_passes<float>(step.f32);
-  lamb_passes<double>(step.f64);
+  if (step.created == kSkipped) {
+    counter.skipped();
+    return kSkipped;
+  }
+  {
+    py::gil_scoped_release nogil;
+    lamb_passes<float>(step.f32);
+    lamb_passes<double>(step.f64);
+  }
+  counter.applied();
   return step.created;
 }
 
@@ -188,11 +204,9 @@ py::list sum_squares(py::list list) {
 }  // namespace
 
 void register_norms(py::module_& m) {
-  m.def("lamb_step", &lamb_step, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "lamb_step", &lamb_step);
   m.def("check_lamb", &check_only<Lamb>);
-  m.def("lars_step", &lars_step, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "lars_step", &lars_step);
   m.def("check_lars", &check_only<Lars>);
   m.def("sum_squares", &sum_squares, py::arg("arrays"),
         "Sum of squares of each array, in double; bitwise the same for any thread count.");

@@ -384,38 +384,27 @@ struct Lion {
 }  // namespace
 
 void register_optim(py::module_& m) {
-  m.def("sgd_step", &rule_step<Sgd>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
-  m.def("adam_step", &rule_step<Adam>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "sgd_step", &rule_step<Sgd>);
+  def_step(m, "adam_step", &rule_step<Adam>);
   m.def("check_sgd", &check_only<Sgd>);
   m.def("check_adam", &check_only<Adam>);
-  m.def("rmsprop_step", &rule_step<Rmsprop>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "rmsprop_step", &rule_step<Rmsprop>);
   m.def("check_rmsprop", &check_only<Rmsprop>);
-  m.def("adagrad_step", &rule_step<Adagrad>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "adagrad_step", &rule_step<Adagrad>);
   m.def("check_adagrad", &check_only<Adagrad>);
-  m.def("adadelta_step", &rule_step<Adadelta>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "adadelta_step", &rule_step<Adadelta>);
   m.def("check_adadelta", &check_only<Adadelta>);
-  m.def("adamax_step", &rule_step<Adamax>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "adamax_step", &rule_step<Adamax>);
   m.def("check_adamax", &check_only<Adamax>);
-  m.def("nadam_step", &rule_step<Nadam>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "nadam_step", &rule_step<Nadam>);
   m.def("check_nadam", &check_only<Nadam>);
-  m.def("radam_step", &rule_step<Radam>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "radam_step", &rule_step<Radam>);
   m.def("check_radam", &check_only<Radam>);
-  m.def("rprop_step", &rule_step<Rprop>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "rprop_step", &rule_step<Rprop>);
   m.def("check_rprop", &check_only<Rprop>);
-  m.def("asgd_step", &rule_step<Asgd>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "asgd_step", &rule_step<Asgd>);
   m.def("check_asgd", &check_only<Asgd>);
-  m.def("lion_step", &rule_step<Lion>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0);
+  def_step(m, "lion_step", &rule_step<Lion>);
   m.def("check_lion", &check_only<Lion>);
 }
 

@@ -1,6 +1,7 @@
 // The binding of every update rule: one call per optimizer step, over every parameter group.
 //
-//   <rule>_step(groups, grads, nonfinite=0) -> number of state arrays created, or kSkipped
+//   <rule>_step(groups, grads, nonfinite=0, counts=None) -> number of state arrays created, or
+//           kSkipped
 //   groups: one tuple per group:
 //             (params, state list per state key..., steps, scalar_states, hyperparameters...)
 //           a state list holds None where the state does not exist yet (it is created here);
@@ -12,6 +13,8 @@
 //   nonfinite: the non-finite guard's policy (nonfinite.h): 0 propagate, 1 skip, 2 raise.
 //           A skipped step returns kSkipped and changes nothing, the state lists included:
 //           with the guard on, missing state is created only once the scan has passed.
+//   counts: the optimizer's (applied, skipped) step counters, an int64 array of 2 (or None),
+//           advanced as the step's last act (StepCounter).
 //
 // Every array of every group is checked (and missing state created) with the GIL held; then the
 // step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
@@ -87,6 +90,24 @@ struct Batch {
 // Entry i of a group tuple, named `name` in the error when it is not a number / a bool.
 double number(const py::tuple& t, size_t i, const char* name);
 bool flag(const py::tuple& t, size_t i, const char* name);
+// The optimizer's counters of applied and skipped steps. C++ advances them as a step's last act,
+// so that a step either happened and counts, or did not: an exception raised after the call
+// returns (Ctrl-C is delivered at the next bytecode) cannot separate the step from its count,
+// and Python tells a finished step from a failed one by the counters (Optimizer.step).
+class StepCounter {
+ public:
+  // counts: None (no counters) or a writable int64 array of 2 below their limit; checked here,
+  // before the step changes anything.
+  explicit StepCounter(py::handle counts);
+  void applied() const { if (counts_) ++counts_[0]; }
+  void skipped() const { if (counts_) ++counts_[1]; }
+
+ private:
+  int64_t* counts_ = nullptr;
+};
+// Throws ValueError naming state[k]['step'] unless the count can advance: 0 <= count < 2**63 - 1
+// (advancing past int64's range would be undefined behaviour).
+void check_step_count(int64_t count, size_t k);
 // Throws ValueError "<what>: <value>" (torch.optim's wording) unless ok.
 void require(bool ok, const char* what, double value);
 inline bool finite_nonnegative(double x) { return 0.0 <= x && x < 1.0 / 0.0; }
@@ -199,9 +220,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
       // round trip and a bounds check per use: 100 -> 94 ns per 1-element SGD tensor).
       const py::handle grad = PyList_GET_ITEM(grads.ptr(), k);
       if (grad.is_none()) continue;
-      if (steps && steps[i] < 0)
-        throw py::value_error(arg_name("state", "step", k) + ": expected a count >= 0, got " +
-                              std::to_string(steps[i]));
+      if (steps) check_step_count(steps[i], k);
       const py::handle param = PyList_GET_ITEM(params.ptr(), i);
       const Array p = arrays.param(param, k);
       const Array g = arrays.grad(grad, k);
@@ -253,12 +272,27 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
 }
 
 template <class Rule>
-int rule_step(py::list groups, py::list grads, int nonfinite) {
+int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts) {
+  const StepCounter counter(counts);
   Gathered<Rule> step = gather_step<Rule>(groups, grads, nonfinite_policy(nonfinite));
-  py::gil_scoped_release nogil;
-  step.f32.run(Rule::template kernel<float>());
-  step.f64.run(Rule::template kernel<double>());
+  if (step.created == kSkipped) {
+    counter.skipped();
+    return kSkipped;
+  }
+  {
+    py::gil_scoped_release nogil;
+    step.f32.run(Rule::template kernel<float>());
+    step.f64.run(Rule::template kernel<double>());
+  }
+  counter.applied();
   return step.created;
+}
+
+// Registers <name>(groups, grads, nonfinite=0, counts=None).
+template <class F>
+void def_step(py::module_& m, const char* name, F step) {
+  m.def(name, step, py::arg("groups"), py::arg("grads"), py::arg("nonfinite") = 0,
+        py::arg("counts") = py::none());
 }
 
 // check_<rule>(*hyperparameters): the step's checks, for the constructor (a 1-tuple of nothing

@@ -238,8 +238,9 @@ class Optimizer:
 
     def __init__(self, params, defaults, nonfinite="propagate"):
         self.nonfinite = nonfinite
-        self.applied_steps = 0  # steps that updated the parameters
-        self.skipped_steps = 0  # steps the non-finite guard skipped
+        # [applied_steps, skipped_steps]: C++ advances them as a step's last act (step()).
+        self._counts = np.zeros(2, np.int64)
+        self._steps_seen = 0  # the steps step() has finished its bookkeeping for
         if isinstance(params, np.ndarray) or hasattr(params, "data"):
             raise TypeError(
                 "params argument given to the optimizer should be an iterable of arrays or "
@@ -274,6 +275,26 @@ class Optimizer:
     @nonfinite.setter
     def nonfinite(self, policy):
         self._nonfinite = nonfinite_code(policy)
+
+    @property
+    def applied_steps(self):
+        """The number of steps that updated the parameters."""
+        return int(self._counts[0])
+
+    @applied_steps.setter
+    def applied_steps(self, count):
+        self._counts[0] = count
+        self._steps_seen = int(self._counts.sum())
+
+    @property
+    def skipped_steps(self):
+        """The number of steps the non-finite guard skipped."""
+        return int(self._counts[1])
+
+    @skipped_steps.setter
+    def skipped_steps(self, count):
+        self._counts[1] = count
+        self._steps_seen = int(self._counts.sum())
 
     @property
     def state(self):
@@ -359,17 +380,27 @@ class Optimizer:
             grads = list(grads)
         args = self._group_args(plan)
         try:
-            created = self._kernel(args, grads, self._nonfinite)
+            created = self._kernel(args, grads, self._nonfinite, self._counts)
         except BaseException:
-            self._plan = None  # its lists may hold state created for the failed step
+            self._after_exception(plan)
             raise
+        self._steps_seen += 1
         if created == SKIPPED:  # nothing changed, the plan's lists included
-            self.skipped_steps += 1
             return False
         if created:
             self._adopt_new_state(plan)
-        self.applied_steps += 1
         return True
+
+    def _after_exception(self, plan):
+        """Bookkeeping for a step that raised. C++ advances the step counters as its last act,
+        so they tell whether the step happened: a KeyboardInterrupt may arrive after the call
+        returned, and the step must then fully count (its new state adopted). Otherwise it did
+        not happen, but its plan's lists may hold state created during the checks: drop them."""
+        if int(self._counts.sum()) != self._steps_seen:
+            self._steps_seen += 1
+            self._adopt_new_state(plan)
+        else:
+            self._plan = None
 
     def state_dict(self):
         """A snapshot (arrays copied) of the state and the hyperparameters, keyed by parameter
