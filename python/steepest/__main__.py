@@ -8,6 +8,7 @@ def main(argv=None):
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: steepest bench [options]    (steepest bench --help for the options)")
         print("       steepest bench nn [options] (the GEMM and the digits model's training step)")
+        print("       steepest bench loop [options] (the AdamW step inside torch training loops)")
         print("       steepest config             (the build and the CPU target in use)")
         return 0
     command, rest = argv[0], argv[1:]
@@ -15,6 +16,10 @@ def main(argv=None):
         from .bench.nn import main as bench_nn
 
         return bench_nn(rest[1:])
+    if command == "bench" and rest[:1] == ["loop"]:
+        from .bench.torch_loop import main as bench_loop
+
+        return bench_loop(rest[1:])
     if command == "bench":
         from .bench.cli import main as bench_main
 
