@@ -61,6 +61,11 @@ class Pool {
       for (int64_t c = 0; c < chunks; ++c) task.call(task.ctx, c);
       return;
     }
+    if (serial_jobs_ > 0) {  // contended lately: see below
+      --serial_jobs_;
+      run_alone(chunks, task);
+      return;
+    }
     const int parts = std::min(threads, kMaxParticipants);
     start_workers(parts - 1);
     task_ = task;
@@ -75,16 +80,44 @@ class Pool {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
       wake_.notify_all();
     }
+    const auto start = Clock::now();
     int64_t mine = 0;
     while (claim_and_run(gen, 0, parts)) ++mine;
+    const auto own_done = Clock::now();
     // Wait only for the chunks workers have claimed and are running.
     for (int spins = 0; done_.load(std::memory_order_acquire) + mine < chunks; ++spins) {
       if (spins < 4096) STEEPEST_PAUSE();
       else std::this_thread::yield();
     }
+    if (mine > 0) note_contention(Clock::now() - start, (own_done - start) * chunks / mine);
   }
 
  private:
+  using Clock = std::chrono::steady_clock;
+
+  // Why a contended pool runs jobs alone for a while: a worker that has claimed a chunk and is
+  // then descheduled (two busy processes beside us, or torch's OpenMP workers spinning after a
+  // backward) holds the job until it runs again, a time slice later: a 0.3 ms step took 3-6 ms.
+  // A job that took longer on all threads than the caller alone would have (its own chunks'
+  // time, scaled to all chunks) was contended; the next serial_jobs_ jobs then run on the
+  // caller alone, a number that doubles while contention persists and halves back as parallel
+  // jobs run clean again. Which chunks exist does not change, so neither do results.
+  void note_contention(Clock::duration took, Clock::duration alone) {
+    if (took > alone) {
+      serial_jobs_ = backoff_;
+      backoff_ = std::min(2 * backoff_, kMaxBackoff);
+    } else {
+      backoff_ = std::max(backoff_ / 2, kMinBackoff);
+    }
+  }
+
+  void run_alone(int64_t chunks, ChunkTask task) {
+    const bool backward = alone_backward_ = !alone_backward_;  // alternates as jobs do
+    for (int64_t i = 0; i < chunks; ++i) task.call(task.ctx, backward ? chunks - 1 - i : i);
+  }
+
+  static constexpr int kMinBackoff = 4, kMaxBackoff = 1024;
+
   struct alignas(64) Share {
     std::atomic<uint64_t> word{0};
   };
@@ -148,6 +181,9 @@ class Pool {
   }
 
   std::mutex submit_;  // one loop at a time
+  int serial_jobs_ = 0;  // jobs still to run alone (note_contention); under submit_
+  int backoff_ = kMinBackoff;
+  bool alone_backward_ = false;
   std::atomic<uint64_t> job_{0};  // the generation of the latest job
   Share share_[kMaxParticipants];
   std::atomic<int64_t> done_{0};  // chunks finished by workers in this job
