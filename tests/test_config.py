@@ -277,3 +277,22 @@ def test_steepest_command_usage_and_unknown_command(tmp_path):
                        env=environ, capture_output=True, text=True, timeout=120)
     assert r.returncode == 2
     assert "unknown command 'frobnicate'" in r.stderr
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_steepest_version(tmp_path, flag):
+    r = subprocess.run([sys.executable, "-m", "steepest", flag], cwd=tmp_path,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == f"steepest {steepest.__version__}"
+
+
+def test_version_is_the_distribution_version():
+    """pyproject.toml reads the version from steepest/__init__.py: one source of truth."""
+    import importlib.metadata as md
+
+    try:
+        installed = md.version("steepest")
+    except md.PackageNotFoundError:
+        pytest.skip("steepest runs from a source tree here, not an installed distribution")
+    assert installed == steepest.__version__

@@ -1,15 +1,22 @@
-"""The ``steepest`` command: ``steepest bench [options]`` (also ``python -m steepest``)."""
+"""The ``steepest`` command: ``steepest bench [options]``, ``steepest config``,
+``steepest --version`` (also ``python -m steepest``)."""
 
 import sys
 
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] in (["--version"], ["-V"]):
+        from . import __version__
+
+        print(f"steepest {__version__}")
+        return 0
     if not argv or argv[0] in ("-h", "--help"):
         print("usage: steepest bench [options]    (steepest bench --help for the options)")
         print("       steepest bench nn [options] (the GEMM and the digits model's training step)")
         print("       steepest bench loop [options] (the AdamW step inside torch training loops)")
         print("       steepest config             (the build and the CPU target in use)")
+        print("       steepest --version")
         return 0
     command, rest = argv[0], argv[1:]
     if command == "bench" and rest[:1] == ["nn"]:
