@@ -11,8 +11,10 @@ from .features import WARMUP, feature_names, features, warmup
 from .metrics import (Backtest, annual_return, backtest, calmar_ratio, drawdown, equity_curve,
                       hit_rate, max_drawdown, sharpe_ratio, sortino_ratio, turnover)
 from .splits import WalkForward
+from .walk import WalkForwardResult, walk_forward
 from .windows import windows
 
 __all__ = ["features", "feature_names", "warmup", "WARMUP", "windows", "WalkForward",
+           "walk_forward", "WalkForwardResult",
            "backtest", "Backtest", "sharpe_ratio", "sortino_ratio", "max_drawdown",
            "calmar_ratio", "annual_return", "turnover", "hit_rate", "equity_curve", "drawdown"]
