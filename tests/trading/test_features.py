@@ -128,3 +128,17 @@ def test_bad_bars_are_refused(change, message):
 def test_missing_arrays():
     with pytest.raises(TypeError, match="expected open, high, low, close and volume"):
         features(np.ones(5), np.ones(5))
+
+
+def test_flat_bars_give_neutral_values_not_nan():
+    """Real bars can have high == low and flat stretches: every ratio is defined there."""
+    o, h, l, c, v = bars(200)
+    for a in (o, h, l, c):
+        a[90:170] = c[89]
+    v[90:170] = 1000.0
+    X, names = features(o, h, l, c, v)
+    assert np.all(np.isfinite(X[WARMUP:]))
+    t = 165  # 75 flat bars: every window up to 60 bars is flat
+    assert column(X, names, "close_location")[t] == 0.5
+    assert column(X, names, "volume_z_20")[t] == 0.0
+    assert column(X, names, "skew_20")[t] == 0.0

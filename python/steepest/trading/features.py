@@ -6,6 +6,10 @@ exponential-average ratios, RSI, MACD with its signal and histogram, Bollinger %
 stochastic %K/%D, CCI, bar ranges and gaps, distances to rolling highs and lows, volume z-scores
 and ratios, on-balance volume, rolling skew and kurtosis.
 
+Windows without movement (a bar with high == low, a flat stretch of prices or volumes) give
+each ratio its neutral value (0.5 for a position in a range, 0 for a z-score, a correlation or a
+moment, 1 for a ratio of volatilities, RSI 0.5), never NaN.
+
 No look-ahead: row t depends on bars 0..t only (rolling windows end at t, averages are
 recursive); changing bar t + 1 onwards changes no row up to t, bit for bit. The first rows of a
 feature whose window is not yet full are NaN: ``warmup(name)`` says how many, and
@@ -45,8 +49,14 @@ def _mean(x, w):
     return _rolling(x, w, np.mean)
 
 
+def _flat_std(v, axis):
+    """The sample standard deviation, exactly 0 over a constant window (its mean may round
+    away from the value and leave ~1e-16 otherwise)."""
+    return np.where(np.ptp(v, axis=axis) == 0, 0.0, np.std(v, axis=axis, ddof=1))
+
+
 def _std(x, w):
-    return _rolling(x, w, lambda v, axis: np.std(v, axis=axis, ddof=1))
+    return _rolling(x, w, _flat_std)
 
 
 def _max(x, w):
@@ -64,7 +74,7 @@ def _moment(x, w, order):
         var = (d * d).mean(axis=axis)
         with np.errstate(invalid="ignore", divide="ignore"):
             m = (d ** order).mean(axis=axis) / var ** (order / 2)
-        return m - 3.0 if order == 4 else m
+        return np.where(np.ptp(v, axis=axis) == 0, 0.0, m - 3.0 if order == 4 else m)
     return _rolling(x, w, reduce)
 
 
@@ -99,9 +109,11 @@ def _wilder(x, n):
     return out
 
 
-def _ratio(a, b):
+def _ratio(a, b, flat=np.nan):
+    """a / b, and ``flat`` where b == 0: the value of a feature over a window without movement
+    (a bar with high == low, a constant volume), where the ratio is 0 / 0."""
     with np.errstate(invalid="ignore", divide="ignore"):
-        return a / b
+        return np.where(b == 0, flat, a / b)
 
 
 def _table(o, h, l, c, v):
@@ -113,7 +125,7 @@ def _table(o, h, l, c, v):
         rows.append((f"ret_{k}", logc - _shift(logc, k), k))
     for w in VOL_WINDOWS:
         rows.append((f"vol_{w}", _std(r, w), w))
-    rows.append(("vol_ratio_5_20", _ratio(_std(r, 5), _std(r, 20)), 20))
+    rows.append(("vol_ratio_5_20", _ratio(_std(r, 5), _std(r, 20), 1.0), 20))
     hl = np.log(h / l)
     rows.append(("parkinson_20", np.sqrt(_mean(hl * hl, 20) / (4 * math.log(2))), 19))
     for w in SMA_WINDOWS:
@@ -127,40 +139,40 @@ def _table(o, h, l, c, v):
     for n in (7, 14):
         ag, al = _wilder(gain, n), _wilder(loss, n)
         rs = _ratio(ag, al)
-        rsi = np.where(al == 0, 100.0, 100 - 100 / (1 + rs))
+        rsi = np.where(al == 0, np.where(ag == 0, 50.0, 100.0), 100 - 100 / (1 + rs))
         rsi = np.where(np.isnan(ag) | np.isnan(al), np.nan, rsi)
         rows.append((f"rsi_{n}", rsi / 100, n))
     mid, sd = _mean(c, 20), _std(c, 20)
-    rows.append(("bollinger_pct_b", _ratio(c - (mid - 2 * sd), 4 * sd), 19))
+    rows.append(("bollinger_pct_b", _ratio(c - (mid - 2 * sd), 4 * sd, 0.5), 19))
     rows.append(("bollinger_width", _ratio(4 * sd, mid), 19))
     prev_c = _shift(c, 1)
     true_range = np.fmax(h - l, np.fmax(np.abs(h - prev_c), np.abs(l - prev_c)))
     true_range[0] = h[0] - l[0]
     rows.append(("atr_14", _ratio(_wilder(true_range, 14), c), 13))
     hh, ll = _max(h, 14), _min(l, 14)
-    k = _ratio(c - ll, hh - ll)
+    k = _ratio(c - ll, hh - ll, 0.5)
     rows += [("stoch_k_14", k, 13), ("stoch_d_3", _mean(k, 3), 15)]
     typical = (h + l + c) / 3
     tp_mean = _mean(typical, 20)
     mad = _rolling(typical, 20, lambda v, axis: np.mean(
         np.abs(v - v.mean(axis=axis, keepdims=True)), axis=axis))
-    rows.append(("cci_20", _ratio(typical - tp_mean, 0.015 * mad) / 100, 19))
+    rows.append(("cci_20", _ratio(typical - tp_mean, 0.015 * mad, 0.0) / 100, 19))
     rows.append(("range_hl", _ratio(h - l, c), 0))
     rows.append(("range_mean_10", _mean(_ratio(h - l, c), 10), 9))
     rows.append(("body", np.log(c / o), 0))
     rows.append(("gap", np.log(o / prev_c), 1))
-    rows.append(("close_location", _ratio(c - l, h - l), 0))
+    rows.append(("close_location", _ratio(c - l, h - l, 0.5), 0))
     for w in (20, 60):
         rows.append((f"dist_high_{w}", _ratio(c, _max(h, w)) - 1, w - 1))
         rows.append((f"dist_low_{w}", _ratio(c, _min(l, w)) - 1, w - 1))
     rows.append(("up_fraction_10", _mean((r > 0).astype(c.dtype), 10), 10))
     logv = np.log1p(v)
     for w in (20, 60):
-        rows.append((f"volume_z_{w}", _ratio(logv - _mean(logv, w), _std(logv, w)), w - 1))
+        rows.append((f"volume_z_{w}", _ratio(logv - _mean(logv, w), _std(logv, w), 0.0), w - 1))
     for w in (5, 20):
         rows.append((f"volume_ratio_{w}", _ratio(v, _mean(v, w)), w - 1))
     obv = np.cumsum(np.sign(np.nan_to_num(r)) * v)
-    rows.append(("obv_z_20", _ratio(obv - _mean(obv, 20), _std(obv, 20)), 19))
+    rows.append(("obv_z_20", _ratio(obv - _mean(obv, 20), _std(obv, 20), 0.0), 19))
     rows.append(("volume_return_corr_20", _rolling_corr(r, logv, 20), 20))
     for w in (20, 60):
         rows.append((f"skew_{w}", _moment(r, w, 3), w))
@@ -174,10 +186,11 @@ def _table(o, h, l, c, v):
 def _rolling_corr(a, b, w):
     def reduce(v, axis):
         x, y = v[..., 0, :], v[..., 1, :]
+        flat = (np.ptp(x, axis=-1) == 0) | (np.ptp(y, axis=-1) == 0)
         x = x - x.mean(axis=-1, keepdims=True)
         y = y - y.mean(axis=-1, keepdims=True)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return (x * y).sum(-1) / np.sqrt((x * x).sum(-1) * (y * y).sum(-1))
+            return np.where(flat, 0.0, (x * y).sum(-1) / np.sqrt((x * x).sum(-1) * (y * y).sum(-1)))
     out = np.full_like(a, np.nan)
     if len(a) >= w:
         out[w - 1:] = reduce(sliding_window_view(np.stack([a, b]), w, axis=1).transpose(1, 0, 2),

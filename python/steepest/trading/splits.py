@@ -29,11 +29,12 @@ class WalkForward:
     on the last ``train_size`` samples only (a rolling window).
 
     ``gap`` purges the ``gap`` samples just before each test period from its training set (López
-    de Prado's purging): with windows of ``lookback`` bars and a target ``horizon`` bars ahead, a
-    training sample whose target lies in the test period, or whose window overlaps it, leaks the
-    test into training; ``gap = horizon - 1`` removes the first (targets), ``gap = lookback +
-    horizon - 1`` both. No embargo is needed: in walk-forward no training sample comes after its
-    test period.
+    de Prado's purging). With a target spanning ``horizon`` bars (the return over the next
+    ``horizon`` bars of ``windows``), the last ``horizon - 1`` training targets overlap the first
+    test targets' bars: ``gap = horizon - 1`` removes them. A larger gap, up to ``lookback +
+    horizon - 1``, also keeps the bars of the test's first window out of every training window
+    (against serial correlation). No embargo is needed: in walk-forward no training sample
+    comes after its test period.
     """
 
     def __init__(self, n_splits=None, train_size=None, test_size=None, step=None, gap=0,

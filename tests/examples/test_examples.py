@@ -1,0 +1,39 @@
+"""The worked examples in examples/ run, on small sizes, and reach what they claim."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+if not EXAMPLES.is_dir():  # the tests run from an installed wheel, without the repository
+    pytest.skip("examples/ is not beside these tests", allow_module_level=True)
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_momentum_one_weight(capsys):
+    w, closed_form, results = load("momentum_one_weight").main()
+    assert w == pytest.approx(closed_form, abs=1e-6)
+    out = capsys.readouterr().out
+    assert "step 0: gradient" in out and "least squares" in out
+    for name in ("stochastic", "mini-batch", "steepest"):
+        assert results[name][2] < 0.004  # noise variance 0.0025
+    np.testing.assert_allclose(results["steepest"][0], results["mini-batch"][0], atol=0.01)
+
+
+def test_direction_walk_forward(tmp_path):
+    example = load("direction_walk_forward")
+    bars = example.synthetic_bars(n=1200, seed=3)
+    strategy, hold, result = example.main(bars, train_size=500, test_size=200, epochs=5,
+                                          plot=tmp_path / "equity.png", quiet=True)
+    assert len(result.scores) == 3 and len(strategy.returns) == 600  # 1132 windows
+    assert set(np.unique(result.predictions)) <= {-1.0, 1.0}
+    assert np.isfinite(strategy.metrics["sharpe_ratio"])
+    assert (tmp_path / "equity.png").stat().st_size > 1000
