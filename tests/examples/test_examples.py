@@ -37,3 +37,9 @@ def test_direction_walk_forward(tmp_path):
     assert set(np.unique(result.predictions)) <= {-1.0, 1.0}
     assert np.isfinite(strategy.metrics["sharpe_ratio"])
     assert (tmp_path / "equity.png").stat().st_size > 1000
+
+
+def test_autoencoder_anomalies():
+    precision, recall = load("autoencoder_anomalies").main(n_train=2000, n_test=2000,
+                                                           epochs=30, quiet=True)
+    assert recall > 0.9 and precision > 0.4  # 2% anomalies: chance would give precision 0.02
