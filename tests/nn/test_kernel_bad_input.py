@@ -5,6 +5,9 @@ NaN policy: the kernels do not look for NaN; a NaN input propagates to the outpu
 as in torch (test_nan_propagates), except relu, which maps NaN to 0 as the gemm's fused relu
 does (torch keeps NaN). Checking data for NaN is the caller's (fit's) job.
 """
+import copy
+import pickle
+
 import numpy as np
 import pytest
 
@@ -256,3 +259,27 @@ def test_sum_squares_refuses_misaligned_and_byteswapped():
                                         r"byte order, got >f8$"):
         _core.sum_squares([good.astype(f64), byteswapped(good.astype(f64))])
 
+
+def unpickled(a):
+    return pickle.loads(pickle.dumps(a))
+
+
+def with_copied_dtype(a):
+    """a's values in a new array whose dtype is a deep copy of a's: equal, another object."""
+    out = np.empty(a.shape, copy.deepcopy(a.dtype))
+    out[...] = a
+    return out
+
+
+@pytest.mark.parametrize("copier", [unpickled, with_copied_dtype])
+@pytest.mark.parametrize("dtype", [f32, f64])
+def test_dtype_compared_by_value(dtype, copier):
+    """Arrays whose dtype is another object equal to the native one (as after pickle or
+    deepcopy) are accepted by every binding, with bitwise the result of the originals."""
+    for binding, arrays, call in kernel_calls(dtype):
+        copies = {name: copier(a) for name, a in arrays.items()}
+        assert all(c.dtype is not np.dtype(c.dtype.name) for c in copies.values())
+        want = call(arrays)
+        assert call(copies) == want, binding
+        for name in arrays:
+            assert copies[name].tobytes() == arrays[name].tobytes(), (binding, name)
