@@ -26,6 +26,20 @@ std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr
 
 bool flag(const py::detail::PyArray_Proxy* a, int f) { return (a->flags & f) != 0; }
 
+// The layout every array a kernel touches must have: C-contiguous (indexed flat), aligned (read
+// and written by whole elements), writable if written. name() spells the argument.
+template <class Name>
+void check_layout(const py::detail::PyArray_Proxy* a, bool written, const Name& name) {
+  using api = py::detail::npy_api;
+  if (!flag(a, api::NPY_ARRAY_C_CONTIGUOUS_))
+    throw py::value_error(name() + ": expected a C-contiguous array; steepest never works on "
+                                   "a copy");
+  if (!flag(a, api::NPY_ARRAY_ALIGNED_))
+    throw py::value_error(name() + ": expected an aligned array");
+  if (written && !flag(a, api::NPY_ARRAY_WRITEABLE_))
+    throw py::value_error(name() + ": the array is read-only, but it is written in place");
+}
+
 }  // namespace
 
 std::string arg_name(const char* list, const char* key, size_t k) {
@@ -43,14 +57,7 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
   if ((d->type_num != kFloat32 && d->type_num != kFloat64) || !native)
     throw py::type_error(name() + ": expected a float32 or float64 array in native byte order, got " +
                          std::string(py::str(py::handle(a->descr))));
-  using api = py::detail::npy_api;
-  if (!flag(a, api::NPY_ARRAY_C_CONTIGUOUS_))
-    throw py::value_error(name() + ": expected a C-contiguous array; updates are made in "
-                                   "place, so steepest never works on a copy");
-  if (!flag(a, api::NPY_ARRAY_ALIGNED_))
-    throw py::value_error(name() + ": expected an aligned array");
-  if (written && !flag(a, api::NPY_ARRAY_WRITEABLE_))
-    throw py::value_error(name() + ": the array is read-only, but it is updated in place");
+  check_layout(a, written, name);
   int64_t size = 1;
   for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
   const size_t item = d->type_num == kFloat32 ? 4 : 8;
@@ -66,6 +73,21 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
     r.arg.k = k;
   }
   return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64, a->nd};
+}
+
+py::array kernel_array(py::handle h, const std::string& name, const py::dtype& want, bool written) {
+  if (!py::isinstance<py::array>(h))
+    throw py::type_error(name + ": expected a numpy.ndarray, got " + type_name(h));
+  const auto* a = py::detail::array_proxy(h.ptr());
+  const auto dtype = py::reinterpret_borrow<py::dtype>(a->descr);
+  // equal() is NumPy's PyArray_EquivTypes: the same type and byte order, whatever the object.
+  if (!dtype.equal(want)) {
+    const std::string w = py::str(want);
+    throw py::type_error(name + ": expected " + (w[0] == 'i' ? "an " : "a ") + w +
+                         " array in native byte order, got " + std::string(py::str(dtype)));
+  }
+  check_layout(a, written, [&] { return name; });
+  return py::reinterpret_borrow<py::array>(h);
 }
 
 // An array of tensor k must have the dtype and the shape of params[k] (both already checked).

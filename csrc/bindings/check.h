@@ -81,6 +81,12 @@ py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, boo
 // The same with the param's shape.
 py::array new_state(py::handle param, bool zero);
 
+// One array argument of a kernel, named as the caller spells it ("weight", "arrays[2]"): a
+// numpy.ndarray of dtype `want` in native byte order (compared by value: an unpickled array has a
+// dtype object of its own), C-contiguous, aligned, and writable if `written`. Else a TypeError or
+// ValueError in StepArrays' style, "weight: expected an aligned array". Returns the array.
+py::array kernel_array(py::handle h, const std::string& name, const py::dtype& want, bool written);
+
 // "params[3]", "state[3]['exp_avg']".
 std::string arg_name(const char* list, const char* key, size_t k);
 

@@ -1,7 +1,8 @@
 // The nn area: the matrix product behind the dense layers, and the layers' forward/backward
-// kernels (dense, activations, losses, dropout). Every argument is checked (dtype, shape,
-// C-contiguity, writeability, no overlap between an array written and any other) before any
-// array is touched and before the GIL is released; a call that raises writes nothing.
+// kernels (dense, activations, losses, dropout). Every argument is checked (dtype by value in
+// native byte order, shape, C-contiguity, alignment, writeability, no overlap between an array
+// written and any other) before any array is touched and before the GIL is released; a call that
+// raises writes nothing.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include "../runtime/parallel.h"
+#include "check.h"
 
 #include "steepest/targets.h"
 
@@ -22,20 +24,20 @@ namespace py = pybind11;
 
 namespace {
 
-// A C-contiguous array of dtype T (no conversion: a wrong dtype is an error).
+// A C-contiguous, aligned array of dtype T (no conversion: a wrong dtype is an error).
 template <class T>
 py::array_t<T> checked(py::handle h, const char* name, bool written) {
-  if (!py::isinstance<py::array>(h))
-    throw py::type_error(std::string(name) + " must be a numpy array");
-  auto a = py::reinterpret_borrow<py::array>(h);
-  if (!a.dtype().is(py::dtype::of<T>()))
-    throw py::type_error(std::string(name) + " must have dtype " +
-                         std::string(py::str(py::dtype::of<T>())) + ", got " +
-                         std::string(py::str(a.dtype())));
-  if (!(a.flags() & py::array::c_style))
-    throw py::value_error(std::string(name) + " must be C-contiguous");
-  if (written && !a.writeable()) throw py::value_error(std::string(name) + " is read-only");
+  const py::array a = kernel_array(h, name, py::dtype::of<T>(), written);
   return py::reinterpret_borrow<py::array_t<T>>(a);
+}
+
+// The dtype of a call's kernels: the first input's, float64 if it is a float64 array (in any byte
+// order: checked() then refuses a non-native one by name), else float32.
+bool is_double(py::handle h) {
+  constexpr int kFloat64 = 12;  // NumPy's NPY_DOUBLE
+  return py::isinstance<py::array>(h) &&
+         py::detail::array_descriptor_proxy(py::detail::array_proxy(h.ptr())->descr)->type_num ==
+             kFloat64;
 }
 
 // A C-contiguous 2-d array of dtype T.
@@ -67,11 +69,10 @@ void gemm_typed(py::handle ha, py::handle hb, py::handle hc, bool trans_a, bool 
                           ")");
   const T* bias = nullptr;
   if (!hbias.is_none()) {
-    auto v = py::reinterpret_borrow<py::array>(hbias);
-    if (!py::isinstance<py::array>(hbias) || !v.dtype().is(py::dtype::of<T>()) || v.ndim() != 1 ||
-        v.shape(0) != n || !(v.flags() & py::array::c_style))
-      throw py::value_error("gemm: bias must be a C-contiguous 1-d array of c's dtype and " +
-                            std::to_string(n) + " elements");
+    auto v = checked<T>(hbias, "bias", false);
+    if (v.ndim() != 1 || v.shape(0) != n)
+      throw py::value_error("gemm: bias must be a 1-d array of " + std::to_string(n) +
+                            " elements");
     if (overlap(v, c)) throw py::value_error("gemm: c overlaps bias");
     bias = static_cast<const T*>(v.data());
   }
@@ -90,8 +91,7 @@ void gemm(py::handle a, py::handle b, py::handle c, bool trans_a, bool trans_b, 
   if (activation == "none") act = Activation::none;
   else if (activation == "relu") act = Activation::relu;
   else throw py::value_error("gemm: activation must be 'none' or 'relu', got '" + activation + "'");
-  if (py::isinstance<py::array>(c) &&
-      py::reinterpret_borrow<py::array>(c).dtype().is(py::dtype::of<double>()))
+  if (is_double(c))
     gemm_typed<double>(a, b, c, trans_a, trans_b, accumulate, bias, act);
   else
     gemm_typed<float>(a, b, c, trans_a, trans_b, accumulate, bias, act);
@@ -137,12 +137,6 @@ struct Arrays {
     }
   }
 };
-
-// The dtype of a call's kernels: the first input's (float32 unless it is a float64 array).
-bool is_double(py::handle h) {
-  return py::isinstance<py::array>(h) &&
-         py::reinterpret_borrow<py::array>(h).dtype().is(py::dtype::of<double>());
-}
 
 Activation epilogue(const std::string& activation, const char* where) {
   if (activation == "none") return Activation::none;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "check.h"
 #include "step.h"
 
 namespace steepest {
@@ -179,23 +180,24 @@ std::vector<double> sum_squares_of(const std::vector<py::array>& arrays) {
 }
 
 // sum_squares(arrays) -> [sum of x^2 per array], in double, as a step's norms are computed.
+// Every array has the dtype of arrays[0], float32 or float64.
 py::list sum_squares(py::list list) {
   std::vector<py::array> arrays;
-  int type = -1;
+  bool f64 = false;
   for (size_t k = 0; k < list.size(); ++k) {
     const std::string name = "arrays[" + std::to_string(k) + "]";
-    if (!py::isinstance<py::array>(list[k])) throw py::type_error(name + ": expected a numpy.ndarray");
-    auto a = list[k].cast<py::array>();
-    const bool f32 = a.dtype().is(py::dtype::of<float>());
-    const bool f64 = a.dtype().is(py::dtype::of<double>());
-    if (!f32 && !f64) throw py::type_error(name + ": expected float32 or float64");
-    if (type >= 0 && type != int(f64)) throw py::type_error(name + ": all arrays must share a dtype");
-    if (!(a.flags() & py::array::c_style)) throw py::value_error(name + ": expected a C-contiguous array");
-    type = int(f64);
-    arrays.push_back(a);
+    if (k == 0 && py::isinstance<py::array>(list[0])) {
+      const auto dtype = py::reinterpret_borrow<py::array>(list[0]).dtype();
+      f64 = dtype.equal(py::dtype::of<double>());
+      if (!f64 && !dtype.equal(py::dtype::of<float>()))
+        throw py::type_error(name + ": expected a float32 or float64 array in native byte order, "
+                                    "got " + std::string(py::str(dtype)));
+    }
+    arrays.push_back(kernel_array(list[k], name,
+                                  f64 ? py::dtype::of<double>() : py::dtype::of<float>(), false));
   }
   const std::vector<double> sums =
-      type == 1 ? sum_squares_of<double>(arrays) : sum_squares_of<float>(arrays);
+      f64 ? sum_squares_of<double>(arrays) : sum_squares_of<float>(arrays);
   py::list out;
   for (double s : sums) out.append(s);
   return out;

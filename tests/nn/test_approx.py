@@ -55,3 +55,52 @@ def test_nan_propagates(simd_target):
         y = np.empty_like(x)
         _core.approx(name, y, x)
         np.testing.assert_array_equal(y, np.float32(want))
+
+
+# NaN of either sign and of several payloads (quiet and signalling), infinities, and finite
+# values far beyond every clamp and range reduction (of float32; where f rounds to its limits
+# in float64).
+NAN_BITS = [0x7FC00000, 0xFFC00000, 0x7F800001, 0xFF800001, 0x7FBFFFFF, 0x7FFFFFFF, 0xFFFFFFFF]
+HUGE = {np.float32: [np.inf, 3.4028235e38, 1e30, 1e10, 131072.0, 200.0, 104.0],
+        np.float64: [np.inf, 1.7976931348623157e308, 1e300, 1e30, 1e10]}
+# f(-huge), f(+huge): the limits.
+LIMITS = {"exp": (0.0, np.inf), "tanh": (-1.0, 1.0), "erf": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}
+
+
+def special_inputs(dtype, shift):
+    """(x, kind): 67 ordinary values (no multiple of any vector width) with the special ones at
+    every third element from `shift` on (so that, over the shifts, each takes several lane
+    positions in the vector body and in the scalar tail); kind is 0 ordinary, 1 NaN, 2 -huge,
+    3 +huge."""
+    with np.errstate(invalid="ignore"):  # a signalling NaN converted to float64
+        nan = np.array(NAN_BITS, np.uint32).view(np.float32).astype(dtype)
+    huge = HUGE[dtype]
+    specials = [(v, 1) for v in nan] + [(-h, 2) for h in huge] + [(h, 3) for h in huge]
+    x = np.random.default_rng(0).uniform(-3, 3, 67).astype(dtype)
+    kind = np.zeros(67, int)
+    for i, (v, k) in enumerate(specials):
+        j = (3 * i + shift) % 67
+        x[j], kind[j] = v, k
+    return x, kind
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("name", sorted(LIMITS))
+def test_nan_inf_huge(simd_target, name, dtype):
+    """NaN gives NaN, ±inf and huge values the limits, and the ordinary values among them are
+    computed exactly as without them."""
+    def f(x):
+        y = np.full_like(x, 7)
+        if name == "sigmoid":
+            _core.activation_forward("sigmoid", y, x, 0.0)
+        else:
+            _core.approx(name, y, x)
+        return y
+
+    for shift in range(0, 67, 5):
+        x, kind = special_inputs(dtype, shift)
+        y = f(x)
+        assert np.isnan(y[kind == 1]).all()
+        assert (y[kind == 2] == LIMITS[name][0]).all() and (y[kind == 3] == LIMITS[name][1]).all()
+        clean = np.where(kind == 0, x, 0).astype(dtype)
+        assert f(clean)[kind == 0].tobytes() == y[kind == 0].tobytes()

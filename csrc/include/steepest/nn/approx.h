@@ -14,20 +14,28 @@
 
 namespace {
 
-// 2^n for n in [-126, 127].
+// 2^n for n in [-126, 127]. Unsigned, so that the garbage n of a NaN input (below) is no
+// undefined behaviour: the result is then garbage too, multiplied by NaN.
 inline float pow2(int32_t n) {
-  const int32_t bits = (n + 127) << 23;
+  const uint32_t bits = (uint32_t(n) + 127u) << 23;
   float f;
   __builtin_memcpy(&f, &bits, sizeof f);
   return f;
 }
 
 // x = n·ln2 + r with |r| <= ln2/2 (Cody–Waite: n·ln2_hi is exact for |n| < 2^15); returns
-// p = e^r - 1 (Taylor to r^7: the remainder is below 2^-27 relative) and n.
+// p = e^r - 1 (Taylor to r^7: the remainder is below 2^-27 relative) and n. A NaN x gives p NaN
+// and n garbage.
 inline float exp_reduced(float x, int32_t& n) {
   const float magic = 12582912.0f;  // 1.5·2^23: adding it rounds to an integer
-  const float nf = (x * 1.44269504f + magic) - magic;
-  n = int32_t(nf);
+  const float shifted = x * 1.44269504f + magic;
+  const float nf = shifted - magic;
+  // n = nf, read from the low mantissa bits of `shifted` (an ulp of 1 in [2^23, 2^24)) rather
+  // than converted: converting a NaN to an integer is undefined. Wraps for NaN bits.
+  uint32_t bits, magic_bits;
+  __builtin_memcpy(&bits, &shifted, sizeof bits);
+  __builtin_memcpy(&magic_bits, &magic, sizeof magic_bits);
+  n = int32_t(bits - magic_bits);
   float r = fmadd(-nf, 0.693359375f, x);
   r = fmadd(-nf, -2.12194440e-4f, r);
   float q = 1.0f / 5040;
