@@ -29,7 +29,9 @@ _select_target_from_env()
 
 
 def get_num_threads():
-    """Threads a kernel may use: OMP_NUM_THREADS, or the core count, unless set."""
+    """Threads a kernel may use, unless set: ``OMP_NUM_THREADS``, else the CPUs this process may
+    run on (its affinity mask, as ``taskset`` or Slurm set it, and its cgroup CPU quota, as a
+    container limit sets it: the smaller)."""
     return _core.get_num_threads()
 
 
