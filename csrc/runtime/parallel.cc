@@ -98,3 +98,18 @@ void set_num_threads(int n) {
 }
 
 }  // namespace steepest
+
+// The thread count as C symbols, exported from _core: threadpoolctl recognizes a loaded library
+// by its symbols and calls them (python/steepest/_threadpool.py). n is clamped to [1, 65536]:
+// errors cannot cross a C call.
+#if defined(_WIN32)
+#define STEEPEST_EXPORT extern "C" __declspec(dllexport)
+#else
+#define STEEPEST_EXPORT extern "C" __attribute__((visibility("default")))
+#endif
+
+STEEPEST_EXPORT int steepest_get_num_threads() { return steepest::get_num_threads(); }
+
+STEEPEST_EXPORT void steepest_set_num_threads(int n) {
+  steepest::set_num_threads(std::min(std::max(n, 1), 1 << 16));
+}
