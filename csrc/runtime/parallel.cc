@@ -102,11 +102,7 @@ void set_num_threads(int n) {
 // The thread count as C symbols, exported from _core: threadpoolctl recognizes a loaded library
 // by its symbols and calls them (python/steepest/_threadpool.py). n is clamped to [1, 65536]:
 // errors cannot cross a C call.
-#if defined(_WIN32)
-#define STEEPEST_EXPORT extern "C" __declspec(dllexport)
-#else
 #define STEEPEST_EXPORT extern "C" __attribute__((visibility("default")))
-#endif
 
 STEEPEST_EXPORT int steepest_get_num_threads() { return steepest::get_num_threads(); }
 
