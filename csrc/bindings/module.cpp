@@ -30,6 +30,8 @@ PYBIND11_MODULE(_core, m) {
         "Run the kernels on the named SIMD target (ValueError if unknown or unsupported).");
   m.def("get_num_threads", &get_num_threads, "Threads a kernel may use.");
   m.def("set_num_threads", &set_num_threads, py::arg("n"), "Set the threads a kernel may use.");
+  m.def("_cgroup_cpu_limit", &cgroup_cpu_limit, py::arg("root"),
+        "Tests only: the CPU limit of the cgroup file system at root (0: none).");
   m.def("_set_parallel_min_override", &set_parallel_min_override, py::arg("n"),
         "Benchmarks only: every loop runs on one thread below n elements (0: each its own).");
 #if defined(__clang__)

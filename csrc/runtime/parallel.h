@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <functional>
+#include <string>
 #include <type_traits>
 #include <vector>
 
@@ -14,8 +15,14 @@
 
 namespace steepest {
 
+// The default is OMP_NUM_THREADS, else the CPUs the process may use (parallel.cc).
 int get_num_threads();
 void set_num_threads(int n);  // n >= 1
+
+// The CPU limit of the cgroup file system mounted at `root` (/sys/fs/cgroup): ceil(quota /
+// period) of cgroup v2's cpu.max or else of cgroup v1's cpu/cpu.cfs_quota_us and
+// cpu.cfs_period_us; 0 when there is none (no quota, no such files, unreadable).
+int cgroup_cpu_limit(const std::string& root);
 
 // Below this many elements in a step one thread does all the work: waking a second thread
 // costs more than it saves on data that fits in L1/L2. Entering a parallel region costs about

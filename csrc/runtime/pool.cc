@@ -8,6 +8,8 @@
 #include <thread>
 #include <vector>
 
+#include <pthread.h>
+
 #if defined(__x86_64__) || defined(_M_X64)
 #include <immintrin.h>
 #define STEEPEST_PAUSE() _mm_pause()
@@ -195,10 +197,31 @@ class Pool {
   std::atomic<int> sleepers_{0};
 };
 
+// The process's pool, created on its first parallel job. Never destroyed: detached workers may
+// still wait on it at exit.
+std::atomic<Pool*> g_pool{nullptr};
+
 Pool& pool() {
-  static Pool* p = new Pool;  // never destroyed: detached workers may still wait on it at exit
+  Pool* p = g_pool.load(std::memory_order_acquire);
+  if (p) return *p;
+  Pool* fresh = new Pool;  // starts no thread: its workers start on its first job
+  if (g_pool.compare_exchange_strong(p, fresh, std::memory_order_acq_rel)) return *fresh;
+  delete fresh;  // another thread's pool won
   return *p;
 }
+
+// Why a forked child gets a new pool: it has only the thread that forked, none of the parent's
+// workers, yet its copy of the pool counts them as started, and maybe as asleep on the
+// condition variable. Waking such a phantom sleeper that never wakes hangs the child's next
+// pthread_cond_broadcast for good, and a mutex some parent thread held at the fork stays held.
+// So the child drops its copy (leaks it: its mutexes may be held, destroying them is undefined)
+// and its first parallel job creates a pool of fresh mutexes and condition variable, which
+// starts the child's own workers. Nothing in the child touches the old copy: the thread that
+// forked was not inside run() (a chunk task does not fork), so no prepare/parent handler has to
+// take the pool's locks, and a fork never waits for another thread's step.
+void reset_in_child() { g_pool.store(nullptr, std::memory_order_relaxed); }
+
+const int g_atfork = pthread_atfork(nullptr, nullptr, reset_in_child);
 
 }  // namespace
 

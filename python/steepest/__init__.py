@@ -29,7 +29,9 @@ _select_target_from_env()
 
 
 def get_num_threads():
-    """Threads a kernel may use: OMP_NUM_THREADS, or the core count, unless set."""
+    """Threads a kernel may use, unless set: ``OMP_NUM_THREADS``, else the CPUs this process may
+    run on (its affinity mask, as ``taskset`` or Slurm set it, and its cgroup CPU quota, as a
+    container limit sets it: the smaller). ``threadpoolctl.threadpool_limits`` sets it too."""
     return _core.get_num_threads()
 
 
@@ -71,6 +73,10 @@ def show_config(mode="stdout"):
     print(f"  compiler           : {config['compiler']}")
     return None
 
+
+from . import _threadpool  # noqa: E402
+
+_threadpool.install()  # threadpoolctl's threadpool_limits and threadpool_info see steepest
 
 from . import optim  # noqa: E402  (needs _core configured)
 from . import nn  # noqa: E402
