@@ -1,5 +1,6 @@
 """steepest.save / steepest.load: bitwise resume, atomic writes, versions, checks, names."""
 
+import copy
 import json
 import os
 
@@ -208,3 +209,157 @@ def test_lbfgs_checkpoint(tmp_path):
     run(x, opt, 2)
     run(y, opt2, 2)
     assert np.array_equal(x, y)
+
+
+# -- a file is checked whole before anything changes (issue #22, item 2) -------------------------
+
+def _archive(path):
+    """(metadata, {name: array}) of a checkpoint, to tamper with."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    return json.loads(arrays.pop(checkpoint._META).tobytes()), arrays
+
+
+def _write(path, meta, arrays):
+    blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **{checkpoint._META: blob}, **arrays)
+
+
+def _saved_run(tmp_path):
+    """A checkpoint of an AdamW run with a SequentialLR, after 5 steps."""
+    model = make_model()
+    opt = steepest.optim.AdamW(list(model.values()), lr=0.01, weight_decay=0.05)
+    sched = S.SequentialLR(opt, [S.LinearWarmup(opt, 4), S.CosineAnnealingLR(opt, T_max=10)],
+                           milestones=[4])
+    train(model, opt, sched, EMA(model.values()), 0, 5)
+    path = tmp_path / "good.ckpt"
+    steepest.save(path, model=model, optimizer=opt, scheduler=sched, extra={"epoch": 5})
+    return path
+
+
+def _target():
+    """A model, optimizer and scheduler two steps into another run (state to keep), and a
+    function that asserts none of them changed since this call."""
+    model = make_model(seed=4)
+    opt = steepest.optim.AdamW(list(model.values()), lr=0.01, weight_decay=0.05)
+    sched = S.SequentialLR(opt, [S.LinearWarmup(opt, 4), S.CosineAnnealingLR(opt, T_max=10)],
+                           milestones=[4])
+    train(model, opt, sched, EMA(model.values()), 100, 102)
+    arrays = {n: p.copy() for n, p in model.items()}
+    opt_state = copy.deepcopy(opt.state_dict())
+    sched_state = copy.deepcopy(sched.state_dict())
+
+    def assert_unchanged():
+        for name, p in model.items():
+            assert np.array_equal(p, arrays[name]), name
+        now = opt.state_dict()
+        assert now["param_groups"] == opt_state["param_groups"]
+        assert (now["applied_steps"], now["skipped_steps"]) == (2, 0)
+        assert set(now["state"]) == set(opt_state["state"])
+        for i, state in opt_state["state"].items():
+            for key, value in state.items():
+                assert np.array_equal(now["state"][i][key], value), (i, key)
+                assert np.asarray(now["state"][i][key]).dtype == np.asarray(value).dtype
+        assert _same_tree(sched.state_dict(), sched_state)
+
+    return model, opt, sched, assert_unchanged
+
+
+def _same_tree(a, b):
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same_tree(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same_tree, a, b))
+    return a == b
+
+
+def _ref(tree, *keys):
+    for key in keys:
+        tree = tree[key]
+    return tree["__array__"]
+
+
+def _array_of_model(meta, arrays, name, value):
+    arrays[_ref(meta, "model", "arrays", name)] = value
+
+
+def _state_array(meta, arrays, value, name="dense.bias", key="exp_avg"):
+    arrays[_ref(meta, "optimizer", "state", "state", name, key)] = value
+
+
+def _set(*keys, value):
+    def tamper(meta, arrays):
+        tree = meta
+        for key in keys[:-1]:
+            tree = tree[key]
+        tree[keys[-1]] = value
+    return tamper
+
+
+def _delete(*keys):
+    def tamper(meta, arrays):
+        tree = meta
+        for key in keys[:-1]:
+            tree = tree[key]
+        del tree[keys[-1]]
+    return tamper
+
+
+# (description, tamper(meta, arrays), what the error says). The model is loaded last, the
+# optimizer first: a bad model array or scheduler state must not leave the optimizer loaded.
+TAMPERED = [
+    ("a (1,) model array where the metadata says (3,)",
+     lambda m, a: _array_of_model(m, a, "dense.bias", np.ones(1)), r"has shape \(1,\)"),
+    ("an int64 model array", lambda m, a: _array_of_model(
+        m, a, "head.weight", np.ones((3, 1), np.int64)), "dtype int64"),
+    ("a bool model array", lambda m, a: _array_of_model(
+        m, a, "head.weight", np.ones((3, 1), bool)), "dtype bool"),
+    ("a complex state array",
+     lambda m, a: _state_array(m, a, np.full(3, 1 + 2j)), "dtype complex128"),
+    ("an int state array", lambda m, a: _state_array(m, a, np.ones(3, np.int64)), "dtype int64"),
+    ("a state array of another shape",
+     lambda m, a: _state_array(m, a, np.ones(1)), r"has shape \(1,\)"),
+    ("no model['arrays']", _delete("model", "arrays"), "no table of arrays"),
+    ("the scheduler's lrs as a string", _set("scheduler", "state", "_last_lr", value="0.1"),
+     "_last_lr must be a list"),
+    ("an lr too large for a float", _set("scheduler", "state", "_last_lr", value=[10**400]),
+     "got an int too large for a float"),
+    ("an unknown hyperparameter", _set("optimizer", "state", "param_groups", 0, "fast",
+                                       value=True), r"hyperparameters \['fast'\]"),
+]
+
+
+@pytest.mark.parametrize("tamper, says", [t[1:] for t in TAMPERED], ids=[t[0] for t in TAMPERED])
+def test_a_bad_entry_raises_and_changes_nothing(tmp_path, tamper, says):
+    meta, arrays = _archive(_saved_run(tmp_path))
+    tamper(meta, arrays)
+    path = tmp_path / "bad.ckpt"
+    _write(path, meta, arrays)
+    model, opt, sched, assert_unchanged = _target()
+    with pytest.raises((ValueError, TypeError), match=says):
+        steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    assert_unchanged()
+
+
+def test_a_float64_checkpoint_loads_into_a_float32_model(tmp_path):
+    """Casting between floating-point dtypes is what load has always done (a float64 run
+    deployed in float32); only other kinds are refused."""
+    path = _saved_run(tmp_path)
+    model = {n: np.zeros(s, np.float32) for n, s in SHAPES.items()}
+    steepest.load(path, model=model)
+    meta, arrays = _archive(path)
+    for name, p in model.items():
+        assert p.dtype == np.float32
+        assert np.array_equal(p, arrays[_ref(meta, "model", "arrays", name)].astype(np.float32))
+
+
+def test_a_read_only_parameter_is_refused_before_anything_changes(tmp_path):
+    path = _saved_run(tmp_path)
+    model, opt, sched, assert_unchanged = _target()
+    model["head.weight"].flags.writeable = False
+    with pytest.raises(ValueError, match=r"model\['head.weight'\] is read-only"):
+        steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    model["head.weight"].flags.writeable = True
+    assert_unchanged()

@@ -18,8 +18,9 @@ another order within their groups loads correctly. Without a model the names are
 A state dict may hold numbers, strings, None, lists, tuples, dicts and NumPy arrays, nested;
 anything else (a function, an object) is refused when saving. Loading checks the format
 version, the optimizer's and the scheduler's types (wrappers included: ``Accumulate(AdamW)``),
-the parameter names and shapes, and raises ValueError naming the mismatch before anything is
-changed.
+the parameter names and shapes, each stored array against what it is loaded into, and every
+state dict (through the objects' own checks), all before anything changes; it raises
+ValueError (or TypeError) naming the mismatch.
 """
 
 import json
@@ -30,7 +31,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .optim.optimizer import _data
+from .optim.optimizer import _data, prepare_load
 
 FORMAT = "steepest-checkpoint"
 VERSION = 1
@@ -267,14 +268,59 @@ def _section(meta, key, path):
     return meta[key]
 
 
+def _model_arrays(meta, arrays, named, path):
+    """{name: the stored array} for every model parameter, each checked against the parameter
+    itself (its shape exactly: no broadcasting; a floating-point dtype: no silent cast from
+    int, bool or complex), not only against the metadata."""
+    saved = _section(meta, "model", path)
+    _check_shapes("model", saved["params"], list(named), list(named.values()))
+    refs = saved.get("arrays")
+    if not isinstance(refs, dict):
+        raise ValueError(f"steepest.load: {path}: its model metadata has no table of arrays")
+    stored = {}
+    for name, p in named.items():
+        if name not in refs:
+            raise ValueError(f"steepest.load: {path} holds no array for model parameter "
+                             f"{name!r}")
+        a = _decode(refs[name], arrays)
+        data = _data(p)
+        if not isinstance(a, np.ndarray):
+            raise ValueError(f"steepest.load: model parameter {name!r} is a "
+                             f"{type(a).__name__} in the checkpoint, not an array")
+        if a.shape != data.shape:
+            raise ValueError(f"steepest.load: the array of model parameter {name!r} has shape "
+                             f"{a.shape}, the parameter has {data.shape}")
+        if a.dtype.kind != "f":
+            raise ValueError(f"steepest.load: the array of model parameter {name!r} has dtype "
+                             f"{a.dtype}, expected a floating-point array (the parameter is "
+                             f"{data.dtype})")
+        stored[name] = a
+    return stored
+
+
+def _writable_parameters(named):
+    for name, p in named.items():
+        data = _data(p)
+        if not isinstance(data, np.ndarray):
+            raise TypeError(f"model[{name!r}]: expected an ndarray (or an object with an "
+                            f"ndarray .data), got {type(data).__name__}")
+        if not data.flags.writeable:
+            raise ValueError(f"model[{name!r}] is read-only, so it cannot be loaded into")
+
+
 def load(path, *, optimizer=None, scheduler=None, model=None):
     """Restore, in place, what ``save`` wrote for each object given; returns ``extra`` (None if
-    none was saved). Every check runs before anything changes."""
-    meta, arrays = _read(os.fspath(path))
+    none was saved).
+
+    Everything is checked before anything changes: the file, then the model's arrays, the
+    optimizer's and the scheduler's state (each object's own ``load_state_dict`` checks
+    included); then all of it is applied."""
     named = _named(model)
+    _writable_parameters(named)
+    meta, arrays = _read(os.fspath(path))
+    apply = []
     if model is not None:
-        saved = _section(meta, "model", path)
-        _check_shapes("model", saved["params"], list(named), [named[n] for n in named])
+        stored = _model_arrays(meta, arrays, named, path)
     if optimizer is not None:
         saved = _section(meta, "optimizer", path)
         if saved["type"] != _describe(optimizer):
@@ -282,18 +328,18 @@ def load(path, *, optimizer=None, scheduler=None, model=None):
                              f"{saved['type']}, not of {_describe(optimizer)}")
         params, names = _param_names(optimizer, named)
         _check_shapes("optimizer", saved["params"], names, params)
-        optimizer_state = _by_index(_decode(saved["state"], arrays), optimizer, names)
+        state = _by_index(_decode(saved["state"], arrays), optimizer, names)
+        apply.append(prepare_load(optimizer, state))
     if scheduler is not None:
         saved = _section(meta, "scheduler", path)
         if saved["type"] != _describe(scheduler):
             raise ValueError(f"steepest.load: the checkpoint holds the state of scheduler "
                              f"{saved['type']}, not of {_describe(scheduler)}")
-        scheduler_state = _decode(saved["state"], arrays)
-    if optimizer is not None:
-        optimizer.load_state_dict(optimizer_state)
-    if scheduler is not None:
-        scheduler.load_state_dict(scheduler_state)
+        apply.append(prepare_load(scheduler, _decode(saved["state"], arrays)))
+    extra = _decode(meta["extra"], arrays) if "extra" in meta else None
+    for step in apply:  # none of these can fail: every check has run
+        step()
     if model is not None:
         for name, p in named.items():
-            np.copyto(_data(p), _decode(meta["model"]["arrays"][name], arrays))
-    return _decode(meta["extra"], arrays) if "extra" in meta else None
+            np.copyto(_data(p), stored[name], casting="same_kind")
+    return extra

@@ -471,3 +471,122 @@ def test_add_param_group(rule, hyper):
     with pytest.raises(ValueError):  # a parameter may not be in two groups
         opt.add_param_group({"params": [params[0]]})
     assert len(opt.param_groups) == 3
+
+
+# -- loading checks everything before it changes anything (issue #22, item 2) ------------------
+
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
+def test_state_arrays_of_other_kinds_are_refused(rule, hyper):
+    """No silent cast: a complex array would lose its imaginary part (with only a
+    ComplexWarning), an int or bool array is not a state NumPy would produce."""
+    params = make_params(seed=5)
+    opt = make(rule, params, hyper)
+    run(opt, params, 3)
+    good = opt.state_dict()
+    before = _snapshot(opt, params)
+    key = state_key(rule, 2)
+    for dtype in (np.complex128, np.complex64, np.int64, np.uint8, bool):
+        bad = copy.deepcopy(good)
+        bad["state"][2][key] = good["state"][2][key].astype(dtype)
+        with pytest.raises(TypeError, match=rf"state\[2\]\['{key}'\] has dtype "
+                                            rf"{np.dtype(dtype)}, expected a floating-point"):
+            opt.load_state_dict(bad)
+        _assert_unchanged(opt, params, before)
+    # another floating-point dtype is cast, as always
+    other = copy.deepcopy(good)
+    other["state"][2][key] = good["state"][2][key].astype(np.float32)
+    opt.load_state_dict(other)
+    assert opt.state[2][key].dtype == params[2].dtype
+
+
+def _tree_equal(a, b):
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            _tree_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_tree_equal, a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
+    return a == b or (a != a and b != b)
+
+
+class Scale:
+    """A callable lr_lambda whose attributes a scheduler's state_dict saves."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, t):
+        return self.factor ** t
+
+
+def _sgd(params):
+    return steepest.optim.SGD(params, lr=0.1, momentum=0.9)
+
+
+def _stepped(obj, params, steps=3):
+    """Run ``steps`` optimizer steps (and scheduler steps) on ``obj``."""
+    opt = getattr(obj, "optimizer", None) or getattr(obj, "_optimizer", None) or obj
+    for t in range(steps):
+        grads = grads_for(params, t)
+        if isinstance(obj, (steepest.optim.LBFGS, steepest.optim.SAM)):
+            obj.step(lambda: (sum(float(np.sum(p * p)) for p in params), [2 * p for p in params]))
+        elif isinstance(obj, steepest.optim.EMA):
+            opt.step(grads)
+            obj.update()
+        elif isinstance(obj, steepest.optim.lr_scheduler.ReduceLROnPlateau):
+            opt.step(grads)
+            obj.step(1.0)
+        elif isinstance(obj, steepest.optim.lr_scheduler.LRScheduler):
+            opt.step(grads)
+            obj.step()
+        else:
+            obj.step(grads)
+    return obj
+
+
+S = steepest.optim.lr_scheduler
+
+
+@pytest.mark.parametrize("what, tamper, error, says", [
+    ("a child's lrs of another length", lambda sd: sd["_schedulers"][1].update(
+        _last_lr=[0.1, 0.2]), ValueError, "_last_lr must be a list of 1 numbers"),
+    ("a child's lr not a number", lambda sd: sd["_schedulers"][1].update(_last_lr=["0.1"]),
+     TypeError, r"_last_lr\[0\]: expected a number"),
+    ("an infinite base lr", lambda sd: sd["_schedulers"][0].update(base_lrs=[float("inf")]),
+     ValueError, r"base_lrs\[0\]: expected a finite number"),
+    ("an lr too large for a float", lambda sd: sd.update(_last_lr=[10**400]), ValueError,
+     "got an int too large for a float"),
+    ("lambda attributes not a dict", lambda sd: sd["_schedulers"][1].update(lr_lambdas=[3]),
+     ValueError, "lr_lambdas must be a list of None or dicts"),
+    ("a missing child", lambda sd: sd["_schedulers"].pop(), ValueError,
+     "loaded state has 1 schedulers"),
+])
+def test_a_scheduler_state_is_checked_whole_before_it_loads(what, tamper, error, says):
+    """Every child and the composite are checked before any is loaded: the first child and
+    the lambda's attributes stay as they were when a later entry is bad."""
+    params = make_params()
+    opt = _sgd(params)
+    sched = S.SequentialLR(opt, [S.LinearLR(opt, total_iters=2), S.LambdaLR(opt, Scale(0.9))],
+                           [2])
+    _stepped(sched, params, 4)
+    good = sched.state_dict()
+    good["_schedulers"][0]["last_epoch"] = 1  # what loading the first child would change
+    good["_schedulers"][1]["lr_lambdas"] = [{"factor": 0.5}]
+    before, lr = copy.deepcopy(sched.state_dict()), opt.param_groups[0]["lr"]
+    tamper(good)
+    with pytest.raises(error, match=says):
+        sched.load_state_dict(good)
+    assert _tree_equal(sched.state_dict(), before)
+    assert opt.param_groups[0]["lr"] == lr and sched._schedulers[1].lr_lambdas[0].factor == 0.9
+
+
+def test_reduce_lr_on_plateau_refuses_an_unknown_mode():
+    params = make_params()
+    sched = S.ReduceLROnPlateau(_sgd(params))
+    sched.step(1.0)
+    before = copy.deepcopy(sched.state_dict())
+    for key in ("mode", "threshold_mode"):
+        with pytest.raises(ValueError, match=f"unknown {key}"):
+            sched.load_state_dict(dict(before, **{key: "sideways"}))
+        assert _tree_equal(sched.state_dict(), before)
