@@ -211,7 +211,7 @@ def test_lbfgs_checkpoint(tmp_path):
     assert np.array_equal(x, y)
 
 
-# -- a file is checked whole before anything changes (issue #22, item 2) -------------------------
+# -- a file is checked whole before anything changes (issue #22, items 2 and 4) ------------------
 
 def _archive(path):
     """(metadata, {name: array}) of a checkpoint, to tamper with."""
@@ -298,6 +298,10 @@ def _set(*keys, value):
     return tamper
 
 
+def _step_of(value):
+    return _set("optimizer", "state", "state", "dense.bias", "step", value=value)
+
+
 def _delete(*keys):
     def tamper(meta, arrays):
         tree = meta
@@ -322,6 +326,21 @@ TAMPERED = [
     ("a state array of another shape",
      lambda m, a: _state_array(m, a, np.ones(1)), r"has shape \(1,\)"),
     ("no model['arrays']", _delete("model", "arrays"), "no table of arrays"),
+    ("step 2**63", _step_of(2**63), r"'step'\]: expected a count >= 0 and <= 2\*\*62"),
+    ("step 1e300", _step_of(1e300), r"'step'\]: expected a count >= 0 and <= 2\*\*62"),
+    ("step -1", _step_of(-1), r"'step'\]: expected a count >= 0"),
+    ("step 2.5", _step_of(2.5), r"'step'\]: expected a whole number"),
+    ("step true", _step_of(True), r"'step'\]: expected a whole number of steps, got a bool"),
+    ("step a string", _step_of("7"), r"'step'\]: expected a whole number"),
+    ("applied_steps 2**63", _set("optimizer", "state", "applied_steps", value=2**63),
+     "applied_steps: expected a count"),
+    ("skipped_steps -3", _set("optimizer", "state", "skipped_steps", value=-3),
+     "skipped_steps: expected a count"),
+    ("the scheduler's last_epoch 2**63", _set("scheduler", "state", "last_epoch", value=2**63),
+     "last_epoch: expected a count"),
+    ("a child scheduler's last_epoch 1.5",
+     lambda m, a: m["scheduler"]["state"]["_schedulers"][1].update(last_epoch=1.5),
+     "last_epoch: expected a whole number"),
     ("the scheduler's lrs as a string", _set("scheduler", "state", "_last_lr", value="0.1"),
      "_last_lr must be a list"),
     ("an lr too large for a float", _set("scheduler", "state", "_last_lr", value=[10**400]),
@@ -341,6 +360,19 @@ def test_a_bad_entry_raises_and_changes_nothing(tmp_path, tamper, says):
     with pytest.raises((ValueError, TypeError), match=says):
         steepest.load(path, model=model, optimizer=opt, scheduler=sched)
     assert_unchanged()
+
+
+def test_the_untampered_file_loads(tmp_path):
+    """The baseline of the cases above: the same objects load the file they were not loaded
+    from, and the largest count allowed (2**62) loads."""
+    meta, arrays = _archive(_saved_run(tmp_path))
+    _step_of(2**62)(meta, arrays)
+    path = tmp_path / "max.ckpt"
+    _write(path, meta, arrays)
+    model, opt, sched, _ = _target()
+    assert steepest.load(path, model=model, optimizer=opt, scheduler=sched) == {"epoch": 5}
+    assert int(opt.state[1]["step"]) == 2**62
+    assert sched.last_epoch == 5
 
 
 def test_a_float64_checkpoint_loads_into_a_float32_model(tmp_path):

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .optimizer import Wrapper, _data, prepare_load
+from .optimizer import Wrapper, _data, prepare_load, whole_count
 
 
 def flat_params(optimizer):
@@ -119,10 +119,13 @@ class Accumulate(Wrapper):
 
     def _prepare_load(self, state_dict):
         inner = prepare_load(self.optimizer, self._inner_state(state_dict))
-        if int(state_dict["k"]) != self.k:
-            raise ValueError(f"Accumulate: the state was saved with k={state_dict['k']}, this "
-                             f"wrapper has k={self.k}")
-        micro_step = int(state_dict["micro_step"])
+        k = whole_count(state_dict.get("k"), "Accumulate: loaded k", least=1)
+        if k != self.k:
+            raise ValueError(f"Accumulate: the state was saved with k={k}, this wrapper has "
+                             f"k={self.k}")
+        micro_step = whole_count(state_dict.get("micro_step"), "Accumulate: loaded micro_step")
+        if micro_step >= k:
+            raise ValueError(f"Accumulate: loaded micro_step {micro_step} must be < k={k}")
         params = flat_params(self.optimizer)
         saved = state_dict.get("grad_sums")
         if not isinstance(saved, (list, tuple)):

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from .accumulate import flat_params
-from .optimizer import _data, only_skipped, step_counts
+from .optimizer import _data, only_skipped, step_counts, whole_count
 
 
 def _lerp(avg, new, weight):
@@ -110,7 +110,8 @@ class _Averaged:
                 averages.append(np.array(a, dtype=data.dtype, order="C", copy=True))
         hyper = {key: type(value)(state_dict.get(key, value))
                  for key, value in self._hyper().items()}
-        n_averaged = int(state_dict["n_averaged"])
+        n_averaged = whole_count(state_dict["n_averaged"],
+                                 f"{type(self).__name__}: loaded n_averaged")
         swapped = state_dict["swapped"]
         if not isinstance(swapped, (bool, np.bool_)):
             raise TypeError(f"{type(self).__name__}: loaded swapped must be a bool, got "

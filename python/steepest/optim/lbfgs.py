@@ -6,7 +6,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from ._closure import evaluate
-from .optimizer import Optimizer, _count, _data
+from .optimizer import Optimizer, _count, _data, whole_count
 
 _SCALARS = ("t", "H_diag", "prev_loss")       # floats of the state (None before the first step)
 _VECTORS = ("d", "prev_flat_grad")            # flat arrays
@@ -403,7 +403,7 @@ class LBFGS(Optimizer):
         state = {}
         for key, value in saved.items():
             if key in ("func_evals", "n_iter"):
-                state[key] = int(value)
+                state[key] = whole_count(value, f"loaded LBFGS state[{key!r}]")
             elif key in _SCALARS or key in _VECTORS:
                 state[key] = None if value is None else (
                     scalar(value, key) if key in _SCALARS else vector(value, key))

@@ -53,7 +53,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .optimizer import only_skipped, step_counts
+from .optimizer import only_skipped, step_counts, whole_count
 
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -96,6 +96,9 @@ class LRScheduler:
     last lrs set; ``step()`` advances t and sets each group's lr to ``get_lr()``."""
 
     _unsaved = ("optimizer",)  # attributes that state_dict leaves out (objects, functions)
+    # Counts in the state, and the least value each may take: a loaded one must be a whole
+    # number from there up to MAX_COUNT (SequentialLR's later children wait at last_epoch -1).
+    _counts = {"last_epoch": -1, "_step_count": 0}
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -182,12 +185,16 @@ class LRScheduler:
         return apply
 
     def _checked_state(self, state_dict):
-        """The attributes ``state_dict`` restores, copied and checked: the lists of one number
-        per parameter group."""
+        """The attributes ``state_dict`` restores, copied and checked: the counts
+        (``_counts``), the lists of one number per parameter group, the optimizer's step
+        counts last seen."""
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"loaded scheduler state must be a dict, got "
                             f"{type(state_dict).__name__}")
         state = {k: copy.deepcopy(v) for k, v in state_dict.items() if k not in self._unsaved}
+        for key, least in self._counts.items():
+            if key in state:
+                state[key] = whole_count(state[key], f"loaded scheduler state's {key}", least)
         groups = len(self.optimizer.param_groups)
         for key in _PER_GROUP:
             values = state.get(key)
@@ -199,6 +206,13 @@ class LRScheduler:
                                  f"{values!r}")
             state[key] = [_finite(v, f"loaded scheduler state's {key}[{i}]")
                           for i, v in enumerate(values)]
+        seen = state.get("_seen_steps")
+        if seen is not None:
+            if not isinstance(seen, (list, tuple)) or len(seen) != 2:
+                raise ValueError(f"loaded scheduler state's _seen_steps must be None or two "
+                                 f"step counts, got {seen!r}")
+            state["_seen_steps"] = [whole_count(n, f"loaded scheduler state's _seen_steps[{i}]")
+                                    for i, n in enumerate(seen)]
         return state
 
     def _loaded(self):
@@ -353,9 +367,20 @@ class MultiStepLR(LRScheduler):
     def _checked_state(self, state_dict):
         state = super()._checked_state(state_dict)
         saved = state.get("milestones", sorted(self.milestones.elements()))
+        what = "loaded scheduler state's milestones"
         if isinstance(saved, Mapping):  # torch's Counter, or one whose keys went through JSON
-            saved = [int(m) for m, n in saved.items() for _ in range(int(n))]
-        state["milestones"] = Counter(int(m) for m in saved)
+            milestones = Counter()
+            for m, n in saved.items():
+                try:
+                    m = int(m) if isinstance(m, str) else m
+                except ValueError:
+                    raise ValueError(f"{what}: {m!r} is not a whole number") from None
+                milestones[whole_count(m, what)] += whole_count(n, f"{what}[{m}]")
+        elif isinstance(saved, (list, tuple)):
+            milestones = Counter(whole_count(m, what) for m in saved)
+        else:
+            raise ValueError(f"{what} must be a list of steps, got {saved!r}")
+        state["milestones"] = milestones
         return state
 
 
@@ -493,6 +518,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     then T_i <- T_i * T_mult (T_0 first). ``step(epoch)`` with a fractional epoch is accepted,
     as in torch.
     """
+
+    _counts = {**LRScheduler._counts, "T_i": 1}
 
     def _checked_state(self, state_dict):
         state = super()._checked_state(state_dict)
@@ -882,6 +909,16 @@ class SequentialLR(_Composite, LRScheduler):
         first._initial_step()
         self._last_lr = first.get_last_lr()
 
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        milestones = state.get("_milestones", self._milestones)
+        what = "loaded scheduler state's _milestones"
+        expected = len(self._schedulers) - 1
+        if not isinstance(milestones, (list, tuple)) or len(milestones) != expected:
+            raise ValueError(f"{what} must be a list of {expected} steps, got {milestones!r}")
+        state["_milestones"] = [whole_count(m, what) for m in milestones]
+        return state
+
     @classmethod
     def _undo(cls, sched):
         """Take back the initial step of every (nested) child."""
@@ -1018,6 +1055,8 @@ class ReduceLROnPlateau(LRScheduler):
         self.mode = mode
         self.threshold = threshold
         self.threshold_mode = threshold_mode
+
+    _counts = {"last_epoch": 0, "num_bad_epochs": 0, "cooldown_counter": 0}
 
     def _checked_state(self, state_dict):
         state = super()._checked_state(state_dict)

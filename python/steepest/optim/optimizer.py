@@ -27,6 +27,7 @@ group's parameters, a load_state_dict. So are the group tuples with the hyperpar
 group dict is changed or replaced (``Optimizer._group_args``).
 """
 
+import math
 import numbers
 from collections.abc import Mapping
 
@@ -166,26 +167,39 @@ def _immutable(value):
     return value is None or isinstance(value, (int, float, complex, str, np.generic))
 
 
+# The largest count (of steps, epochs) a state dict may hold. No run reaches it (2**62 steps at
+# one step a nanosecond take 146 years), so a larger count comes from a damaged or hand-made
+# state dict; the margin below 2**63 - 1 keeps every count loaded far from int64 overflow in the
+# C++ step (which adds 1) and wherever counts are added up.
+MAX_COUNT = 2**62
+
+
+def whole_count(value, what, least=0):
+    """A saved count as an int in [least, MAX_COUNT]: an int, or a float or 0-d array holding a
+    whole number (torch saves step counts as float tensors). TypeError for anything else, a
+    bool included; ValueError out of range. ``what`` names the count in the messages."""
+    number = value.item() if getattr(value, "ndim", None) == 0 else value  # 0-d array, tensor
+    if isinstance(number, (bool, np.bool_)):
+        raise TypeError(f"{what}: expected a whole number of steps, got a bool ({number!r})")
+    if isinstance(number, numbers.Integral):
+        count = int(number)
+    elif isinstance(number, numbers.Real) and math.isfinite(number) and float(number).is_integer():
+        count = int(number)
+    else:
+        raise TypeError(f"{what}: expected a whole number of steps, got {number!r}")
+    if not least <= count <= MAX_COUNT:
+        raise ValueError(f"{what}: expected a count >= {least} and <= 2**62, got {number!r}")
+    return count
+
+
 def _step_count(value, index):
     """A saved step count as an int (torch saves it as a float tensor)."""
-    if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or torch tensor
-        value = value.item()
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        count = int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
-        count = int(value)
-    else:
-        raise TypeError(f"state[{index}]['step']: expected a whole number of steps, got {value!r}")
-    if count < 0:
-        raise ValueError(f"state[{index}]['step']: expected a count >= 0, got {count}")
-    return count
+    return whole_count(value, f"state[{index}]['step']")
 
 
 def _count(value, key):
     """A saved count of steps (applied_steps, skipped_steps) as an int >= 0."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
-        return int(value)
-    raise ValueError(f"loaded state dict's {key}: expected a count >= 0, got {value!r}")
+    return whole_count(value, f"loaded state dict's {key}")
 
 
 def _scalar_value(value, index, key):
