@@ -3,6 +3,7 @@
 import copy
 import json
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -211,7 +212,7 @@ def test_lbfgs_checkpoint(tmp_path):
     assert np.array_equal(x, y)
 
 
-# -- a file is checked whole before anything changes (issue #22, items 2 and 4) ------------------
+# -- a file is checked whole before anything changes (issue #22, items 2, 4 and 9) ---------------
 
 def _archive(path):
     """(metadata, {name: array}) of a checkpoint, to tamper with."""
@@ -326,6 +327,8 @@ TAMPERED = [
     ("a state array of another shape",
      lambda m, a: _state_array(m, a, np.ones(1)), r"has shape \(1,\)"),
     ("no model['arrays']", _delete("model", "arrays"), "no table of arrays"),
+    ("a model array the file lacks", lambda m, a: a.pop(_ref(m, "model", "arrays", "dense.bias")),
+     "does not hold"),
     ("step 2**63", _step_of(2**63), r"'step'\]: expected a count >= 0 and <= 2\*\*62"),
     ("step 1e300", _step_of(1e300), r"'step'\]: expected a count >= 0 and <= 2\*\*62"),
     ("step -1", _step_of(-1), r"'step'\]: expected a count >= 0"),
@@ -347,6 +350,7 @@ TAMPERED = [
      "got an int too large for a float"),
     ("an unknown hyperparameter", _set("optimizer", "state", "param_groups", 0, "fast",
                                        value=True), r"hyperparameters \['fast'\]"),
+    ("a damaged extra", _set("extra", value={"__array__": "a999"}), "does not hold"),
 ]
 
 
@@ -357,8 +361,9 @@ def test_a_bad_entry_raises_and_changes_nothing(tmp_path, tamper, says):
     path = tmp_path / "bad.ckpt"
     _write(path, meta, arrays)
     model, opt, sched, assert_unchanged = _target()
-    with pytest.raises((ValueError, TypeError), match=says):
+    with pytest.raises(steepest.CheckpointError, match=says) as error:
         steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    assert str(path) in str(error.value)
     assert_unchanged()
 
 
@@ -395,3 +400,145 @@ def test_a_read_only_parameter_is_refused_before_anything_changes(tmp_path):
         steepest.load(path, model=model, optimizer=opt, scheduler=sched)
     model["head.weight"].flags.writeable = True
     assert_unchanged()
+
+
+# -- damaged and foreign files: one error type, naming the file ---------------------------------
+
+def _bytes_of(path):
+    return path.read_bytes()
+
+
+def _rewrite_meta(tamper):
+    def damage(good, path):
+        meta, arrays = _archive(good)
+        tamper(meta, arrays)
+        _write(path, meta, arrays)
+    return damage
+
+
+def _raw_meta(blob):
+    def damage(good, path):
+        _, arrays = _archive(good)
+        with open(path, "wb") as f:
+            np.savez(f, **{checkpoint._META: blob}, **arrays)
+    return damage
+
+
+def _truncated(fraction):
+    def damage(good, path):
+        data = _bytes_of(good)
+        path.write_bytes(data[:int(len(data) * fraction)])
+    return damage
+
+
+def _flipped_member_byte(good, path):
+    """A byte inside an array's data flipped: the zip member's CRC no longer matches."""
+    data = bytearray(_bytes_of(good))
+    meta, arrays = _archive(good)
+    ref = _ref(meta, "model", "arrays", "dense.weight")
+    raw = np.asarray(arrays[ref]).tobytes()
+    at = bytes(data).index(raw) + len(raw) // 2
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _lying_header(good, path):
+    """A member whose .npy header claims far more data than it holds."""
+    meta, arrays = _archive(good)
+    ref = _ref(meta, "model", "arrays", "dense.weight")
+    blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, a in {checkpoint._META: blob, **arrays}.items():
+            with z.open(name + ".npy", "w") as f:
+                if name == ref:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+                    f.write(a.tobytes())
+                else:
+                    np.lib.format.write_array(f, a, allow_pickle=False)
+
+
+def _npy(good, path):
+    with open(path, "wb") as f:
+        np.save(f, np.zeros(3))
+
+
+def _pickled_member(good, path):
+    meta, arrays = _archive(good)
+    blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **{checkpoint._META: blob}, **arrays, evil=np.array([print], dtype=object))
+
+
+def _foreign_zip(good, path):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("README.txt", "not arrays")
+
+
+DAMAGED = [
+    ("empty", lambda good, path: path.write_bytes(b""), "not a zip archive"),
+    ("random bytes", lambda good, path: path.write_bytes(bytes(range(256)) * 8),
+     "not a zip archive"),
+    ("a .npy file", _npy, r"single NumPy array \(.npy\)"),
+    ("a zip of other files", _foreign_zip, "not a steepest checkpoint"),
+    ("the first half of a checkpoint", _truncated(0.5), "not a steepest checkpoint|damaged"),
+    ("all but its last 10 bytes", _truncated(0.99), "not a steepest checkpoint|damaged"),
+    ("a corrupted member", _flipped_member_byte, r"damaged \(BadZipFile: Bad CRC-32"),
+    ("a member's header lying about its size", _lying_header, "should have"),
+    ("an object array member", _pickled_member, "pickle"),
+    ("metadata that is not UTF-8", _raw_meta(np.frombuffer(b"\xff\xfe{", np.uint8)),
+     "damaged metadata"),
+    ("metadata that is not JSON", _raw_meta(np.frombuffer(b"{'format': 1", np.uint8)),
+     "damaged metadata"),
+    ("metadata of float64 numbers", _raw_meta(np.zeros(4)), "damaged metadata"),
+    ("metadata that is a list", _raw_meta(np.frombuffer(b"[1, 2]", np.uint8)),
+     "not a steepest checkpoint"),
+    ("version true", _rewrite_meta(_set("version", value=True)), "invalid format version"),
+    ("model metadata a list", _rewrite_meta(_set("model", value=[1])), "model metadata is a"),
+    ("model params a list", _rewrite_meta(_set("model", "params", value=[])),
+     "no parameter table"),
+    ("a shape of strings", _rewrite_meta(_set("model", "params", "dense.bias", "shape",
+                                              value=["3"])), "no valid shape"),
+    ("no optimizer type", _rewrite_meta(_delete("optimizer", "type")), "state of None"),
+    ("optimizer params missing", _rewrite_meta(_delete("optimizer", "params")),
+     "no parameter table"),
+    ("optimizer state a number", _rewrite_meta(_set("optimizer", "state", value=3)),
+     "must be a dict"),
+    ("no param_groups", _rewrite_meta(_delete("optimizer", "state", "param_groups")),
+     "param_groups"),
+    ("a group without params", _rewrite_meta(_delete("optimizer", "state", "param_groups", 0,
+                                                     "params")), "no list of parameters"),
+    ("state for an unknown parameter", _rewrite_meta(
+        lambda m, a: m["optimizer"]["state"]["state"].update(ghost={})), "ghost"),
+    ("a parameter's state a list", _rewrite_meta(
+        _set("optimizer", "state", "state", "dense.bias", value=[1])), "must be a dict"),
+    ("a bad items table", _rewrite_meta(_set("extra", value={"__items__": [[1]]})),
+     r"\[key, value\] pair"),
+    ("a bad tuple", _rewrite_meta(_set("extra", value={"__tuple__": 3})), "list belongs"),
+    ("no scheduler children", _rewrite_meta(_delete("scheduler", "state", "_schedulers")),
+     "_schedulers"),
+    ("scheduler state a list", _rewrite_meta(_set("scheduler", "state", value=[])),
+     "_schedulers"),
+    ("milestones a number", _rewrite_meta(_set("scheduler", "state", "_milestones", value=4)),
+     None),
+]
+
+
+@pytest.mark.parametrize("damage, says", [d[1:] for d in DAMAGED], ids=[d[0] for d in DAMAGED])
+def test_damaged_or_foreign_file_raises_checkpoint_error(tmp_path, damage, says):
+    good = _saved_run(tmp_path)
+    path = tmp_path / "damaged.ckpt"
+    damage(good, path)
+    model, opt, sched, assert_unchanged = _target()
+    with pytest.raises(steepest.CheckpointError, match=says) as error:
+        steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    assert str(path) in str(error.value)
+    assert isinstance(error.value, ValueError)
+    assert_unchanged()
+
+
+def test_a_file_that_cannot_be_opened_raises_oserror(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        steepest.load(tmp_path / "nowhere.ckpt")
+    with pytest.raises(IsADirectoryError):
+        steepest.load(tmp_path)
