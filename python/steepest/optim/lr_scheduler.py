@@ -661,6 +661,17 @@ class CyclicLR(_CycledMomentum, LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = [float(lr) for lr in base_lrs]
 
+    def __getstate__(self):
+        # The built-in scale functions are lambdas, which pickle cannot save: they are rebuilt
+        # from mode and gamma.
+        state = self.__dict__.copy()
+        state["_scale_fn_ref"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_scale_fn()
+
     def _init_scale_fn(self):
         self._scale_fn_ref = None
         if self._scale_fn_custom is not None:
