@@ -542,3 +542,11 @@ def test_a_file_that_cannot_be_opened_raises_oserror(tmp_path):
         steepest.load(tmp_path / "nowhere.ckpt")
     with pytest.raises(IsADirectoryError):
         steepest.load(tmp_path)
+
+
+def test_objects_that_are_not_optimizers_or_schedulers_are_refused_before_reading(tmp_path):
+    path = _saved_run(tmp_path)
+    with pytest.raises(TypeError, match="optimizer has no load_state_dict: got list"):
+        steepest.load(path, optimizer=[1, 2])
+    with pytest.raises(TypeError, match="scheduler has no load_state_dict: got int"):
+        steepest.load(path, scheduler=3)

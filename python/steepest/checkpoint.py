@@ -420,6 +420,13 @@ def load(path, *, optimizer=None, scheduler=None, model=None):
     does; an invalid argument raises TypeError or ValueError."""
     named = _named(model)
     _writable_parameters(named)
+    for name, obj in (("optimizer", optimizer), ("scheduler", scheduler)):
+        if obj is not None and not hasattr(obj, "load_state_dict"):
+            raise TypeError(f"steepest.load: {name} has no load_state_dict: got "
+                            f"{type(obj).__name__}")
+    if optimizer is not None and not hasattr(optimizer, "param_groups"):
+        raise TypeError(f"steepest.load: optimizer has no param_groups: got "
+                        f"{type(optimizer).__name__}")
     meta, arrays = _read(os.fspath(path))
     try:
         apply = []
@@ -444,7 +451,9 @@ def load(path, *, optimizer=None, scheduler=None, model=None):
     except (ValueError, TypeError, KeyError, IndexError, AttributeError) as e:
         what = str(e) if isinstance(e, (ValueError, TypeError)) else f"{type(e).__name__}: {e}"
         raise CheckpointError(f"steepest.load: {path}: {what}") from e
-    for step in apply:  # none of these can fail: every check has run
+    # Every check has run: steepest's objects cannot refuse now (an object without
+    # _prepare_load, such as a torch optimizer, checks as it loads, first).
+    for step in apply:
         step()
     if model is not None:
         for name, p in named.items():
