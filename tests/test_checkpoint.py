@@ -1,7 +1,9 @@
 """steepest.save / steepest.load: bitwise resume, atomic writes, versions, checks, names."""
 
+import copy
 import json
 import os
+import zipfile
 
 import numpy as np
 import pytest
@@ -208,3 +210,343 @@ def test_lbfgs_checkpoint(tmp_path):
     run(x, opt, 2)
     run(y, opt2, 2)
     assert np.array_equal(x, y)
+
+
+# -- a file is checked whole before anything changes (issue #22, items 2, 4 and 9) ---------------
+
+def _archive(path):
+    """(metadata, {name: array}) of a checkpoint, to tamper with."""
+    with np.load(path, allow_pickle=False) as archive:
+        arrays = {k: archive[k] for k in archive.files}
+    return json.loads(arrays.pop(checkpoint._META).tobytes()), arrays
+
+
+def _write(path, meta, arrays):
+    blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **{checkpoint._META: blob}, **arrays)
+
+
+def _saved_run(tmp_path):
+    """A checkpoint of an AdamW run with a SequentialLR, after 5 steps."""
+    model = make_model()
+    opt = steepest.optim.AdamW(list(model.values()), lr=0.01, weight_decay=0.05)
+    sched = S.SequentialLR(opt, [S.LinearWarmup(opt, 4), S.CosineAnnealingLR(opt, T_max=10)],
+                           milestones=[4])
+    train(model, opt, sched, EMA(model.values()), 0, 5)
+    path = tmp_path / "good.ckpt"
+    steepest.save(path, model=model, optimizer=opt, scheduler=sched, extra={"epoch": 5})
+    return path
+
+
+def _target():
+    """A model, optimizer and scheduler two steps into another run (state to keep), and a
+    function that asserts none of them changed since this call."""
+    model = make_model(seed=4)
+    opt = steepest.optim.AdamW(list(model.values()), lr=0.01, weight_decay=0.05)
+    sched = S.SequentialLR(opt, [S.LinearWarmup(opt, 4), S.CosineAnnealingLR(opt, T_max=10)],
+                           milestones=[4])
+    train(model, opt, sched, EMA(model.values()), 100, 102)
+    arrays = {n: p.copy() for n, p in model.items()}
+    opt_state = copy.deepcopy(opt.state_dict())
+    sched_state = copy.deepcopy(sched.state_dict())
+
+    def assert_unchanged():
+        for name, p in model.items():
+            assert np.array_equal(p, arrays[name]), name
+        now = opt.state_dict()
+        assert now["param_groups"] == opt_state["param_groups"]
+        assert (now["applied_steps"], now["skipped_steps"]) == (2, 0)
+        assert set(now["state"]) == set(opt_state["state"])
+        for i, state in opt_state["state"].items():
+            for key, value in state.items():
+                assert np.array_equal(now["state"][i][key], value), (i, key)
+                assert np.asarray(now["state"][i][key]).dtype == np.asarray(value).dtype
+        assert _same_tree(sched.state_dict(), sched_state)
+
+    return model, opt, sched, assert_unchanged
+
+
+def _same_tree(a, b):
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            _same_tree(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return type(a) is type(b) and len(a) == len(b) and all(map(_same_tree, a, b))
+    return a == b
+
+
+def _ref(tree, *keys):
+    for key in keys:
+        tree = tree[key]
+    return tree["__array__"]
+
+
+def _array_of_model(meta, arrays, name, value):
+    arrays[_ref(meta, "model", "arrays", name)] = value
+
+
+def _state_array(meta, arrays, value, name="dense.bias", key="exp_avg"):
+    arrays[_ref(meta, "optimizer", "state", "state", name, key)] = value
+
+
+def _set(*keys, value):
+    def tamper(meta, arrays):
+        tree = meta
+        for key in keys[:-1]:
+            tree = tree[key]
+        tree[keys[-1]] = value
+    return tamper
+
+
+def _step_of(value):
+    return _set("optimizer", "state", "state", "dense.bias", "step", value=value)
+
+
+def _delete(*keys):
+    def tamper(meta, arrays):
+        tree = meta
+        for key in keys[:-1]:
+            tree = tree[key]
+        del tree[keys[-1]]
+    return tamper
+
+
+# (description, tamper(meta, arrays), what the error says). The model is loaded last, the
+# optimizer first: a bad model array or scheduler state must not leave the optimizer loaded.
+TAMPERED = [
+    ("a (1,) model array where the metadata says (3,)",
+     lambda m, a: _array_of_model(m, a, "dense.bias", np.ones(1)), r"has shape \(1,\)"),
+    ("an int64 model array", lambda m, a: _array_of_model(
+        m, a, "head.weight", np.ones((3, 1), np.int64)), "dtype int64"),
+    ("a bool model array", lambda m, a: _array_of_model(
+        m, a, "head.weight", np.ones((3, 1), bool)), "dtype bool"),
+    ("a complex state array",
+     lambda m, a: _state_array(m, a, np.full(3, 1 + 2j)), "dtype complex128"),
+    ("an int state array", lambda m, a: _state_array(m, a, np.ones(3, np.int64)), "dtype int64"),
+    ("a state array of another shape",
+     lambda m, a: _state_array(m, a, np.ones(1)), r"has shape \(1,\)"),
+    ("no model['arrays']", _delete("model", "arrays"), "no table of arrays"),
+    ("a model array the file lacks", lambda m, a: a.pop(_ref(m, "model", "arrays", "dense.bias")),
+     "does not hold"),
+    ("step 2**63", _step_of(2**63), r"'step'\]: expected a count >= 0 and <= 2\*\*62"),
+    ("step 1e300", _step_of(1e300), r"'step'\]: expected a count >= 0 and <= 2\*\*62"),
+    ("step -1", _step_of(-1), r"'step'\]: expected a count >= 0"),
+    ("step 2.5", _step_of(2.5), r"'step'\]: expected a whole number"),
+    ("step true", _step_of(True), r"'step'\]: expected a whole number of steps, got a bool"),
+    ("step a string", _step_of("7"), r"'step'\]: expected a whole number"),
+    ("applied_steps 2**63", _set("optimizer", "state", "applied_steps", value=2**63),
+     "applied_steps: expected a count"),
+    ("skipped_steps -3", _set("optimizer", "state", "skipped_steps", value=-3),
+     "skipped_steps: expected a count"),
+    ("the scheduler's last_epoch 2**63", _set("scheduler", "state", "last_epoch", value=2**63),
+     "last_epoch: expected a count"),
+    ("a child scheduler's last_epoch 1.5",
+     lambda m, a: m["scheduler"]["state"]["_schedulers"][1].update(last_epoch=1.5),
+     "last_epoch: expected a whole number"),
+    ("the scheduler's lrs as a string", _set("scheduler", "state", "_last_lr", value="0.1"),
+     "_last_lr must be a list"),
+    ("an lr too large for a float", _set("scheduler", "state", "_last_lr", value=[10**400]),
+     "got an int too large for a float"),
+    ("an unknown hyperparameter", _set("optimizer", "state", "param_groups", 0, "fast",
+                                       value=True), r"hyperparameters \['fast'\]"),
+    ("a damaged extra", _set("extra", value={"__array__": "a999"}), "does not hold"),
+]
+
+
+@pytest.mark.parametrize("tamper, says", [t[1:] for t in TAMPERED], ids=[t[0] for t in TAMPERED])
+def test_a_bad_entry_raises_and_changes_nothing(tmp_path, tamper, says):
+    meta, arrays = _archive(_saved_run(tmp_path))
+    tamper(meta, arrays)
+    path = tmp_path / "bad.ckpt"
+    _write(path, meta, arrays)
+    model, opt, sched, assert_unchanged = _target()
+    with pytest.raises(steepest.CheckpointError, match=says) as error:
+        steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    assert str(path) in str(error.value)
+    assert_unchanged()
+
+
+def test_the_untampered_file_loads(tmp_path):
+    """The baseline of the cases above: the same objects load the file they were not loaded
+    from, and the largest count allowed (2**62) loads."""
+    meta, arrays = _archive(_saved_run(tmp_path))
+    _step_of(2**62)(meta, arrays)
+    path = tmp_path / "max.ckpt"
+    _write(path, meta, arrays)
+    model, opt, sched, _ = _target()
+    assert steepest.load(path, model=model, optimizer=opt, scheduler=sched) == {"epoch": 5}
+    assert int(opt.state[1]["step"]) == 2**62
+    assert sched.last_epoch == 5
+
+
+def test_a_float64_checkpoint_loads_into_a_float32_model(tmp_path):
+    """Casting between floating-point dtypes is what load has always done (a float64 run
+    deployed in float32); only other kinds are refused."""
+    path = _saved_run(tmp_path)
+    model = {n: np.zeros(s, np.float32) for n, s in SHAPES.items()}
+    steepest.load(path, model=model)
+    meta, arrays = _archive(path)
+    for name, p in model.items():
+        assert p.dtype == np.float32
+        assert np.array_equal(p, arrays[_ref(meta, "model", "arrays", name)].astype(np.float32))
+
+
+def test_a_read_only_parameter_is_refused_before_anything_changes(tmp_path):
+    path = _saved_run(tmp_path)
+    model, opt, sched, assert_unchanged = _target()
+    model["head.weight"].flags.writeable = False
+    with pytest.raises(ValueError, match=r"model\['head.weight'\] is read-only"):
+        steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    model["head.weight"].flags.writeable = True
+    assert_unchanged()
+
+
+# -- damaged and foreign files: one error type, naming the file ---------------------------------
+
+def _bytes_of(path):
+    return path.read_bytes()
+
+
+def _rewrite_meta(tamper):
+    def damage(good, path):
+        meta, arrays = _archive(good)
+        tamper(meta, arrays)
+        _write(path, meta, arrays)
+    return damage
+
+
+def _raw_meta(blob):
+    def damage(good, path):
+        _, arrays = _archive(good)
+        with open(path, "wb") as f:
+            np.savez(f, **{checkpoint._META: blob}, **arrays)
+    return damage
+
+
+def _truncated(fraction):
+    def damage(good, path):
+        data = _bytes_of(good)
+        path.write_bytes(data[:int(len(data) * fraction)])
+    return damage
+
+
+def _flipped_member_byte(good, path):
+    """A byte inside an array's data flipped: the zip member's CRC no longer matches."""
+    data = bytearray(_bytes_of(good))
+    meta, arrays = _archive(good)
+    ref = _ref(meta, "model", "arrays", "dense.weight")
+    raw = np.asarray(arrays[ref]).tobytes()
+    at = bytes(data).index(raw) + len(raw) // 2
+    data[at] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _lying_header(good, path):
+    """A member whose .npy header claims far more data than it holds."""
+    meta, arrays = _archive(good)
+    ref = _ref(meta, "model", "arrays", "dense.weight")
+    blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with zipfile.ZipFile(path, "w") as z:
+        for name, a in {checkpoint._META: blob, **arrays}.items():
+            with z.open(name + ".npy", "w") as f:
+                if name == ref:
+                    np.lib.format.write_array_header_1_0(
+                        f, {"descr": "<f8", "fortran_order": False, "shape": (10**12,)})
+                    f.write(a.tobytes())
+                else:
+                    np.lib.format.write_array(f, a, allow_pickle=False)
+
+
+def _npy(good, path):
+    with open(path, "wb") as f:
+        np.save(f, np.zeros(3))
+
+
+def _pickled_member(good, path):
+    meta, arrays = _archive(good)
+    blob = np.frombuffer(json.dumps(meta).encode(), np.uint8)
+    with open(path, "wb") as f:
+        np.savez(f, **{checkpoint._META: blob}, **arrays, evil=np.array([print], dtype=object))
+
+
+def _foreign_zip(good, path):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr("README.txt", "not arrays")
+
+
+DAMAGED = [
+    ("empty", lambda good, path: path.write_bytes(b""), "not a zip archive"),
+    ("random bytes", lambda good, path: path.write_bytes(bytes(range(256)) * 8),
+     "not a zip archive"),
+    ("a .npy file", _npy, r"single NumPy array \(.npy\)"),
+    ("a zip of other files", _foreign_zip, "not a steepest checkpoint"),
+    ("the first half of a checkpoint", _truncated(0.5), "not a steepest checkpoint|damaged"),
+    ("all but its last 10 bytes", _truncated(0.99), "not a steepest checkpoint|damaged"),
+    ("a corrupted member", _flipped_member_byte, r"damaged \(BadZipFile: Bad CRC-32"),
+    ("a member's header lying about its size", _lying_header, "should have"),
+    ("an object array member", _pickled_member, "pickle"),
+    ("metadata that is not UTF-8", _raw_meta(np.frombuffer(b"\xff\xfe{", np.uint8)),
+     "damaged metadata"),
+    ("metadata that is not JSON", _raw_meta(np.frombuffer(b"{'format': 1", np.uint8)),
+     "damaged metadata"),
+    ("metadata of float64 numbers", _raw_meta(np.zeros(4)), "damaged metadata"),
+    ("metadata that is a list", _raw_meta(np.frombuffer(b"[1, 2]", np.uint8)),
+     "not a steepest checkpoint"),
+    ("version true", _rewrite_meta(_set("version", value=True)), "invalid format version"),
+    ("model metadata a list", _rewrite_meta(_set("model", value=[1])), "model metadata is a"),
+    ("model params a list", _rewrite_meta(_set("model", "params", value=[])),
+     "no parameter table"),
+    ("a shape of strings", _rewrite_meta(_set("model", "params", "dense.bias", "shape",
+                                              value=["3"])), "no valid shape"),
+    ("no optimizer type", _rewrite_meta(_delete("optimizer", "type")), "state of None"),
+    ("optimizer params missing", _rewrite_meta(_delete("optimizer", "params")),
+     "no parameter table"),
+    ("optimizer state a number", _rewrite_meta(_set("optimizer", "state", value=3)),
+     "must be a dict"),
+    ("no param_groups", _rewrite_meta(_delete("optimizer", "state", "param_groups")),
+     "param_groups"),
+    ("a group without params", _rewrite_meta(_delete("optimizer", "state", "param_groups", 0,
+                                                     "params")), "no list of parameters"),
+    ("state for an unknown parameter", _rewrite_meta(
+        lambda m, a: m["optimizer"]["state"]["state"].update(ghost={})), "ghost"),
+    ("a parameter's state a list", _rewrite_meta(
+        _set("optimizer", "state", "state", "dense.bias", value=[1])), "must be a dict"),
+    ("a bad items table", _rewrite_meta(_set("extra", value={"__items__": [[1]]})),
+     r"\[key, value\] pair"),
+    ("a bad tuple", _rewrite_meta(_set("extra", value={"__tuple__": 3})), "list belongs"),
+    ("no scheduler children", _rewrite_meta(_delete("scheduler", "state", "_schedulers")),
+     "_schedulers"),
+    ("scheduler state a list", _rewrite_meta(_set("scheduler", "state", value=[])),
+     "_schedulers"),
+    ("milestones a number", _rewrite_meta(_set("scheduler", "state", "_milestones", value=4)),
+     None),
+]
+
+
+@pytest.mark.parametrize("damage, says", [d[1:] for d in DAMAGED], ids=[d[0] for d in DAMAGED])
+def test_damaged_or_foreign_file_raises_checkpoint_error(tmp_path, damage, says):
+    good = _saved_run(tmp_path)
+    path = tmp_path / "damaged.ckpt"
+    damage(good, path)
+    model, opt, sched, assert_unchanged = _target()
+    with pytest.raises(steepest.CheckpointError, match=says) as error:
+        steepest.load(path, model=model, optimizer=opt, scheduler=sched)
+    assert str(path) in str(error.value)
+    assert isinstance(error.value, ValueError)
+    assert_unchanged()
+
+
+def test_a_file_that_cannot_be_opened_raises_oserror(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        steepest.load(tmp_path / "nowhere.ckpt")
+    with pytest.raises(IsADirectoryError):
+        steepest.load(tmp_path)
+
+
+def test_objects_that_are_not_optimizers_or_schedulers_are_refused_before_reading(tmp_path):
+    path = _saved_run(tmp_path)
+    with pytest.raises(TypeError, match="optimizer has no load_state_dict: got list"):
+        steepest.load(path, optimizer=[1, 2])
+    with pytest.raises(TypeError, match="scheduler has no load_state_dict: got int"):
+        steepest.load(path, scheduler=3)

@@ -240,6 +240,10 @@ BAD = [
     (dict(X=np.ones(50)), ValueError, "X must be 2-d"),
     (dict(y=np.arange(50) % 4), ValueError, "y\\[3\\] = 3 is out of range"),
     (dict(y=-np.ones(50, np.int64)), ValueError, "y\\[0\\] = -1 is out of range"),
+    (dict(y=np.where(np.arange(50) == 7, 2**63, 0).astype(np.uint64)), ValueError,
+     "y\\[7\\] = 9223372036854775808 is out of range"),
+    (dict(y=np.full(50, 2**64 - 1, np.uint64)), ValueError,
+     "y\\[0\\] = 18446744073709551615 is out of range"),
     (dict(y=np.zeros(50)), TypeError, "integer class labels, got dtype float64"),
     (dict(y=np.zeros((50, 3), np.int64)), ValueError, "labels of shape \\(n,\\)"),
     (dict(y=np.zeros(49, np.int64)), ValueError, "X has 50 rows but y has 49"),
@@ -260,6 +264,8 @@ BAD = [
      "validation_data\\[0\\] has 3 features"),
     (dict(validation_data=(np.ones((5, 4)), np.full(5, 9))), ValueError,
      "validation_data\\[1\\]\\[0\\] = 9 is out of range"),
+    (dict(validation_data=(np.ones((5, 4)), np.full(5, 2**63, np.uint64))), ValueError,
+     "validation_data\\[1\\]\\[0\\] = 9223372036854775808 is out of range"),
     (dict(early_stopping="yes"), TypeError, "early_stopping must be"),
 ]
 

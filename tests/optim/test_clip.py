@@ -180,6 +180,9 @@ def test_bad_input(clip):
         call([good], bound=math.nan)
     with pytest.raises(TypeError, match="expected a number, got str"):
         call([good], bound="1")
+    with pytest.raises(ValueError, match="expected a finite number, got an int too large for a "
+                                         "float"):
+        call([good], bound=10**400)
     with pytest.raises(TypeError, match="expected an array, a parameter with .grad"):
         call(3.0)
     assert np.array_equal(good, np.ones(5))
@@ -190,6 +193,9 @@ def test_bad_norm_type_and_foreach():
     for norm_type in (0.0, -1.0, -math.inf, math.nan):
         with pytest.raises(ValueError, match="norm_type: expected a number > 0 or inf"):
             clip_grad_norm_([g], 0.1, norm_type)
+    with pytest.raises(ValueError, match="norm_type: expected a finite number, got an int too "
+                                         "large for a float"):
+        clip_grad_norm_([g], 0.1, 10**400)
     with pytest.raises(TypeError, match="foreach"):
         clip_grad_norm_([g], 0.1, foreach="yes")
     assert np.array_equal(g, np.ones(3))

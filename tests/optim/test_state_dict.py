@@ -471,3 +471,268 @@ def test_add_param_group(rule, hyper):
     with pytest.raises(ValueError):  # a parameter may not be in two groups
         opt.add_param_group({"params": [params[0]]})
     assert len(opt.param_groups) == 3
+
+
+# -- counts that are absurd or would overflow int64 (issue #22, item 4) ---------------------------
+
+# (value, error, what the message says after "<key>: expected "). 2**62 is the largest count
+# loaded (steepest.optim.optimizer.MAX_COUNT).
+BAD_COUNTS = [
+    (2**63, ValueError, r"a count >= 0 and <= 2\*\*62, got 9223372036854775808"),
+    (2**62 + 1, ValueError, r"a count >= 0 and <= 2\*\*62"),
+    (2**64, ValueError, r"a count >= 0 and <= 2\*\*62"),
+    (np.uint64(2**63), ValueError, r"a count >= 0 and <= 2\*\*62"),
+    (1e300, ValueError, r"a count >= 0 and <= 2\*\*62, got 1e\+300"),
+    (float(2**63), ValueError, r"a count >= 0 and <= 2\*\*62"),
+    (-1, ValueError, r"a count >= 0 and <= 2\*\*62, got -1"),
+    (2.5, TypeError, "a whole number of steps, got 2.5"),
+    (float("nan"), TypeError, "a whole number of steps, got nan"),
+    (float("inf"), TypeError, "a whole number of steps, got inf"),
+    (True, TypeError, r"a whole number of steps, got a bool \(True\)"),
+    (np.True_, TypeError, "a whole number of steps, got a bool"),
+    (np.array(False), TypeError, "a whole number of steps, got a bool"),
+    ("3", TypeError, "a whole number of steps, got '3'"),
+    (None, TypeError, "a whole number of steps, got None"),
+    (1 + 0j, TypeError, "a whole number of steps"),
+]
+BAD_COUNT_IDS = [repr(v) for v, _, _ in BAD_COUNTS]
+
+
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
+def test_absurd_counts_are_refused_and_change_nothing(rule, hyper):
+    params = make_params(seed=5)
+    opt = make(rule, params, hyper)
+    run(opt, params, 3)
+    good = opt.state_dict()
+    before = _snapshot(opt, params)
+    keys = ["applied_steps", "skipped_steps"] + (["step"] if rule in COUNTS_STEPS else [])
+    for key in keys:
+        for value, error, says in BAD_COUNTS:
+            bad = copy.deepcopy(good)
+            if key == "step":
+                bad["state"][2]["step"] = value
+                name = r"state\[2\]\['step'\]"
+            else:
+                bad[key] = value
+                name = key
+            with pytest.raises(error, match=f"{name}: expected {says}"):
+                opt.load_state_dict(bad)
+            _assert_unchanged(opt, params, before)
+    # the largest count, and whole numbers as torch saves them (float tensors), load
+    edge = copy.deepcopy(good)
+    edge["applied_steps"], edge["skipped_steps"] = 2**62, np.int64(7)
+    if rule in COUNTS_STEPS:
+        edge["state"][0]["step"], edge["state"][1]["step"] = 2**62, 3.0
+        edge["state"][2]["step"] = np.array(4.0, np.float32)
+    opt.load_state_dict(edge)
+    assert (opt.applied_steps, opt.skipped_steps) == (2**62, 7)
+    if rule in COUNTS_STEPS:
+        assert [int(opt.state[i]["step"]) for i in range(3)] == [2**62, 3, 4]
+
+
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
+def test_state_arrays_of_other_kinds_are_refused(rule, hyper):
+    """No silent cast: a complex array would lose its imaginary part (with only a
+    ComplexWarning), an int or bool array is not a state NumPy would produce."""
+    params = make_params(seed=5)
+    opt = make(rule, params, hyper)
+    run(opt, params, 3)
+    good = opt.state_dict()
+    before = _snapshot(opt, params)
+    key = state_key(rule, 2)
+    for dtype in (np.complex128, np.complex64, np.int64, np.uint8, bool):
+        bad = copy.deepcopy(good)
+        bad["state"][2][key] = good["state"][2][key].astype(dtype)
+        with pytest.raises(TypeError, match=rf"state\[2\]\['{key}'\] has dtype "
+                                            rf"{np.dtype(dtype)}, expected a floating-point"):
+            opt.load_state_dict(bad)
+        _assert_unchanged(opt, params, before)
+    # another floating-point dtype is cast, as always
+    other = copy.deepcopy(good)
+    other["state"][2][key] = good["state"][2][key].astype(np.float32)
+    opt.load_state_dict(other)
+    assert opt.state[2][key].dtype == params[2].dtype
+
+
+def _tree_equal(a, b):
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(
+            _tree_equal(a[k], b[k]) for k in a)
+    if isinstance(a, (list, tuple)):
+        return len(a) == len(b) and all(map(_tree_equal, a, b))
+    if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        return np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype
+    return a == b or (a != a and b != b)
+
+
+class Scale:
+    """A callable lr_lambda whose attributes a scheduler's state_dict saves."""
+
+    def __init__(self, factor):
+        self.factor = factor
+
+    def __call__(self, t):
+        return self.factor ** t
+
+
+def _sgd(params):
+    return steepest.optim.SGD(params, lr=0.1, momentum=0.9)
+
+
+def _stepped(obj, params, steps=3):
+    """Run ``steps`` optimizer steps (and scheduler steps) on ``obj``."""
+    opt = getattr(obj, "optimizer", None) or getattr(obj, "_optimizer", None) or obj
+    for t in range(steps):
+        grads = grads_for(params, t)
+        if isinstance(obj, (steepest.optim.LBFGS, steepest.optim.SAM)):
+            obj.step(lambda: (sum(float(np.sum(p * p)) for p in params), [2 * p for p in params]))
+        elif isinstance(obj, steepest.optim.EMA):
+            opt.step(grads)
+            obj.update()
+        elif isinstance(obj, steepest.optim.lr_scheduler.ReduceLROnPlateau):
+            opt.step(grads)
+            obj.step(1.0)
+        elif isinstance(obj, steepest.optim.lr_scheduler.LRScheduler):
+            opt.step(grads)
+            obj.step()
+        else:
+            obj.step(grads)
+    return obj
+
+
+S = steepest.optim.lr_scheduler
+
+
+def _ema(params):
+    return steepest.optim.EMA(_sgd(params), decay=0.9)
+
+
+# (id, build(params) -> object, tamper(state_dict, value), what the error names)
+COUNTED = [
+    ("LBFGS-func_evals", lambda ps: steepest.optim.LBFGS(ps, max_iter=3),
+     lambda sd, v: sd["state"][0].update(func_evals=v), r"state\['func_evals'\]"),
+    ("LBFGS-n_iter", lambda ps: steepest.optim.LBFGS(ps, max_iter=3),
+     lambda sd, v: sd["state"][0].update(n_iter=v), r"state\['n_iter'\]"),
+    ("LBFGS-applied_steps", lambda ps: steepest.optim.LBFGS(ps, max_iter=3),
+     lambda sd, v: sd.update(applied_steps=v), "applied_steps"),
+    ("Accumulate-micro_step", lambda ps: steepest.optim.Accumulate(_sgd(ps), 4),
+     lambda sd, v: sd.update(micro_step=v), "micro_step"),
+    ("Accumulate-inner-step", lambda ps: steepest.optim.Accumulate(
+        steepest.optim.Adam(ps, lr=0.01), 2),
+     lambda sd, v: sd["optimizer"]["state"][1].update(step=v), r"state\[1\]\['step'\]"),
+    ("SAM-inner-skipped", lambda ps: steepest.optim.SAM(steepest.optim.Adam(ps, lr=0.01)),
+     lambda sd, v: sd["optimizer"].update(skipped_steps=v), "skipped_steps"),
+    ("EMA-n_averaged", _ema, lambda sd, v: sd.update(n_averaged=v), "n_averaged"),
+    ("StepLR-last_epoch", lambda ps: S.StepLR(_sgd(ps), 2),
+     lambda sd, v: sd.update(last_epoch=v), "last_epoch"),
+    ("StepLR-_step_count", lambda ps: S.StepLR(_sgd(ps), 2),
+     lambda sd, v: sd.update(_step_count=v), "_step_count"),
+    ("StepLR-_seen_steps", lambda ps: S.StepLR(_sgd(ps), 2),
+     lambda sd, v: sd.update(_seen_steps=[3, v]), r"_seen_steps\[1\]"),
+    ("LambdaLR-last_epoch", lambda ps: S.LambdaLR(_sgd(ps), Scale(0.9)),
+     lambda sd, v: sd.update(last_epoch=v, lr_lambdas=[{"factor": 0.5}]), "last_epoch"),
+    ("MultiStepLR-milestones", lambda ps: S.MultiStepLR(_sgd(ps), [2, 5]),
+     lambda sd, v: sd.update(milestones=[2, v]), "milestones"),
+    ("MultiStepLR-torch-milestones", lambda ps: S.MultiStepLR(_sgd(ps), [2, 5]),
+     lambda sd, v: sd.update(milestones={"2": 1, "5": v}), r"milestones\[5\]"),
+    ("CosineAnnealingWarmRestarts-T_i", lambda ps: S.CosineAnnealingWarmRestarts(_sgd(ps), 3),
+     lambda sd, v: sd.update(T_i=v), "T_i"),
+    ("ReduceLROnPlateau-num_bad_epochs", lambda ps: S.ReduceLROnPlateau(_sgd(ps)),
+     lambda sd, v: sd.update(num_bad_epochs=v), "num_bad_epochs"),
+    ("ReduceLROnPlateau-cooldown_counter", lambda ps: S.ReduceLROnPlateau(_sgd(ps)),
+     lambda sd, v: sd.update(cooldown_counter=v), "cooldown_counter"),
+    ("SequentialLR-last child", lambda ps: (lambda o: S.SequentialLR(
+        o, [S.LinearLR(o, total_iters=2), S.LambdaLR(o, Scale(0.9))], [2]))(_sgd(ps)),
+     lambda sd, v: sd["_schedulers"][1].update(last_epoch=v), "last_epoch"),
+    ("SequentialLR-milestone", lambda ps: (lambda o: S.SequentialLR(
+        o, [S.LinearLR(o, total_iters=2), S.ExponentialLR(o, 0.9)], [2]))(_sgd(ps)),
+     lambda sd, v: sd.update(_milestones=[v]), "_milestones"),
+    ("ChainedScheduler-child", lambda ps: (lambda o: S.ChainedScheduler(
+        [S.ConstantLR(o, 0.5, total_iters=2), S.ExponentialLR(o, 0.9)]))(_sgd(ps)),
+     lambda sd, v: sd["_schedulers"][1].update(_step_count=v), "_step_count"),
+]
+
+
+def _groups_of(obj):
+    groups = getattr(obj, "param_groups", None) or getattr(
+        getattr(obj, "optimizer", None), "param_groups", [])
+    return [hyper_of(g) for g in groups]
+
+
+@pytest.mark.parametrize("build, tamper, name", [c[1:] for c in COUNTED],
+                         ids=[c[0] for c in COUNTED])
+def test_absurd_counts_of_wrappers_averages_and_schedulers_are_refused(build, tamper, name):
+    params = make_params(seed=5)
+    obj = _stepped(build(params), params)
+    good = obj.state_dict()
+    before = copy.deepcopy(good)
+    groups = _groups_of(obj)
+    lambdas = [copy.deepcopy(vars(fn)) for fn in getattr(obj, "lr_lambdas", ())]
+    for value, error, says in BAD_COUNTS:
+        if name == "last_epoch" and isinstance(value, int) and value == -1:
+            value = -2  # a scheduler waiting for its milestone has last_epoch -1
+        bad = copy.deepcopy(good)
+        tamper(bad, value)
+        with pytest.raises(error, match=f"{name}: expected "):
+            obj.load_state_dict(bad)
+        assert _tree_equal(obj.state_dict(), before)
+        assert _groups_of(obj) == groups
+        assert [vars(fn) for fn in getattr(obj, "lr_lambdas", ())] == lambdas
+    # and the untampered state still loads
+    obj.load_state_dict(copy.deepcopy(good))
+    assert _tree_equal(obj.state_dict(), before)
+
+
+def test_accumulate_refuses_a_micro_step_of_k_or_more():
+    params = make_params()
+    acc = steepest.optim.Accumulate(_sgd(params), 3)
+    acc.step(grads_for(params, 0))
+    sd = acc.state_dict()
+    for micro_step in (3, 4):
+        with pytest.raises(ValueError, match=f"micro_step {micro_step} must be < k=3"):
+            acc.load_state_dict(dict(sd, micro_step=micro_step))
+    assert acc.micro_step == 1
+
+
+@pytest.mark.parametrize("what, tamper, error, says", [
+    ("a child's lrs of another length", lambda sd: sd["_schedulers"][1].update(
+        _last_lr=[0.1, 0.2]), ValueError, "_last_lr must be a list of 1 numbers"),
+    ("a child's lr not a number", lambda sd: sd["_schedulers"][1].update(_last_lr=["0.1"]),
+     TypeError, r"_last_lr\[0\]: expected a number"),
+    ("an infinite base lr", lambda sd: sd["_schedulers"][0].update(base_lrs=[float("inf")]),
+     ValueError, r"base_lrs\[0\]: expected a finite number"),
+    ("an lr too large for a float", lambda sd: sd.update(_last_lr=[10**400]), ValueError,
+     "got an int too large for a float"),
+    ("lambda attributes not a dict", lambda sd: sd["_schedulers"][1].update(lr_lambdas=[3]),
+     ValueError, "lr_lambdas must be a list of None or dicts"),
+    ("a missing child", lambda sd: sd["_schedulers"].pop(), ValueError,
+     "loaded state has 1 schedulers"),
+])
+def test_a_scheduler_state_is_checked_whole_before_it_loads(what, tamper, error, says):
+    """Every child and the composite are checked before any is loaded: the first child and
+    the lambda's attributes stay as they were when a later entry is bad."""
+    params = make_params()
+    opt = _sgd(params)
+    sched = S.SequentialLR(opt, [S.LinearLR(opt, total_iters=2), S.LambdaLR(opt, Scale(0.9))],
+                           [2])
+    _stepped(sched, params, 4)
+    good = sched.state_dict()
+    good["_schedulers"][0]["last_epoch"] = 1  # what loading the first child would change
+    good["_schedulers"][1]["lr_lambdas"] = [{"factor": 0.5}]
+    before, lr = copy.deepcopy(sched.state_dict()), opt.param_groups[0]["lr"]
+    tamper(good)
+    with pytest.raises(error, match=says):
+        sched.load_state_dict(good)
+    assert _tree_equal(sched.state_dict(), before)
+    assert opt.param_groups[0]["lr"] == lr and sched._schedulers[1].lr_lambdas[0].factor == 0.9
+
+
+def test_reduce_lr_on_plateau_refuses_an_unknown_mode():
+    params = make_params()
+    sched = S.ReduceLROnPlateau(_sgd(params))
+    sched.step(1.0)
+    before = copy.deepcopy(sched.state_dict())
+    for key in ("mode", "threshold_mode"):
+        with pytest.raises(ValueError, match=f"unknown {key}"):
+            sched.load_state_dict(dict(before, **{key: "sideways"}))
+        assert _tree_equal(sched.state_dict(), before)

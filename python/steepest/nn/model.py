@@ -92,7 +92,8 @@ class Sequential:
 
     def load_state_dict(self, state_dict):
         """Copy the arrays of ``state_dict`` into the parameters, in place (cast to their
-        dtype). The names and shapes must match exactly; nothing changes otherwise."""
+        dtype from another floating-point dtype; an integer, bool or complex array is refused).
+        The names and shapes must match exactly; nothing changes otherwise."""
         named = dict(self.named_parameters())
         missing = sorted(set(named) - set(state_dict))
         unexpected = sorted(set(state_dict) - set(named))
@@ -104,11 +105,12 @@ class Sequential:
             if a.shape != p.data.shape:
                 raise ValueError(f"load_state_dict: {name!r} has shape {a.shape}, the model's "
                                  f"{p.data.shape}")
-            if a.dtype.kind not in "biuf":
-                raise TypeError(f"load_state_dict: {name!r} has dtype {a.dtype}")
+            if a.dtype.kind != "f":
+                raise TypeError(f"load_state_dict: {name!r} has dtype {a.dtype}, expected a "
+                                f"floating-point array (the parameter is {p.data.dtype})")
             arrays[name] = a
         for name, p in named.items():
-            np.copyto(p.data, arrays[name], casting="unsafe")
+            np.copyto(p.data, arrays[name], casting="same_kind")
 
     # -- forward / backward ----------------------------------------------------------------
 

@@ -4,7 +4,7 @@ import numbers
 
 import numpy as np
 
-from .optimizer import Wrapper, _data
+from .optimizer import Wrapper, _data, prepare_load, whole_count
 
 
 def flat_params(optimizer):
@@ -117,12 +117,20 @@ class Accumulate(Wrapper):
                 "micro_step": self.micro_step,
                 "grad_sums": [None if s is None else s.copy() for s in sums]}
 
-    def load_state_dict(self, state_dict):
-        if int(state_dict["k"]) != self.k:
-            raise ValueError(f"Accumulate: the state was saved with k={state_dict['k']}, this "
-                             f"wrapper has k={self.k}")
+    def _prepare_load(self, state_dict):
+        inner = prepare_load(self.optimizer, self._inner_state(state_dict))
+        k = whole_count(state_dict.get("k"), "Accumulate: loaded k", least=1)
+        if k != self.k:
+            raise ValueError(f"Accumulate: the state was saved with k={k}, this wrapper has "
+                             f"k={self.k}")
+        micro_step = whole_count(state_dict.get("micro_step"), "Accumulate: loaded micro_step")
+        if micro_step >= k:
+            raise ValueError(f"Accumulate: loaded micro_step {micro_step} must be < k={k}")
         params = flat_params(self.optimizer)
-        saved = list(state_dict["grad_sums"])
+        saved = state_dict.get("grad_sums")
+        if not isinstance(saved, (list, tuple)):
+            raise ValueError(f"Accumulate: loaded grad_sums must be a list, got "
+                             f"{type(saved).__name__}")
         if saved and len(saved) != len(params):
             raise ValueError(f"Accumulate: the state has {len(saved)} gradient sums, the "
                              f"optimizer has {len(params)} parameters")
@@ -134,8 +142,15 @@ class Accumulate(Wrapper):
                 if s.shape != data.shape:
                     raise ValueError(f"Accumulate: grad_sums[{i}] has shape {s.shape}, the "
                                      f"parameter has {data.shape}")
+                if s.dtype.kind != "f":
+                    raise TypeError(f"Accumulate: grad_sums[{i}] has dtype {s.dtype}, expected "
+                                    "a floating-point array")
                 s = np.array(s, dtype=data.dtype, order="C", copy=True)
             sums.append(s)
-        self.optimizer.load_state_dict(state_dict["optimizer"])
-        self._sums = sums or None
-        self.micro_step = int(state_dict["micro_step"])
+
+        def apply():
+            inner()
+            self._sums = sums or None
+            self.micro_step = micro_step
+
+        return apply

@@ -6,7 +6,7 @@ import numbers
 import numpy as np
 
 from .accumulate import flat_params
-from .optimizer import _data, only_skipped, step_counts
+from .optimizer import _data, only_skipped, step_counts, whole_count
 
 
 def _lerp(avg, new, weight):
@@ -104,12 +104,23 @@ class _Averaged:
                 if a.shape != data.shape:
                     raise ValueError(f"{type(self).__name__}: averages[{i}] has shape "
                                      f"{a.shape}, the parameter has {data.shape}")
+                if a.dtype.kind != "f":
+                    raise TypeError(f"{type(self).__name__}: averages[{i}] has dtype {a.dtype}, "
+                                    "expected a floating-point array")
                 averages.append(np.array(a, dtype=data.dtype, order="C", copy=True))
-        for key, value in self._hyper().items():
-            setattr(self, key, type(value)(state_dict.get(key, value)))
+        hyper = {key: type(value)(state_dict.get(key, value))
+                 for key, value in self._hyper().items()}
+        n_averaged = whole_count(state_dict["n_averaged"],
+                                 f"{type(self).__name__}: loaded n_averaged")
+        swapped = state_dict["swapped"]
+        if not isinstance(swapped, (bool, np.bool_)):
+            raise TypeError(f"{type(self).__name__}: loaded swapped must be a bool, got "
+                            f"{swapped!r}")
+        for key, value in hyper.items():
+            setattr(self, key, value)
         self.averages = averages
-        self.n_averaged = int(state_dict["n_averaged"])
-        self.swapped = bool(state_dict["swapped"])
+        self.n_averaged = n_averaged
+        self.swapped = bool(swapped)
 
     def _weight(self):
         raise NotImplementedError

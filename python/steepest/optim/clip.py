@@ -53,7 +53,11 @@ def _gradients(grads_or_params, caller):
 def _number(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a number, got {type(value).__name__}")
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond float64's range
+        raise ValueError(f"{name}: expected a finite number, got an int too large for a "
+                         "float") from None
 
 
 def _check_foreach(foreach):

@@ -1,9 +1,12 @@
 """L-BFGS with an optional strong-Wolfe line search (torch.optim.LBFGS), in NumPy."""
 
+import numbers
+from collections.abc import Mapping
+
 import numpy as np
 
 from ._closure import evaluate
-from .optimizer import Optimizer, _count, _data
+from .optimizer import Optimizer, _count, _data, whole_count
 
 _SCALARS = ("t", "H_diag", "prev_loss")       # floats of the state (None before the first step)
 _VECTORS = ("d", "prev_flat_grad")            # flat arrays
@@ -355,7 +358,11 @@ class LBFGS(Optimizer):
         return {"state": {0: saved} if saved else {}, "param_groups": [group],
                 "applied_steps": self.applied_steps, "skipped_steps": self.skipped_steps}
 
-    def load_state_dict(self, state_dict):
+    def _prepare_load(self, state_dict):
+        if not isinstance(state_dict, Mapping) or not isinstance(state_dict.get("state"), Mapping) \
+                or not isinstance(state_dict.get("param_groups"), list):
+            raise ValueError("loaded state dict must be a dict with a dict 'state' and a list "
+                             "'param_groups'")
         groups = state_dict["param_groups"]
         if len(groups) != 1 or len(groups[0]["params"]) != len(self._params()):
             raise ValueError(f"loaded state dict has {len(groups)} groups of "
@@ -372,26 +379,45 @@ class LBFGS(Optimizer):
         dtype, size = self._dtype(), sum(_data(p).size for p in self._params())
 
         def vector(v, key):
+            v = np.asarray(v)
+            if v.dtype.kind != "f":  # no bool, int or complex cast silently
+                raise TypeError(f"loaded LBFGS state[{key!r}] has dtype {v.dtype}, expected a "
+                                "floating-point array")
             v = np.array(v, dtype=dtype, copy=True)
             if v.shape != (size,):
                 raise ValueError(f"loaded LBFGS state[{key!r}] has shape {v.shape}, the "
                                  f"parameters have {size} elements")
             return v
 
+        def scalar(v, key):
+            if getattr(v, "ndim", None) == 0:
+                v = v.item()
+            if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Real):
+                raise TypeError(f"loaded LBFGS state[{key!r}]: expected a number, got {v!r}")
+            try:
+                return dtype.type(v)
+            except OverflowError:  # an int beyond float64's range
+                raise ValueError(f"loaded LBFGS state[{key!r}]: expected a finite number, got "
+                                 "an int too large for a float") from None
+
         state = {}
         for key, value in saved.items():
             if key in ("func_evals", "n_iter"):
-                state[key] = int(value)
+                state[key] = whole_count(value, f"loaded LBFGS state[{key!r}]")
             elif key in _SCALARS or key in _VECTORS:
                 state[key] = None if value is None else (
-                    dtype.type(value) if key in _SCALARS else vector(value, key))
+                    scalar(value, key) if key in _SCALARS else vector(value, key))
             elif key in _HISTORY:
                 state[key] = [vector(v, key) for v in value]
             else:
-                state[key] = [None if v is None else dtype.type(v) for v in value]
+                state[key] = [None if v is None else scalar(v, key) for v in value]
         new_group = dict(self.param_groups[0])
         new_group.update({k: v for k, v in groups[0].items() if k != "params"})
         self._check_group(new_group)
-        self.param_groups[0].update(new_group)
-        self.state = {0: state} if state else {}
-        self.applied_steps, self.skipped_steps = counts
+
+        def apply():
+            self.param_groups[0].update(new_group)
+            self.state = {0: state} if state else {}
+            self.applied_steps, self.skipped_steps = counts
+
+        return apply

@@ -49,8 +49,11 @@ import numbers
 import types
 from bisect import bisect_right
 from collections import Counter
+from collections.abc import Mapping
 
-from .optimizer import only_skipped, step_counts
+import numpy as np
+
+from .optimizer import only_skipped, step_counts, whole_count
 
 __all__ = [
     "LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
@@ -93,6 +96,9 @@ class LRScheduler:
     last lrs set; ``step()`` advances t and sets each group's lr to ``get_lr()``."""
 
     _unsaved = ("optimizer",)  # attributes that state_dict leaves out (objects, functions)
+    # Counts in the state, and the least value each may take: a loaded one must be a whole
+    # number from there up to MAX_COUNT (SequentialLR's later children wait at last_epoch -1).
+    _counts = {"last_epoch": -1, "_step_count": 0}
 
     def __init__(self, optimizer, last_epoch=-1):
         _check_optimizer(optimizer)
@@ -163,22 +169,81 @@ class LRScheduler:
         return {k: copy.deepcopy(v) for k, v in vars(self).items() if k not in self._unsaved}
 
     def load_state_dict(self, state_dict):
-        """Restore a state_dict, and the lrs it last set into the optimizer's groups."""
+        """Restore a state_dict, and the lrs it last set into the optimizer's groups; nothing
+        changes when it is refused (ValueError or TypeError naming the entry)."""
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict):
+        """Check ``state_dict`` without changing anything; return the function that applies
+        it, which cannot fail (steepest.load checks every object before it applies any)."""
+        state = self._checked_state(state_dict)
+
+        def apply():
+            self.__dict__.update(state)
+            self._loaded()
+
+        return apply
+
+    def _checked_state(self, state_dict):
+        """The attributes ``state_dict`` restores, copied and checked: the counts
+        (``_counts``), the lists of one number per parameter group, the optimizer's step
+        counts last seen."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"loaded scheduler state must be a dict, got "
+                            f"{type(state_dict).__name__}")
         state = {k: copy.deepcopy(v) for k, v in state_dict.items() if k not in self._unsaved}
-        self.__dict__.update(state)
+        for key, least in self._counts.items():
+            if key in state:
+                state[key] = whole_count(state[key], f"loaded scheduler state's {key}", least)
+        groups = len(self.optimizer.param_groups)
+        for key in _PER_GROUP:
+            values = state.get(key)
+            if values is None:
+                continue
+            if not isinstance(values, (list, tuple)) or len(values) != groups:
+                raise ValueError(f"loaded scheduler state's {key} must be a list of {groups} "
+                                 f"numbers, one per parameter group of the optimizer, got "
+                                 f"{values!r}")
+            state[key] = [_finite(v, f"loaded scheduler state's {key}[{i}]")
+                          for i, v in enumerate(values)]
+        seen = state.get("_seen_steps")
+        if seen is not None:
+            if not isinstance(seen, (list, tuple)) or len(seen) != 2:
+                raise ValueError(f"loaded scheduler state's _seen_steps must be None or two "
+                                 f"step counts, got {seen!r}")
+            state["_seen_steps"] = [whole_count(n, f"loaded scheduler state's _seen_steps[{i}]")
+                                    for i, n in enumerate(seen)]
+        return state
+
+    def _loaded(self):
+        """After the state's attributes are set: what follows from them."""
         self._restore_groups()
 
     def _restore_groups(self):
         last = getattr(self, "_last_lr", None)
         if last is None:
             return
-        if len(last) != len(self.optimizer.param_groups):
-            raise ValueError(
-                f"loaded scheduler state has {len(last)} learning rates, the optimizer has "
-                f"{len(self.optimizer.param_groups)} parameter groups"
-            )
         for group, lr in zip(self.optimizer.param_groups, last):
             group["lr"] = float(lr)
+
+
+# Lists in a scheduler's state with one number per parameter group.
+_PER_GROUP = ("base_lrs", "_last_lr", "_last_momentum", "max_lrs", "base_momentums",
+              "max_momentums")
+
+
+def _finite(value, what):
+    """A loaded number (an lr, a momentum) as a finite float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{what}: expected a number, got {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:  # an int beyond float64's range
+        raise ValueError(f"{what}: expected a finite number, got an int too large for a "
+                         "float") from None
+    if not math.isfinite(number):
+        raise ValueError(f"{what}: expected a finite number, got {value!r}")
+    return number
 
 
 class _LambdaState:
@@ -195,11 +260,22 @@ class _LambdaState:
         ]
         return state
 
-    def load_state_dict(self, state_dict):
-        for fn, saved in zip(self.lr_lambdas, state_dict.get("lr_lambdas", ())):
-            if saved is not None:
-                fn.__dict__.update(copy.deepcopy(saved))
-        LRScheduler.load_state_dict(self, state_dict)
+    def _prepare_load(self, state_dict):
+        saved = state_dict.get("lr_lambdas", ()) if isinstance(state_dict, Mapping) else ()
+        if not isinstance(saved, (list, tuple)) or not all(
+                s is None or isinstance(s, Mapping) for s in saved):
+            raise ValueError("loaded scheduler state's lr_lambdas must be a list of None or "
+                             f"dicts (the attributes of callable objects), got {saved!r}")
+        attributes = [None if s is None else copy.deepcopy(dict(s)) for s in saved]
+        own = LRScheduler._prepare_load(self, state_dict)
+
+        def apply():
+            for fn, saved_attributes in zip(self.lr_lambdas, attributes):
+                if saved_attributes is not None:
+                    fn.__dict__.update(saved_attributes)
+            own()
+
+        return apply
 
 
 def _lambdas(optimizer, lr_lambda):
@@ -288,13 +364,24 @@ class MultiStepLR(LRScheduler):
         state["milestones"] = sorted(self.milestones.elements())
         return state
 
-    def load_state_dict(self, state_dict):
-        state = dict(state_dict)
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
         saved = state.get("milestones", sorted(self.milestones.elements()))
-        if isinstance(saved, dict):  # torch's Counter, or one whose keys went through JSON
-            saved = [int(m) for m, n in saved.items() for _ in range(int(n))]
-        state["milestones"] = Counter(int(m) for m in saved)
-        super().load_state_dict(state)
+        what = "loaded scheduler state's milestones"
+        if isinstance(saved, Mapping):  # torch's Counter, or one whose keys went through JSON
+            milestones = Counter()
+            for m, n in saved.items():
+                try:
+                    m = int(m) if isinstance(m, str) else m
+                except ValueError:
+                    raise ValueError(f"{what}: {m!r} is not a whole number") from None
+                milestones[whole_count(m, what)] += whole_count(n, f"{what}[{m}]")
+        elif isinstance(saved, (list, tuple)):
+            milestones = Counter(whole_count(m, what) for m in saved)
+        else:
+            raise ValueError(f"{what} must be a list of steps, got {saved!r}")
+        state["milestones"] = milestones
+        return state
 
 
 class ConstantLR(LRScheduler):
@@ -432,6 +519,14 @@ class CosineAnnealingWarmRestarts(LRScheduler):
     as in torch.
     """
 
+    _counts = {**LRScheduler._counts, "T_i": 1}
+
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        if "T_cur" in state:  # fractional after step(epoch)
+            state["T_cur"] = _finite(state["T_cur"], "loaded scheduler state's T_cur")
+        return state
+
     def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0, last_epoch=-1):
         if T_0 <= 0 or not isinstance(T_0, int):
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
@@ -490,6 +585,14 @@ class _CycledMomentum:
         for group, m in zip(self.optimizer.param_groups, momentums):
             _set_momentum(group, self.use_beta1, m)
         self._last_momentum = [float(m) for m in momentums]
+
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        for key in ("cycle_momentum", "use_beta1"):
+            if key in state and state[key] != getattr(self, key, None):
+                raise ValueError(f"loaded scheduler state has {key}={state[key]!r}, this "
+                                 f"{type(self).__name__} has {getattr(self, key, None)!r}")
+        return state
 
     def _restore_groups(self):
         LRScheduler._restore_groups(self)
@@ -558,6 +661,17 @@ class CyclicLR(_CycledMomentum, LRScheduler):
         super().__init__(optimizer, last_epoch)
         self.base_lrs = [float(lr) for lr in base_lrs]
 
+    def __getstate__(self):
+        # The built-in scale functions are lambdas, which pickle cannot save: they are rebuilt
+        # from mode and gamma.
+        state = self.__dict__.copy()
+        state["_scale_fn_ref"] = None
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self._init_scale_fn()
+
     def _init_scale_fn(self):
         self._scale_fn_ref = None
         if self._scale_fn_custom is not None:
@@ -592,8 +706,16 @@ class CyclicLR(_CycledMomentum, LRScheduler):
                                   for base, top in zip(self.base_momentums, self.max_momentums)])
         return lrs
 
-    def load_state_dict(self, state_dict):
-        super().load_state_dict(state_dict)
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        mode = state.get("mode", self.mode)
+        if self._scale_fn_custom is None and mode not in ("triangular", "triangular2",
+                                                          "exp_range"):
+            raise ValueError(f"loaded scheduler state has an unknown mode {mode!r}")
+        return state
+
+    def _loaded(self):
+        super()._loaded()
         self._init_scale_fn()
 
 
@@ -752,14 +874,23 @@ class _Composite:
         state["_schedulers"] = [s.state_dict() for s in self._schedulers]
         return state
 
-    def load_state_dict(self, state_dict):
-        saved = state_dict["_schedulers"]
+    def _prepare_load(self, state_dict):
+        saved = state_dict.get("_schedulers") if isinstance(state_dict, Mapping) else None
+        if not isinstance(saved, (list, tuple)):
+            raise ValueError(f"loaded {type(self).__name__} state must hold a list of its "
+                             "schedulers' states under '_schedulers'")
         if len(saved) != len(self._schedulers):
             raise ValueError(f"loaded state has {len(saved)} schedulers, this "
                              f"{type(self).__name__} has {len(self._schedulers)}")
-        for sched, sub in zip(self._schedulers, saved):
-            sched.load_state_dict(sub)
-        LRScheduler.load_state_dict(self, state_dict)
+        children = [sched._prepare_load(sub) for sched, sub in zip(self._schedulers, saved)]
+        own = LRScheduler._prepare_load(self, state_dict)
+
+        def apply():  # the children restore their lrs first, then the composite its own
+            for child in children:
+                child()
+            own()
+
+        return apply
 
 
 class SequentialLR(_Composite, LRScheduler):
@@ -788,6 +919,16 @@ class SequentialLR(_Composite, LRScheduler):
         first = self._schedulers[bisect_right(self._milestones, 0)]
         first._initial_step()
         self._last_lr = first.get_last_lr()
+
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        milestones = state.get("_milestones", self._milestones)
+        what = "loaded scheduler state's _milestones"
+        expected = len(self._schedulers) - 1
+        if not isinstance(milestones, (list, tuple)) or len(milestones) != expected:
+            raise ValueError(f"{what} must be a list of {expected} steps, got {milestones!r}")
+        state["_milestones"] = [whole_count(m, what) for m in milestones]
+        return state
 
     @classmethod
     def _undo(cls, sched):
@@ -926,6 +1067,17 @@ class ReduceLROnPlateau(LRScheduler):
         self.threshold = threshold
         self.threshold_mode = threshold_mode
 
-    def load_state_dict(self, state_dict):
-        super().load_state_dict(state_dict)
+    _counts = {"last_epoch": 0, "num_bad_epochs": 0, "cooldown_counter": 0}
+
+    def _checked_state(self, state_dict):
+        state = super()._checked_state(state_dict)
+        if state.get("mode", self.mode) not in ("min", "max"):
+            raise ValueError(f"loaded scheduler state has an unknown mode {state['mode']!r}")
+        if state.get("threshold_mode", self.threshold_mode) not in ("rel", "abs"):
+            raise ValueError("loaded scheduler state has an unknown threshold_mode "
+                             f"{state['threshold_mode']!r}")
+        return state
+
+    def _loaded(self):
+        super()._loaded()
         self._init_is_better(self.mode, self.threshold, self.threshold_mode)

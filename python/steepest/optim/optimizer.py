@@ -27,7 +27,9 @@ group's parameters, a load_state_dict. So are the group tuples with the hyperpar
 group dict is changed or replaced (``Optimizer._group_args``).
 """
 
+import math
 import numbers
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -64,6 +66,16 @@ def only_skipped(seen, now):
     stepped at least once and skipped every step: a scheduler or an average then holds. With no
     optimizer step in between (a scheduler stepped on its own) it does not hold, as in torch."""
     return seen is not None and now is not None and now[0] == seen[0] and now[1] != seen[1]
+
+
+def prepare_load(obj, state_dict):
+    """Check a state dict for ``obj`` (an optimizer, a wrapper, a scheduler) without changing
+    anything and return the function that applies it: ``obj._prepare_load(state_dict)``. An
+    object without ``_prepare_load`` (a torch optimizer) is checked only as it loads."""
+    prepare = getattr(obj, "_prepare_load", None)
+    if prepare is None:
+        return lambda: obj.load_state_dict(state_dict)
+    return prepare(state_dict)
 
 
 def _data(p):
@@ -155,34 +167,51 @@ def _immutable(value):
     return value is None or isinstance(value, (int, float, complex, str, np.generic))
 
 
+# The largest count (of steps, epochs) a state dict may hold. No run reaches it (2**62 steps at
+# one step a nanosecond take 146 years), so a larger count comes from a damaged or hand-made
+# state dict; the margin below 2**63 - 1 keeps every count loaded far from int64 overflow in the
+# C++ step (which adds 1) and wherever counts are added up.
+MAX_COUNT = 2**62
+
+
+def whole_count(value, what, least=0):
+    """A saved count as an int in [least, MAX_COUNT]: an int, or a float or 0-d array holding a
+    whole number (torch saves step counts as float tensors). TypeError for anything else, a
+    bool included; ValueError out of range. ``what`` names the count in the messages."""
+    number = value.item() if getattr(value, "ndim", None) == 0 else value  # 0-d array, tensor
+    if isinstance(number, (bool, np.bool_)):
+        raise TypeError(f"{what}: expected a whole number of steps, got a bool ({number!r})")
+    if isinstance(number, numbers.Integral):
+        count = int(number)
+    elif isinstance(number, numbers.Real) and math.isfinite(number) and float(number).is_integer():
+        count = int(number)
+    else:
+        raise TypeError(f"{what}: expected a whole number of steps, got {number!r}")
+    if not least <= count <= MAX_COUNT:
+        raise ValueError(f"{what}: expected a count >= {least} and <= 2**62, got {number!r}")
+    return count
+
+
 def _step_count(value, index):
     """A saved step count as an int (torch saves it as a float tensor)."""
-    if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or torch tensor
-        value = value.item()
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool):
-        count = int(value)
-    elif isinstance(value, numbers.Real) and float(value).is_integer():
-        count = int(value)
-    else:
-        raise TypeError(f"state[{index}]['step']: expected a whole number of steps, got {value!r}")
-    if count < 0:
-        raise ValueError(f"state[{index}]['step']: expected a count >= 0, got {count}")
-    return count
+    return whole_count(value, f"state[{index}]['step']")
 
 
 def _count(value, key):
     """A saved count of steps (applied_steps, skipped_steps) as an int >= 0."""
-    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and value >= 0:
-        return int(value)
-    raise ValueError(f"loaded state dict's {key}: expected a count >= 0, got {value!r}")
+    return whole_count(value, f"loaded state dict's {key}")
 
 
 def _scalar_value(value, index, key):
     """A saved per-tensor scalar state as a float."""
     if getattr(value, "ndim", None) == 0:  # a 0-d NumPy array or torch tensor
         value = value.item()
-    if isinstance(value, numbers.Real) and not isinstance(value, bool):
-        return float(value)
+    if isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_)):
+        try:
+            return float(value)
+        except OverflowError:  # an int beyond float64's range
+            raise ValueError(f"state[{index}][{key!r}]: expected a finite number, got an int "
+                             "too large for a float") from None
     raise TypeError(f"state[{index}][{key!r}]: expected a number, got {value!r}")
 
 
@@ -423,8 +452,21 @@ class Optimizer:
 
     def load_state_dict(self, state_dict):
         """Restore a state_dict of the same optimizer over parameters of the same shapes. The
-        arrays are copied (and cast to each parameter's dtype); nothing changes on error. A
-        state_dict without step counts (torch's) sets them to 0."""
+        arrays are copied (and cast to each parameter's dtype, from a floating-point dtype
+        only); nothing changes on error. A state_dict without step counts (torch's) sets them
+        to 0."""
+        self._prepare_load(state_dict)()
+
+    def _prepare_load(self, state_dict):
+        """Check ``state_dict`` and build what it restores, changing nothing; return the
+        function that applies it, which cannot fail (steepest.load checks the optimizer, the
+        scheduler and the model before it applies any)."""
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"loaded state dict must be a dict, got {type(state_dict).__name__}")
+        for key, kind in (("state", Mapping), ("param_groups", list)):
+            if not isinstance(state_dict.get(key), kind):
+                raise ValueError(f"loaded state dict's {key!r} must be a {kind.__name__}, got "
+                                 f"{type(state_dict.get(key)).__name__}")
         counts = [_count(state_dict.get(key, 0), key) for key in ("applied_steps", "skipped_steps")]
         saved_groups = state_dict["param_groups"]
         if len(saved_groups) != len(self.param_groups):
@@ -435,6 +477,9 @@ class Optimizer:
         number = {}  # saved parameter number -> (our number, array)
         index = 0
         for g, (saved, group) in enumerate(zip(saved_groups, self.param_groups)):
+            if not isinstance(saved, Mapping) or not isinstance(saved.get("params"), list):
+                raise ValueError(f"loaded state dict's parameter group {g} must be a dict with "
+                                 "a list 'params'")
             unknown = set(saved) - set(self.defaults) - SCHEDULER_KEYS - {"params"}
             if unknown:
                 raise ValueError(
@@ -447,12 +492,17 @@ class Optimizer:
                     f"parameters, the optimizer's has {len(group['params'])}"
                 )
             for saved_index, p in zip(saved["params"], group["params"]):
+                if saved_index in number:
+                    raise ValueError(f"loaded state dict names parameter {saved_index!r} twice")
                 number[saved_index] = (index, _data(p))
                 index += 1
         state = {}
         for saved_index, saved_state in state_dict["state"].items():
             if saved_index not in number:
                 raise ValueError(f"loaded state dict has state for unknown parameter {saved_index}")
+            if not isinstance(saved_state, Mapping):
+                raise ValueError(f"loaded state for parameter {saved_index} must be a dict, got "
+                                 f"{type(saved_state).__name__}")
             i, data = number[saved_index]
             unknown = set(saved_state) - set(self.state_keys)
             if unknown:
@@ -480,6 +530,11 @@ class Optimizer:
                             f"loaded state[{saved_index}][{key!r}] has shape {value.shape}, "
                             f"expected {expected} (the parameter has {data.shape})"
                         )
+                    if value.dtype.kind != "f":  # no bool, int or complex cast silently
+                        raise TypeError(
+                            f"loaded state[{saved_index}][{key!r}] has dtype {value.dtype}, "
+                            f"expected a floating-point array (the parameter is {data.dtype})"
+                        )
                     value = np.array(value, dtype=data.dtype, order="C", copy=True)
                 dict.__setitem__(state[i], key, value)
         new_groups = []
@@ -488,10 +543,14 @@ class Optimizer:
             new.update({k: v for k, v in saved.items() if k != "params"})
             self._check_group(new)
             new_groups.append(new)
-        for group, new in zip(self.param_groups, new_groups):
-            group.update(new)
-        self.state = state
-        self.applied_steps, self.skipped_steps = counts
+
+        def apply():
+            for group, new in zip(self.param_groups, new_groups):
+                group.update(new)
+            self.state = state
+            self.applied_steps, self.skipped_steps = counts
+
+        return apply
 
     # -- for subclasses ------------------------------------------------------------------
 
@@ -637,3 +696,14 @@ class Wrapper:
     @property
     def skipped_steps(self):
         return self.optimizer.skipped_steps
+
+    def load_state_dict(self, state_dict):
+        """Restore a state_dict of this wrapper; nothing changes on error."""
+        self._prepare_load(state_dict)()
+
+    def _inner_state(self, state_dict):
+        """The wrapped optimizer's state dict inside this wrapper's, checked to be there."""
+        if not isinstance(state_dict, Mapping) or "optimizer" not in state_dict:
+            raise ValueError(f"loaded {type(self).__name__} state must be a dict with the "
+                             "wrapped optimizer's state under 'optimizer'")
+        return state_dict["optimizer"]

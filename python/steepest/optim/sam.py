@@ -6,7 +6,7 @@ import numpy as np
 
 from ._closure import evaluate
 from .accumulate import flat_params
-from .optimizer import Wrapper, _data
+from .optimizer import Wrapper, _data, prepare_load
 
 
 class SAM(Wrapper):
@@ -78,5 +78,5 @@ class SAM(Wrapper):
     def state_dict(self):
         return {"optimizer": self.optimizer.state_dict()}
 
-    def load_state_dict(self, state_dict):
-        self.optimizer.load_state_dict(state_dict["optimizer"])
+    def _prepare_load(self, state_dict):
+        return prepare_load(self.optimizer, self._inner_state(state_dict))
