@@ -36,8 +36,8 @@ void activation_forward(const ActivationForward<T>& a, int64_t begin, int64_t en
   const T* __restrict x = a.x;
   const T s = a.negative_slope;
   switch (a.function) {
-    case ActivationFunction::relu:
-      for (int64_t i = begin; i < end; ++i) y[i] = x[i] > T(0) ? x[i] : T(0);
+    case ActivationFunction::relu:  // NaN < 0 is false: a NaN stays NaN (and -0 stays -0)
+      for (int64_t i = begin; i < end; ++i) y[i] = x[i] < T(0) ? T(0) : x[i];
       break;
     case ActivationFunction::leaky_relu:
       for (int64_t i = begin; i < end; ++i) y[i] = x[i] > T(0) ? x[i] : s * x[i];
@@ -64,8 +64,11 @@ void activation_backward(const ActivationBackward<T>& a, int64_t begin, int64_t 
   const T* __restrict v = a.saved;  // x, or y for tanh and sigmoid
   const T s = a.negative_slope;
   switch (a.function) {
-    case ActivationFunction::relu:
-      for (int64_t i = begin; i < end; ++i) dx[i] = v[i] > T(0) ? dy[i] : T(0);
+    case ActivationFunction::relu:  // NaN <= 0 is false: dy passes at a NaN, as in torch
+      for (int64_t i = begin; i < end; ++i) {
+        const T d = dy[i];  // read unconditionally: a plain load, not a masked one
+        dx[i] = v[i] <= T(0) ? T(0) : d;
+      }
       break;
     case ActivationFunction::leaky_relu:
       for (int64_t i = begin; i < end; ++i) dx[i] = v[i] > T(0) ? dy[i] : s * dy[i];

@@ -115,8 +115,8 @@ void no_depth(const Gemm<T>& g) {
     for (int64_t j = 0; j < g.n; ++j) {
       T v = g.accumulate ? g.c[i * g.ldc + j] : T(0);
       if (g.bias) v += g.bias[j];
-      if (g.activation == Activation::relu) v = v > T(0) ? v : T(0);
-      if (g.mask && !(g.mask[i * g.ldc + j] > T(0))) v = T(0);
+      if (g.activation == Activation::relu) v = v < T(0) ? T(0) : v;  // as tile()
+      if (g.mask && g.mask[i * g.ldc + j] <= T(0)) v = T(0);
       g.c[i * g.ldc + j] = v;
     }
 }

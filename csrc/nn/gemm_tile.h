@@ -96,8 +96,36 @@ inline Vec<double> fmadd_vec(Vec<double> a, Vec<double> b, Vec<double> c) {
 #endif
 }
 
+// relu(v) = v < 0 ? 0 : v, as torch.relu: a NaN stays NaN (NaN < 0 is false), and so does -0.
+// x86's max(a, b) is a > b ? a : b, so max(0, v) is exactly that, in one instruction (GCC makes
+// a compare and a mask of the ternary written out).
+inline Vec<float> relu_vec(Vec<float> v) {
+#if defined(__AVX512F__)
+  return _mm512_max_ps(Vec<float>{}, v);
+#elif defined(__AVX__)
+  return _mm256_max_ps(Vec<float>{}, v);
+#elif defined(__SSE2__)
+  return _mm_max_ps(Vec<float>{}, v);
+#else
+  return v < Vec<float>{} ? Vec<float>{} : v;
+#endif
+}
+inline Vec<double> relu_vec(Vec<double> v) {
+#if defined(__AVX512F__)
+  return _mm512_max_pd(Vec<double>{}, v);
+#elif defined(__AVX__)
+  return _mm256_max_pd(Vec<double>{}, v);
+#elif defined(__SSE2__)
+  return _mm_max_pd(Vec<double>{}, v);
+#else
+  return v < Vec<double>{} ? Vec<double>{} : v;
+#endif
+}
+
 // One tile: c (kTileRows, kTileCols) with row stride ldc becomes
-//   relu?( (load_c ? c : 0) + a · b (+ bias) ), then where mask (row stride ldc) is not > 0, 0
+//   relu?( (load_c ? c : 0) + a · b (+ bias) ), then 0 where mask (row stride ldc) is <= 0
+// (relu_vec keeps a NaN; a NaN mask element keeps c, as torch's relu backward does at a NaN:
+// NaN <= 0 is false; activations.h.)
 // a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
 // contiguous; bias: (kTileCols) or null. Each element of c is one chain of fused multiply-adds
 // over k in ascending order, starting from c or 0: a tile that stores c and is called again
@@ -135,11 +163,10 @@ void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restric
     }
   }
   if (relu) {
-    const V zero{};
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) acc[i][v] = acc[i][v] > zero ? acc[i][v] : zero;  // NaN -> 0
+      for (int v = 0; v < NV; ++v) acc[i][v] = relu_vec(acc[i][v]);
   }
   if (mask) {
     const V zero{};
@@ -147,7 +174,7 @@ void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restric
     for (int i = 0; i < R; ++i)
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v)
-        acc[i][v] = load(mask + i * ldc + v * L) > zero ? acc[i][v] : zero;
+        acc[i][v] = load(mask + i * ldc + v * L) <= zero ? zero : acc[i][v];  // NaN mask: kept
   }
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)

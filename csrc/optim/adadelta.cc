@@ -17,11 +17,11 @@ void adadelta_loop(T* __restrict p, const T* __restrict g, T* __restrict v, T* _
     const T pi = p[i];
     T gi = sign * g[i];
     if (WeightDecay) gi = fmadd(wd, pi, gi);
-    const T vi = fmadd(one_minus_rho, gi * gi, rho * v[i]);
+    const T vi = fmadd(one_minus_rho * gi, gi, rho * v[i]);  // ((1 - rho) g) g: adam.cc
     v[i] = vi;
     const T ui = u[i];
     const T d = root(ui + eps) / root(vi + eps) * gi;
-    u[i] = fmadd(one_minus_rho, d * d, rho * ui);
+    u[i] = fmadd(one_minus_rho * d, d, rho * ui);
     p[i] = fmadd(neg_lr, d, pi);
   }
 }

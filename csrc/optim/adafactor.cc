@@ -38,11 +38,14 @@ inline T lerp(T self, T end, const AdafactorScalars<T>& s) {
 template <class T, bool Apply>
 double row_update(T* __restrict p, const T* __restrict g, const T* __restrict v_row, T v_scale,
                   const T* __restrict v, int64_t n, const AdafactorScalars<T>& s, T k) {
-  // factored: V[c] = v_row * v[c] / v_scale (torch: (row @ col) / mean); otherwise V[c] = v[c]
+  // factored: V[c] = (v_row / v_scale) * v[c]; otherwise V[c] = v[c] (times 1: exact). torch
+  // computes (row @ col) / mean, whose product is g^4-sized: inf in float32 for |g| > ~1.4e9.
+  // v_row / v_scale (a row over the mean of its batch's rows) is at most R.
   const T sign = s.sign, floor = s.eps1_squared, decay = s.decay;
+  const T row_scale = v_row ? *v_row / v_scale : T(1);
   double lane[kLanes] = {};
   auto element = [&](int64_t i, double& acc) {
-    const T var = v_row ? (*v_row * v[i]) / v_scale : v[i];
+    const T var = row_scale * v[i];
     const T u = (sign * g[i]) / root(larger(var, floor));
     // decay is exactly 1 without weight decay: p * 1 is p, bit for bit
     if (Apply) p[i] = fmadd(k, u, p[i] * decay);

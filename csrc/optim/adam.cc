@@ -24,7 +24,9 @@ void adam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __res
     // gives m = g exactly): base + w (g - m) with (base, w) = (m, 1 - beta1) or (g, -beta1).
     const T m0 = m[i];
     const T mi = fmadd(lerp_weight, gi - m0, lerp_from_g ? gi : m0);
-    const T vi = fmadd(one_minus_beta2, gi * gi, beta2 * v[i]);
+    // ((1 - beta2) g) g, in torch's addcmul order: g * g first would overflow for |g| > sqrt(max)
+    // (1.8e19 in float32), where ((1 - beta2) g) g is still finite.
+    const T vi = fmadd(one_minus_beta2 * gi, gi, beta2 * v[i]);
     m[i] = mi;
     v[i] = vi;
     T vhat = vi;

@@ -23,7 +23,7 @@ inline void lamb_element(const T* __restrict p, const T* __restrict g, T* __rest
                          double& su) {
   const T gi = s.sign * g[i];
   const T mi = fmadd(s.one_minus_beta1, gi, s.beta1 * m[i]);
-  const T vi = fmadd(s.one_minus_beta2, gi * gi, s.beta2 * v[i]);
+  const T vi = fmadd(s.one_minus_beta2 * gi, gi, s.beta2 * v[i]);  // ((1 - beta2) g) g: adam.cc
   m[i] = mi;
   v[i] = vi;
   const double pi = double(p[i]), ui = double(lamb_u<T, WeightDecay>(p[i], mi, vi, s));

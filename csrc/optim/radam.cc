@@ -24,7 +24,7 @@ void radam_loop(T* __restrict p, const T* __restrict g, T* __restrict m, T* __re
     if (Decay) pi = pi * decay;
     const T m0 = m[i];
     const T mi = fmadd(lerp_weight, gi - m0, from_g > T(0) ? gi : m0);
-    const T vi = fmadd(one_minus_beta2, gi * gi, beta2 * v[i]);
+    const T vi = fmadd(one_minus_beta2 * gi, gi, beta2 * v[i]);  // ((1 - beta2) g) g: adam.cc
     m[i] = mi;
     v[i] = vi;
     p[i] = fmadd(neg_step, Rectified ? mi / (root(vi) + eps) : mi, pi);

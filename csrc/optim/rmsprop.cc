@@ -20,7 +20,7 @@ void rmsprop_loop(T* __restrict p, const T* __restrict g, T* __restrict v, T* __
     const T pi = p[i];
     T gi = sign * g[i];
     if (WeightDecay) gi = fmadd(wd, pi, gi);
-    const T vi = fmadd(one_minus_alpha, gi * gi, alpha * v[i]);
+    const T vi = fmadd(one_minus_alpha * gi, gi, alpha * v[i]);  // ((1 - alpha) g) g: adam.cc
     v[i] = vi;
     T avg;
     if (Centered) {

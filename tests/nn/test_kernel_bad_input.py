@@ -2,8 +2,8 @@
 nothing: every array the call would have written is checked unchanged afterwards.
 
 NaN policy: the kernels do not look for NaN; a NaN input propagates to the outputs it touches,
-as in torch (test_nan_propagates), except relu, which maps NaN to 0 as the gemm's fused relu
-does (torch keeps NaN). Checking data for NaN is the caller's (fit's) job.
+as in torch (test_nan_propagates; relu's forward and backward: test_relu_nan.py). Checking data
+for NaN is the caller's (fit's) job.
 """
 import copy
 import pickle
@@ -172,7 +172,7 @@ def test_dropout():
 
 def test_nan_propagates():
     x = np.float32([[np.nan, 1.0], [2.0, 3.0]])
-    for name in ("tanh", "sigmoid", "gelu"):
+    for name in ("relu", "leaky_relu", "tanh", "sigmoid", "gelu"):
         assert np.isnan(F.activation_forward(name, x)[0, 0])
     value, grad = F.loss_value_and_grad("mse", x, np.zeros_like(x))
     assert np.isnan(value) and np.isnan(grad[0, 0]) and not np.isnan(grad[1, 1])

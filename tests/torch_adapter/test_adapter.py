@@ -113,9 +113,13 @@ def test_trains_like_torch(rule, hyper, dtype, torch_default_dtype):
         assert set(a) == set(b)
         for key in a:
             assert a[key].dtype == b[key].dtype or key == "step"
-            assert key == "step" or (a[key].double() - b[key].double()).abs().max().item() < TOLERANCE[dtype] * 10
             if key == "step":
                 assert float(a[key]) == float(b[key])
+                continue
+            # relative to the state's size: RMSprop's momentum_buffer (momentum 0.9) reaches ~10,
+            # and differs from torch's by up to 2.4e-5 of that in float32 after 200 steps
+            scale = max(1.0, b[key].double().abs().max().item())
+            assert (a[key].double() - b[key].double()).abs().max().item() < TOLERANCE[dtype] * 10 * scale
 
 
 INTERCHANGE = [

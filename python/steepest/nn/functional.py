@@ -23,7 +23,9 @@ Activations, element-wise on arrays of any shape (names as in torch.nn.functiona
         name: "relu", "leaky_relu" (kw negative_slope=0.01), "tanh", "sigmoid",
               "gelu" (kw approximate="none" (erf form) or "tanh", torch's definitions).
         saved is what SAVES[name] says the forward must keep: "output" y for tanh and sigmoid,
-        "input" x for the others (relu accepts y too: y > 0 exactly where x > 0).
+        "input" x for the others (relu accepts y too: y <= 0 exactly where x <= 0).
+        relu keeps NaN as torch does: relu(NaN) = NaN, and its backward passes dy where the
+        saved value is NaN (torch's: 0 where y <= 0, else dy).
 
 Losses, mean reduction, the value summed in float64 in a fixed order::
 
@@ -92,7 +94,7 @@ def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True,
     """dweight += dy.T @ x; dbias += dy.sum(0); dx = dy @ weight (if input_grad). With
     ``accumulate=False`` dweight and dbias are written (=) instead, bitwise as if accumulated
     into zeros. With ``relu_output`` (x's shape: the output, or input, of a ReLU before the
-    layer) dx is 0 where it is not > 0: that ReLU's backward, fused."""
+    layer) dx is 0 where it is <= 0 (kept where it is NaN): that ReLU's backward, fused."""
     _dtype_of("x", x)
     if input_grad:
         if x.ndim != 2:

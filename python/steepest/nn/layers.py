@@ -207,12 +207,13 @@ class _Activation(Layer):
 
 
 class ReLU(_Activation):
-    """max(x, 0). After a Dense, Sequential fuses it into the Dense's product."""
+    """max(x, 0), NaN kept (torch.relu). After a Dense, Sequential fuses it into the Dense's
+    product."""
 
     kind = "relu"
 
     def follow_fused(self, y):
-        """Adopt y = relu(x) computed by the Dense before: relu'(x) = [y > 0]."""
+        """Adopt y = relu(x) computed by the Dense before: relu'(x) = 0 where y <= 0, else 1."""
         self._saved = y
         return y
 

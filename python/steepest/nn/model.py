@@ -5,8 +5,9 @@
     labels = model.predict(X_test).argmax(1)
 
 A Dense followed by a ReLU runs as one product with the ReLU in its epilogue (the ReLU keeps
-y = relu(x W^T + b) for its backward: relu'(x) = [y > 0]). In backward, a ReLU followed by a
-Dense runs inside the Dense's dx product (dx = dy W where the ReLU's y > 0, else 0). The first layer with parameters
+y = relu(x W^T + b) for its backward: relu'(x) = 0 where y <= 0, else 1). In backward, a ReLU
+followed by a Dense runs inside the Dense's dx product (dx = 0 where the ReLU's y <= 0, else
+dy W). NaN propagates as in torch. The first layer with parameters
 computes no input gradient, and the layers before it are skipped in backward.
 """
 

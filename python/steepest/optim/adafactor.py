@@ -17,12 +17,14 @@ class Adafactor(Optimizer):
         alpha = max(eps2, ||p|| / sqrt(numel)) * rho
         p     = p * (1 - lr * weight_decay)
         factored:   R = lerp(R, mean(g**2, -1), b),  C = lerp(C, mean(g**2, -2), b)
-                    V = R C / max(mean(R, -2), eps1)
+                    V = (R / max(mean(R, -2), eps1)) C
         otherwise:  V = variance = lerp(variance, g**2, b)
         u     = g / sqrt(max(V, eps1**2))
         p     = p - alpha / max(1, ||u|| / (sqrt(numel) * d)) * u
 
-    ``eps = (eps1, eps2)``; eps1 None is the machine epsilon of the parameter's dtype. Each
+    ``eps = (eps1, eps2)``; eps1 None is the machine epsilon of the parameter's dtype. V is
+    computed in that order (R / mean(R) is at most the number of rows), not as torch's (R C) /
+    mean(R), whose g**4-sized product overflows float32 for gradients above ~1.4e9. Each
     tensor is updated whole by one thread (its norms and row/column means span it), tensors in
     parallel; results are bitwise the same for any thread count.
 

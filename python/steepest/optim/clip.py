@@ -77,8 +77,12 @@ def clip_grad_norm_(grads_or_params, max_norm, norm_type=2.0, error_if_nonfinite
     Returns ``total`` (a NumPy float64; torch returns a tensor of the gradients' dtype). The
     norms are summed in double, over fixed chunks in a fixed order, so ``total`` and the clipped
     gradients are bitwise the same for any thread count; ``coef`` is computed in double and
-    rounded once to each gradient's dtype. ``norm_type`` is a number > 0 or inf (torch also
-    takes p <= 0 and -inf; here they raise ValueError), ``max_norm`` a number >= 0.
+    rounded once to each gradient's dtype. In double the 2-norm of float32 gradients is always
+    finite (torch sums float32 squares in float32: its total is inf once their sum passes
+    3.4e38, e.g. for a single element of 1.9e19, and it then scales every gradient to 0); with
+    float64 gradients it overflows, as torch's, for elements above ~1e154 (p = 2).
+    ``norm_type`` is a number > 0 or inf (torch also takes p <= 0 and -inf; here they raise
+    ValueError), ``max_norm`` a number >= 0.
 
     A non-finite total with ``error_if_nonfinite`` raises RuntimeError (torch's message) and
     changes nothing; without it the gradients are scaled anyway: by NaN (a NaN gradient) or by

@@ -21,7 +21,9 @@ class Lars(Optimizer):
     With ``exclude_1d=True`` (the default, as in the paper's practice), parameters of at most
     one dimension (biases, normalization scales) take neither the trust ratio nor the weight
     decay: plain momentum SGD. Norms are computed in double with a fixed summation order:
-    results are bitwise the same for any thread count.
+    results are bitwise the same for any thread count. In double a sum of squares of float32
+    values is always finite; of float64 values it overflows for elements above ~1e154 (then
+    ||g|| = inf and the step is 0), as a plain sum of squares does in torch.
 
     State per parameter: ``momentum_buffer`` (when momentum != 0).
     """

@@ -50,8 +50,8 @@ def activation_forward(name, x, negative_slope=0.01, approximate="none"):
 def activation_backward(name, dy, x, negative_slope=0.01, approximate="none"):
     """dx = dy * f'(x), from the input x (whatever the kernel saves)."""
     dy, x = _f64(dy), _f64(x)
-    if name == "relu":
-        return dy * (x > 0)
+    if name == "relu":  # torch's threshold_backward: 0 where x <= 0, else dy (also at a NaN x)
+        return np.where(x <= 0, 0.0, dy)
     if name == "leaky_relu":
         return dy * np.where(x > 0, 1.0, negative_slope)
     if name == "tanh":

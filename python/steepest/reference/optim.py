@@ -99,11 +99,10 @@ def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
     # m = beta1 * m + (1 - beta1) * g
     np.multiply(m, beta1, out=m)
     m += (1.0 - beta1) * work
-    # v = beta2 * v + (1 - beta2) * g * g   (work is reused as scratch from here on)
+    # v = beta2 * v + ((1 - beta2) * g) * g, in torch's order (addcmul): g * g first would
+    # overflow for |g| > sqrt(max) (1.8e19 in float32), where this is still finite.
     np.multiply(v, beta2, out=v)
-    np.multiply(work, work, out=work)
-    np.multiply(work, 1.0 - beta2, out=work)
-    v += work
+    v += (1.0 - beta2) * work * work
 
     if amsgrad:
         vmax = state["max_exp_avg_sq"]
@@ -116,7 +115,7 @@ def adam(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
     bias_correction2_sqrt = math.sqrt(1.0 - beta2**t)
     step_size = lr / bias_correction1
 
-    # denom = sqrt(v^) / sqrt(1 - beta2**t) + eps
+    # denom = sqrt(v^) / sqrt(1 - beta2**t) + eps   (work is reused as scratch from here on)
     denom = work
     np.sqrt(vhat, out=denom)
     np.divide(denom, bias_correction2_sqrt, out=denom)
@@ -465,14 +464,14 @@ def lamb(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, max_weight_nor
     np.multiply(m, beta1, out=m)
     m += (1.0 - beta1) * work
     np.multiply(v, beta2, out=v)
-    np.multiply(work, work, out=work)
-    np.multiply(work, 1.0 - beta2, out=work)
-    v += work
+    v += (1.0 - beta2) * work * work  # ((1 - beta2) g) g: see adam
 
     bc1 = 1.0 - beta1**t if bias_correction else 1.0
     bc2 = 1.0 - beta2**t if bias_correction else 1.0
-    # u = (m / bc1) / (sqrt(v / bc2) + eps) + weight_decay * p
-    u = np.sqrt(v / p.dtype.type(bc2))
+    # u = (m / bc1) / (sqrt(v) / sqrt(bc2) + eps) + weight_decay * p: v / bc2 first would
+    # overflow on the first steps (bc2 = 1 - beta2 = 0.001) where sqrt(v) / sqrt(bc2) does not
+    u = np.sqrt(v)
+    u /= p.dtype.type(math.sqrt(bc2))
     u += p.dtype.type(eps)
     np.divide(m / p.dtype.type(bc1), u, out=u)
     if weight_decay != 0:
@@ -535,7 +534,8 @@ def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
         alpha = max(eps2, ||p|| / sqrt(numel)) * rho          (||p|| before the decay)
         p     = p * (1 - lr * weight_decay)
         factored:   R = R + b * (mean(g**2, -1) - R),  C = C + b * (mean(g**2, -2) - C)
-                    V = R C / max(mean(R, -2), eps1)          (R C: the outer product)
+                    V = (R / max(mean(R, -2), eps1)) C        (an outer product; torch's
+                        (R C) / max(...) overflows float32 for |g| > ~1.4e9, g**4-sized)
         otherwise:  V = variance = variance + b * (g**2 - variance)
         u     = g / sqrt(max(V, eps1**2))
         p     = p - alpha / max(1, ||u|| / (sqrt(numel) d)) * u
@@ -574,8 +574,8 @@ def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
         col_mean = squared.mean(axis=-2, keepdims=True).astype(p.dtype)
         row += one_minus_beta2 * (row_mean - row)
         col += one_minus_beta2 * (col_mean - col)
-        var = row * col  # broadcasts to the outer product, p's shape
-        var /= np.maximum(row.mean(axis=-2, keepdims=True, dtype=np.float64), eps1).astype(p.dtype)
+        mean_of_rows = np.maximum(row.mean(axis=-2, keepdims=True, dtype=np.float64), eps1)
+        var = (row / mean_of_rows.astype(p.dtype)) * col  # broadcasts to the outer product
     else:
         variance = state["variance"]
         variance += one_minus_beta2 * (squared.astype(p.dtype) - variance)

@@ -1,5 +1,7 @@
 // Element-wise activations, torch.nn.functional's definitions:
-//   relu        y = x > 0 ? x : 0                 dx = dy · [x > 0]   (NaN -> 0, as the gemm's epilogue)
+//   relu        y = x < 0 ? 0 : x                 dx = x <= 0 ? 0 : dy
+//               as torch: relu(NaN) = NaN, and its backward (threshold_backward: 0 where y <= 0,
+//               else dy) passes dy at a NaN, since NaN < 0 and NaN <= 0 are false
 //   leaky_relu  y = x > 0 ? x : s·x                dx = dy · (x > 0 ? 1 : s)
 //   tanh        y = tanh(x)                       dx = dy · (1 - y²)           (from y)
 //   sigmoid     y = 1 / (1 + e^-x)                dx = dy · y (1 - y)          (from y)

@@ -2,8 +2,9 @@
 // kernel of the same SIMD target (gemm.h).
 //   forward   y (B, out) = x (B, in) · weight^T + bias (out), then the activation (epilogue)
 //   backward  dx (B, in) = dy (B, out) · weight (out, in)        written (skipped if dx null),
-//                          0 where relu_output (B, in) is not > 0  (if not null: the backward of
-//                          a ReLU before the layer, fused; relu_output is that ReLU's output)
+//                          0 where relu_output (B, in) is <= 0  (if not null: the backward of
+//                          a ReLU before the layer, fused; relu_output is that ReLU's output;
+//                          a NaN there keeps dx, as torch's relu backward)
 //             dweight (out, in) += dy^T · x                        accumulated, or written
 //             dbias (out) += column sums of dy, rows in order     likewise (skipped if null)
 // Written instead of accumulated (accumulate false) is bitwise the same as accumulated into +0:

@@ -10,6 +10,7 @@
 namespace steepest {
 
 // Applied to every element of C after the bias, inside the product (the layer's epilogue).
+// relu: v < 0 ? 0 : v, which keeps a NaN (torch.relu).
 enum class Activation : int { none = 0, relu = 1 };
 
 template <class T>
@@ -26,8 +27,9 @@ struct Gemm {
   bool accumulate;  // C += op(A)·op(B) instead of C = op(A)·op(B)
   const T* bias;    // (N) or null
   Activation activation;
-  // (M, N) with row stride ldc, or null: C = mask > 0 ? C : 0 last, relu's backward fused
-  // into the product that computes its incoming gradient (mask: the relu's output)
+  // (M, N) with row stride ldc, or null: C = mask <= 0 ? 0 : C last, relu's backward fused
+  // into the product that computes its incoming gradient (mask: the relu's output; a NaN
+  // keeps C, as torch's relu backward)
   const T* mask = nullptr;
 };
 

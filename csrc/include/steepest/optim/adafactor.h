@@ -8,7 +8,8 @@
 //   2+ dims, as (B, R, C) over the last two:               (factored second moment)
 //     row[b, r] <- lerp(row[b, r], mean_c g[b, r, c]^2, b)  row_var, shape (..., R, 1)
 //     col[b, c] <- lerp(col[b, c], mean_r g[b, r, c]^2, b)  col_var, shape (..., 1, C)
-//     V[b, r, c] = row[b, r] * col[b, c] / max(mean_r row[b, r], eps1)
+//     V[b, r, c] = (row[b, r] / max(mean_r row[b, r], eps1)) * col[b, c]
+//                  (torch: (row * col) / ..., whose g^4-sized product overflows first)
 //   otherwise: V = variance <- lerp(variance, g^2, b)
 //   u     = g / sqrt(max(V, eps1^2))
 //   p     <- p - alpha / max(1, ||u|| / (sqrt(n) * d)) * u
