@@ -289,6 +289,121 @@ def fail(case, message, detail):
                          f"eithers={case.eithers} tags={sorted(case.tags)}\n  {detail}")
 
 
+def draw_params(data, rng, values):
+    """The params holding ``values``: a layout each, or views into one shared buffer (next to
+    each other, or overlapping)."""
+    n = len(values)
+    if n > 1 and len({v.dtype for v in values}) == 1 and \
+            data.draw(st.integers(0, 9), label="shared buffer") == 0:
+        gap = data.draw(st.integers(-2, 1), label="gap")  # < 0: neighbours overlap
+        buf = np.zeros(sum(v.size for v in values) + 2 * n + 4, values[0].dtype)
+        params, at = [], 2
+        for v in values:
+            params.append(buf[at:at + v.size].reshape(v.shape))
+            at = max(0, at + v.size + gap)
+        for p, v in zip(params, values):  # overlapping views: whatever the last write left
+            p[...] = v
+        return params
+    return [arrange(v, data.draw(layouts(8), label=f"params[{k}]"), rng)
+            for k, v in enumerate(values)]
+
+
+def draw_grads(data, rng, opt, params):
+    """The grads of the step under test: values in some layout, None, or aliases of a param,
+    another grad or a state array."""
+    grads = []
+    for k, p in enumerate(params):
+        kind = data.draw(st.sampled_from(["value"] * 6 + ["none", "param", "param view",
+                                                             "other grad", "state"]),
+                         label=f"grads[{k}]")
+        if kind == "none":
+            grads.append(None)
+        elif kind == "param":
+            grads.append(p)
+        elif kind == "param view":
+            grads.append(p[...])
+        elif kind == "other grad" and k > 0:
+            grads.append(grads[data.draw(st.integers(0, k - 1))])
+        elif kind == "state" and opt.state.get(k):
+            arrays = [v for v in opt.state[k].values() if isinstance(v, np.ndarray) and v.ndim]
+            grads.append(arrays[0] if arrays else None)
+        else:
+            v = draw_values(rng, p.shape, canonical(p), data.draw(st.booleans(), label="specials"))
+            grads.append(arrange(v, data.draw(layouts(7), label="grad layout"), rng))
+    return grads
+
+
+def tamper_state(data, rng, opt, params, grads):
+    """Replace some state: step counts and scalar state by odd values, state arrays by arrays in
+    another layout, by None (created again), or by a param, a grad or another tensor's state."""
+    for i, s in list(opt.state.items()):
+        for key in list(s):
+            if data.draw(st.integers(0, 5), label=f"tamper state[{i}][{key}]") != 0:
+                continue
+            if key == "step":
+                s[key] = data.draw(st.sampled_from(ODD_STEPS))
+                continue
+            if key in type(opt).scalar_state:
+                s[key] = data.draw(st.sampled_from(ODD_SCALARS))
+                continue
+            how = data.draw(st.sampled_from(["layout"] * 4 + ["param", "grad", "other", "none"]))
+            if how == "param":
+                s[key] = params[i]
+            elif how == "grad":
+                s[key] = grads[i]
+            elif how == "other":
+                others = [t[key] for j, t in opt.state.items() if j != i and key in t]
+                s[key] = others[0] if others else s[key]
+            elif how == "none":
+                s[key] = None
+            elif is_float_array(s[key]):
+                s[key] = arrange(clean(s[key]), data.draw(layouts(3), label="state layout"), rng)
+
+
+def clean_twin(opt, grads):
+    """What a clean optimizer needs to take the same step: (class, groups, state, grads,
+    counts, policy), every array a clean copy."""
+    groups = [{**{k: v for k, v in g.items() if k != "params"},
+               "params": [clean(p) for p in g["params"]]} for g in opt.param_groups]
+    return (type(opt), groups, clean_state(opt), [None if g is None else clean(g) for g in grads],
+            (opt.applied_steps, opt.skipped_steps), opt.nonfinite)
+
+
+def check_step(case, opt, grads):
+    """Step ``opt`` and hold the outcome to the oracle and the model's verdict."""
+    policy = opt.nonfinite
+    verdict, allowed = case.verdict(), case.allowed(policy)
+    before = None
+    if not case.errors:
+        try:
+            before = clean_twin(opt, grads)
+        except Exception:  # noqa: BLE001 - an odd state value, which the step must refuse
+            pass
+    snap = Snapshot(all_arrays(opt, grads))
+    state_keys = {i: sorted(s) for i, s in opt.state.items()}
+    found = []
+    try:
+        result = opt.step(grads)
+    except allowed as e:
+        if snap.changed():
+            found.append(f"{type(e).__name__}({e}) changed {snap.changed()}")
+        if {i: sorted(s) for i, s in opt.state.items()} != state_keys:
+            found.append(f"{type(e).__name__}({e}) changed the state's keys")
+        if verdict == "ok":
+            found.append(f"valid input refused: {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001 - the contract allows none other
+        found.append(f"{type(e).__name__} outside the contract: {e}")
+    else:
+        if verdict == "error":
+            found.append(f"invalid input accepted (returned {result})")
+        elif before is None:
+            found.append("step succeeded on a state the clean copy could not read")
+        else:
+            found += compare_with_clean(case, opt, before, result)
+    if found and not tolerated(case.tags):
+        fail(case, "; ".join(found), f"nonfinite={policy}")
+
+
 @pytest.mark.parametrize("name", list(RULES))
 @fuzz_settings(ci_examples=40)
 @given(data=st.data())
@@ -299,27 +414,11 @@ def test_fuzz_optimizer_step(name, data):
     config = dict(data.draw(st.sampled_from(configs), label="config"))
     policy = data.draw(st.sampled_from(POLICIES), label="nonfinite")
     n = data.draw(st.integers(1, 3), label="params")
-    dtypes = [data.draw(st.sampled_from(FLOATS)) for _ in range(n)]
-    shapes = [data.draw(st.sampled_from(SHAPES)) for _ in range(n)]
-    values = [draw_values(rng, s, d, False) for s, d in zip(shapes, dtypes)]
+    values = [draw_values(rng, data.draw(st.sampled_from(SHAPES)),
+                          data.draw(st.sampled_from(FLOATS)), False) for _ in range(n)]
+    params = draw_params(data, rng, values)
 
-    # -- the params: a layout each, or views into one shared buffer (overlapping or not)
-    if n > 1 and data.draw(st.integers(0, 9), label="shared buffer") == 0 and len(set(dtypes)) == 1:
-        gap = data.draw(st.integers(-2, 1), label="gap")  # < 0: neighbours overlap
-        sizes = [v.size for v in values]
-        buf = np.zeros(sum(sizes) + 2 * n + 4, dtypes[0])
-        params, at = [], 2
-        for v in values:
-            p = buf[at:at + v.size].reshape(v.shape)
-            params.append(p)
-            at = max(0, at + v.size + gap)
-        for p, v in zip(params, values):  # overlapping views: whatever the last write left
-            p[...] = v
-    else:
-        params = [arrange(v, data.draw(layouts(8), label=f"params[{k}]"), rng)
-                  for k, v in enumerate(values)]
-
-    # -- hyperparameters: the config's, an odd one now and then (per group)
+    # hyperparameters: the config's, an odd one now and then (per group)
     defaults = cls([np.zeros(1)], **config).defaults
     two_groups = n > 1 and data.draw(st.booleans(), label="two groups")
     groups = [{"params": params[:1]}, {"params": params[1:]}] if two_groups else \
@@ -331,80 +430,32 @@ def test_fuzz_optimizer_step(name, data):
             case.hyper_changed = True
             case.eithers.append(f"hyper {key}={g[key]!r}")
 
+    # construction: refuses exactly the params that are not float32/float64 arrays (and
+    # the same array twice), changing nothing
+    bad = [k for k, p in enumerate(params) if not is_float_array(p)]
+    twice = any(p is q for k, p in enumerate(params) for q in params[:k])
     snap = Snapshot(params)
     try:
         opt = cls(groups, nonfinite=policy, **config)
     except (TypeError, ValueError) as e:
-        bad = [k for k, p in enumerate(params) if not is_float_array(p)]
         if snap.changed():
             fail(case, f"construction raised {e!r} and changed arrays", snap.changed())
-        if not bad and not case.eithers and not any(
-                p is q for k, p in enumerate(params) for q in params[:k]):
+        if not bad and not twice and not case.eithers:
             fail(case, f"construction refused valid params: {e!r}", "")
         return
-    bad = [k for k, p in enumerate(params) if not is_float_array(p)]
     if bad:
-        fail(case, f"construction accepted params {bad} of dtypes "
-                   f"{[params[k].dtype if isinstance(params[k], np.ndarray) else type(params[k]) for k in bad]}", "")
+        fail(case, f"construction accepted params {bad}: {[params[k] for k in bad]}", "")
 
-    # -- 0-2 clean steps, so that state exists (they may fail on bad params: fine, nothing done)
+    # 0-2 clean steps, so that state exists (they fail on bad params: fine, nothing changes)
     for _ in range(data.draw(st.integers(0, 2), label="warm-up steps")):
         try:
-            opt.step([draw_values(rng, p.shape, p.dtype, False) if isinstance(p, np.ndarray)
-                      else None for p in params])
+            opt.step([draw_values(rng, p.shape, p.dtype, False) for p in params])
         except (TypeError, ValueError):
             break
 
-    # -- the grads of the step under test
-    grads = []
-    for k, p in enumerate(params):
-        kind = data.draw(st.sampled_from(["value"] * 6 + ["none", "param", "param view",
-                                                             "other grad", "state"]),
-                         label=f"grads[{k}]")
-        if kind == "none":
-            grads.append(None)
-        elif kind == "param":
-            grads.append(p)
-        elif kind == "param view" and isinstance(p, np.ndarray):
-            grads.append(p[...])
-        elif kind == "other grad" and k > 0:
-            grads.append(grads[data.draw(st.integers(0, k - 1))])
-        elif kind == "state" and opt.state.get(k):
-            arrays = [v for v in opt.state[k].values() if isinstance(v, np.ndarray) and v.ndim]
-            grads.append(arrays[0] if arrays else None)
-        else:
-            v = draw_values(rng, p.shape, canonical(p) or np.float32,
-                            data.draw(st.booleans(), label="specials"))
-            grads.append(arrange(v, data.draw(layouts(7), label="grad layout"), rng))
-
-    # -- state tampering
-    for i, s in list(opt.state.items()):
-        for key in list(s):
-            if data.draw(st.integers(0, 5), label=f"tamper state[{i}][{key}]") != 0:
-                continue
-            if key == "step":
-                opt.state[i][key] = data.draw(st.sampled_from(ODD_STEPS))
-            elif key in cls.scalar_state:
-                opt.state[i][key] = data.draw(st.sampled_from(ODD_SCALARS))
-            else:
-                how = data.draw(st.sampled_from(["layout"] * 4 + ["param", "grad", "other",
-                                                                  "none"]))
-                value = s[key]
-                if how == "param":
-                    opt.state[i][key] = params[i]
-                elif how == "grad":
-                    opt.state[i][key] = grads[i]
-                elif how == "other":
-                    others = [t[key] for j, t in opt.state.items() if j != i and key in t]
-                    opt.state[i][key] = others[0] if others else value
-                elif how == "none":
-                    opt.state[i][key] = None
-                elif isinstance(value, np.ndarray) and is_float_array(value):
-                    opt.state[i][key] = arrange(clean(value),
-                                                data.draw(layouts(3), label="state layout"), rng)
-
-    # -- hyperparameters written between steps
-    if data.draw(st.integers(0, 7), label="write hyper") == 0:
+    grads = draw_grads(data, rng, opt, params)
+    tamper_state(data, rng, opt, params, grads)
+    if data.draw(st.integers(0, 7), label="write hyper") == 0:  # between steps
         g = opt.param_groups[data.draw(st.integers(0, len(opt.param_groups) - 1))]
         key = data.draw(st.sampled_from(sorted(defaults)))
         g[key] = odd_value(data, defaults[key])
@@ -414,42 +465,4 @@ def test_fuzz_optimizer_step(name, data):
     model(case, opt, grads, policy)
     if tolerated(case.tags) and SANITIZED:
         return  # known undefined behaviour: the sanitizer would abort
-    verdict, allowed = case.verdict(), case.allowed(policy)
-
-    # the clean copies, taken before the step
-    before = None
-    if not case.errors:
-        try:
-            before = (cls,
-                      [{**{k: v for k, v in g.items() if k != "params"},
-                        "params": [clean(p) for p in g["params"]]} for g in opt.param_groups],
-                      clean_state(opt),
-                      [None if g is None else clean(g) for g in grads],
-                      (opt.applied_steps, opt.skipped_steps), policy)
-        except Exception:  # noqa: BLE001 - an odd state value: the step must refuse it
-            before = None
-    snap = Snapshot(all_arrays(opt, grads))
-    state_keys = {i: sorted(s) for i, s in opt.state.items()}
-    known = tolerated(case.tags)
-    try:
-        result = opt.step(grads)
-    except allowed as e:
-        problems_found = []
-        if snap.changed():
-            problems_found.append(f"{type(e).__name__}({e}) changed {snap.changed()}")
-        if {i: sorted(s) for i, s in opt.state.items()} != state_keys:
-            problems_found.append(f"{type(e).__name__}({e}) changed the state's keys")
-        if verdict == "ok":
-            problems_found.append(f"valid input refused: {type(e).__name__}: {e}")
-    except Exception as e:  # noqa: BLE001 - the contract allows none other
-        problems_found = [f"{type(e).__name__} outside the contract: {e}"]
-    else:
-        problems_found = []
-        if verdict == "error":
-            problems_found.append(f"invalid input accepted (returned {result})")
-        elif before is None:
-            problems_found.append("step succeeded on a state the clean copy could not read")
-        else:
-            problems_found += compare_with_clean(case, opt, before, result)
-    if problems_found and not known:
-        fail(case, "; ".join(problems_found), f"nonfinite={policy} config={config}")
+    check_step(case, opt, grads)
