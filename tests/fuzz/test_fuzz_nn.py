@@ -36,15 +36,15 @@ class Spec:
 
     def __init__(self, kernel, approximates=False):
         self.kernel = kernel
-        self.arrays = {}  # name -> [value or None, written, want ("T" or int64), shape]
+        self.arrays = {}  # name -> (value, written, dtype wanted: None for the call's T)
         self.scalars = {}
         self.errors, self.eithers = [], []
         self.first = None  # the argument whose dtype chooses float32 or float64
         self.approximates = approximates  # float32 NaN input reaches approx.h
 
-    def array(self, name, value, written=False, want="T", shape=None):
-        self.arrays[name] = [value, written, want, value.shape if shape is None else shape]
-        if self.first is None and want == "T" and not written:
+    def array(self, name, value, written=False, want=None):
+        self.arrays[name] = (value, written, want)
+        if self.first is None and want is None and not written:
             self.first = name
 
 
@@ -249,14 +249,13 @@ def test_fuzz_nn_kernels(data):
     names = list(s.arrays)
     args = {}
     for name in names:
-        value, written, want, shape = s.arrays[name]
+        value, written, want = s.arrays[name]
         layout = data.draw(st.sampled_from(("clean",) * 12 + LAYOUTS), label=f"{name} layout")
         if want is I64 and layout == "wrong_shape":
             layout = "clean"
         args[name] = arrange(value, layout, rng)
     # aliasing: an output that is an input, or a view overlapping one in a shared buffer
     outputs = [n for n in names if s.arrays[n][1]]
-    inputs = [n for n in names if n not in outputs]
     if outputs and data.draw(st.integers(0, 5), label="alias") == 0:
         out = data.draw(st.sampled_from(outputs))
         other = data.draw(st.sampled_from([n for n in names if n != out]))
@@ -272,7 +271,6 @@ def test_fuzz_nn_kernels(data):
                 n_out = args[out].size
                 args[other] = src_view
                 args[out] = buf[1:1 + n_out].reshape(args[out].shape)
-    del inputs
 
     # -- the model
     first = args.get(s.first)
@@ -280,9 +278,8 @@ def test_fuzz_nn_kernels(data):
     T = FLOATS[1] if double else FLOATS[0]
     tags = set()
     for name in names:
-        a, (_, written, want, shape) = args[name], s.arrays[name][:1] + s.arrays[name][1:]
-        want_dtype = T if want == "T" else want
-        s.errors += [f"{name}: {w}" for w in problems(a, want_dtype, None, written)]
+        a, (_, written, want) = args[name], s.arrays[name]
+        s.errors += [f"{name}: {w}" for w in problems(a, want or T, None, written)]
         if isinstance(a, np.ndarray):
             if not a.flags.aligned:
                 tags.add("nn-misaligned")
