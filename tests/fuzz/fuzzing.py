@@ -187,9 +187,11 @@ def byte_range(a):
 
 def overlaps(arrays):
     """Pairs (name, name) where an array written shares bytes with another array of the call;
-    ``arrays`` are (name, array, written) of C-contiguous arrays."""
+    ``arrays`` are (name, array, written); only C-contiguous arrays are compared (the bindings
+    refuse the others before they look for overlaps)."""
     found = []
-    ranges = [(n, byte_range(a), w) for n, a, w in arrays if isinstance(a, np.ndarray)]
+    ranges = [(n, byte_range(a), w) for n, a, w in arrays
+              if isinstance(a, np.ndarray) and a.flags.c_contiguous]
     ranges = [r for r in ranges if r[1] is not None]
     for i, (n1, r1, w1) in enumerate(ranges):
         for n2, r2, w2 in ranges[i + 1:]:

@@ -14,7 +14,6 @@ same outputs, bit for bit, as the call on clean copies; the contract's model say
 import math
 
 import numpy as np
-import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 

@@ -31,8 +31,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzzing import (FLOATS, LAYOUTS, SANITIZED, Snapshot, arrange, byte_range, canonical,
-                     clean, draw_values, fuzz_settings, is_float_array, problems, same_bits,
+from fuzzing import (FLOATS, LAYOUTS, SANITIZED, Snapshot, arrange, canonical, clean,
+                     draw_values, fuzz_settings, is_float_array, overlaps, problems, same_bits,
                      tolerated)
 from steepest.optim import (ASGD, SGD, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Lamb,
                             Lars, Lion, NAdam, RAdam, RMSprop, Rprop)
@@ -200,7 +200,7 @@ def model(case, opt, grads, policy):
                 f"state[{i}][{key!r}]: {w}" for w in why)
             written.append((f"state[{i}][{key!r}]", value, True))
     if not case.errors:
-        for a, b in _overlapping(written + read):
+        for a, b in overlaps(written + read):
             case.errors.append(f"{a} overlaps {b}")
     # A param without a grad is not stepped, and neither it nor its state is checked: when one
     # of them shares memory with an array the step writes, the step changes it, and a clean
@@ -212,20 +212,8 @@ def model(case, opt, grads, policy):
             inactive += [(f"state[{i}][{k!r}]", v, False) for k, v in opt.state.get(i, {}).items()
                          if isinstance(v, np.ndarray) and v.ndim and k != "step"]
     names = {n for n, _, _ in inactive}
-    case.aliased = {n for pair in _overlapping(written + inactive) for n in pair if n in names}
+    case.aliased = {n for pair in overlaps(written + inactive) for n in pair if n in names}
     case.nonfinite_raise = nonfinite and policy == "raise" and not case.errors
-
-
-def _overlapping(arrays):
-    found = []
-    ranges = [(n, byte_range(a), w) for n, a, w in arrays
-              if isinstance(a, np.ndarray) and a.flags.c_contiguous]
-    ranges = [r for r in ranges if r[1] is not None]
-    for k, (n1, r1, w1) in enumerate(ranges):
-        for n2, r2, w2 in ranges[k + 1:]:
-            if (w1 or w2) and r1[0] < r2[1] and r2[0] < r1[1]:
-                found.append((n1, n2))
-    return found
 
 
 def clean_state(opt):
