@@ -36,7 +36,9 @@ cp "$build"/_core*.so "$stage/steepest/"
 
 log="$build/sanitizer.log"
 rm -f "$log".*
-export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so)"
+# libstdc++ too: CPython does not load it, and without it ASan cannot intercept C++ throws
+# ("CHECK failed: ... real___cxa_throw") at the first exception a binding raises.
+export LD_PRELOAD="$("$cxx" -print-file-name=libasan.so) $("$cxx" -print-file-name=libstdc++.so)"
 export ASAN_OPTIONS="detect_leaks=0:log_path=$log"  # CPython keeps memory on purpose until exit
 halt=1
 [[ "${SANITIZE_KEEP_GOING:-0}" == 1 ]] && halt=0
