@@ -212,7 +212,8 @@ def test_hyperparameters_are_checked_first_with_torchs_errors(rule, hyper, messa
 
 def test_tensor_hyperparameters_torch_accepts_are_accepted():
     p = torch.nn.Parameter(torch.ones(3))
-    for opt in (st.Adam([p], lr=torch.tensor([[0.1]]), betas=(torch.tensor(0.9), torch.tensor(0.99))),
+    tensor_betas = (torch.tensor(0.9), torch.tensor(0.99))
+    for opt in (st.Adam([p], lr=torch.tensor([[0.1]]), betas=tensor_betas),
                 st.Adamax([p], betas=(0.9, torch.tensor(0.99))),  # torch checks Adam's alone
                 st.Lion([p], lr=torch.tensor(0.01))):
         p.grad = torch.ones(3)
@@ -436,7 +437,8 @@ def test_complex_params_step_like_torch(rule, hyper, dtype, torch_default_dtype)
 
     def grads(t):
         g = torch.Generator().manual_seed(10 + t)
-        return [torch.randn(5, 3, generator=g, dtype=dtype), torch.randn(7, generator=g, dtype=real),
+        return [torch.randn(5, 3, generator=g, dtype=dtype),
+                torch.randn(7, generator=g, dtype=real),
                 torch.randn(6, generator=g, dtype=dtype)]
 
     ours, theirs = make_params(), make_params()
