@@ -195,6 +195,114 @@ def test_invalid_hyperparameters_raise_like_torch():
         st.AdamW([p], betas=(0.9, 1.0))
 
 
+# (rule, hyperparameters, torch's error): checked before the params, as torch checks them.
+HYPER_ERRORS = [
+    ("Adam", dict(betas=(1.0, 0.999)), "Invalid beta parameter at index 0: 1.0"),
+    ("SGD", dict(lr=torch.tensor([0.1, 0.1])), "Tensor lr must be 1-element"),
+    ("RMSprop", dict(lr=torch.tensor([0.1, 0.1])), "Tensor lr must be 1-element"),
+    ("Adam", dict(betas=(0.9, torch.tensor(0.99))), "betas must be either both floats or both"),
+    ("AdamW", dict(betas=(torch.tensor(0.9), 0.99)), "betas must be either both floats or both"),
+    ("Adam", dict(lr=torch.tensor(0.01), foreach=True),
+     "lr as a Tensor is not supported for capturable=False and foreach=True"),
+]
+
+
+@pytest.mark.parametrize("rule, hyper, message", HYPER_ERRORS)
+def test_hyperparameters_are_checked_first_with_torchs_errors(rule, hyper, message):
+    for make in (getattr(st, rule), getattr(torch.optim, rule)):
+        with pytest.raises(ValueError, match=message):
+            make(None, **hyper)
+
+
+def test_tensor_hyperparameters_torch_accepts_are_accepted():
+    p = torch.nn.Parameter(torch.ones(3))
+    tensor_betas = (torch.tensor(0.9), torch.tensor(0.99))
+    for opt in (st.Adam([p], lr=torch.tensor([[0.1]]), betas=tensor_betas),
+                st.Adamax([p], betas=(0.9, torch.tensor(0.99))),  # torch checks Adam's alone
+                st.Lion([p], lr=torch.tensor(0.01))):
+        p.grad = torch.ones(3)
+        opt.step()
+    assert p.detach().lt(1.0).all()
+
+
+def test_adam_with_decoupled_weight_decay_is_adamw():
+    """torch 2.13's Adam takes decoupled_weight_decay; AdamW's groups hold it True, and an
+    Adam loading AdamW's state_dict steps as AdamW (as torch's test_adamw_serialization)."""
+    hyper = dict(lr=0.01, weight_decay=0.1)
+    reference = trajectory(lambda m: st.AdamW(m.parameters(), **hyper), 20)
+    assert same(trajectory(lambda m: st.Adam(m.parameters(), **hyper,
+                                             decoupled_weight_decay=True), 20), reference)
+    assert not same(trajectory(lambda m: st.Adam(m.parameters(), **hyper), 20), reference)
+    m = model(torch.float32)
+    assert st.AdamW(m.parameters()).param_groups[0]["decoupled_weight_decay"] is True
+    adam = st.Adam(m.parameters())
+    adam.load_state_dict(torch.optim.AdamW(m.parameters()).state_dict())
+    assert adam.param_groups[0]["decoupled_weight_decay"] is True
+    old = torch.optim.Adam(m.parameters()).state_dict()
+    for saved in (old, {**old, "param_groups": [
+            {k: v for k, v in g.items() if k != "decoupled_weight_decay"}
+            for g in old["param_groups"]]}):
+        adamw = st.AdamW(m.parameters())
+        adamw.load_state_dict(saved)
+        assert adamw.param_groups[0]["decoupled_weight_decay"] is True
+
+    def switch_to_adamw(opt, m):
+        new = st.Adam(m.parameters(), **hyper)
+        new.load_state_dict(opt.state_dict())
+        return new, m
+
+    assert same(trajectory(lambda m: st.AdamW(m.parameters(), **hyper), 20, switch_to_adamw),
+                reference)
+
+
+@pytest.mark.parametrize("rule", sorted(set(st.__all__) - {"clip_grad_norm_", "clip_grad_value_"}))
+def test_state_dict_of_an_older_release_loads_and_steps(rule):
+    """A state_dict whose groups lack every key but params and lr (Rprop: lr too), as one saved
+    before those options existed: each missing key takes its default (torch's __setstate__),
+    and the optimizer steps as one built with those defaults."""
+    def make(m):
+        return getattr(st, rule)(m.parameters(), lr=0.01)
+
+    def strip(opt, m):
+        saved = opt.state_dict()
+        kept = ("params",) if rule == "Rprop" else ("params", "lr")
+        saved["param_groups"] = [{k: g[k] for k in kept} for g in saved["param_groups"]]
+        new = getattr(st, rule)(m.parameters(), lr=0.01)
+        new.load_state_dict(saved)
+        assert new.param_groups[0].keys() == new.defaults.keys() | {"params"}
+        return new, m
+
+    assert same(trajectory(make, 6, strip), trajectory(make, 6))
+
+
+def test_state_may_hold_other_keys_and_values_as_torchs():
+    """torch's own test puts opt.state["test"] = 1 in a state_dict pre-hook."""
+    m = model(torch.float64)
+    opt = st.AdamW(m.parameters(), lr=0.01)
+    train(m, opt, None, 1, data(torch.float64))
+    opt.state["test"] = 1
+    opt.state["note"] = {"step": "not a param's"}
+    saved = opt.state_dict()
+    assert saved["state"]["test"] == 1 and saved["state"]["note"] == {"step": "not a param's"}
+    assert saved["state"][0]["step"].dtype == torch.float32
+    train(m, opt, None, 1, data(torch.float64))  # the step ignores them
+    import copy
+
+    clone = copy.deepcopy(opt)
+    assert clone.state["test"] == 1
+    fresh = st.AdamW(m.parameters(), lr=0.01)
+    fresh.load_state_dict(saved)
+    assert fresh.state["test"] == 1
+    train(m, fresh, None, 1, data(torch.float64))
+
+
+def test_load_state_dict_keeps_the_guard():
+    p = torch.nn.Parameter(torch.ones(3))
+    opt = st.SGD([p], lr=0.1, nonfinite="skip")
+    opt.load_state_dict(st.SGD([p], lr=0.1).state_dict())
+    assert opt.nonfinite == "skip"
+
+
 def one_step(opt):
     for group in opt.param_groups:
         for p in group["params"]:
@@ -202,11 +310,169 @@ def one_step(opt):
     opt.step()
 
 
-def test_non_contiguous_param_is_refused_by_name():
+# Every rule torch also has, with options that use each kind of state.
+LAYOUT_CASES = [
+    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.1)),
+    ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
+    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
+    ("Adagrad", dict(lr=0.05, initial_accumulator_value=0.1)),
+    ("Adadelta", dict(lr=1.0, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.01)),
+    ("NAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.01)),
+    ("Rprop", dict(lr=0.01)),
+    ("ASGD", dict(lr=0.01, t0=2.0)),
+    ("Adafactor", dict(lr=0.01)),
+]
+
+
+def step_both(ours, theirs, make_grads, steps=6):
+    """``steps`` steps of both optimizers with the same gradients (``make_grads(t)``, one per
+    param, given to both as they are)."""
+    for t in range(steps):
+        for opt in (ours, theirs):
+            params = [p for group in opt.param_groups for p in group["params"]]
+            for p, g in zip(params, make_grads(t)):
+                p.grad = g
+            opt.step()
+
+
+def assert_same_state(ours, theirs, dtype):
+    tol = TOLERANCE[dtype]
+    for p, q in zip(*[[p for g in o.param_groups for p in g["params"]] for o in (ours, theirs)]):
+        assert p.stride() == q.stride()  # updated in place, in its own layout
+        torch.testing.assert_close(p.detach(), q.detach(), rtol=tol, atol=tol)
+        a, b = ours.state[p], theirs.state[q]
+        assert set(a) == set(b)
+        for key in a:
+            if a[key].ndim:  # the arrays C++ keeps: torch's dtype and shape, contiguous
+                assert a[key].dtype == b[key].dtype and a[key].shape == b[key].shape
+                assert a[key].is_contiguous()
+            # else a step count (int64) or a per-tensor number (float64)
+            torch.testing.assert_close(a[key].to(b[key].dtype), b[key], rtol=tol, atol=tol)
+
+
+def assert_moves_both_ways(rule, hyper, opt, topt, ours, theirs, grads, dtype):
+    """The state of each optimizer loads into the other's kind, and both go on alike."""
+    again = getattr(torch.optim, rule)(theirs, **hyper, foreach=False)
+    again.load_state_dict(opt.state_dict())
+    mine = getattr(st, rule)(ours, **hyper)
+    mine.load_state_dict(topt.state_dict())
+    step_both(mine, again, grads, steps=2)
+    assert_same_state(mine, again, dtype)
+
+
+@pytest.mark.parametrize("rule, hyper", LAYOUT_CASES, ids=[r for r, _ in LAYOUT_CASES])
+def test_non_contiguous_params_and_grads_step_like_torch(rule, hyper, torch_default_dtype):
+    """A transposed weight, a slice, and a param given non-contiguous gradients: updated in
+    place, in their own layout, as torch updates them; the state is contiguous."""
+    dtype = torch.float64
+    torch_default_dtype(torch.float64)  # torch's scalar state (NAdam's, ASGD's) as ours
+
+    def make_params():
+        torch.manual_seed(0)
+        weight = torch.randn(6, 4, dtype=dtype).t()  # (4, 6), strides (1, 4)
+        column = torch.randn(10, 2, dtype=dtype)[:, 0]  # stride 2
+        plain = torch.randn(5, 3, dtype=dtype)
+        return [torch.nn.Parameter(t) for t in (weight, column, plain)]
+
+    def grads(t):
+        g = torch.Generator().manual_seed(t)
+        return [torch.randn(6, 4, generator=g, dtype=dtype).t(),
+                torch.randn(10, generator=g, dtype=dtype),
+                torch.randn(3, 5, generator=g, dtype=dtype).t()]
+
+    ours, theirs = make_params(), make_params()
+    start = [p.detach().clone() for p in ours]
+    pointers = [p.data_ptr() for p in ours]
+    assert not ours[0].is_contiguous() and not ours[1].is_contiguous()
+    opt = getattr(st, rule)(ours, **hyper)
+    topt = getattr(torch.optim, rule)(theirs, **hyper, foreach=False)
+    step_both(opt, topt, grads)
+    assert [p.data_ptr() for p in ours] == pointers
+    assert all(not torch.equal(p.detach(), q) for p, q in zip(ours, start))
+    assert_same_state(opt, topt, dtype)
+    assert_moves_both_ways(rule, hyper, opt, topt, ours, theirs, grads, dtype)
+
+
+@pytest.mark.parametrize("rule, hyper", LAYOUT_CASES, ids=[r for r, _ in LAYOUT_CASES])
+def test_non_contiguous_grads_of_contiguous_params_step_like_torch(rule, hyper,
+                                                                   torch_default_dtype):
+    """Contiguous params whose gradients are not (set by hand), from the first step on (where
+    state is created: SGD's first momentum buffer is the gradient itself)."""
+    dtype = torch.float64
+    torch_default_dtype(torch.float64)
+
+    def make_params():
+        torch.manual_seed(2)
+        return [torch.nn.Parameter(torch.randn(4, 6, dtype=dtype)),
+                torch.nn.Parameter(torch.randn(5, dtype=dtype))]
+
+    def grads(t):
+        g = torch.Generator().manual_seed(20 + t)
+        return [torch.randn(6, 4, generator=g, dtype=dtype).t(),
+                torch.randn(10, generator=g, dtype=dtype)[::2] if t % 2 else
+                torch.randn(5, generator=g, dtype=dtype)]
+
+    ours, theirs = make_params(), make_params()
+    opt = getattr(st, rule)(ours, **hyper)
+    topt = getattr(torch.optim, rule)(theirs, **hyper, foreach=False)
+    step_both(opt, topt, grads)
+    assert_same_state(opt, topt, dtype)
+
+
+COMPLEX_CASES = [c for c in LAYOUT_CASES if c[0] != "Adafactor"]  # as torch, real only
+
+
+@pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
+@pytest.mark.parametrize("rule, hyper", COMPLEX_CASES, ids=[r for r, _ in COMPLEX_CASES])
+def test_complex_params_step_like_torch(rule, hyper, dtype, torch_default_dtype):
+    """Complex params (one of them a slice) beside a real one: stepped as their real views,
+    as torch's rules step them; their state is complex, and moves between the two."""
+    real = torch.float64 if dtype == torch.complex128 else torch.float32
+    torch_default_dtype(torch.float64)  # torch's scalar state (NAdam's, ASGD's) as ours
+
+    def make_params():
+        torch.manual_seed(1)
+        return [torch.nn.Parameter(t) for t in (
+            torch.randn(5, 3, dtype=dtype), torch.randn(7, dtype=real),
+            torch.randn(6, 2, dtype=dtype)[:, 0])]
+
+    def grads(t):
+        g = torch.Generator().manual_seed(10 + t)
+        return [torch.randn(5, 3, generator=g, dtype=dtype),
+                torch.randn(7, generator=g, dtype=real),
+                torch.randn(6, generator=g, dtype=dtype)]
+
+    ours, theirs = make_params(), make_params()
+    start = [p.detach().clone() for p in ours]
+    opt = getattr(st, rule)(ours, **hyper)
+    topt = getattr(torch.optim, rule)(theirs, **hyper, foreach=False)
+    step_both(opt, topt, grads)
+    assert all(not torch.equal(p.detach(), q) for p, q in zip(ours, start))
+    assert_same_state(opt, topt, real)
+    assert_moves_both_ways(rule, hyper, opt, topt, ours, theirs, grads, real)
+
+
+def test_adafactor_refuses_complex_params_as_torch_does():
+    p = torch.nn.Parameter(torch.ones(2, 3, dtype=torch.complex64))
+    opt = st.Adafactor([p])
+    p.grad = torch.ones_like(p)
+    with pytest.raises(RuntimeError, match="Adafactor does not support complex parameters"):
+        opt.step()
+    assert torch.equal(p.detach(), torch.ones(2, 3, dtype=torch.complex64)) and not opt.state[p]
+
+
+def test_expanded_param_is_refused_by_name():
     good = torch.nn.Parameter(torch.zeros(3))
-    bad = torch.nn.Parameter(torch.zeros(4, 6).t())
-    with pytest.raises(ValueError, match=r"params\[1\]: expected a contiguous tensor"):
-        st.SGD([good, bad], lr=0.1)
+    expanded = torch.nn.Parameter(torch.zeros(4, 1).expand(4, 6))
+    with pytest.raises(ValueError, match=r"params\[1\]: some of its elements share memory"):
+        st.SGD([good, expanded], lr=0.1)
+    topt = torch.optim.SGD([expanded], lr=0.1)  # torch cannot update it either
+    expanded.grad = torch.ones(4, 6)
+    with pytest.raises(RuntimeError, match="single memory location"):
+        topt.step()
 
 
 def test_non_cpu_param_is_refused_by_name():

@@ -7,11 +7,13 @@ from .optimizer import Optimizer, check_betas
 class Adam(Optimizer):
     r"""Adam (Kingma & Ba 2015, "Adam: A Method for Stochastic Optimization"), with AMSGrad
     (Reddi et al. 2018, "On the Convergence of Adam and Beyond") and torch.optim.Adam's
-    arguments, defaults and semantics. ``weight_decay`` is an L2 penalty added to the gradient;
-    for decoupled decay use :class:`AdamW`. At step t (from 1)::
+    arguments, defaults and semantics. ``weight_decay`` is an L2 penalty added to the gradient,
+    or with ``decoupled_weight_decay=True`` (as torch 2.13's Adam) a decay of the parameters
+    themselves: :class:`AdamW`. At step t (from 1)::
 
         g  = -grad if maximize else grad
-        g  = g + weight_decay * p
+        g  = g + weight_decay * p                     (not decoupled_weight_decay)
+        p  = p * (1 - lr * weight_decay)              (decoupled_weight_decay)
         m  = beta1 * m + (1 - beta1) * g
         v  = beta2 * v + (1 - beta2) * g**2
         vmax = max(vmax, v);  v^ = vmax if amsgrad else v
@@ -23,21 +25,26 @@ class Adam(Optimizer):
 
     state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     required_state = ("step", "exp_avg", "exp_avg_sq")
-    decoupled_weight_decay = False
+    # Group keys a class fixes whatever its groups say (AdamW's decoupled decay); the drop-in
+    # sets them in every group it loads, as torch.optim.AdamW does.
+    fixed_hyper = {}
     _kernel = staticmethod(_core.adam_step)
     _checker = staticmethod(_core.check_adam)
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False, nonfinite="propagate"):
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
+                 nonfinite="propagate"):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-                        amsgrad=amsgrad, maximize=maximize)
+                        amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults, nonfinite)
 
     def _hyper(self, group):
         betas = group["betas"]
         check_betas(betas)
         return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
-                group["amsgrad"], group["maximize"], self.decoupled_weight_decay)
+                group["amsgrad"], group["maximize"],
+                self.fixed_hyper.get("decoupled_weight_decay", group["decoupled_weight_decay"]))
 
 
 class AdamW(Adam):
@@ -47,11 +54,15 @@ class AdamW(Adam):
 
         p  = p * (1 - lr * weight_decay)
         then Adam's update with weight_decay = 0 (see :class:`Adam`).
+
+    Its groups hold ``decoupled_weight_decay=True``, as torch's do: :class:`Adam` loading an
+    AdamW state_dict steps as AdamW, and AdamW stays AdamW whatever state_dict it loads.
     """
 
-    decoupled_weight_decay = True
+    fixed_hyper = {"decoupled_weight_decay": True}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False, nonfinite="propagate"):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize, nonfinite=nonfinite)
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True,
+                         nonfinite=nonfinite)

@@ -6,8 +6,12 @@ tensors' memory (no copies)::
 One class per fused rule of ``steepest.optim``, each a ``torch.optim.Optimizer`` with torch's
 constructor arguments, param groups, hooks, ``zero_grad`` and state_dict format, so torch's lr
 schedulers work with it and a state_dict moves between ``torch.optim.AdamW`` and
-``steepest.torch.AdamW`` both ways. Parameters must be contiguous float32/float64 CPU tensors;
-anything else is a clear error naming the parameter.
+``steepest.torch.AdamW`` both ways. Parameters are float32/float64 CPU tensors, or complex64/
+complex128 ones, stepped as their real view (``torch.view_as_real``) as torch's rules step them.
+A non-contiguous parameter (a transposed weight, a slice) is stepped through a contiguous working
+copy within the step (two copies of it a step), a non-contiguous gradient through a contiguous
+copy. Anything else (CUDA, sparse, half precision, an expanded tensor) is a clear error naming
+the parameter.
 
 Importing this module imports torch; ``import steepest`` alone never does.
 """

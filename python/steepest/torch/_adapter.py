@@ -5,6 +5,16 @@ the update happens in place, as torch's does. State is kept under torch's keys (
 ``momentum_buffer``, ``step``, ...) and ``state_dict()`` gives torch's format (``step`` a 0-d
 tensor of torch's scalar dtype): a state_dict saved by either optimizer loads into the other.
 
+Tensors the kernel cannot take as they are, stepped as torch steps them:
+- a complex parameter is stepped as its real view (``torch.view_as_real``, shape (..., 2)), as
+  torch's rules do; its state is complex, as torch's (a view of the real state C++ keeps);
+- a non-contiguous parameter (a transposed weight, a slice) is stepped through a contiguous
+  working copy, copied in before the kernel and back after it, within the same step: two copies
+  of the parameter a step, and one of its size in memory. Its state is contiguous;
+- a non-contiguous or complex gradient is read through a contiguous (real) copy.
+A parameter whose elements share memory (an expanded tensor) cannot be updated in place, by
+torch either: it is refused by name.
+
 A step costs one call into C++ for all groups, and little Python beside it: as in
 ``steepest.optim``, the lists C++ gets for each group (views of the params and of their state,
 the step counts) are built once and kept until something changes them (optimizer.py's plan):
@@ -31,51 +41,100 @@ from ..optim.optimizer import (NONFINITE, SKIPPED, _count, _scalar_value, _State
 # unchanged, and meaningless here (the kernel is always fused).
 _TORCH_SWITCHES = {"foreach": None, "fused": None, "capturable": False, "differentiable": False}
 _FLOATS = (torch.float32, torch.float64)
+_COMPLEX = (torch.complex64, torch.complex128)
+# Rules whose torch counterpart refuses complex parameters (at the step), and its words.
+_REAL_ONLY = {"Adafactor": "Adafactor does not support complex parameters"}
+# Rules that check tensor betas as torch.optim.Adam does (the others take any 1-element betas).
+_ADAM_BETAS = ("Adam", "AdamW", "Lion", "Lamb")
 # torch's registries of hooks for every optimizer (dicts it mutates in place).
 _GLOBAL_HOOKS = (_torch_optimizer._global_optimizer_pre_hooks,
                  _torch_optimizer._global_optimizer_post_hooks)
 
 
-def _check_tensor(p, name):
-    """Raise, naming the tensor (``params[3]``), unless steepest can update it in place."""
-    if not p.is_cpu:
-        raise ValueError(f"{name} is on {p.device}; steepest.torch updates CPU tensors only "
+def _check_tensor(t, name):
+    """Raise, naming the tensor (``params[3]``), unless steepest can step it."""
+    if not t.is_cpu:
+        raise ValueError(f"{name} is on {t.device}; steepest.torch updates CPU tensors only "
                          "(keep the optimizer's parameters on the CPU or use torch.optim)")
-    if p.dtype not in _FLOATS:
-        raise TypeError(f"{name}: expected a float32 or float64 tensor, got {p.dtype}")
-    if p.layout != torch.strided:
+    if t.dtype not in _FLOATS and t.dtype not in _COMPLEX:
+        raise TypeError(f"{name}: expected a float32 or float64 tensor (or a complex64 or "
+                        f"complex128 one, stepped as its real view), got {t.dtype}")
+    if t.layout != torch.strided:
         raise ValueError(f"{name}: sparse tensors are not supported")
-    if not p.is_contiguous():
-        raise ValueError(f"{name}: expected a contiguous tensor; steepest updates in place and "
-                         "never works on a copy")
 
 
-def _grad_views(params, first):
-    """A NumPy view of each param's ``.grad`` (None where it has none), checked by name."""
+def _check_param(p, name):
+    _check_tensor(p, name)
+    # 1: some elements certainly share memory (2, "too hard to tell", is never an expanded
+    # tensor); torch.optim's in-place update and our copy back both refuse such a tensor.
+    if torch._debug_has_internal_overlap(p) == 1:
+        raise ValueError(f"{name}: some of its elements share memory (an expanded tensor?), so "
+                         "it cannot be updated in place (torch.optim refuses it too); clone() it")
+
+
+def _in_place(t):
+    """Whether C++ can work on the memory of ``t`` itself (through its real view if complex):
+    contiguous, with no lazy conjugation or negation."""
+    return t.is_contiguous() and not t.is_conj() and not t.is_neg()
+
+
+def _real_array(t):
+    """A NumPy view of ``t`` (contiguous), of its real view if complex."""
+    return (torch.view_as_real(t) if t.is_complex() else t).numpy()
+
+
+def _grad_array(g, name):
+    """The gradient ``g`` as C++ reads it, checked by name: a view of its own memory, or of a
+    contiguous copy of it."""
+    _check_tensor(g, name)
+    g = g.detach()  # a grad that requires grad (create_graph=True)
+    if not _in_place(g):
+        g = g.resolve_conj().resolve_neg().contiguous()
+    return _real_array(g)
+
+
+def _checked_grads(plan):
+    return [None if (g := p.grad) is None else _grad_array(g, f"grads[{gp.first + k}]")
+            for gp in plan for k, p in enumerate(gp.params)]
+
+
+def _grads(plan):
+    """Each param's gradient for C++ (None where it has none): in a group of plain params, a
+    view of each gradient's own memory, unchecked (C++ refuses one it cannot read in place, a
+    non-contiguous one say, and update steps again with _checked_grads); elsewhere
+    _grad_array."""
+    grads = []
     try:
-        return [None if (g := p.grad) is None else g.numpy() for p in params]
+        for gp in plan:
+            if gp.direct:
+                grads += [None if (g := p.grad) is None else g.numpy() for p in gp.params]
+            else:
+                grads += [None if (g := p.grad) is None
+                          else _grad_array(g, f"grads[{gp.first + k}]")
+                          for k, p in enumerate(gp.params)]
     except (TypeError, RuntimeError):  # a tensor NumPy cannot view: say which, and why
-        views = []
-        for k, p in enumerate(params):
-            g = p.grad
-            if g is not None:
-                _check_tensor(g, f"grads[{first + k}]")
-                g = g.detach().numpy()  # a grad that requires grad (create_graph=True)
-            views.append(g)
-        return views
+        return _checked_grads(plan)
+    return grads
 
 
-def _state_view(value, index, key):
-    """A NumPy view of the state tensor ``state[index][key]``."""
+def _state_view(state, key, index):
+    """A NumPy view of the state tensor ``state[key]`` (of parameter ``index``); a
+    non-contiguous one is first replaced by a contiguous copy (the state C++ keeps)."""
+    value = state[key]
     if not isinstance(value, torch.Tensor):
         raise TypeError(f"state[{index}][{key!r}]: expected a tensor, got {type(value).__name__}")
     _check_tensor(value, f"state[{index}][{key!r}]")
-    return value.detach().numpy()
+    value = value.detach()
+    if not _in_place(value):
+        value = value.resolve_conj().resolve_neg().contiguous()
+        dict.__setitem__(state, key, value)
+    return _real_array(value)
 
 
 class _TensorState(_State):
     """``opt.state``: param -> its state dict, made (empty) on first access, as torch's
-    defaultdict does. Changing an entry, or a param's dict, drops the kept plan."""
+    defaultdict does. Changing an entry, or a param's dict, drops the kept plan. Keys other
+    than params, and values other than dicts, are kept as torch keeps them."""
 
     __slots__ = ()
 
@@ -87,14 +146,17 @@ class _TensorState(_State):
 
 class _GroupPlan:
     """What C++ gets for one group each step, beside its gradients and hyperparameters: the
-    params' views, one list of state views per state key (None where the state does not exist
+    params' arrays, one list of state views per state key (None where the state does not exist
     yet: C++ creates it), the step counts and the per-tensor scalar state. ``pointers`` are the
-    params' data pointers when the views were made."""
+    params' data pointers when the arrays were made; ``copies`` the (index, param, working
+    copy) of the params stepped through a working copy; ``complex`` the indices of complex
+    params; ``direct`` whether every param is stepped on its own real, contiguous memory."""
 
     __slots__ = ("params", "size", "first", "pointers", "state_lists", "steps", "scalars",
-                 "head")
+                 "head", "copies", "complex", "direct")
 
-    def __init__(self, params, first, pointers, arrays, state_lists, steps, scalars):
+    def __init__(self, params, first, pointers, arrays, state_lists, steps, scalars, copies,
+                 complex_):
         self.params = params
         self.size = len(params)
         self.first = first
@@ -103,31 +165,82 @@ class _GroupPlan:
         self.steps = steps
         self.scalars = scalars
         self.head = (arrays, *state_lists, steps, scalars)  # C++'s group tuple, to the hyper
+        self.copies = copies
+        self.complex = complex_
+        self.direct = not copies and not complex_
 
 
 def adapt(rule):
     """The torch.optim.Optimizer counterpart of the steepest.optim class ``rule``."""
+    name = rule.__name__
     signature = inspect.signature(rule.__init__)
     hyper_names = [n for n in signature.parameters if n not in ("self", "params", "nonfinite")]
+    # What torch's __setstate__ fills in a loaded group that lacks a key (a state_dict of an
+    # older release): the value the key's behaviour had before it existed, its default.
+    group_defaults = {n: signature.parameters[n].default for n in hyper_names}
+    group_defaults.update(_TORCH_SWITCHES)
+    fixed_hyper = getattr(rule, "fixed_hyper", {})  # AdamW's decoupled decay
     scalar_keys = list(rule.scalar_state)  # per-tensor numbers (NAdam's mu_product)
     scalar_initial = [float(v) for v in rule.scalar_state.values()]
     array_keys = [k for k in rule.state_keys if k != "step" and k not in rule.scalar_state]
     counts_steps = "step" in rule.state_keys
-    # The rule's class-level settings (e.g. AdamW's decoupled decay) without building one.
+    # The rule's class-level settings (e.g. AdamW's fixed_hyper) without building one.
     prototype = object.__new__(rule)
+
+    def check_hyper(group):
+        """Raise torch's error (its words, torch.optim.Adam's order) on an invalid
+        hyperparameter of ``group``: a tensor lr, then the values (the rule's checks), then
+        tensor betas."""
+        lr = group.get("lr")
+        foreach_only = group.get("foreach") and not group.get("capturable")
+        if isinstance(lr, torch.Tensor):
+            if foreach_only and name in ("Adam", "AdamW"):
+                raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                                 "foreach=True")
+            if lr.numel() != 1:
+                raise ValueError("Tensor lr must be 1-element")
+        rule._checker(*rule._hyper(prototype, group))
+        betas = group.get("betas")
+        if name in _ADAM_BETAS:
+            if isinstance(betas[0], torch.Tensor) != isinstance(betas[1], torch.Tensor):
+                raise ValueError("betas must be either both floats or both Tensors")
+            for i, beta in enumerate(betas):
+                if isinstance(beta, torch.Tensor):
+                    if foreach_only:
+                        raise ValueError(f"betas[{i}] as a Tensor is not supported for "
+                                         "capturable=False and foreach=True")
+                    if beta.numel() != 1:
+                        raise ValueError(f"Tensor betas[{i}] must be 1-element")
+
+    def param_array(p, index):
+        """The array C++ updates for param ``p``, and its working copy (None: C++ updates the
+        memory of ``p`` itself, through its real view if complex)."""
+        _check_param(p, f"params[{index}]")
+        if p.is_complex() and name in _REAL_ONLY:
+            raise RuntimeError(_REAL_ONLY[name])
+        if _in_place(p):
+            return _real_array(p.detach()), None
+        work = torch.empty(p.shape, dtype=p.dtype)
+        return _real_array(work), work
 
     def make_plan(opt):
         state = opt.state
         for p, s in list(state.items()):
-            if not isinstance(s, _State):  # a plain dict (load_state_dict, the user): watch it
+            if isinstance(s, dict) and not isinstance(s, _State):  # load_state_dict, the user
                 dict.__setitem__(state, p, _State(opt, s))
         plan, first = [], 0
         for group in opt.param_groups:
             params = group["params"]
+            arrays, copies, complex_ = [], [], []
             for k, p in enumerate(params):
-                _check_tensor(p, f"params[{first + k}]")
+                array, work = param_array(p, first + k)
+                arrays.append(array)
+                if work is not None:
+                    copies.append((k, p, work))
+                if p.is_complex():
+                    complex_.append(k)
             states = [state.get(p, {}) for p in params]
-            lists = tuple([None if s.get(key) is None else _state_view(s[key], first + k, key)
+            lists = tuple([None if s.get(key) is None else _state_view(s, key, first + k)
                            for k, s in enumerate(states)] for key in array_keys)
             steps = None
             if counts_steps:
@@ -148,8 +261,8 @@ def adapt(rule):
                     for j, key in enumerate(scalar_keys):
                         if key in s:
                             dict.__setitem__(s, key, scalars_t[k, j])
-            plan.append(_GroupPlan(params, first, [p.data_ptr() for p in params],
-                                   [p.detach().numpy() for p in params], lists, steps, scalars))
+            plan.append(_GroupPlan(params, first, [p.data_ptr() for p in params], arrays, lists,
+                                   steps, scalars, copies, complex_))
             first += len(params)
         return plan
 
@@ -168,7 +281,8 @@ def adapt(rule):
 
     def adopt_new_state(opt, plan, grads):
         """Store in ``opt.state`` (as tensors sharing their memory) the state arrays C++
-        created, and views of the step counts and scalars of the params stepped first."""
+        created, complex for a complex param, and views of the step counts and scalars of the
+        params stepped first."""
         for gp in plan:
             steps_t = None if gp.steps is None else torch.from_numpy(gp.steps)
             scalars_t = None if gp.scalars is None else torch.from_numpy(gp.scalars)
@@ -178,12 +292,31 @@ def adapt(rule):
                 state = opt.state[p]
                 for key, arrays in zip(array_keys, gp.state_lists):
                     if arrays[k] is not None and key not in state:
-                        dict.__setitem__(state, key, torch.from_numpy(arrays[k]))
+                        value = torch.from_numpy(arrays[k])
+                        if k in gp.complex:
+                            value = torch.view_as_complex(value)
+                        dict.__setitem__(state, key, value)
                 if steps_t is not None and "step" not in state:
                     dict.__setitem__(state, "step", steps_t[k])
                 for j, key in enumerate(scalar_keys):
                     if key not in state:
                         dict.__setitem__(state, key, scalars_t[k, j])
+
+    def run(opt, plan, grads):
+        """The kernel's call, between the copies in and out of the working copies."""
+        args = [gp.head + rule._hyper(prototype, group)
+                for group, gp in zip(opt.param_groups, plan)]
+        for gp in plan:
+            for k, p, work in gp.copies:
+                if grads[gp.first + k] is not None:
+                    work.copy_(p.detach())
+        created = rule._kernel(args, grads, opt._nonfinite)
+        if created != SKIPPED:
+            for gp in plan:
+                for k, p, work in gp.copies:
+                    if grads[gp.first + k] is not None:
+                        p.detach().copy_(work)
+        return created
 
     def update(opt, closure=None):
         """One update of every parameter that has a gradient: the closure's loss when given a
@@ -193,12 +326,20 @@ def adapt(rule):
             with torch.enable_grad():
                 loss = closure()
         plan = current_plan(opt)
-        grads = []
-        for gp in plan:
-            grads += _grad_views(gp.params, gp.first)
-        args = [gp.head + rule._hyper(prototype, group) for group, gp in zip(opt.param_groups, plan)]
+        grads = _grads(plan)
         try:
-            created = rule._kernel(args, grads, opt._nonfinite)
+            try:
+                created = run(opt, plan, grads)
+            except (TypeError, ValueError):
+                if not any(gp.direct for gp in plan):
+                    raise
+                # A gradient C++ cannot read in place (not contiguous, say): C++ refused the
+                # step before writing anything but the new state of the plan's lists, which
+                # a new plan drops. Step again, each gradient checked and copied if need be.
+                opt._plan = None
+                plan = current_plan(opt)
+                grads = _checked_grads(plan)
+                created = run(opt, plan, grads)
         except BaseException:
             opt._plan = None  # its lists may hold state created for the failed step
             raise
@@ -209,7 +350,6 @@ def adapt(rule):
             adopt_new_state(opt, plan, grads)
         opt.applied_steps += 1
         return loss if closure is not None else True
-
     # torch's wrapper of step: its hooks and profiler scope, for when they are in use.
     hooked_update = torch.optim.Optimizer.profile_hook_step(update)
 
@@ -217,14 +357,16 @@ def adapt(rule):
         def __init__(self, params, *args, **kwargs):
             switches = {k: kwargs.pop(k, v) for k, v in _TORCH_SWITCHES.items()}
             if switches["capturable"] or switches["differentiable"]:
-                raise ValueError(f"{rule.__name__}: capturable and differentiable are not "
-                                 "supported by steepest.torch")
+                raise ValueError(f"{name}: capturable and differentiable are not supported by "
+                                 "steepest.torch")
             bound = signature.bind(None, None, *args, **kwargs)
             bound.apply_defaults()
             defaults = {n: bound.arguments[n] for n in hyper_names}
             if "betas" in defaults:
                 defaults["betas"] = tuple(defaults["betas"])
             defaults.update(switches)
+            defaults.update(fixed_hyper)
+            check_hyper(defaults)  # before params are touched, as torch
             self._plan = None
             self.nonfinite = bound.arguments["nonfinite"]  # optimizer-wide, not a group's
             self.applied_steps = 0
@@ -253,18 +395,26 @@ def adapt(rule):
 
         def __getstate__(self):
             saved = super().__getstate__()
-            saved["state"] = {p: dict(s) for p, s in self.state.items()}
+            saved["state"] = {p: dict(s) if isinstance(s, dict) else s
+                              for p, s in self.state.items()}
             saved.update(nonfinite=self.nonfinite, applied_steps=self.applied_steps,
                          skipped_steps=self.skipped_steps)
             return saved
 
         def __setstate__(self, saved):
+            """For pickle and copy, and for torch's load_state_dict (state and param_groups
+            only: the guard and the counts stay). As torch's rules do, a group lacking a key
+            (an older release's) gets its default, and fixed_hyper is set in every group."""
             saved = dict(saved)
             state = saved.pop("state", None)
-            self.nonfinite = saved.pop("nonfinite", "propagate")
-            self.applied_steps = saved.pop("applied_steps", 0)
-            self.skipped_steps = saved.pop("skipped_steps", 0)
+            self.nonfinite = saved.pop("nonfinite", getattr(self, "nonfinite", "propagate"))
+            self.applied_steps = saved.pop("applied_steps", getattr(self, "applied_steps", 0))
+            self.skipped_steps = saved.pop("skipped_steps", getattr(self, "skipped_steps", 0))
             super().__setstate__(saved)
+            for group in self.param_groups:
+                for key, value in group_defaults.items():
+                    group.setdefault(key, value)
+                group.update(fixed_hyper)
             self._plan = None
             if state is not None:
                 self.state = state
@@ -274,8 +424,8 @@ def adapt(rule):
             group = self.param_groups[-1]
             first = sum(len(g["params"]) for g in self.param_groups[:-1])
             for k, p in enumerate(group["params"]):
-                _check_tensor(p, f"params[{first + k}]")
-            rule._checker(*rule._hyper(prototype, group))
+                _check_param(p, f"params[{first + k}]")
+            check_hyper(group)
             self._plan = None
 
         def step(self, closure=None):
@@ -298,9 +448,9 @@ def adapt(rule):
             saved["applied_steps"] = self.applied_steps
             saved["skipped_steps"] = self.skipped_steps
             dtype = _torch_optimizer._get_scalar_dtype()
-            saved["state"] = {
+            saved["state"] = {  # the params' states; other keys (torch allows any) as they are
                 i: {k: torch.tensor(float(v), dtype=dtype) if k == "step" else v
-                    for k, v in s.items()}
+                    for k, v in s.items()} if isinstance(i, int) and isinstance(s, dict) else s
                 for i, s in saved["state"].items()}
             return saved
 
@@ -310,12 +460,12 @@ def adapt(rule):
             super().load_state_dict(state_dict)
             self.applied_steps, self.skipped_steps = counts
 
-    Adapter.__name__ = Adapter.__qualname__ = rule.__name__
+    Adapter.__name__ = Adapter.__qualname__ = name
     Adapter.__module__ = __name__.rsplit(".", 1)[0]
     Adapter.__init__.__signature__ = signature.replace(parameters=[
         *signature.parameters.values(),
         *(inspect.Parameter(k, inspect.Parameter.KEYWORD_ONLY, default=v)
           for k, v in _TORCH_SWITCHES.items())])
-    Adapter.__doc__ = (f"``torch.optim.{rule.__name__}``'s drop-in, stepping with steepest's fused "
+    Adapter.__doc__ = (f"``torch.optim.{name}``'s drop-in, stepping with steepest's fused "
                        f"kernel on the tensors' memory.\n\n{rule.__doc__}")
     return Adapter
