@@ -154,13 +154,14 @@ def install_and_test(python, minor, wheel, venv, src, args, log):
     with tempfile.TemporaryDirectory(prefix="steepest-tests-") as tmp:
         shutil.copytree(src / "tests", Path(tmp) / "tests")
         cmd = [py, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests", *args.pytest_args]
+        out = Path(tmp) / "pytest.out"
+        with open(out, "w") as f:  # streamed: `tail -f` it while the suite runs
+            r = subprocess.run([str(c) for c in cmd], cwd=tmp, env=env, stdout=f,
+                               stderr=subprocess.STDOUT)
+        output = out.read_text()
         with open(log, "a") as f:
-            f.write(f"\n$ (cd {tmp} && {' '.join(map(str, cmd))})\n")
-            f.flush()
-            r = subprocess.run([str(c) for c in cmd], cwd=tmp, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT, text=True)
-            f.write(r.stdout)
-    last = [l for l in r.stdout.splitlines() if re.search(r"\d+ (passed|failed|error)", l)]
+            f.write(f"\n$ (cd {tmp} && {' '.join(map(str, cmd))})\n{output}")
+    last = [l for l in output.splitlines() if re.search(r"\d+ (passed|failed|error)", l)]
     summary = last[-1].strip("= ") if last else f"pytest exit {r.returncode}"
     return r.returncode == 0, summary
 
