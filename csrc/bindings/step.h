@@ -44,6 +44,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../runtime/parallel.h"
@@ -131,7 +132,9 @@ void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, size_t grou
                 const Array& p, const Array& g, void* const* states, int64_t step, bool fresh,
                 const typename Rule::Hyper& h, double* scalar_state) {
   constexpr size_t K = Rule::kScalarStates;
-  static_assert(K <= batch.kMaxScalarStates, "more per-tensor scalar state than a Batch keeps");
+  // Through the type, not `batch`: a reference parameter is no constant expression for clang.
+  static_assert(K <= std::remove_reference_t<decltype(batch)>::kMaxScalarStates,
+                "more per-tensor scalar state than a Batch keeps");
   StepTensor<T> t{static_cast<T*>(p.data), static_cast<const T*>(g.data), {}, step, fresh};
   for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
   // The scalars are a function of the group's hyperparameters, the step and the tensor's scalar

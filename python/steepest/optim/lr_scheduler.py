@@ -80,6 +80,15 @@ def _per_group(name, optimizer, value):
     return [value] * len(optimizer.param_groups)
 
 
+def _set_lrs(optimizer, values):
+    """Each group's lr from values, one per group (zip(strict=True) needs Python 3.10)."""
+    values = list(values)
+    if len(values) != len(optimizer.param_groups):
+        raise ValueError(f"{len(values)} learning rates for {len(optimizer.param_groups)} groups")
+    for group, lr in zip(optimizer.param_groups, values):
+        group["lr"] = float(lr)
+
+
 def _lrs(optimizer):
     return [float(group["lr"]) for group in optimizer.param_groups]
 
@@ -158,8 +167,7 @@ class LRScheduler:
             self.last_epoch = epoch
             closed = getattr(self, "_get_closed_form_lr", None)
             values = closed() if closed is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values, strict=True):
-            group["lr"] = float(lr)
+        _set_lrs(self.optimizer, values)
         self._last_lr = _lrs(self.optimizer)
 
     # -- saving and resuming -------------------------------------------------------------------
@@ -573,8 +581,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 self.T_i = self.T_0
                 self.T_cur = epoch
         self.last_epoch = math.floor(epoch)
-        for group, lr in zip(self.optimizer.param_groups, self.get_lr(), strict=True):
-            group["lr"] = float(lr)
+        _set_lrs(self.optimizer, self.get_lr())
         self._last_lr = _lrs(self.optimizer)
 
 

@@ -27,6 +27,7 @@
 // double lanes (kernel_math.h).
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <limits>

@@ -1,0 +1,139 @@
+# Type stubs of steepest._core, generated from the built extension by tools/make_stubs.py
+# (pybind11-stubgen); tests/test_stubs.py checks them against the extension. Do not edit.
+"""
+steepest's compiled kernels. Use the steepest package, not this module.
+"""
+from __future__ import annotations
+import typing
+__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'rmsprop_step', 'rprop_step', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+def _set_parallel_min_override(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Benchmarks only: every loop runs on one thread below n elements (0: each its own).
+    """
+def activation_backward(name: str, dx: typing.Any, dy: typing.Any, saved: typing.Any, negative_slope: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    dx = dy * f'(x), from the saved x (y for tanh and sigmoid).
+    """
+def activation_forward(name: str, out: typing.Any, x: typing.Any, negative_slope: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    out = f(x), element-wise.
+    """
+def active_target() -> str:
+    """
+    The SIMD target the kernels run on.
+    """
+def adadelta_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def adafactor_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def adagrad_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def adam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def adamax_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def approx(name: str, out: typing.Any, x: typing.Any) -> None:
+    """
+    out = exp, tanh or erf of x by the kernels' own approximations (float32) or libm.
+    """
+def asgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def check_adadelta(*args) -> None:
+    ...
+def check_adafactor(*args) -> None:
+    ...
+def check_adagrad(*args) -> None:
+    ...
+def check_adam(*args) -> None:
+    ...
+def check_adamax(*args) -> None:
+    ...
+def check_asgd(*args) -> None:
+    ...
+def check_lamb(*args) -> None:
+    ...
+def check_lars(*args) -> None:
+    ...
+def check_lion(*args) -> None:
+    ...
+def check_nadam(*args) -> None:
+    ...
+def check_radam(*args) -> None:
+    ...
+def check_rmsprop(*args) -> None:
+    ...
+def check_rprop(*args) -> None:
+    ...
+def check_sgd(*args) -> None:
+    ...
+def clip_grad_norm(grads: list, max_norm: typing.SupportsFloat | typing.SupportsIndex, norm_type: typing.SupportsFloat | typing.SupportsIndex, error_if_nonfinite: bool) -> float:
+    ...
+def clip_grad_value(grads: list, clip_value: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    ...
+def compiled_targets() -> list[str]:
+    """
+    SIMD targets compiled in, lowest first.
+    """
+def dense_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, accumulate: bool = True, relu_output: typing.Any = None) -> None:
+    """
+    dx = dy @ weight (if not None); dweight += dy.T @ x; dbias += dy.sum(0) (if not None);
+    with accumulate=False dweight and dbias are written (=) instead; with relu_output
+    (x's shape) dx is 0 where relu_output is not > 0 (a ReLU's backward, fused).
+    """
+def dense_forward(out: typing.Any, x: typing.Any, weight: typing.Any, bias: typing.Any, activation: str) -> None:
+    """
+    out (B, out) = x (B, in) @ weight (out, in).T + bias, then 'none' or 'relu'.
+    """
+def dropout(out: typing.Any, x: typing.Any, p: typing.SupportsFloat | typing.SupportsIndex, seed: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    out = x * keep(seed, i) / (1 - p), keep from a counter-based hash.
+    """
+def gemm(a: typing.Any, b: typing.Any, c: typing.Any, trans_a: bool = False, trans_b: bool = False, accumulate: bool = False, bias: typing.Any = None, activation: str = 'none') -> None:
+    """
+    c = op(a) @ op(b) (+ c if accumulate) (+ bias), then the activation; in place.
+    """
+def get_num_threads() -> int:
+    """
+    Threads a kernel may use.
+    """
+def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def loss(name: str, grad: typing.Any, pred: typing.Any, target: typing.Any, delta: typing.SupportsFloat | typing.SupportsIndex) -> float:
+    """
+    The mean loss; writes d loss / d pred into grad unless it is None.
+    """
+def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def pattern_pass(arrays: list, writes: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    One pass of a step's memory pattern: read every array, write the first `writes` back.
+    """
+def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def rmsprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def rprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def select_target(name: str) -> None:
+    """
+    Run the kernels on the named SIMD target (ValueError if unknown or unsupported).
+    """
+def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
+    """
+    Set the threads a kernel may use.
+    """
+def sgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def sum_squares(arrays: list) -> list:
+    """
+    Sum of squares of each array, in double; bitwise the same for any thread count.
+    """
+def supported_targets() -> list[str]:
+    """
+    Compiled SIMD targets this CPU can run.
+    """
+compiler: str
