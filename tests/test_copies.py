@@ -22,11 +22,6 @@ from steepest.optim import lr_scheduler as S
 COPIES = {"pickle": lambda o: pickle.loads(pickle.dumps(o)), "deepcopy": copy.deepcopy}
 SHAPES = [(7,), (5, 3)]
 
-# Until the nn binding compares dtypes by value: an unpickled or deep-copied float32 dtype is
-# another object, which it refuses ("x must have dtype float32, got float32").
-NN_DTYPE = pytest.mark.xfail(strict=True, raises=TypeError,
-                             reason="nn binding compares dtypes by identity (#22 item 7)")
-
 
 def make_params(dtype=np.float64, seed=0):
     rng = np.random.default_rng(seed)
@@ -428,20 +423,10 @@ NN_CASES = {
     "nn.Layer": (layer_system(nn.Layer), layer_forward_backward, look_layer, {"Layer"}),
 }
 CASES.update(NN_CASES)
-# Those that fail today only on the nn binding's dtype identity check (see NN_DTYPE): a model's
-# dtype and its buffers' dtypes come back as other objects; a layer alone only through pickle.
-FAILS_ON_DTYPE_IDENTITY = {
-    *((name, how) for name in ("nn.Sequential", "nn.Sequential-sgd", "nn.EarlyStopping-in-fit")
-      for how in COPIES),
-    *((f"nn.{layer}", "pickle")
-      for layer in ("Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU", "Dropout")),
-}
 
 
 def _params():
-    return [pytest.param(name, how, id=f"{name}-{how}",
-                         marks=NN_DTYPE if (name, how) in FAILS_ON_DTYPE_IDENTITY else ())
-            for name in CASES for how in COPIES]
+    return [pytest.param(name, how, id=f"{name}-{how}") for name in CASES for how in COPIES]
 
 
 @pytest.mark.parametrize("name, how", _params())

@@ -35,7 +35,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("_set_parallel_min_override", &set_parallel_min_override, py::arg("n"),
         "Benchmarks only: every loop runs on one thread below n elements (0: each its own).");
 #if defined(__clang__)
-  m.attr("compiler") = "clang " __clang_version__;
+  m.attr("compiler") = py::str("clang " __clang_version__).attr("strip")();  // ends in a space
 #elif defined(__GNUC__)
   m.attr("compiler") = "gcc " __VERSION__;
 #else

@@ -39,29 +39,10 @@ def fuzz_settings(ci_examples):
 # Defects of issue #22 that other branches fix. A generated case that touches one is tagged with
 # its name; its oracle failures are tolerated (and under the sanitizer it is not run). Delete an
 # entry once its fix is merged: the fuzzer then holds those cases to the full contract.
-KNOWN_DEFECTS = {
-    # #22 item 4: a step count of 2**63 - 1 overflows when advanced (signed overflow, UB), and
-    # counts >= 2**63 (ints or whole floats such as 1e300) raise OverflowError. Fixed in branch
-    # of item 4 (step counts bounded where they are loaded and advanced).
-    "step-overflow",
-    # #22 item 5: the nn bindings accept misaligned arrays (misaligned loads and stores in
-    # the C++). Fixed in the branch of item 5 (nn bindings refuse them, as the optimizer's do).
-    "nn-misaligned",
-    # #22 item 5: exp/tanh/erf approximations (approx.h) cast NaN to int and shift a negative
-    # value on float32 NaN input (UB; only the sanitizer sees it). Fixed in the branch of item 5.
-    "approx-nan",
-    # #22 item 7: the nn bindings compare dtypes by identity, so an array whose dtype is an
-    # equal but distinct object (unpickled, deep-copied through pickle) is refused with
-    # "must have dtype float32, got float32". Fixed in the branch of item 7.
-    "nn-dtype-identity",
-    # Found by this fuzzer, not in #22's list (reported with it; no branch fixes them yet):
-    # a per-tensor scalar state (NAdam's mu_product, ASGD's eta and mu) set to an int too large
-    # for a float (10**400) raises OverflowError from Optimizer._scalar_value.
-    "scalar-state-overflow",
-    # state[i]['step'] = True is taken as a count of 1: _step_count refuses bools as integers
-    # but lets them through its whole-float branch (applied_steps=True is refused).
-    "step-bool",
-}
+# Generated cases of defects known and not yet fixed, by tag; each entry names its issue. (#22's
+# items 4, 5 and 7 and the two defects this fuzzer found, a scalar state of 10**400 and a bool
+# step count, are fixed: their tags are gone.)
+KNOWN_DEFECTS = set()
 
 
 # STEEPEST_FUZZ_STRICT=1 tolerates none of them: to check a fix before deleting its entry.

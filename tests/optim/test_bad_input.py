@@ -736,8 +736,6 @@ def test_invalid_hyperparameter_written_between_steps(name, hyper, message, dtyp
     fails(opt, grads_like(params), ValueError, message)
 
 
-@pytest.mark.xfail(strict=True, reason="number() in csrc/bindings/step.cpp reports an int too "
-                   "large for a float as 'expected a number, got int' (#22 item 9)")
 @pytest.mark.parametrize("name", NAMES)
 def test_hyperparameter_too_large_for_a_float(name):
     params = make_params(np.float32)

@@ -148,7 +148,7 @@ def test_step_count_at_its_limit_is_refused(name):
     opt.step(grads(0))
     opt.state[1]["step"] = np.array(2**63 - 1)
     before = snapshot(params, opt)
-    with pytest.raises(ValueError, match=r"state\[1\]\['step'\].*2\*\*63 - 1"):
+    with pytest.raises(ValueError, match=r"state\[1\]\['step'\]"):
         opt.step(grads(1))
     assert_same(snapshot(params, opt), before)
 
