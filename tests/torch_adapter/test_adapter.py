@@ -641,3 +641,57 @@ def test_param_group_added_between_steps_is_stepped():
     train(m, opt, None, 1, data(torch.float64))
     assert all(not torch.equal(p, q) for p, q in zip(m[2].parameters(), before))
     assert all(opt.state[p]["step"].item() == 1 for p in m[2].parameters())
+
+
+class _Interrupt:
+    """Stands in for the optimizer's kernel: runs it, or not, then raises KeyboardInterrupt,
+    as a Ctrl-C delivered just after (or just before) the C++ call does."""
+
+    def __init__(self, kernel, run):
+        self.kernel, self.run = kernel, run
+
+    def __call__(self, *args):
+        if self.run:
+            self.kernel(*args)
+        raise KeyboardInterrupt
+
+
+def _interrupt_params():
+    torch.manual_seed(3)
+    # The second is not contiguous: stepped through a working copy, copied back after C++.
+    return [torch.randn(7, dtype=torch.float64), torch.randn(3, 5, dtype=torch.float64).t()]
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adam", dict(lr=0.1, amsgrad=True)),
+                                         ("NAdam", dict(lr=0.01)), ("SGD", dict(lr=0.1))])
+@pytest.mark.parametrize("at", [0, 2])  # the first step (creates state) or a later one
+@pytest.mark.parametrize("ran", [True, False])
+def test_interrupted_step_counts_fully_or_not_at_all(name, kwargs, at, ran):
+    params, ref_params = _interrupt_params(), _interrupt_params()
+    opt = getattr(st, name)(params, **kwargs)
+    ref = getattr(st, name)(ref_params, **kwargs)
+
+    def step(o, ps, t):
+        torch.manual_seed(100 + t)
+        for p in ps:
+            p.grad = torch.randn(p.shape, dtype=p.dtype)
+        o.step()
+
+    for t in range(at):
+        step(opt, params, t)
+        step(ref, ref_params, t)
+    opt._kernel = _Interrupt(type(opt)._kernel, run=ran)
+    with pytest.raises(KeyboardInterrupt):
+        step(opt, params, at)
+    del opt._kernel
+    if ran:
+        step(ref, ref_params, at)
+    for t in range(at + 1, at + 4):  # and it continues as a run that was never interrupted
+        for o, ps in ((opt, params), (ref, ref_params)):
+            step(o, ps, t)
+        assert (opt.applied_steps, opt.skipped_steps) == (ref.applied_steps, ref.skipped_steps)
+        for p, q in zip(params, ref_params):
+            assert torch.equal(p, q)
+            assert opt.state[p].keys() == ref.state[q].keys()
+            for key in opt.state[p]:
+                assert torch.equal(opt.state[p][key], ref.state[q][key]), key

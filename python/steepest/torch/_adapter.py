@@ -310,13 +310,16 @@ def adapt(rule):
             for k, p, work in gp.copies:
                 if grads[gp.first + k] is not None:
                     work.copy_(p.detach())
-        created = rule._kernel(args, grads, opt._nonfinite)
-        if created != SKIPPED:
-            for gp in plan:
-                for k, p, work in gp.copies:
-                    if grads[gp.first + k] is not None:
-                        p.detach().copy_(work)
+        created = opt._kernel(args, grads, opt._nonfinite, opt._counts)
+        copy_back(plan, grads)
         return created
+
+    def copy_back(plan, grads):
+        """Copy the working copies into their params (a skipped step left them as copied in)."""
+        for gp in plan:
+            for k, p, work in gp.copies:
+                if grads[gp.first + k] is not None:
+                    p.detach().copy_(work)
 
     def update(opt, closure=None):
         """One update of every parameter that has a gradient: the closure's loss when given a
@@ -341,14 +344,22 @@ def adapt(rule):
                 grads = _checked_grads(plan)
                 created = run(opt, plan, grads)
         except BaseException:
-            opt._plan = None  # its lists may hold state created for the failed step
+            # C++ advances the step counters as a step's last act. A KeyboardInterrupt that
+            # arrives after the call returned must leave the step fully counted: its copies
+            # back and its new state done. Otherwise the step did not happen, but the plan's
+            # lists may hold state created during the checks: drop them.
+            if int(opt._counts.sum()) != opt._steps_seen:
+                opt._steps_seen += 1
+                copy_back(plan, grads)
+                adopt_new_state(opt, plan, grads)
+            else:
+                opt._plan = None
             raise
+        opt._steps_seen += 1
         if created == SKIPPED:
-            opt.skipped_steps += 1
             return loss if closure is not None else False
         if created:
             adopt_new_state(opt, plan, grads)
-        opt.applied_steps += 1
         return loss if closure is not None else True
     # torch's wrapper of step: its hooks and profiler scope, for when they are in use.
     hooked_update = torch.optim.Optimizer.profile_hook_step(update)
@@ -369,9 +380,35 @@ def adapt(rule):
             check_hyper(defaults)  # before params are touched, as torch
             self._plan = None
             self.nonfinite = bound.arguments["nonfinite"]  # optimizer-wide, not a group's
-            self.applied_steps = 0
-            self.skipped_steps = 0
+            self._new_counts()
             super().__init__(params, defaults)
+
+        _kernel = staticmethod(rule._kernel)
+
+        def _new_counts(self):
+            # [applied_steps, skipped_steps]: C++ advances them as a step's last act (update).
+            self._counts = np.zeros(2, np.int64)
+            self._steps_seen = 0  # the steps update() has finished its bookkeeping for
+
+        @property
+        def applied_steps(self):
+            """The number of steps that updated the parameters."""
+            return int(self._counts[0])
+
+        @applied_steps.setter
+        def applied_steps(self, count):
+            self._counts[0] = count
+            self._steps_seen = int(self._counts.sum())
+
+        @property
+        def skipped_steps(self):
+            """The number of steps the non-finite guard skipped."""
+            return int(self._counts[1])
+
+        @skipped_steps.setter
+        def skipped_steps(self, count):
+            self._counts[1] = count
+            self._steps_seen = int(self._counts.sum())
 
         @property
         def nonfinite(self):
@@ -408,6 +445,8 @@ def adapt(rule):
             saved = dict(saved)
             state = saved.pop("state", None)
             self.nonfinite = saved.pop("nonfinite", getattr(self, "nonfinite", "propagate"))
+            if "_counts" not in self.__dict__:  # unpickling
+                self._new_counts()
             self.applied_steps = saved.pop("applied_steps", getattr(self, "applied_steps", 0))
             self.skipped_steps = saved.pop("skipped_steps", getattr(self, "skipped_steps", 0))
             super().__setstate__(saved)
