@@ -327,6 +327,11 @@ LOSSES = {
     "CrossEntropyLoss": (nn.CrossEntropyLoss, lambda rng: rng.integers(0, 3, 5)),
     "BCEWithLogitsLoss": (nn.BCEWithLogitsLoss,
                           lambda rng: rng.random((5, 3)).astype(np.float32)),
+    # the ratio losses take one output (the position) and the next returns
+    "SharpeLoss": (lambda: nn.SharpeLoss(cost=1e-3), lambda rng: rng.standard_normal(5), 1),
+    "SortinoLoss": (nn.SortinoLoss, lambda rng: rng.standard_normal(5), 1),
+    "ReinforceLoss": (nn.ReinforceLoss,
+                      lambda rng: np.column_stack([rng.integers(0, 3, 5), rng.random(5)])),
 }
 
 
@@ -338,9 +343,10 @@ def loss_system(name):
 
 def loss_value_and_grad(system, t):
     rng = np.random.default_rng(t)
-    pred = rng.standard_normal((5, 3)).astype(np.float32)
-    target = LOSSES[system["name"]][1](rng)
-    target = system["loss"].targets(target, 3, np.float32)
+    _, make_target, *outputs = LOSSES[system["name"]]
+    outputs = outputs[0] if outputs else 3
+    pred = rng.standard_normal((5, outputs)).astype(np.float32)
+    target = system["loss"].targets(make_target(rng), outputs, np.float32)
     value, grad = system["loss"].value_and_grad(pred, target)
     system["value"], system["grad"] = value, grad.copy()
 

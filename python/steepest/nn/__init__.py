@@ -12,10 +12,11 @@ from . import functional, init
 from .early_stopping import EarlyStopping
 from .training import History, evaluate, fit
 from .layers import GELU, Dense, Dropout, LeakyReLU, Layer, Parameter, ReLU, Sigmoid, Tanh
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
+from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss,
+                     ReinforceLoss, SharpeLoss, SortinoLoss)
 from .model import Sequential
 
 __all__ = ["Sequential", "Layer", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "GELU", "Dropout", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
-           "BCEWithLogitsLoss", "EarlyStopping", "History", "fit", "evaluate", "functional",
+           "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping", "History", "fit", "evaluate", "functional",
            "init"]

@@ -40,6 +40,19 @@ Losses, mean reduction, the value summed in float64 in a fixed order::
             ValueError naming its index.
         grad (pred's shape) = d value / d pred, written.
 
+Trading losses over a batch whose rows are in time order (equations in
+``steepest.reference.trading``), the value summed in float64 in row order::
+
+    ratio_loss(kind, pred, target, grad=None, *, cost=0.0, periods_per_year=252, eps=1e-12)
+        -> (value: float, grad or None)
+        kind "sharpe" or "sortino": the negative annualized ratio of the returns
+        pred * target - cost * |change of pred| (pred: positions, target: next returns, as many
+        of each; at least 2 rows). grad (pred's shape) = d value / d pred, written unless
+        grad=False.
+    reinforce_loss(pred, target, grad=None) -> (value: float, grad or None)
+        pred (B, A) a softmax policy's logits, target (B, 2): the action taken (a whole number
+        in [0, A)) and its advantage; -mean(advantage * log softmax(pred)[action]).
+
 Dropout (inverted: kept elements are scaled by 1 / (1 - p))::
 
     dropout_forward(x, p, seed, training=True, out=None) -> y
@@ -58,7 +71,8 @@ import numpy as np
 from steepest import _core
 
 __all__ = ["dense_forward", "dense_backward", "activation_forward", "activation_backward",
-           "SAVES", "loss_value_and_grad", "loss_value", "LOSSES", "dropout_forward",
+           "SAVES", "loss_value_and_grad", "loss_value", "LOSSES", "ratio_loss", "reinforce_loss",
+           "dropout_forward",
            "dropout_backward"]
 
 # What each activation's backward needs from its forward.
@@ -167,6 +181,34 @@ def loss_value(name, pred, target, *, delta=1.0):
     """The mean loss alone (no gradient written)."""
     _loss_name(name)
     return _core.loss(name, None, pred, target, _delta(name, delta))
+
+
+def _number(value, name):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    return float(value)
+
+
+def ratio_loss(kind, pred, target, grad=None, *, cost=0.0, periods_per_year=252.0, eps=1e-12):
+    """(negative annualized Sharpe or Sortino ratio, d value / d pred); see the module
+    docstring. ``grad=False`` computes the value alone."""
+    _dtype_of("pred", pred)
+    options = [_number(v, k) for k, v in (("cost", cost), ("periods_per_year", periods_per_year),
+                                          ("eps", eps))]
+    if grad is not False:
+        grad = _like(grad, pred.shape, pred.dtype)
+    value = _core.ratio_loss(kind, None if grad is False else grad, pred, target, *options)
+    return value, None if grad is False else grad
+
+
+def reinforce_loss(pred, target, grad=None):
+    """(REINFORCE's loss of a softmax policy, d value / d pred); see the module docstring.
+    ``grad=False`` computes the value alone."""
+    _dtype_of("pred", pred)
+    if grad is not False:
+        grad = _like(grad, pred.shape, pred.dtype)
+    value = _core.reinforce_loss(None if grad is False else grad, pred, target)
+    return value, None if grad is False else grad
 
 
 def _dropout(x, p, seed, training, out):

@@ -8,7 +8,16 @@ dL/dpred.
     CrossEntropyLoss   mean_i(logsumexp(pred_i) - pred_i[y_i]),  pred (B, C) logits, y (B,) int
     BCEWithLogitsLoss  mean(max(x, 0) - x y + log(1 + exp(-|x|))),  x = pred logits, y in [0, 1]
 
-``get("mse")`` gives one by name ("mse", "mae", "huber", "cross_entropy", "bce_with_logits").
+Trading losses (``steepest.reference.trading`` has the equations), over a batch whose rows are
+in time order:
+
+    SharpeLoss(cost, periods_per_year)   -sqrt(ppy) mean(R) / std(R),  R = pred y - cost |dpred|
+    SortinoLoss(cost, periods_per_year)  the same over the downside deviation
+    ReinforceLoss                        -mean(advantage log softmax(pred)[action]),
+                                         y (B, 2): the action taken and its advantage
+
+``get("mse")`` gives one by name ("mse", "mae", "huber", "cross_entropy", "bce_with_logits",
+"sharpe", "sortino", "reinforce").
 ``loss.targets(y, outputs, dtype)`` checks a whole target array once, before training, and
 returns it in the layout the kernel takes (int64 labels; float targets of shape (n, outputs)).
 """
@@ -21,12 +30,14 @@ from . import functional as F
 from .checks import check_finite
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss",
-           "get"]
+           "SharpeLoss", "SortinoLoss", "ReinforceLoss", "get"]
 
 
 class Loss:
     kind = None  # the loss's name in functional
     classification = False
+    time_order = False  # True: the value depends on the order of a batch's rows (fit refuses
+    # shuffle=True then)
 
     def _options(self):
         return {}
@@ -114,8 +125,98 @@ class BCEWithLogitsLoss(Loss):
         return y
 
 
+def _number(value, name, low, allow_low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number, got {type(value).__name__}")
+    value = float(value)
+    if not (value >= low if allow_low else value > low) or not np.isfinite(value):
+        raise ValueError(f"{name} must be a finite number {'>=' if allow_low else '>'} {low}, "
+                         f"got {value!r}")
+    return value
+
+
+class _RatioLoss(Loss):
+    """A risk-adjusted ratio of the strategy returns R_i = pred_i y_i - cost |pred_i -
+    pred_(i-1)|, negated (minimized), over a batch of at least 2 rows: the model's one output
+    is the position taken at each row, y the next return. With ``cost`` > 0 the rows of a batch
+    must be consecutive periods: ``fit`` then needs ``shuffle=False``. ``periods_per_year``
+    annualizes (252 trading days, 8760 hours, 12 months); ``eps`` keeps the deviation above 0."""
+
+    def __init__(self, cost=0.0, periods_per_year=252, eps=1e-12):
+        self.cost = _number(cost, "cost", 0.0, True)
+        self.periods_per_year = _number(periods_per_year, "periods_per_year", 0.0, False)
+        self.eps = _number(eps, "eps", 0.0, False)
+
+    @property
+    def time_order(self):
+        return self.cost > 0
+
+    def _options(self):
+        return {"cost": self.cost, "periods_per_year": self.periods_per_year, "eps": self.eps}
+
+    def value_and_grad(self, pred, target, grad=None):
+        return F.ratio_loss(self.kind, pred, target, grad=grad, **self._options())
+
+    def __call__(self, pred, target):
+        return F.ratio_loss(self.kind, pred, target, grad=False, **self._options())[0]
+
+    def targets(self, y, outputs, dtype, name="y"):
+        """The next returns (n,) or (n, 1), for a model with one output (the position)."""
+        if outputs != 1:
+            raise ValueError(f"{self.kind} takes a model with one output (the position), not "
+                             f"{outputs}")
+        return super().targets(y, outputs, dtype, name)
+
+
+class SharpeLoss(_RatioLoss):
+    """The negative annualized Sharpe ratio (Lim, Zohren & Roberts 2019):
+    -sqrt(periods_per_year) mean(R) / sqrt(mean((R - mean R)^2) + eps)."""
+
+    kind = "sharpe"
+
+
+class SortinoLoss(_RatioLoss):
+    """The negative annualized Sortino ratio:
+    -sqrt(periods_per_year) mean(R) / sqrt(mean(min(R, 0)^2) + eps)."""
+
+    kind = "sortino"
+
+
+class ReinforceLoss(Loss):
+    """REINFORCE (Williams 1992) for a softmax policy over A actions: the model's A outputs are
+    the logits, y (n, 2) holds each row's action taken (a whole number in [0, A)) and its
+    advantage (the return minus a baseline); L = -mean(advantage log softmax(pred)[action])."""
+
+    kind = "reinforce"
+
+    def value_and_grad(self, pred, target, grad=None):
+        return F.reinforce_loss(pred, target, grad=grad)
+
+    def __call__(self, pred, target):
+        return F.reinforce_loss(pred, target, grad=False)[0]
+
+    def targets(self, y, outputs, dtype, name="y"):
+        y = np.asarray(y)
+        if y.dtype.kind not in "biuf":
+            raise TypeError(f"{name}: reinforce takes numeric targets, got dtype {y.dtype}")
+        if y.ndim != 2 or y.shape[1] != 2:
+            raise ValueError(f"{name} has shape {y.shape}; reinforce takes (n, 2): each row's "
+                             "action index and its advantage")
+        y = np.ascontiguousarray(y, dtype=dtype)
+        check_finite(y, name)
+        actions = y[:, 0]
+        bad = (actions < 0) | (actions >= outputs) | (actions != np.floor(actions))
+        if bad.any():
+            i = int(np.argmax(bad))
+            raise ValueError(f"{name}[{i}, 0] = {actions[i]} is not an action index: the model "
+                             f"has {outputs} outputs, so actions must be whole numbers in "
+                             f"[0, {outputs - 1}]")
+        return y
+
+
 _BY_NAME = {"mse": MSELoss, "mae": L1Loss, "l1": L1Loss, "huber": HuberLoss,
-            "cross_entropy": CrossEntropyLoss, "bce_with_logits": BCEWithLogitsLoss}
+            "cross_entropy": CrossEntropyLoss, "bce_with_logits": BCEWithLogitsLoss,
+            "sharpe": SharpeLoss, "sortino": SortinoLoss, "reinforce": ReinforceLoss}
 
 
 def get(loss):

@@ -138,8 +138,10 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     """Train ``model`` on (X, y) and return its History.
 
     X (n, in_features), converted once to the model's dtype; y as the loss takes it (int class
-    labels (n,) for "cross_entropy", (n, outputs) or (n,) floats otherwise). ``loss``: a name
-    ("mse", "mae", "huber", "cross_entropy", "bce_with_logits") or a Loss. ``optimizer``: a
+    labels (n,) for "cross_entropy", the next returns for "sharpe" and "sortino", (n, 2) action
+    and advantage for "reinforce", (n, outputs) or (n,) floats otherwise). ``loss``: a name
+    ("mse", "mae", "huber", "cross_entropy", "bce_with_logits", "sharpe", "sortino",
+    "reinforce") or a Loss. ``optimizer``: a
     steepest.optim optimizer over ``model.parameters()``, or a rule's name ("adam", "sgd", ...)
     to build one with its defaults. ``batch_size``: None for full-batch gradient descent (one
     step per epoch), 1 for stochastic, k for mini-batches (the last one of an epoch may be
@@ -166,6 +168,9 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
                              ("validation_data[0]", "validation_data[1]"))
         if len(X_val) == 0:
             raise ValueError("validation_data[0] has no rows")
+    if shuffle and loss.time_order:
+        raise ValueError(f"{loss!r} depends on the order of a batch's rows (its cost is on the "
+                         "change of consecutive positions): pass shuffle=False")
     epochs = positive_int(epochs, "epochs", allow_zero=True)
     n = len(X)
     batch_size = n if batch_size is None else min(positive_int(batch_size, "batch_size"), n)
