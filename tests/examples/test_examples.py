@@ -43,3 +43,21 @@ def test_autoencoder_anomalies():
     precision, recall = load("autoencoder_anomalies").main(n_train=2000, n_test=2000,
                                                            epochs=30, quiet=True)
     assert recall > 0.9 and precision > 0.4  # 2% anomalies: chance would give precision 0.02
+
+
+def test_sharpe_training():
+    example = load("sharpe_training")
+    bars = load("direction_walk_forward").synthetic_bars(n=1200, seed=3)
+    results = example.main(bars, train_size=500, test_size=200, epochs=5, quiet=True)
+    assert list(results) == ["mse", "sharpe", "buy and hold"]
+    for bt in results.values():
+        assert len(bt.returns) == 600 and np.isfinite(bt.metrics["sharpe_ratio"])
+    assert results["sharpe"].metrics["turnover"] > 0  # it trades: the positions moved
+
+
+def test_execution_policy_gradient():
+    results = load("execution_policy_gradient").main(iterations=120, episodes=128,
+                                                     test_episodes=2000, quiet=True)
+    twap, learned = results["TWAP"], results["REINFORCE"]
+    assert twap.mean() == pytest.approx(4.4, abs=1.5)  # eta V/H of impact, in bps, and noise
+    assert np.mean(learned - twap) < -2  # paired: the same price paths
