@@ -1,0 +1,140 @@
+"""Two builds of steepest timed side by side: the optimizer step of every rule, A and B alternated.
+
+    python benchmarks/ab_builds.py --a /tmp/before/python --b python --out benchmarks/results
+
+``--a`` and ``--b`` are directories holding a ``steepest`` package with its built ``_core`` (a
+checkout's python/ after /work/devbuild.sh, or a venv's site-packages). One worker process per
+build times one point at a time through the public API (``steepest.optim.<Rule>(params).step``)
+and the driver alternates them per repeat (A, B, B, A, A, B, ...), so a change of the machine's
+load weighs on both alike. Reports each point's median seconds per step for A and B and B/A, and
+writes JSON with the machine's description. Nothing else may run on the machine meanwhile.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+RULES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
+         "Rprop", "ASGD", "Lion", "Lamb", "Lars", "Adafactor"]
+OPTIONS = {"SGD": dict(momentum=0.9), "Lars": dict(lr=0.1)}  # beyond each rule's defaults
+
+WORKER = r"""
+import json, sys, time
+import numpy as np
+import steepest
+from steepest.bench.timing import calls_for, run_calls
+
+OPTIONS = json.loads(sys.argv[1])
+points = {}
+print(json.dumps({"steepest": steepest.__version__, "file": steepest.__file__}), flush=True)
+for line in sys.stdin:
+    rule, params, tensors, threads, calls = json.loads(line)
+    key = (rule, params, tensors)
+    if key not in points:
+        rng = np.random.default_rng(0)
+        sizes = [params // tensors + (i < params % tensors) for i in range(tensors)]
+        ps = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+        gs = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+        opt = getattr(steepest.optim, rule)(ps, **OPTIONS.get(rule, {}))
+        points[key] = lambda opt=opt, gs=gs: opt.step(gs)
+    steepest.set_num_threads(threads)
+    step = points[key]
+    if calls == 0:  # calibrate: how many steps last long enough to be read
+        calls, seconds = calls_for(step, 0.02)
+    else:
+        seconds = run_calls(step, calls)
+    print(json.dumps([calls, seconds]), flush=True)
+"""
+
+
+def parse_size(text):
+    units = {"K": 1024, "M": 1024 ** 2}
+    return int(text[:-1]) * units[text[-1]] if text[-1] in units else int(text)
+
+
+class Worker:
+    def __init__(self, path):
+        env = dict(os.environ, PYTHONPATH=str(Path(path).resolve()))
+        self.proc = subprocess.Popen([sys.executable, "-c", WORKER, json.dumps(OPTIONS)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                                     env=env)
+        self.info = json.loads(self.proc.stdout.readline())
+
+    def time(self, rule, params, tensors, threads, calls):
+        self.proc.stdin.write(json.dumps([rule, params, tensors, threads, calls]) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--a", required=True, help="python dir of build A (before)")
+    ap.add_argument("--b", required=True, help="python dir of build B (after)")
+    ap.add_argument("--rules", default=",".join(RULES))
+    ap.add_argument("--sizes", default="16K,256K,4M")
+    ap.add_argument("--threads", default="1,2")
+    ap.add_argument("--tensors", default="1,256")
+    ap.add_argument("--repeats", type=int, default=9)
+    ap.add_argument("--out", type=Path, default=None, help="directory for the JSON")
+    args = ap.parse_args()
+    rules = args.rules.split(",")
+    sizes = [parse_size(s) for s in args.sizes.split(",")]
+    threads = [int(t) for t in args.threads.split(",")]
+    tensor_counts = [int(t) for t in args.tensors.split(",")]
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "python"))
+    from steepest.bench.machine import describe  # noqa: E402
+
+    a, b = Worker(args.a), Worker(args.b)
+    results = []
+    began = time.time()
+    print(f"{'rule':<10} {'params':>9} {'tensors':>7} {'thr':>3} {'A':>11} {'B':>11} {'B/A':>6}")
+    try:
+        for rule in rules:
+            for params in sizes:
+                for tensors in tensor_counts:
+                    for t in threads:
+                        calls, _ = a.time(rule, params, tensors, t, 0)
+                        b.time(rule, params, tensors, t, 0)  # its warm-up; same call count
+                        times = {"A": [], "B": []}
+                        for r in range(args.repeats):
+                            order = [("A", a), ("B", b)] if r % 2 == 0 else [("B", b), ("A", a)]
+                            for name, w in order:
+                                times[name].append(w.time(rule, params, tensors, t, calls)[1])
+                        ma, mb = statistics.median(times["A"]), statistics.median(times["B"])
+                        results.append(dict(rule=rule, params=params, tensors=tensors,
+                                            threads=t, calls=calls, a_seconds=ma,
+                                            b_seconds=mb, ratio=mb / ma, a_all=times["A"],
+                                            b_all=times["B"]))
+                        print(f"{rule:<10} {params:>9} {tensors:>7} {t:>3} "
+                              f"{ma * 1e6:>9.1f}µs {mb * 1e6:>9.1f}µs {mb / ma:>6.3f}",
+                              flush=True)
+    finally:
+        a.close()
+        b.close()
+    ratios = [r["ratio"] for r in results]
+    geo = statistics.geometric_mean(ratios)
+    print(f"B/A over {len(ratios)} points: geometric mean {geo:.3f}, min {min(ratios):.3f}, "
+          f"max {max(ratios):.3f}; {time.time() - began:.0f} s")
+    if args.out:
+        args.out.mkdir(parents=True, exist_ok=True)
+        path = args.out / f"ab-{time.strftime('%Y%m%d-%H%M%S')}.json"
+        path.write_text(json.dumps(dict(
+            machine=describe(), command=sys.argv, a=dict(path=args.a, **a.info),
+            b=dict(path=args.b, **b.info), repeats=args.repeats,
+            statistic="median seconds per step, A and B alternated per repeat",
+            geometric_mean_ratio=geo, results=results), indent=1))
+        print(f"results: {path}")
+
+
+if __name__ == "__main__":
+    main()
