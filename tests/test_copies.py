@@ -255,6 +255,25 @@ def every_layer():
             nn.Sigmoid(), nn.Dense(8, 8, seed=4), nn.GELU("tanh"), nn.Dense(8, 3, seed=6)]
 
 
+WINDOWS = X.reshape(40, 2, 3)  # (N, T, F) sequences
+
+
+def window_model(head):
+    """Per-time-step layers, a nested Sequential, then ``head`` to (N, k) and a Dense."""
+    return lambda: [nn.Dense(3, 8, seed=0), nn.ReLU(), nn.LayerNorm(8),
+                    nn.Sequential(nn.Dense(8, 8, seed=1), nn.Tanh())] + head()
+
+
+def fit_windows_epoch(system, t):
+    system["model"].fit(WINDOWS, LABELS, loss="cross_entropy", optimizer=system["opt"],
+                        epochs=1, batch_size=16, seed=t)
+
+
+def look_window_model(system):
+    return [observe(system["model"].state_dict()), system["model"].predict(WINDOWS),
+            observe(system["opt"].state_dict())]
+
+
 def early_stopping_system():
     system = model_system(lambda: [nn.Dense(6, 8, seed=0), nn.ReLU(), nn.Dense(8, 3, seed=1)])()
     system["stopper"] = nn.EarlyStopping(patience=2)
@@ -427,6 +446,17 @@ NN_CASES = {
     "nn.Dropout": (layer_system(lambda: nn.Dropout(0.3, seed=9)), layer_forward_backward,
                    look_layer, {"Dropout"}),
     "nn.Layer": (layer_system(nn.Layer), layer_forward_backward, look_layer, {"Layer"}),
+    "nn.LayerNorm": (layer_system(lambda: nn.LayerNorm(6)), layer_forward_backward, look_layer,
+                     {"LayerNorm"}),
+    "nn.Sequential-windows-LastStep": (
+        model_system(window_model(lambda: [nn.LastStep(), nn.Dense(8, 3, seed=2)])),
+        fit_windows_epoch, look_window_model, {"Sequential", "Block", "LayerNorm", "LastStep"}),
+    "nn.Sequential-windows-MeanOverTime": (
+        model_system(window_model(lambda: [nn.MeanOverTime(), nn.Dense(8, 3, seed=2)])),
+        fit_windows_epoch, look_window_model, {"MeanOverTime"}),
+    "nn.Sequential-windows-Flatten": (
+        model_system(window_model(lambda: [nn.Flatten(), nn.Dense(16, 3, seed=2)])),
+        fit_windows_epoch, look_window_model, {"Flatten"}),
 }
 CASES.update(NN_CASES)
 

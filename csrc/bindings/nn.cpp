@@ -395,6 +395,83 @@ void dropout(py::handle y, py::handle x, double p, uint64_t seed) {
   else dropout_typed<float>(y, x, p, seed);
 }
 
+// An optional array of `shape` (None gives null), recorded as written or read.
+template <class T>
+T* optional(py::handle h, const char* name, const std::vector<py::ssize_t>& shape, bool written,
+            Arrays& arrays) {
+  if (h.is_none()) return nullptr;
+  auto a = checked<T>(h, name, written);
+  require_shape(a, name, shape);
+  (written ? arrays.written : arrays.read).push_back({name, a});
+  return written ? a.mutable_data() : const_cast<T*>(a.data());  // read ones stay const below
+}
+
+template <class T>
+void layernorm_forward_typed(py::handle hy, py::handle hmean, py::handle hrstd, py::handle hx,
+                             py::handle hw, py::handle hb, double eps) {
+  auto x = matrix<T>(hx, "x", false), y = matrix<T>(hy, "out", true);
+  const int64_t rows = x.shape(0), cols = x.shape(1);
+  if (rows < 1 || cols < 1)
+    throw py::value_error("layernorm_forward: x " + shape_of(x) + " must not be empty");
+  if (!(eps > 0)) throw py::value_error("layernorm_forward: eps must be > 0");
+  require_shape(y, "out", {rows, cols});
+  if (hmean.is_none() != hrstd.is_none())
+    throw py::value_error("layernorm_forward: give both mean and rstd, or neither");
+  if (hb.is_none() == false && hw.is_none())
+    throw py::value_error("layernorm_forward: bias given without weight");
+  Arrays arrays{{{"out", y}}, {{"x", x}}};
+  T* mean = optional<T>(hmean, "mean", {rows}, true, arrays);
+  T* rstd = optional<T>(hrstd, "rstd", {rows}, true, arrays);
+  const T* w = optional<T>(hw, "weight", {cols}, false, arrays);
+  const T* b = optional<T>(hb, "bias", {cols}, false, arrays);
+  arrays.check_no_overlap();
+  const LayerNormForward<T> d{y.mutable_data(), mean, rstd, x.data(), w, b, rows, cols, eps};
+  const auto kernel = kernels<T>().layernorm_forward;
+  py::gil_scoped_release nogil;
+  kernel(d);
+}
+
+void layernorm_forward(py::handle y, py::handle mean, py::handle rstd, py::handle x,
+                       py::handle weight, py::handle bias, double eps) {
+  if (is_double(x)) layernorm_forward_typed<double>(y, mean, rstd, x, weight, bias, eps);
+  else layernorm_forward_typed<float>(y, mean, rstd, x, weight, bias, eps);
+}
+
+template <class T>
+void layernorm_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle hdy,
+                              py::handle hx, py::handle hmean, py::handle hrstd, py::handle hw,
+                              bool accumulate) {
+  auto dy = matrix<T>(hdy, "dy", false), x = matrix<T>(hx, "x", false);
+  const int64_t rows = x.shape(0), cols = x.shape(1);
+  if (rows < 1 || cols < 1)
+    throw py::value_error("layernorm_backward: x " + shape_of(x) + " must not be empty");
+  require_shape(dy, "dy", {rows, cols});
+  auto mean = checked<T>(hmean, "mean", false), rstd = checked<T>(hrstd, "rstd", false);
+  require_shape(mean, "mean", {rows});
+  require_shape(rstd, "rstd", {rows});
+  Arrays arrays{{}, {{"dy", dy}, {"x", x}, {"mean", mean}, {"rstd", rstd}}};
+  const T* w = optional<T>(hw, "weight", {cols}, false, arrays);
+  if (!hdw.is_none() && !w)
+    throw py::value_error("layernorm_backward: dweight given without weight");
+  T* dx = optional<T>(hdx, "dx", {rows, cols}, true, arrays);
+  T* dw = optional<T>(hdw, "dweight", {cols}, true, arrays);
+  T* db = optional<T>(hdb, "dbias", {cols}, true, arrays);
+  arrays.check_no_overlap();
+  const LayerNormBackward<T> d{dx, dw, db, dy.data(), x.data(), mean.data(), rstd.data(), w,
+                               rows, cols, accumulate};
+  const auto kernel = kernels<T>().layernorm_backward;
+  py::gil_scoped_release nogil;
+  kernel(d);
+}
+
+void layernorm_backward(py::handle dx, py::handle dweight, py::handle dbias, py::handle dy,
+                        py::handle x, py::handle mean, py::handle rstd, py::handle weight,
+                        bool accumulate) {
+  if (is_double(x))
+    layernorm_backward_typed<double>(dx, dweight, dbias, dy, x, mean, rstd, weight, accumulate);
+  else layernorm_backward_typed<float>(dx, dweight, dbias, dy, x, mean, rstd, weight, accumulate);
+}
+
 }  // namespace
 
 void register_nn(py::module_& m) {
@@ -422,6 +499,15 @@ void register_nn(py::module_& m) {
         py::arg("delta"), "The mean loss; writes d loss / d pred into grad unless it is None.");
   m.def("dropout", &dropout, py::arg("out"), py::arg("x"), py::arg("p"), py::arg("seed"),
         "out = x * keep(seed, i) / (1 - p), keep from a counter-based hash.");
+  m.def("layernorm_forward", &layernorm_forward, py::arg("out"), py::arg("mean"), py::arg("rstd"),
+        py::arg("x"), py::arg("weight"), py::arg("bias"), py::arg("eps"),
+        "out (rows, C) = (x - mean) * rstd * weight + bias per row; mean, rstd (rows) saved\n"
+        "unless None; weight, bias (C) or None.");
+  m.def("layernorm_backward", &layernorm_backward, py::arg("dx"), py::arg("dweight"),
+        py::arg("dbias"), py::arg("dy"), py::arg("x"), py::arg("mean"), py::arg("rstd"),
+        py::arg("weight"), py::arg("accumulate") = true,
+        "dx (rows, C) written unless None; dweight, dbias (C) added to (written with\n"
+        "accumulate=False) unless None; from the forward's mean and rstd.");
 }
 
 }  // namespace bind

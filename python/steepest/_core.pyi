@@ -5,7 +5,7 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
@@ -104,6 +104,16 @@ def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.
     ...
 def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...
+def layernorm_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, mean: typing.Any, rstd: typing.Any, weight: typing.Any, accumulate: bool = True) -> None:
+    """
+    dx (rows, C) written unless None; dweight, dbias (C) added to (written with
+    accumulate=False) unless None; from the forward's mean and rstd.
+    """
+def layernorm_forward(out: typing.Any, mean: typing.Any, rstd: typing.Any, x: typing.Any, weight: typing.Any, bias: typing.Any, eps: typing.SupportsFloat | typing.SupportsIndex) -> None:
+    """
+    out (rows, C) = (x - mean) * rstd * weight + bias per row; mean, rstd (rows) saved
+    unless None; weight, bias (C) or None.
+    """
 def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...
 def loss(name: str, grad: typing.Any, pred: typing.Any, target: typing.Any, delta: typing.SupportsFloat | typing.SupportsIndex) -> float:

@@ -292,3 +292,71 @@ def test_optimizer_must_hold_the_models_parameters():
                   optimizer=steepest.optim.SGD([p.data for p in model.parameters()]))
     history = model.fit(X, y, loss="cross_entropy", optimizer="AdamW", epochs=1)
     assert history.steps == 2
+
+
+# --- sequences: X (N, T, F) windows ---------------------------------------------------------
+
+def windows(n=600, T=16, seed=0):
+    """(X (n, T, 3), y (n,)) from a noisy AR(2) series s: each window holds s, its first
+    difference and a noise feature over T steps; the target is the next value of s."""
+    rng = np.random.default_rng(seed)
+    s = np.zeros(n + T + 2)
+    for t in range(2, len(s)):
+        s[t] = 1.2 * s[t - 1] - 0.5 * s[t - 2] + 0.3 * rng.standard_normal()
+    feats = np.stack([s, np.diff(s, prepend=0.0), rng.standard_normal(len(s))], axis=1)
+    X = np.stack([feats[i:i + T] for i in range(n)])
+    y = s[T:T + n]  # the value after each window
+    return X.astype(np.float32), y.astype(np.float32)
+
+
+def sequence_model(seed=0):
+    return nn.Sequential(nn.Dense(3, 16, seed=seed), nn.ReLU(), nn.Dense(16, 16, seed=seed + 1),
+                         nn.ReLU(), nn.LastStep(), nn.Dense(16, 1, seed=seed + 2))
+
+
+def test_fit_on_windows_beats_predicting_the_mean():
+    X, y = windows()
+    Xt, yt, Xv, yv = X[:450], y[:450], X[450:], y[450:]
+    model = sequence_model()
+    history = model.fit(Xt, yt, loss="mse", optimizer=steepest.optim.Adam(
+        model.parameters(), lr=3e-3), epochs=30, batch_size=32, seed=0,
+        validation_data=(Xv, yv), early_stopping=5)
+    mean_loss = float(np.mean((yv - yt.mean()) ** 2))
+    val = model.evaluate(Xv, yv, loss="mse")["loss"]
+    assert val == pytest.approx(min(history["val_loss"]), rel=1e-6)  # the best weights restored
+    assert val < 0.5 * mean_loss, (val, mean_loss)
+    pred = model.predict(Xv, batch_size=7)
+    assert pred.shape == (150, 1)
+    np.testing.assert_allclose(pred[:, 0], model.predict(Xv)[:, 0], rtol=1e-6, atol=1e-6)
+    assert model.evaluate(Xv, yv.reshape(-1, 1), loss="mse")["loss"] == pytest.approx(val)
+
+
+SEQUENCE_BAD = [
+    (dict(X=np.ones((40, 16, 4))), ValueError, "X has 4 features, the model expects 3"),
+    (dict(X=np.ones((40, 3))), ValueError, r"LastStep\(\) takes sequences"),
+    (dict(y=np.zeros((40, 2))), ValueError, r"expects targets of shape \(n, 1\) or \(n,\)"),
+    (dict(y=np.zeros(39)), ValueError, "X has 40 rows but y has 39"),
+    (dict(X=np.where(np.arange(40)[:, None, None] == 7, np.nan, np.ones((40, 16, 3)))),
+     ValueError, "X contains NaN or infinity \\(first at row 7\\)"),
+    (dict(validation_data=(np.ones((5, 16, 2)), np.zeros(5))), ValueError,
+     "validation_data\\[0\\] has 2 features"),
+]
+
+
+@pytest.mark.parametrize("change,error,match", SEQUENCE_BAD)
+def test_bad_sequences_change_nothing(change, error, match):
+    model = sequence_model()
+    before = weights(model)
+    args = dict(X=np.ones((40, 16, 3), np.float32), y=np.zeros(40), loss="mse", epochs=1)
+    args.update(change)
+    with pytest.raises(error, match=match):
+        model.fit(args.pop("X"), args.pop("y"), **args)
+    for a, b in zip(weights(model), before):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_needs_an_output_of_rows():
+    model = nn.Sequential(nn.Dense(3, 1, seed=0))  # (N, T, 3) -> (N, T, 1)
+    with pytest.raises(ValueError, match=r"end the model with LastStep\(\)"):
+        model.fit(np.ones((10, 4, 3)), np.zeros(10), loss="mse")
+    assert model.predict(np.ones((10, 4, 3))).shape == (10, 4, 1)  # predict takes any output

@@ -207,6 +207,14 @@ def kernel_calls(dtype):
         ("loss cross_entropy", dict(grad=r(4, 3), pred=r(4, 3), target=np.array([0, 2, 1, 0])),
          lambda a: _core.loss("cross_entropy", a["grad"], a["pred"], a["target"], 1.0)),
         ("dropout", dict(out=r(9), x=r(9)), lambda a: _core.dropout(a["out"], a["x"], 0.5, 3)),
+        ("layernorm_forward", dict(out=r(4, 5), mean=r(4), rstd=r(4), x=r(4, 5), weight=r(5),
+                                   bias=r(5)),
+         lambda a: _core.layernorm_forward(a["out"], a["mean"], a["rstd"], a["x"], a["weight"],
+                                           a["bias"], 1e-5)),
+        ("layernorm_backward", dict(dx=r(4, 5), dweight=r(5), dbias=r(5), dy=r(4, 5), x=r(4, 5),
+                                    mean=r(4), rstd=r(4), weight=r(5)),
+         lambda a: _core.layernorm_backward(a["dx"], a["dweight"], a["dbias"], a["dy"], a["x"],
+                                            a["mean"], a["rstd"], a["weight"], True)),
     ]
 
 

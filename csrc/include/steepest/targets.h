@@ -10,6 +10,7 @@
 #include "steepest/nn/dense.h"
 #include "steepest/nn/dropout.h"
 #include "steepest/nn/gemm.h"
+#include "steepest/nn/layernorm.h"
 #include "steepest/nn/losses.h"
 #include "steepest/optim.h"
 
@@ -51,6 +52,8 @@ struct Kernels {
   ApproxKernel<T> approx;
   LossKernel<T> loss;
   DropoutKernel<T> dropout;
+  LayerNormForwardKernel<T> layernorm_forward;
+  LayerNormBackwardKernel<T> layernorm_backward;
 };
 
 struct KernelTable {

@@ -11,12 +11,15 @@ The forward/backward kernels are C++ (``steepest.nn.functional``); see ``layers`
 from . import functional, init
 from .early_stopping import EarlyStopping
 from .training import History, evaluate, fit
-from .layers import GELU, Dense, Dropout, LeakyReLU, Layer, Parameter, ReLU, Sigmoid, Tanh
+from .layers import (GELU, Block, Dense, Dropout, Flatten, LastStep, LayerNorm, Layer, LeakyReLU,
+                     MeanOverTime, Parameter, ReLU, Sigmoid, Tanh)
 from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss,
                      ReinforceLoss, SharpeLoss, SortinoLoss)
 from .model import Sequential
 
-__all__ = ["Sequential", "Layer", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
-           "GELU", "Dropout", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
-           "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping", "History", "fit", "evaluate", "functional",
+__all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
+           "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
+           "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss",
+           "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping", "History", "fit",
+           "evaluate", "functional",
            "init"]

@@ -19,17 +19,20 @@ def check_finite(a, name):
         raise ValueError(f"{name} contains NaN or infinity (first at row {row})")
 
 
-def features(x, in_features, dtype, name="x", finite=True):
-    """``x`` as a C-contiguous (n, in_features) array of ``dtype`` (converted when it is not
-    one already: the input is only read), finite unless ``finite`` is False."""
+def batch(x, dtype, name="x", in_features=None, finite=True):
+    """``x`` as a C-contiguous (n, *features) array of ``dtype`` (converted when it is not one
+    already: the input is only read), its last dimension ``in_features`` when that is not None,
+    finite unless ``finite`` is False."""
     if not isinstance(x, np.ndarray):
         x = np.asarray(x)
     if x.dtype.kind not in "biuf":
         raise TypeError(f"{name} must hold real numbers, got dtype {x.dtype}")
-    if x.ndim != 2:
-        raise ValueError(f"{name} must be 2-d (samples, features), got shape {x.shape}")
-    if x.shape[1] != in_features:
-        raise ValueError(f"{name} has {x.shape[1]} features, the model expects {in_features}")
+    if x.ndim < 2:
+        raise ValueError(f"{name} must be 2-d or more (samples, *features): (samples, features) "
+                         f"or (samples, time, features), got shape {x.shape}")
+    if in_features is not None and x.shape[-1] != in_features:
+        raise ValueError(f"{name} has {x.shape[-1]} features, the model expects {in_features} "
+                         "(in the last dimension)")
     x = np.ascontiguousarray(x, dtype=dtype)
     if finite:
         check_finite(x, name)

@@ -53,6 +53,18 @@ Trading losses over a batch whose rows are in time order (equations in
         pred (B, A) a softmax policy's logits, target (B, 2): the action taken (a whole number
         in [0, A)) and its advantage; -mean(advantage * log softmax(pred)[action]).
 
+Layer normalization over the last dimension (torch.nn.functional.layer_norm)::
+
+    layernorm_forward(x, weight=None, bias=None, eps=1e-5, out=None, mean=None, rstd=None) -> y
+        x (rows, C) -> y (rows, C) = (x - mean) * rstd * weight + bias per row, mean and var
+        (biased) over the row, rstd = 1 / sqrt(var + eps); weight, bias (C,) or None. mean and
+        rstd (rows,) are written when given (what backward needs).
+    layernorm_backward(dy, x, mean, rstd, weight=None, dweight=None, dbias=None, dx=None,
+                       input_grad=True, accumulate=True) -> dx or None
+        dx (rows, C) = rstd * (g - mean(g) - xhat * mean(g * xhat)), g = dy * weight,
+        xhat = (x - mean) * rstd; dweight (C,) += sum over rows of dy * xhat; dbias (C,) +=
+        sum over rows of dy (written with accumulate=False).
+
 Dropout (inverted: kept elements are scaled by 1 / (1 - p))::
 
     dropout_forward(x, p, seed, training=True, out=None) -> y
@@ -72,8 +84,7 @@ from steepest import _core
 
 __all__ = ["dense_forward", "dense_backward", "activation_forward", "activation_backward",
            "SAVES", "loss_value_and_grad", "loss_value", "LOSSES", "ratio_loss", "reinforce_loss",
-           "dropout_forward",
-           "dropout_backward"]
+           "dropout_forward", "dropout_backward", "layernorm_forward", "layernorm_backward"]
 
 # What each activation's backward needs from its forward.
 SAVES = {"relu": "input", "leaky_relu": "input", "tanh": "output", "sigmoid": "output",
@@ -230,3 +241,30 @@ def dropout_forward(x, p, seed, training=True, out=None):
 def dropout_backward(dy, p, seed, training=True, dx=None):
     """dx = dy * mask(seed) / (1 - p), the forward's mask regenerated from the seed."""
     return _dropout(dy, p, seed, training, dx)
+
+
+def layernorm_forward(x, weight=None, bias=None, eps=1e-5, out=None, mean=None, rstd=None):
+    """y = (x - mean) * rstd * weight + bias over the last dimension of x (rows, C)."""
+    _dtype_of("x", x)
+    if isinstance(eps, bool) or not isinstance(eps, numbers.Real):
+        raise TypeError(f"eps must be a number, got {type(eps).__name__}")
+    if x.ndim != 2:
+        raise ValueError(f"layernorm_forward: x must be 2-d (rows, C), got {x.shape}")
+    out = _like(out, x.shape, x.dtype)
+    _core.layernorm_forward(out, mean, rstd, x, weight, bias, float(eps))
+    return out
+
+
+def layernorm_backward(dy, x, mean, rstd, weight=None, dweight=None, dbias=None, dx=None,
+                       input_grad=True, accumulate=True):
+    """dx written (if input_grad); dweight and dbias added to (written with
+    ``accumulate=False``) when given."""
+    _dtype_of("x", x)
+    if input_grad:
+        if x.ndim != 2:
+            raise ValueError(f"layernorm_backward: x must be 2-d (rows, C), got {x.shape}")
+        dx = _like(dx, x.shape, x.dtype)
+    elif dx is not None:
+        raise ValueError("layernorm_backward: dx given with input_grad=False")
+    _core.layernorm_backward(dx, dweight, dbias, dy, x, mean, rstd, weight, bool(accumulate))
+    return dx

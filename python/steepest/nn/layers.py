@@ -1,15 +1,16 @@
-"""Layers: Dense, the activations and Dropout, each a forward/backward pair over
-``steepest.nn.functional`` (one call into C++ per layer per direction).
+"""Layers: Dense, the activations, Dropout and LayerNorm, each a forward/backward pair over
+``steepest.nn.functional`` (one call into C++ per layer per direction), the reshaping layers
+(LastStep, MeanOverTime, Flatten), and the protocol every layer follows (``Layer``).
 
 A layer's ``forward(x, training)`` returns an array the layer owns and reuses: it is overwritten
-by the layer's next forward at the same batch size (the buffers are allocated once per batch
-shape, so a training step makes no NumPy temporaries), and keeps what its backward needs.
-``backward(dy, input_grad)`` returns dL/dx in another such buffer (None when ``input_grad`` is
-False, for the first layer) and ACCUMULATES the parameters' gradients into their ``.grad``.
-``infer(x)`` is the forward at inference into buffers of its own: it leaves what a pending
-backward needs untouched (so predicting between a forward and its backward is harmless).
-Shapes: x (B, in), y (B, out). ``Sequential`` (model.py) chains them; using a layer alone
-follows the same rules.
+by the layer's next forward (the buffers are allocated once per batch shape, so a training step
+makes no NumPy temporaries), and keeps what its backward needs.
+``backward(dy, *, input_grad=True, write=False)`` returns dL/dx in another such buffer (None
+when ``input_grad`` is False, for the first layer) and ADDS the parameters' gradients to their
+``.grad`` (``write=True``: writes them). ``infer(x)`` is the forward at inference into buffers
+of its own: it leaves what a pending backward needs untouched (so predicting between a forward
+and its backward is harmless). Shapes: x (B, *features), e.g. (B, T, F) windows of T time steps.
+``Sequential`` (model.py) chains them; using a layer alone follows the same rules.
 """
 
 import math
@@ -21,8 +22,8 @@ from . import functional as F
 from . import init as initializers
 from .checks import positive_int
 
-__all__ = ["Parameter", "Layer", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid", "GELU",
-           "Dropout"]
+__all__ = ["Parameter", "Layer", "Block", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
+           "GELU", "Dropout", "LastStep", "MeanOverTime", "Flatten", "LayerNorm"]
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -42,30 +43,82 @@ class Parameter:
 
 
 class _Buffers:
-    """Arrays reused from step to step, one per (name, shape, dtype). A handful of batch
-    shapes (the training batch, a last partial batch, the evaluation batch) are kept."""
+    """The arrays a layer reuses from step to step, one per name: "y", "dx", ... for the
+    training batch and "y_infer", ... for the inference batch. A new shape or dtype under a name
+    replaces its array, so a layer keeps what one training and one inference batch shape need,
+    however many arrays each uses."""
 
     __slots__ = ("_arrays",)
-    _LIMIT = 24
 
     def __init__(self):
         self._arrays = {}
 
     def get(self, name, shape, dtype):
-        key = (name, shape, dtype)
-        array = self._arrays.get(key)
-        if array is None:
-            if len(self._arrays) >= self._LIMIT:
-                self._arrays.clear()
-            array = self._arrays[key] = np.empty(shape, dtype)
+        array = self._arrays.get(name)
+        if array is None or array.shape != shape or array.dtype != dtype:
+            array = self._arrays[name] = np.empty(shape, dtype)
         return array
 
 
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in _FLOATS:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+    return dtype
+
+
+def _grads(params):
+    """Allocate (zeros) the ``.grad`` that zero_grad(set_to_none=True) left None."""
+    for p in params:
+        if p.grad is None:
+            p.grad = np.zeros_like(p.data)
+
+
 class Layer:
-    """Base class: a layer without parameters that passes ``x`` through unchanged."""
+    """The layer protocol (data of shape (B, *features); every shape below excludes B).
+
+    - ``output_shape(input_shape)``: the feature shape of the output for inputs of feature shape
+      ``input_shape``; ValueError naming the layer and what it expects when they do not fit.
+    - ``dtype``: the parameters' numpy dtype, or None without parameters (follows the input).
+    - ``named_parameters()``: ``[(name, Parameter)]``, names as torch.nn's.
+    - ``forward(x, training=True)``: y in a buffer the layer owns (overwritten by its next
+      forward); keeps what backward needs.
+    - ``backward(dy, *, input_grad=True, write=False)``: dL/dx in a buffer the layer owns (None
+      when ``input_grad`` is False); parameter gradients ADDED to ``p.grad``, or with
+      ``write=True`` written (what zeroing first gives, bitwise, without the zeroing pass).
+    - ``infer(x)``: the forward at inference into buffers of its own (what a pending backward
+      needs is left untouched).
+
+    Fusion capabilities, offered by a layer and asked for by Sequential (defaults: none):
+
+    - ``epilogue_activations``: the activations this layer's forward can apply to its output in
+      the same pass: ``forward(x, training, epilogue=name)``, ``infer(x, epilogue=name)``
+      (Dense: ("relu",), in its product's epilogue).
+    - ``as_epilogue``: the name of the element-wise activation this layer is, which the layer
+      before it may apply in its epilogue (ReLU: "relu"); the model then hands it the fused
+      output with ``adopt_output(y)`` in place of its own forward.
+    - ``input_mask()``, offered when ``as_input_mask`` is True: m (the layer's output) such that
+      the layer's backward is dx = 0 where m <= 0, else dy (ReLU; a NaN in m keeps dy).
+    - ``takes_input_mask``: the layer's backward can apply such a mask to its own dx in the
+      same pass: ``backward(dy, input_grad=True, write=..., input_mask=m)`` (Dense, inside the
+      dx product); the masking layer's backward is then skipped.
+
+    This base is a layer without parameters that passes x through unchanged.
+    """
+
+    dtype = None
+    input_shape = None  # the inputs' feature shape, when the layer fixes all of it
+    in_features = None  # their last dimension, when the layer fixes that
+    epilogue_activations = ()
+    as_epilogue = None
+    as_input_mask = False
+    takes_input_mask = False
 
     def __init__(self):
         self._buffers = _Buffers()
+
+    def output_shape(self, input_shape):
+        return tuple(input_shape)
 
     def parameters(self):
         return [p for _, p in self.named_parameters()]
@@ -74,10 +127,44 @@ class Layer:
         """``[(name, Parameter)]``: "weight", "bias" for Dense, nothing for the others."""
         return []
 
+    def zero_grad(self):
+        """Zero every parameter's gradient (backward accumulates into it)."""
+        for p in self.parameters():
+            if p.grad is None:
+                p.grad = np.zeros_like(p.data)
+            else:
+                p.grad.fill(0)
+
+    def state_dict(self):
+        """``{name: copy of the parameter's array}``."""
+        return {name: p.data.copy() for name, p in self.named_parameters()}
+
+    def load_state_dict(self, state_dict):
+        """Copy the arrays of ``state_dict`` into the parameters, in place (cast to their
+        dtype from another floating-point dtype; an integer, bool or complex array is refused).
+        The names and shapes must match exactly; nothing changes otherwise."""
+        named = dict(self.named_parameters())
+        missing = sorted(set(named) - set(state_dict))
+        unexpected = sorted(set(state_dict) - set(named))
+        if missing or unexpected:
+            raise ValueError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
+        arrays = {}
+        for name, p in named.items():
+            a = np.asarray(state_dict[name])
+            if a.shape != p.data.shape:
+                raise ValueError(f"load_state_dict: {name!r} has shape {a.shape}, the model's "
+                                 f"{p.data.shape}")
+            if a.dtype.kind != "f":
+                raise TypeError(f"load_state_dict: {name!r} has dtype {a.dtype}, expected a "
+                                f"floating-point array (the parameter is {p.data.dtype})")
+            arrays[name] = a
+        for name, p in named.items():
+            np.copyto(p.data, arrays[name], casting="same_kind")
+
     def forward(self, x, training=True):
         return x
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, *, input_grad=True, write=False):
         return dy if input_grad else None
 
     def infer(self, x):
@@ -90,24 +177,74 @@ class Layer:
         return ""
 
 
+class Block(Layer):
+    """A layer made of layers (a residual block, an encoder layer), with the same protocol.
+
+    Its children are the Layer attributes in the order they were first assigned
+    (``children()``); ``named_parameters`` prefixes theirs with the attribute name as torch
+    does ("conv1.weight", "downsample.weight"), so a state_dict converts to the same torch.nn
+    module both ways. A subclass writes ``forward``, ``backward`` and ``infer`` from its
+    children's; ``output_shape`` chains the children in order unless overridden; ``dtype`` is
+    the children's (None when no child has parameters). Sequential is a Block whose children
+    are named by their index.
+    """
+
+    def children(self):
+        """``[(name, Layer)]``."""
+        return [(name, v) for name, v in vars(self).items() if isinstance(v, Layer)]
+
+    def named_parameters(self):
+        return [(f"{name}.{pname}", p) for name, layer in self.children()
+                for pname, p in layer.named_parameters()]
+
+    @property
+    def dtype(self):
+        dtypes = {np.dtype(layer.dtype) for _, layer in self.children()
+                  if layer.dtype is not None}
+        if len(dtypes) > 1:
+            raise TypeError(f"the layers of {type(self).__name__} mix dtypes "
+                            f"{sorted(map(str, dtypes))}")
+        return dtypes.pop() if dtypes else None
+
+    def output_shape(self, input_shape):
+        shape = tuple(input_shape)
+        for _, layer in self.children():
+            shape = tuple(layer.output_shape(shape))
+        return shape
+
+    def _extra_repr(self):
+        return "".join(f"\n  ({name}): " + repr(layer).replace("\n", "\n  ")
+                       for name, layer in self.children()) + "\n"
+
+
+def _flat(a):
+    """a (B, ..., F) as (B*..., F): a view of a contiguous array."""
+    return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
+
+
 class Dense(Layer):
-    """y (B, out) = x (B, in) @ weight.T + bias, like torch.nn.Linear: ``weight`` (out, in),
-    ``bias`` (out,).
+    """y (B, ..., out) = x (B, ..., in) @ weight.T + bias, like torch.nn.Linear: ``weight``
+    (out, in), ``bias`` (out,); over the last dimension of an input of any rank (the product
+    sees (B*..., in) rows, a view of the contiguous input).
 
     ``init`` and ``bias_init``: a name from ``steepest.nn.init`` ("xavier_uniform",
     "he_normal", "zeros", ...) or a callable ``init(shape, seed=..., dtype=...)``. The default
     for both, "linear_default", is torch.nn.Linear's: U(-1/sqrt(in), 1/sqrt(in)). ``seed``
     (int, Generator or None) draws the weight and then the bias from one generator.
+
+    Fusions: ``epilogue="relu"`` applies a following ReLU in the product's epilogue;
+    ``input_mask=m`` applies a preceding ReLU's backward inside the dx product.
     """
+
+    epilogue_activations = ("relu",)
+    takes_input_mask = True
 
     def __init__(self, in_features, out_features, bias=True, init="linear_default",
                  bias_init="linear_default", seed=None, dtype=np.float32):
         super().__init__()
         self.in_features = positive_int(in_features, "in_features")
         self.out_features = positive_int(out_features, "out_features")
-        dtype = np.dtype(dtype)
-        if dtype not in _FLOATS:
-            raise TypeError(f"dtype must be float32 or float64, got {dtype}")
+        dtype = _check_dtype(dtype)
         rng = initializers.generator(seed)
         shape = (self.out_features, self.in_features)
         self.weight = Parameter(self._draw(init, shape, rng, dtype, "init"))
@@ -116,6 +253,10 @@ class Dense(Layer):
             self.bias = Parameter(self._draw(bias_init, (self.out_features,), rng, dtype,
                                              "bias_init"))
         self._x = None
+
+    @property
+    def dtype(self):
+        return self.weight.data.dtype
 
     def _draw(self, init, shape, rng, dtype, name):
         fn = initializers.get(init)
@@ -128,46 +269,58 @@ class Dense(Layer):
                              f"{getattr(data, 'shape', type(data).__name__)}")
         return np.ascontiguousarray(data, dtype=dtype)
 
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if not input_shape or input_shape[-1] != self.in_features:
+            raise ValueError(f"{self!r} takes {self.in_features} features (inputs of shape "
+                             f"(batch, ..., {self.in_features})), got (batch, "
+                             f"{', '.join(map(str, input_shape))})")
+        return input_shape[:-1] + (self.out_features,)
+
     def named_parameters(self):
         if self.bias is None:
             return [("weight", self.weight)]
         return [("weight", self.weight), ("bias", self.bias)]
 
-    def forward(self, x, training=True, relu=False):
-        """``relu=True`` fuses a following ReLU into the product's epilogue."""
+    def forward(self, x, training=True, epilogue=None):
         self._x = x
-        return self._product(x, relu, "y")
+        return self._product(x, epilogue, "y")
 
-    def infer(self, x, relu=False):
-        return self._product(x, relu, "y_infer")
+    def infer(self, x, epilogue=None):
+        return self._product(x, epilogue, "y_infer")
 
-    def _product(self, x, relu, buffer):
-        y = self._buffers.get(buffer, (x.shape[0], self.out_features), self.weight.data.dtype)
-        return F.dense_forward(x, self.weight.data,
-                               None if self.bias is None else self.bias.data,
-                               "relu" if relu else "none", out=y)
+    def _product(self, x, epilogue, buffer):
+        weight, bias = self.weight.data, None if self.bias is None else self.bias.data
+        if x.ndim == 2:
+            y = self._buffers.get(buffer, (x.shape[0], self.out_features), weight.dtype)
+            return F.dense_forward(x, weight, bias, epilogue or "none", out=y)
+        y = self._buffers.get(buffer, x.shape[:-1] + (self.out_features,), weight.dtype)
+        F.dense_forward(_flat(x), weight, bias, epilogue or "none", out=_flat(y))
+        return y
 
-    def backward(self, dy, input_grad=True, accumulate=True, relu=None):
-        """Accumulates into the parameters' ``.grad``, or with ``accumulate=False`` writes
-        them (what zeroing them first gives, without the pass that zeroes). ``relu``: the ReLU
-        layer before this one, whose backward is fused into dx (its own is then skipped)."""
-        if self._x is None:
+    def backward(self, dy, *, input_grad=True, write=False, input_mask=None):
+        """``input_mask`` (x's shape): dx = 0 where it is <= 0 (kept where it is NaN), the
+        backward of a ReLU before this layer whose output it is, fused into the dx product."""
+        x = self._x
+        if x is None:
             raise RuntimeError("Dense.backward called before forward")
-        relu_output = None
-        if relu is not None:
-            if relu._saved is None:
-                raise RuntimeError("ReLU.backward called before forward")
-            relu_output = relu._saved
         weight, bias = self.weight, self.bias
         if weight.grad is None:  # set to None by zero_grad(set_to_none=True)
             weight.grad = np.zeros_like(weight.data)
         if bias is not None and bias.grad is None:
             bias.grad = np.zeros_like(bias.data)
-        dx = self._buffers.get("dx", self._x.shape, dy.dtype) if input_grad else None
-        return F.dense_backward(dy, self._x, weight.data, weight.grad,
-                                None if bias is None else bias.grad, dx=dx,
-                                input_grad=input_grad, accumulate=accumulate,
-                                relu_output=relu_output)
+        dx = self._buffers.get("dx", x.shape, dy.dtype) if input_grad else None
+        gb = None if bias is None else bias.grad
+        if x.ndim == 2:
+            return F.dense_backward(dy, x, weight.data, weight.grad, gb, dx=dx,
+                                    input_grad=input_grad, accumulate=not write,
+                                    relu_output=input_mask)
+        # (B, ..., F): the products see (B*..., F) rows, views of the same arrays
+        F.dense_backward(_flat(dy), _flat(x), weight.data, weight.grad, gb,
+                         dx=None if dx is None else _flat(dx), input_grad=input_grad,
+                         accumulate=not write,
+                         relu_output=None if input_mask is None else _flat(input_mask))
+        return dx
 
     def _extra_repr(self):
         return (f"{self.in_features}, {self.out_features}"
@@ -197,7 +350,7 @@ class _Activation(Layer):
         return F.activation_forward(self.kind, x, out=self._buffers.get(buffer, x.shape, x.dtype),
                                     **self._options())
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, *, input_grad=True, write=False):
         if not input_grad:
             return None
         if self._saved is None:
@@ -207,15 +360,24 @@ class _Activation(Layer):
 
 
 class ReLU(_Activation):
-    """max(x, 0), NaN kept (torch.relu). After a Dense, Sequential fuses it into the Dense's
-    product."""
+    """max(x, 0), NaN kept (torch.relu). It offers itself as a product's epilogue
+    (``as_epilogue``) and its backward as the next layer's input-gradient mask
+    (``input_mask``): after and before a Dense, Sequential runs it inside the Dense's products."""
 
     kind = "relu"
+    as_epilogue = "relu"
+    as_input_mask = True
 
-    def follow_fused(self, y):
-        """Adopt y = relu(x) computed by the Dense before: relu'(x) = 0 where y <= 0, else 1."""
+    def adopt_output(self, y):
+        """Adopt y = relu(x) computed by the layer before: relu'(x) = 0 where y <= 0, else 1."""
         self._saved = y
         return y
+
+    def input_mask(self):
+        """The saved x or y of the last forward (their signs agree): dx = 0 where <= 0."""
+        if self._saved is None:
+            raise RuntimeError("ReLU.backward called before forward")
+        return self._saved
 
 
 class LeakyReLU(_Activation):
@@ -304,7 +466,7 @@ class Dropout(Layer):
         return F.dropout_forward(x, self.p, self._seed,
                                  out=self._buffers.get("y", x.shape, x.dtype))
 
-    def backward(self, dy, input_grad=True):
+    def backward(self, dy, *, input_grad=True, write=False):
         if not input_grad or self._seed is None:
             return dy if input_grad else None
         return F.dropout_backward(dy, self.p, self._seed,
@@ -312,3 +474,207 @@ class Dropout(Layer):
 
     def _extra_repr(self):
         return f"p={self.p}"
+
+
+def _check_dy(layer, dy, shape):
+    if not isinstance(dy, np.ndarray) or dy.shape != shape:
+        raise ValueError(f"{type(layer).__name__}.backward: dy must have the last output's shape "
+                         f"{shape}, got {getattr(dy, 'shape', type(dy).__name__)}")
+
+
+def _sequence_shape(layer, input_shape):
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 2 or input_shape[0] < 1:
+        raise ValueError(f"{layer!r} takes sequences of shape (batch, time, features), got "
+                         f"(batch, {', '.join(map(str, input_shape))})")
+    return input_shape
+
+
+class LastStep(Layer):
+    """y (B, F) = x[:, -1] of x (B, T, F): the last time step (a sequence model's summary
+    before a head). Backward: dx = 0 except dx[:, -1] = dy."""
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None  # x's shape at the last forward
+
+    def output_shape(self, input_shape):
+        return _sequence_shape(self, input_shape)[1:]
+
+    def forward(self, x, training=True):
+        self._shape = x.shape
+        return self._take(x, "y")
+
+    def infer(self, x):
+        return self._take(x, "y_infer")
+
+    def _take(self, x, buffer):
+        y = self._buffers.get(buffer, (x.shape[0], x.shape[2]), x.dtype)
+        np.copyto(y, x[:, -1])
+        return y
+
+    def backward(self, dy, *, input_grad=True, write=False):
+        if not input_grad:
+            return None
+        if self._shape is None:
+            raise RuntimeError("LastStep.backward called before forward")
+        _check_dy(self, dy, (self._shape[0], self._shape[2]))
+        dx = self._buffers.get("dx", self._shape, dy.dtype)
+        dx[:, :-1] = 0
+        dx[:, -1] = dy
+        return dx
+
+
+class MeanOverTime(Layer):
+    """y (B, F) = the mean of x (B, T, F) over its T time steps. Backward: dx[:, t] = dy / T."""
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None
+
+    def output_shape(self, input_shape):
+        return _sequence_shape(self, input_shape)[1:]
+
+    def forward(self, x, training=True):
+        self._shape = x.shape
+        return self._mean(x, "y")
+
+    def infer(self, x):
+        return self._mean(x, "y_infer")
+
+    def _mean(self, x, buffer):
+        y = self._buffers.get(buffer, (x.shape[0], x.shape[2]), x.dtype)
+        return np.mean(x, axis=1, out=y)
+
+    def backward(self, dy, *, input_grad=True, write=False):
+        if not input_grad:
+            return None
+        if self._shape is None:
+            raise RuntimeError("MeanOverTime.backward called before forward")
+        _check_dy(self, dy, (self._shape[0], self._shape[2]))
+        dx = self._buffers.get("dx", self._shape, dy.dtype)
+        np.divide(dy[:, None, :], dy.dtype.type(self._shape[1]), out=dx)
+        return dx
+
+
+class Flatten(Layer):
+    """y (B, prod(features)) = x (B, *features) reshaped (torch.nn.Flatten(): a view of a
+    contiguous x). Backward: dy reshaped back to x's shape."""
+
+    def __init__(self):
+        super().__init__()
+        self._shape = None
+
+    def output_shape(self, input_shape):
+        return (math.prod(input_shape),)
+
+    def forward(self, x, training=True):
+        self._shape = x.shape
+        return self.infer(x)
+
+    def infer(self, x):
+        return np.ascontiguousarray(x).reshape(x.shape[0], -1)
+
+    def backward(self, dy, *, input_grad=True, write=False):
+        if not input_grad:
+            return None
+        if self._shape is None:
+            raise RuntimeError("Flatten.backward called before forward")
+        _check_dy(self, dy, (self._shape[0], math.prod(self._shape[1:])))
+        return dy.reshape(self._shape)
+
+
+class LayerNorm(Layer):
+    """Layer normalization over the last dimension (Ba, Kiros & Hinton 2016; torch.nn.LayerNorm
+    with a 1-d ``normalized_shape``): for each row x (C) of x (B, ..., C),
+
+        mean = sum(x) / C,  var = sum((x - mean)^2) / C,  rstd = 1 / sqrt(var + eps)
+        y = (x - mean) * rstd * weight + bias
+
+    ``weight`` (C,) ones and ``bias`` (C,) zeros at first (torch's), without them when
+    ``elementwise_affine`` is False (``bias=False``: weight only). The forward saves mean and
+    rstd per row; backward:
+
+        xhat = (x - mean) * rstd,  g = dy * weight
+        dx = rstd * (g - mean(g) - xhat * mean(g * xhat))
+        dweight = sum over rows of dy * xhat,  dbias = sum over rows of dy
+    """
+
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
+                 dtype=np.float32):
+        super().__init__()
+        shape = normalized_shape
+        if isinstance(shape, tuple | list):
+            if len(shape) != 1:
+                raise ValueError(f"LayerNorm normalizes over the last dimension: "
+                                 f"normalized_shape must be an int or a 1-tuple, got {shape!r}")
+            shape = shape[0]
+        self.normalized_shape = (positive_int(shape, "normalized_shape"),)
+        if isinstance(eps, bool) or not isinstance(eps, numbers.Real) or not eps > 0:
+            raise ValueError(f"eps must be a number > 0, got {eps!r}")
+        self.eps = float(eps)
+        self._dtype = _check_dtype(dtype)
+        c = self.normalized_shape[0]
+        self.weight = Parameter(np.ones(c, self._dtype)) if elementwise_affine else None
+        self.bias = (Parameter(np.zeros(c, self._dtype)) if elementwise_affine and bias
+                     else None)
+        self._x = None
+
+    @property
+    def dtype(self):
+        return self._dtype
+
+    @property
+    def in_features(self):
+        return self.normalized_shape[0]
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if not input_shape or input_shape[-1] != self.normalized_shape[0]:
+            raise ValueError(f"{self!r} takes inputs of shape (batch, ..., "
+                             f"{self.normalized_shape[0]}), got "
+                             f"(batch, {', '.join(map(str, input_shape))})")
+        return input_shape
+
+    def named_parameters(self):
+        return [(name, p) for name, p in (("weight", self.weight), ("bias", self.bias))
+                if p is not None]
+
+    def forward(self, x, training=True):
+        self._x = x
+        rows = x.size // x.shape[-1]
+        mean = self._buffers.get("mean", (rows,), x.dtype)
+        rstd = self._buffers.get("rstd", (rows,), x.dtype)
+        return self._normalize(x, "y", mean, rstd)
+
+    def infer(self, x):
+        return self._normalize(x, "y_infer", None, None)
+
+    def _normalize(self, x, buffer, mean, rstd):
+        y = self._buffers.get(buffer, x.shape, x.dtype)
+        F.layernorm_forward(_flat(x), None if self.weight is None else self.weight.data,
+                            None if self.bias is None else self.bias.data, self.eps,
+                            out=_flat(y), mean=mean, rstd=rstd)
+        return y
+
+    def backward(self, dy, *, input_grad=True, write=False):
+        x = self._x
+        if x is None:
+            raise RuntimeError("LayerNorm.backward called before forward")
+        _grads(self.parameters())
+        dx = self._buffers.get("dx", x.shape, dy.dtype) if input_grad else None
+        rows = x.size // x.shape[-1]
+        F.layernorm_backward(
+            _flat(dy), _flat(x), self._buffers.get("mean", (rows,), x.dtype),
+            self._buffers.get("rstd", (rows,), x.dtype),
+            None if self.weight is None else self.weight.data,
+            None if self.weight is None else self.weight.grad,
+            None if self.bias is None else self.bias.grad,
+            dx=None if dx is None else _flat(dx), input_grad=input_grad, accumulate=not write)
+        return dx
+
+    def _extra_repr(self):
+        return (f"{self.normalized_shape}, eps={self.eps}"
+                + ("" if self.weight is not None else ", elementwise_affine=False")
+                + ("" if self.weight is None or self.bias is not None else ", bias=False")
+                + ("" if self._dtype == np.float32 else f", dtype={self._dtype}"))

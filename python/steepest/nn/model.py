@@ -4,11 +4,17 @@
     history = model.fit(X, y, loss="cross_entropy", optimizer="adam", epochs=10)
     labels = model.predict(X_test).argmax(1)
 
-A Dense followed by a ReLU runs as one product with the ReLU in its epilogue (the ReLU keeps
-y = relu(x W^T + b) for its backward: relu'(x) = 0 where y <= 0, else 1). In backward, a ReLU
-followed by a Dense runs inside the Dense's dx product (dx = 0 where the ReLU's y <= 0, else
-dy W). NaN propagates as in torch. The first layer with parameters
-computes no input gradient, and the layers before it are skipped in backward.
+Sequential knows no layer by type: shapes and dtype come from the layer protocol (layers.Layer),
+and fusions from the capabilities layers offer. A layer followed by one whose ``as_epilogue``
+it lists in its ``epilogue_activations`` applies it in its own forward (Dense then ReLU: one
+product with the ReLU in its epilogue; the ReLU adopts y = relu(x W^T + b) for its backward).
+In backward, a layer that ``takes_input_mask`` after one that offers ``input_mask()`` applies
+that layer's backward inside its own dx (a ReLU before a Dense: dx = 0 where the ReLU's y <= 0,
+else dy W). NaN propagates as in torch. In training the first layer with parameters computes no
+input gradient, and the layers before it are skipped in backward.
+
+A Sequential is itself a layer (a Block whose children are named by index: "0.weight"), so it
+can sit inside another Sequential or a composite layer.
 """
 
 import numpy as np
@@ -16,13 +22,14 @@ import numpy as np
 from . import checks
 from .training import evaluate as _evaluate
 from .training import fit as _fit
-from .layers import Dense, Layer, ReLU
+from .layers import Block, Layer
 
 __all__ = ["Sequential"]
 
 
-class Sequential:
+class Sequential(Block):
     def __init__(self, *layers):
+        super().__init__()
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
                 raise TypeError(f"layer {i} is a {type(layer).__name__}, not a steepest.nn "
@@ -30,123 +37,107 @@ class Sequential:
         if len({id(layer) for layer in layers}) != len(layers):
             raise ValueError("a layer appears twice in the model (its buffers would be shared)")
         self.layers = list(layers)
-        dense = [layer for layer in layers if isinstance(layer, Dense)]
-        dtypes = {layer.weight.data.dtype for layer in dense}
-        if len(dtypes) > 1:
-            raise TypeError(f"the Dense layers mix dtypes {sorted(map(str, dtypes))}")
-        self.dtype = dtypes.pop() if dtypes else np.dtype(np.float32)
-        for a, b in zip(dense, dense[1:]):
-            if a.out_features != b.in_features:
-                raise ValueError(f"{a!r} gives {a.out_features} features but the next Dense, "
-                                 f"{b!r}, takes {b.in_features}")
-        self.in_features = dense[0].in_features if dense else None
-        self.out_features = dense[-1].out_features if dense else None
-        # forward's plan: (layer, None) or (Dense, the ReLU right after it, fused into it)
+        self._dtype = Block.dtype.fget(self) or np.dtype(np.float32)  # TypeError if mixed
+        # the input's last dimension, when the first layer fixes one (for a clear message)
+        self.in_features = getattr(layers[0], "in_features", None) if layers else None
+        self._shapes = {}  # input feature shape -> output feature shape, checked once each
+        # the input shape, when the first layer fixes it; else each new one is checked at the
+        # first forward, predict or fit that brings it
+        self.input_shape = layers[0].input_shape if layers else None
+        if self.input_shape is not None:
+            self.output_shape(self.input_shape)
+        # forward's plan: (forward, infer, epilogue, adopt): a layer alone (epilogue None), or
+        # a layer applying the next one (an activation named `epilogue`) in its own forward,
+        # whose result that next layer adopts.
         self._plan, i = [], 0
-        while i < len(self.layers):
-            layer, after = self.layers[i], self.layers[i + 1: i + 2]
-            fused = isinstance(layer, Dense) and after and type(after[0]) is ReLU
-            self._plan.append((layer, after[0] if fused else None))
-            i += 2 if fused else 1
-        self._named = [(f"{i}.{name}", p) for i, layer in enumerate(self.layers)
-                       for name, p in layer.named_parameters()]
-        trainable = [i for i, layer in enumerate(self.layers) if layer.named_parameters()]
-        first = trainable[0] if trainable else len(self.layers)
-        # backward runs from the last layer down to the first with parameters, which computes
-        # no input gradient: (backward, input_grad, is a Dense, the ReLU before that Dense whose
-        # backward it runs fused, or None). A Dense can write the gradients of its parameters
-        # instead of accumulating.
-        self._backward_steps, i = [], len(self.layers) - 1
-        while i >= first:
-            layer = self.layers[i]
-            dense = isinstance(layer, Dense)
-            relu = (self.layers[i - 1] if dense and i - 1 > first
-                    and type(self.layers[i - 1]) is ReLU else None)
-            self._backward_steps.append((layer.backward, i > first, dense, relu))
-            i -= 2 if relu is not None else 1
-        # the parameters of other layers (user-defined ones): zeroed before a writing backward
-        self._accumulated = [p for layer in layers if not isinstance(layer, Dense)
-                             for _, p in layer.named_parameters()]
+        while i < len(layers):
+            layer, after = layers[i], layers[i + 1] if i + 1 < len(layers) else None
+            act = after.as_epilogue if after is not None else None
+            if act is not None and act in layer.epilogue_activations:
+                self._plan.append((layer.forward, layer.infer, act, after.adopt_output))
+                i += 2
+            else:
+                self._plan.append((layer.forward, layer.infer, None, None))
+                i += 1
+        self._backward_plans = {False: self._backward_plan(False),
+                                True: self._backward_plan(True)}
         self._output_shape = None  # of the last forward, for backward's check
 
-    # -- parameters ------------------------------------------------------------------------
-
-    def named_parameters(self):
-        """``[("0.weight", Parameter), ("0.bias", ...), ...]``: layer index, then name."""
-        return list(self._named)
-
-    def parameters(self):
-        """The Parameter objects (``.data``, ``.grad``) every steepest.optim optimizer takes."""
-        return [p for _, p in self._named]
-
-    def zero_grad(self):
-        """Zero every parameter's gradient (backward accumulates into it)."""
-        for _, p in self._named:
-            if p.grad is None:
-                p.grad = np.zeros_like(p.data)
+    def _backward_plan(self, input_grad):
+        """(backward, input_grad, input_mask or None) from the last layer down. Without an
+        input gradient the plan stops at the first layer with parameters, which computes no dx.
+        A layer that takes an input mask runs the backward of a masking layer before it (whose
+        own step is then skipped)."""
+        layers = self.layers
+        if input_grad:
+            first = 0
+        else:
+            first = next((i for i, layer in enumerate(layers) if layer.named_parameters()),
+                         len(layers))
+        steps, i = [], len(layers) - 1
+        while i >= first:
+            layer, before = layers[i], layers[i - 1] if i > first else None
+            dx = input_grad or i > first
+            if dx and before is not None and before.as_input_mask and layer.takes_input_mask:
+                steps.append((layer.backward, True, before.input_mask))
+                i -= 2
             else:
-                p.grad.fill(0)
+                steps.append((layer.backward, dx, None))
+                i -= 1
+        return steps
 
-    def state_dict(self):
-        """``{name: copy of the parameter's array}``."""
-        return {name: p.data.copy() for name, p in self.named_parameters()}
+    # -- the protocol ----------------------------------------------------------------------
 
-    def load_state_dict(self, state_dict):
-        """Copy the arrays of ``state_dict`` into the parameters, in place (cast to their
-        dtype from another floating-point dtype; an integer, bool or complex array is refused).
-        The names and shapes must match exactly; nothing changes otherwise."""
-        named = dict(self.named_parameters())
-        missing = sorted(set(named) - set(state_dict))
-        unexpected = sorted(set(state_dict) - set(named))
-        if missing or unexpected:
-            raise ValueError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
-        arrays = {}
-        for name, p in named.items():
-            a = np.asarray(state_dict[name])
-            if a.shape != p.data.shape:
-                raise ValueError(f"load_state_dict: {name!r} has shape {a.shape}, the model's "
-                                 f"{p.data.shape}")
-            if a.dtype.kind != "f":
-                raise TypeError(f"load_state_dict: {name!r} has dtype {a.dtype}, expected a "
-                                f"floating-point array (the parameter is {p.data.dtype})")
-            arrays[name] = a
-        for name, p in named.items():
-            np.copyto(p.data, arrays[name], casting="same_kind")
+    def children(self):
+        return [(str(i), layer) for i, layer in enumerate(self.layers)]
 
-    # -- forward / backward ----------------------------------------------------------------
+    @property
+    def dtype(self):
+        """The layers' dtype (float32 when none has parameters)."""
+        return self._dtype
+
+    def output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        shape = self._shapes.get(input_shape)
+        if shape is None:
+            shape = self._shapes[input_shape] = super().output_shape(input_shape)
+        return shape
 
     def forward(self, x, training=True):
-        """The model's output (B, out_features) for x (B, in_features), as a new array.
+        """The model's output (B, *out) for x (B, *features), as a new array.
         ``training`` turns Dropout on; a float64 x given to a float32 model (or the reverse)
         is converted. x is not checked for NaN here (``predict`` and ``fit`` check), and is
         kept, not copied, for backward: change it only after the backward."""
         x = self._input(x, "x", finite=False)
         return self._forward(x, training).copy()
 
-    def backward(self, dout):
-        """Backpropagate dL/dout (the last forward's output shape) through the model,
-        accumulating into every parameter's ``.grad``."""
+    def backward(self, dout, *, input_grad=True, write=False):
+        """Backpropagate dL/dout (the last forward's output shape) through the model, adding to
+        every parameter's ``.grad`` (``write=True``: writing it). Returns dL/dx (in the first
+        layer's buffer), or None with ``input_grad=False`` (the first layer with parameters
+        then computes no input gradient)."""
         if self._output_shape is None:
             raise RuntimeError("backward called before forward")
         if not isinstance(dout, np.ndarray) or dout.shape != self._output_shape:
             raise ValueError(f"dout must be an array of the last output's shape "
                              f"{self._output_shape}, got "
                              f"{getattr(dout, 'shape', type(dout).__name__)}")
-        self._backward(np.ascontiguousarray(dout, dtype=self.dtype))
+        return self._backward(np.ascontiguousarray(dout, dtype=self.dtype),
+                              input_grad=input_grad, write=write)
+
+    def infer(self, x):
+        """The output at inference in the last layer's buffer; a pending backward is kept."""
+        return self._infer(self._input(x, "x", finite=False))
 
     def predict(self, x, batch_size=1024):
         """The output for every row of x, at inference (no dropout), ``batch_size`` rows at a
         time; a new array. A forward's pending backward is not disturbed."""
         x = self._input(x, "x")
         batch_size = checks.positive_int(batch_size, "batch_size")
-        out = None
+        out = np.empty((len(x),) + self.output_shape(x.shape[1:]), self.dtype)
         for start in range(0, len(x), batch_size):
             y = self._infer(x[start:start + batch_size])
-            if out is None:
-                out = np.empty((len(x),) + y.shape[1:], y.dtype)
             out[start:start + len(y)] = y
-        if out is None:  # no rows
-            out = np.empty((0, self.out_features), self.dtype)
         return out
 
     def fit(self, X, y, **kwargs):
@@ -159,40 +150,40 @@ class Sequential:
         return _evaluate(self, X, y, loss=loss, metric=metric, batch_size=batch_size)
 
     def _input(self, x, name, finite=True):
-        if self.in_features is None:
-            raise ValueError("the model has no Dense layer, so no input size")
-        return checks.features(x, self.in_features, self.dtype, name, finite)
+        """x as a C-contiguous array of the model's dtype whose feature shape the layers take
+        (ValueError naming ``name`` and the layer otherwise)."""
+        x = checks.batch(x, self.dtype, name, self.in_features, finite)
+        try:
+            self.output_shape(x.shape[1:])
+        except ValueError as e:
+            raise ValueError(f"{name} of shape {x.shape} does not fit the model: {e}") from None
+        return x
 
     def _forward(self, x, training):
         """The output in the last layer's buffer (overwritten by the next forward)."""
-        for layer, relu in self._plan:
-            if relu is None:
-                x = layer.forward(x, training)
+        for forward, _, epilogue, adopt in self._plan:
+            if epilogue is None:
+                x = forward(x, training)
             else:
-                x = relu.follow_fused(layer.forward(x, training, relu=True))
+                x = adopt(forward(x, training, epilogue=epilogue))
         self._output_shape = x.shape
         return x
 
     def _infer(self, x):
         """The output at inference, in buffers of its own: a pending backward is unaffected."""
-        for layer, relu in self._plan:
-            x = layer.infer(x) if relu is None else layer.infer(x, relu=True)
+        for _, infer, epilogue, _ in self._plan:
+            x = infer(x) if epilogue is None else infer(x, epilogue=epilogue)
         return x
 
-    def _backward(self, dout, accumulate=True):
-        """With ``accumulate=False``, zero_grad() then backward: the Dense layers write their
-        gradients instead of adding to zeros (bitwise the same, without the zeroing pass); every
-        one is reached, backward stops only before the first layer with parameters."""
-        if not accumulate:
-            for p in self._accumulated:
-                if p.grad is not None:
-                    p.grad.fill(0)
-        for backward, input_grad, dense, relu in self._backward_steps:
-            if dense:
-                dout = backward(dout, input_grad, accumulate=accumulate, relu=relu)
+    def _backward(self, dout, input_grad=False, write=True):
+        """Without ``input_grad`` the layers before the first with parameters are skipped.
+        ``write=True`` is zero_grad() then backward, without the zeroing pass."""
+        for backward, dx, input_mask in self._backward_plans[input_grad]:
+            if input_mask is None:
+                dout = backward(dout, input_grad=dx, write=write)
             else:
-                dout = backward(dout, input_grad)
+                dout = backward(dout, input_grad=True, write=write, input_mask=input_mask())
+        return dout
 
     def __repr__(self):
-        inner = "".join(f"\n  ({i}): {layer!r}" for i, layer in enumerate(self.layers))
-        return f"Sequential({inner}\n)"
+        return "Sequential(" + self._extra_repr() + ")"

@@ -43,13 +43,20 @@ class History(dict):
 
 
 def _data(model, X, y, loss, names):
-    """(X, y) checked against the model and the loss and converted once for training."""
+    """(X, y) checked against the model and the loss and converted once for training: X
+    (n, *features), the model's output (n, outputs), y as the loss takes it."""
     X = model._input(X, names[0])
     y_shape = np.shape(y)
     if not y_shape or y_shape[0] != len(X):
         raise ValueError(f"{names[0]} has {len(X)} rows but {names[1]} has "
                          f"{y_shape[0] if y_shape else 'none (a scalar)'}")
-    return X, loss.targets(y, model.out_features, model.dtype, names[1])
+    out = model.output_shape(X.shape[1:])
+    if len(out) != 1:
+        raise ValueError(f"for {names[0]} of shape {X.shape} the model's output has shape "
+                         f"(n, {', '.join(map(str, out))}); fit and evaluate take an output "
+                         "(n, outputs): end the model with LastStep(), MeanOverTime() or "
+                         "Flatten()")
+    return X, loss.targets(y, out[0], model.dtype, names[1])
 
 
 def _optimizer(optimizer, model):
@@ -92,7 +99,7 @@ def train_step(model, loss, optimizer, xb, yb, grads):
     if grad is None:
         grad = grads[len(xb)] = np.empty(out.shape, out.dtype)
     value, _ = loss.value_and_grad(out, yb, grad=grad)
-    model._backward(grad, accumulate=False)
+    model._backward(grad, input_grad=False, write=True)
     optimizer.step()
     return value, out
 
@@ -137,11 +144,13 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
         seed=None, validation_data=None, early_stopping=None, metric="auto", verbose=0):
     """Train ``model`` on (X, y) and return its History.
 
-    X (n, in_features), converted once to the model's dtype; y as the loss takes it (int class
-    labels (n,) for "cross_entropy", the next returns for "sharpe" and "sortino", (n, 2) action
-    and advantage for "reinforce", (n, outputs) or (n,) floats otherwise). ``loss``: a name
-    ("mse", "mae", "huber", "cross_entropy", "bce_with_logits", "sharpe", "sortino",
-    "reinforce") or a Loss. ``optimizer``: a
+    X (n, *features): (n, features) rows or (n, T, F) windows of T time steps, any shape the
+    model's layers take, converted once to the model's dtype; the model's output must be
+    (n, outputs). y as the loss takes it (int class labels (n,) for "cross_entropy", the next
+    returns for "sharpe" and "sortino", (n, 2) action and advantage for "reinforce",
+    (n, outputs) or (n,) floats otherwise). ``loss``: a name ("mse", "mae", "huber",
+    "cross_entropy", "bce_with_logits", "sharpe", "sortino", "reinforce") or a Loss.
+    ``optimizer``: a
     steepest.optim optimizer over ``model.parameters()``, or a rule's name ("adam", "sgd", ...)
     to build one with its defaults. ``batch_size``: None for full-batch gradient descent (one
     step per epoch), 1 for stochastic, k for mini-batches (the last one of an epoch may be
@@ -153,7 +162,7 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     ``verbose``: 0 silent, 1 a tqdm progress bar over the epochs (a line per epoch without
     tqdm), 2 a line per epoch.
 
-    Bad input (wrong feature count, NaN or infinity in X or y, labels out of range or not
+    Bad input (a feature shape the layers do not take, NaN or infinity in X or y, labels out of range or not
     integers, X and y of different lengths) raises before any weight changes.
     """
     loss = losses.get(loss)

@@ -131,3 +131,32 @@ def dropout(x, p, seed):
     scale = x.dtype.type(1) / x.dtype.type(1 - p) if p < 1 else x.dtype.type(0)
     keep = dropout_mask(x.size, p, seed).reshape(x.shape)
     return x * np.where(keep, scale, x.dtype.type(0))
+
+
+def layernorm_forward(x, weight=None, bias=None, eps=1e-5):
+    """(y, mean, rstd) over the last dimension of x (rows, C): y = (x - mean) * rstd * weight
+    + bias, mean and the biased variance per row, rstd = 1 / sqrt(var + eps)."""
+    x = _f64(x)
+    mean = x.mean(axis=-1, keepdims=True)
+    rstd = 1.0 / np.sqrt(((x - mean) ** 2).mean(axis=-1, keepdims=True) + eps)
+    y = (x - mean) * rstd
+    if weight is not None:
+        y = y * _f64(weight)
+    if bias is not None:
+        y = y + _f64(bias)
+    return y, mean[..., 0], rstd[..., 0]
+
+
+def layernorm_backward(dy, x, weight=None, eps=1e-5):
+    """(dx, dweight, dbias) of layernorm_forward, recomputing mean and rstd:
+    g = dy * weight, dx = rstd * (g - mean(g) - xhat * mean(g * xhat)), dweight = sum over rows
+    of dy * xhat, dbias = sum over rows of dy."""
+    dy, x = _f64(dy), _f64(x)
+    _, mean, rstd = layernorm_forward(x, eps=eps)
+    mean, rstd = mean[..., None], rstd[..., None]
+    xhat = (x - mean) * rstd
+    g = dy * _f64(weight) if weight is not None else dy
+    dx = rstd * (g - g.mean(axis=-1, keepdims=True)
+                 - xhat * (g * xhat).mean(axis=-1, keepdims=True))
+    rows = dy.reshape(-1, dy.shape[-1])
+    return dx, (rows * xhat.reshape(rows.shape)).sum(axis=0), rows.sum(axis=0)
