@@ -15,6 +15,7 @@ void register_adafactor(py::module_& m);
 void register_bench(py::module_& m);
 void register_nn(py::module_& m);
 void register_clip(py::module_& m);
+void register_conv(py::module_& m);
 }
 }  // namespace steepest
 
@@ -48,4 +49,5 @@ PYBIND11_MODULE(_core, m) {
   bind::register_bench(m);
   bind::register_nn(m);
   bind::register_clip(m);
+  bind::register_conv(m);
 }

@@ -67,6 +67,10 @@ template <class T>
 double loss(const Loss<T>&, int64_t, int64_t);
 template <class T>
 void dropout(const Dropout<T>&, int64_t, int64_t);
+template <class T>
+void conv1d_forward(const Conv1dForward<T>&);
+template <class T>
+void conv1d_backward(const Conv1dBackward<T>&);
 
 #define STEEPEST_STR2(x) #x
 #define STEEPEST_STR(x) STEEPEST_STR2(x)
@@ -81,7 +85,8 @@ extern const KernelTable table = {
       &adafactor_apply<float>},
      &pattern<float>, &gemm<float>,
      &dense_forward<float>, &dense_backward<float>, &activation_forward<float>,
-     &activation_backward<float>, &approx<float>, &loss<float>, &dropout<float>},
+     &activation_backward<float>, &approx<float>, &loss<float>, &dropout<float>,
+     &conv1d_forward<float>, &conv1d_backward<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
      &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>, &lion<double>,
      &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>, &norm_partial<double>,
@@ -90,7 +95,8 @@ extern const KernelTable table = {
       &adafactor_apply<double>},
      &pattern<double>,
      &gemm<double>, &dense_forward<double>, &dense_backward<double>, &activation_forward<double>,
-     &activation_backward<double>, &approx<double>, &loss<double>, &dropout<double>},
+     &activation_backward<double>, &approx<double>, &loss<double>, &dropout<double>,
+     &conv1d_forward<double>, &conv1d_backward<double>},
 };
 
 }  // namespace STEEPEST_TARGET
