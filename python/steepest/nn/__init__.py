@@ -14,8 +14,9 @@ from .training import History, evaluate, fit
 from .layers import GELU, Dense, Dropout, LeakyReLU, Layer, Parameter, ReLU, Sigmoid, Tanh
 from .losses import BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss
 from .model import Sequential
+from .conv import Conv1d, TCNBlock
 
 __all__ = ["Sequential", "Layer", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "GELU", "Dropout", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCEWithLogitsLoss", "EarlyStopping", "History", "fit", "evaluate", "functional",
-           "init"]
+           "init", "Conv1d", "TCNBlock"]
