@@ -55,21 +55,6 @@ constexpr int64_t kChunksPerThread = 1;
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44); with a Shifted
-// op(A) each tap's width is cut so (a block is one run of channels of one tap).
-template <class T>
-int64_t depth_block_max(const Gemm<T>& g) {
-  const int64_t span = g.shifted_a ? g.shifted_a->width : g.k;
-  return ceil_div(span, ceil_div(span, kMaxDepth));
-}
-
-// The depth of the block that starts at pc.
-template <class T>
-int64_t depth_block(const Gemm<T>& g, int64_t kc_max, int64_t pc) {
-  if (g.shifted_a) return lesser(kc_max, g.shifted_a->width - pc % g.shifted_a->width);
-  return lesser(kc_max, g.k - pc);
-}
-
 // A tile of rows x cols (at most kTileRows x kTileCols) at c: tile() in place when full, else
 // through a local full-size tile (padded bias too) so that nothing past C or bias is touched.
 template <class T>
@@ -100,8 +85,8 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
   const bool relu = g.activation == Activation::relu;
   for (int64_t jc = c0; jc < c1; jc += kMaxCols) {
     const int64_t nc = lesser(kMaxCols, c1 - jc);
-    for (int64_t pc = 0, kc = 0; pc < g.k; pc += kc) {
-      kc = depth_block(g, kc_max, pc);
+    for (int64_t pc = 0; pc < g.k; pc += kc_max) {
+      const int64_t kc = lesser(kc_max, g.k - pc);
       const bool load_c = g.accumulate || pc > 0, last = pc + kc == g.k;
       pack_b(g, pc, kc, jc, nc, b_pack);
       for (int64_t ic = r0; ic < r1; ic += kMaxRows<T>) {
@@ -187,7 +172,8 @@ Split<T> split(const Gemm<T>& g, int64_t threads) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
   if (g.m == 0 || g.n == 0) return {&g, 0, 0, 0, 0, 0, 0, nullptr};
   if (g.k == 0) return {&g, 0, 1, 1, 0, 0, 0, nullptr};
-  const int64_t kc = depth_block_max(g);
+  // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
+  const int64_t kc = ceil_div(g.k, ceil_div(g.k, kMaxDepth));
   const double flops = double(g.m) * double(g.n) * double(g.k);
   int64_t wanted = threads * kChunksPerThread;
   if (threads == 1 || flops < 2.0 * kChunkFlops) wanted = 1;

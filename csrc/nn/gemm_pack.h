@@ -99,7 +99,7 @@ void copy_rows(const T* __restrict src, int64_t ld, int64_t count, int64_t kc, T
   }
 }
 
-// The longest run of zeros a Shifted row may read (a depth block: gemm.cc's kMaxDepth).
+// The longest run of zeros a Shifted row may read (a depth block at most: gemm.cc's kMaxDepth).
 constexpr int64_t kZeroRun = 256;
 template <class T>
 const T* zero_run() {
@@ -120,23 +120,31 @@ const T* shifted_at(const Shifted<T>& s, int64_t b, int64_t t, int64_t k, int64_
   return s.src + (b * s.length + u) * s.width + c;
 }
 
-// pack_a for a Shifted op(A) whose depth block [p0, p0 + kc) lies within one tap: each sliver
-// row is one run of kc channels of src (or zeros), gathered like the rows of a stored A.
+// pack_a for a Shifted op(A): the depth block [p0, p0 + kc) crosses taps in segments, and within
+// one tap each sliver row is one run of channels of src (or zeros), gathered like the rows of a
+// stored A into that segment's k-steps of the sliver.
 template <class T>
 void pack_a_shifted(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
                     T* __restrict out) {
   constexpr int R = kTileRows;
-  const int64_t k = p0 / sh.width, c = p0 % sh.width;
   int64_t b = i0 / sh.steps, t = i0 % sh.steps;  // row i0 + s + i, advanced without dividing
   for (int64_t s = 0; s < mc; s += R, out += kc * R) {
     const int64_t rows = lesser(R, mc - s);
-    const T* src[R];
+    int64_t row_b[R], row_t[R];
     for (int i = 0; i < rows; ++i) {
-      const T* row = shifted_at(sh, b, t, k, c);
-      src[i] = row ? row : zero_run<T>();
+      row_b[i] = b, row_t[i] = t;
       if (++t == sh.steps) t = 0, ++b;
     }
-    gather(src, int(rows), R, kc, out, R);
+    for (int64_t p = p0; p < p0 + kc;) {  // a segment [p, p + n) of tap k, channels c..c + n
+      const int64_t k = p / sh.width, c = p % sh.width, n = lesser(sh.width - c, p0 + kc - p);
+      const T* src[R];
+      for (int i = 0; i < rows; ++i) {
+        const T* row = shifted_at(sh, row_b[i], row_t[i], k, c);
+        src[i] = row ? row : zero_run<T>();
+      }
+      gather(src, int(rows), R, n, out + (p - p0) * R, R);
+      p += n;
+    }
   }
 }
 

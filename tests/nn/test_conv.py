@@ -17,7 +17,8 @@ DTYPES = [np.float32, np.float64]
 H = 1e-6
 
 # (batch, steps, in, out, kernel, stride, dilation, padding): odd channel counts and steps, every
-# padding mode, strides 1-3, dilations 1, 2, 4, kernels 1-5.
+# padding mode, strides 1-3, dilations 1, 2, 4, kernels 1-5; channel counts that are not multiples
+# of the tile widths, so packed panels and depth blocks straddle two taps.
 CASES = [
     (2, 13, 5, 7, 3, 1, 1, "causal"),
     (3, 17, 9, 17, 3, 1, 2, "causal"),
@@ -34,6 +35,8 @@ CASES = [
     (2, 10, 3, 5, 3, 2, 4, (5, 1)),
     (1, 1, 2, 3, 1, 1, 1, "causal"),
     (2, 3, 1, 1, 3, 1, 1, "causal"),
+    (2, 9, 100, 7, 3, 1, 2, "causal"),  # depth 300: blocks of 150 that cut across taps
+    (2, 9, 7, 101, 3, 2, 1, 1),         # dx's depth 303 likewise
 ]
 
 

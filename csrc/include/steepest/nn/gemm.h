@@ -45,8 +45,7 @@ struct Gemm {
   // into the product that computes its incoming gradient (mask: the relu's output; a NaN
   // keeps C, as torch's relu backward)
   const T* mask = nullptr;
-  // If not null, op(A) (M, K) is this Shifted matrix (a, lda and trans_a are ignored): K is
-  // taps * width, and the depth blocks are cut inside taps.
+  // If not null, op(A) (M, K) is this Shifted matrix (a, lda and trans_a are ignored).
   const Shifted<T>* shifted_a = nullptr;
   // If not null, op(B) (K, N) is this Shifted matrix (b, ldb and trans_b are ignored).
   const Shifted<T>* shifted_b = nullptr;
