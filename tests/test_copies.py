@@ -338,6 +338,23 @@ def look_layer(system):
             layer.infer(np.linspace(-3, 3, 30, dtype=np.float32).reshape(5, 6)).copy()]
 
 
+def sequence_forward_backward(system, t):
+    """One forward and backward of a sequence layer alone (float32 data (5, 7, 6))."""
+    layer = system["layer"]
+    rng = np.random.default_rng(t)
+    x = rng.standard_normal((5, 7, 6)).astype(np.float32)
+    y = layer.forward(x, training=True)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    system["y"], system["dx"] = y.copy(), layer.backward(dy).copy()
+
+
+def look_sequence_layer(system):
+    layer = system["layer"]
+    return [system.get("y"), system.get("dx"),
+            [[p.data.copy(), p.grad.copy()] for p in layer.parameters()],
+            layer.infer(np.linspace(-3, 3, 210, dtype=np.float32).reshape(5, 7, 6)).copy()]
+
+
 LOSSES = {
     "MSELoss": (nn.MSELoss, lambda rng: rng.standard_normal((5, 3)).astype(np.float32)),
     "L1Loss": (nn.L1Loss, lambda rng: rng.standard_normal((5, 3)).astype(np.float32)),
@@ -457,6 +474,10 @@ NN_CASES = {
     "nn.Sequential-windows-Flatten": (
         model_system(window_model(lambda: [nn.Flatten(), nn.Dense(16, 3, seed=2)])),
         fit_windows_epoch, look_window_model, {"Flatten"}),
+    "nn.Conv1d": (layer_system(lambda: nn.Conv1d(6, 4, 3, dilation=2, seed=0)),
+                  sequence_forward_backward, look_sequence_layer, {"Conv1d"}),
+    "nn.TCNBlock": (layer_system(lambda: nn.TCNBlock(6, 4, dropout=0.2, seed=0)),
+                    sequence_forward_backward, look_sequence_layer, {"TCNBlock"}),
 }
 CASES.update(NN_CASES)
 

@@ -38,6 +38,7 @@ namespace {
 // Block sizes for the caches of AVX2 cores (Zen3: 32 KiB L1d, 512 KiB L2 per core): the A block
 // kMaxRows x kMaxDepth is 144 KiB in L2, a B panel kMaxDepth x 16 fp32 is 16 KiB in L1.
 constexpr int64_t kMaxDepth = 256;                         // kc
+static_assert(kMaxDepth <= kZeroRun, "a Shifted row in the padding reads kc zeros");
 template <class T>
 constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
 constexpr int64_t kMaxCols = 2048;                         // nc

@@ -4,6 +4,8 @@
 //   A (M, K), B (N, K) stored   -> a sliver/panel gathers rows read along k: a transpose, done
 //                                  with 8x8 in-register transposes for fp32 on AVX
 //   A (K, M), B (K, N) stored   -> a row of storage is one k-step: a plain copy
+//   a Shifted op(A) or op(B)    -> runs of a convolution's input gathered in place (gemm.h);
+//                                  a row in the padding reads a run of zeros
 // Included inside a namespace after gemm_tile.h (gemm.cc includes <immintrin.h> first).
 #pragma once
 
@@ -97,11 +99,92 @@ void copy_rows(const T* __restrict src, int64_t ld, int64_t count, int64_t kc, T
   }
 }
 
+// The longest run of zeros a Shifted row may read (a depth block at most: gemm.cc's kMaxDepth).
+constexpr int64_t kZeroRun = 256;
+template <class T>
+const T* zero_run() {
+  alignas(64) static const T zeros[kZeroRun] = {};
+  return zeros;
+}
+
+// Row (b, t) of a Shifted matrix from tap k, channel c on: its address in src, or null in the
+// padding (gemm.h gives the mapping).
+template <class T>
+const T* shifted_at(const Shifted<T>& s, int64_t b, int64_t t, int64_t k, int64_t c) {
+  int64_t u = t * s.step + k * s.tap_step + s.offset;
+  if (s.divisor != 1) {
+    if (u < 0 || u % s.divisor) return nullptr;
+    u /= s.divisor;
+  }
+  if (u < 0 || u >= s.length) return nullptr;
+  return s.src + (b * s.length + u) * s.width + c;
+}
+
+// pack_a for a Shifted op(A): the depth block [p0, p0 + kc) crosses taps in segments, and within
+// one tap each sliver row is one run of channels of src (or zeros), gathered like the rows of a
+// stored A into that segment's k-steps of the sliver.
+template <class T>
+void pack_a_shifted(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                    T* __restrict out) {
+  constexpr int R = kTileRows;
+  int64_t b = i0 / sh.steps, t = i0 % sh.steps;  // row i0 + s + i, advanced without dividing
+  for (int64_t s = 0; s < mc; s += R, out += kc * R) {
+    const int64_t rows = lesser(R, mc - s);
+    int64_t row_b[R], row_t[R];
+    for (int i = 0; i < rows; ++i) {
+      row_b[i] = b, row_t[i] = t;
+      if (++t == sh.steps) t = 0, ++b;
+    }
+    for (int64_t p = p0; p < p0 + kc;) {  // a segment [p, p + n) of tap k, channels c..c + n
+      const int64_t k = p / sh.width, c = p % sh.width, n = lesser(sh.width - c, p0 + kc - p);
+      const T* src[R];
+      for (int i = 0; i < rows; ++i) {
+        const T* row = shifted_at(sh, row_b[i], row_t[i], k, c);
+        src[i] = row ? row : zero_run<T>();
+      }
+      gather(src, int(rows), R, n, out + (p - p0) * R, R);
+      p += n;
+    }
+  }
+}
+
+// pack_b for a Shifted op(B): panel columns [j, j + cols) are taps and channels; within one tap
+// (the usual case) a panel row is one run of src, else each column is found on its own.
+template <class T>
+void pack_b_shifted(const Shifted<T>& sh, int64_t p0, int64_t kc, int64_t j0, int64_t nc,
+                    T* __restrict out) {
+  constexpr int NR = kTileCols<T>;
+  for (int64_t s = 0; s < nc; s += NR, out += kc * NR) {
+    const int64_t j = j0 + s, cols = lesser(NR, nc - s);
+    const int64_t k = j / sh.width, c = j % sh.width;
+    int64_t b = p0 / sh.steps, t = p0 % sh.steps;  // row p0 + p, advanced without dividing
+    for (int64_t p = 0; p < kc; ++p) {
+      T* __restrict o = out + p * NR;
+      if (c + cols <= sh.width) {
+        const T* row = shifted_at(sh, b, t, k, c);
+        if (row && cols == NR)
+          for (int q = 0; q < NR; ++q) o[q] = row[q];
+        else
+          for (int64_t q = 0; q < cols; ++q) o[q] = row ? row[q] : T(0);
+      } else {
+        for (int64_t q = 0, kq = k, cq = c; q < cols; ++q) {
+          const T* at = shifted_at(sh, b, t, kq, cq);
+          o[q] = at ? *at : T(0);
+          if (++cq == sh.width) cq = 0, ++kq;
+        }
+      }
+      for (int64_t q = cols; q < NR; ++q) o[q] = T(0);
+      if (++t == sh.steps) t = 0, ++b;
+    }
+  }
+}
+
 // A block rows [i0, i0 + mc), depth [p0, p0 + kc) -> slivers of kTileRows rows, k-major:
 // out[s * kc * R + p * R + i] = op(A)(i0 + s * R + i, p0 + p); rows past mc are 0.
 template <class T>
 void pack_a(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T* __restrict out) {
   constexpr int R = kTileRows;
+  if (g.shifted_a) return pack_a_shifted(*g.shifted_a, i0, mc, p0, kc, out);
   for (int64_t s = 0; s < mc; s += R, out += kc * R) {
     const int64_t rows = lesser(R, mc - s);
     if (g.trans_a) {  // A (K, M): a row of A is one k-step of the sliver
@@ -119,6 +202,7 @@ void pack_a(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc, T*
 template <class T>
 void pack_b(const Gemm<T>& g, int64_t p0, int64_t kc, int64_t j0, int64_t nc, T* __restrict out) {
   constexpr int NR = kTileCols<T>;
+  if (g.shifted_b) return pack_b_shifted(*g.shifted_b, p0, kc, j0, nc, out);
   for (int64_t s = 0; s < nc; s += NR, out += kc * NR) {
     const int64_t cols = lesser(NR, nc - s);
     if (!g.trans_b) {  // B (K, N): a row of B is one k-step of the panel

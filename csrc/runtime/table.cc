@@ -71,6 +71,10 @@ template <class T>
 void layernorm_forward(const LayerNormForward<T>&);
 template <class T>
 void layernorm_backward(const LayerNormBackward<T>&);
+template <class T>
+void conv1d_forward(const Conv1dForward<T>&);
+template <class T>
+void conv1d_backward(const Conv1dBackward<T>&);
 
 #define STEEPEST_STR2(x) #x
 #define STEEPEST_STR(x) STEEPEST_STR2(x)
@@ -86,7 +90,8 @@ extern const KernelTable table = {
      &pattern<float>, &gemm<float>,
      &dense_forward<float>, &dense_backward<float>, &activation_forward<float>,
      &activation_backward<float>, &approx<float>, &loss<float>, &dropout<float>,
-     &layernorm_forward<float>, &layernorm_backward<float>},
+     &layernorm_forward<float>, &layernorm_backward<float>, &conv1d_forward<float>,
+     &conv1d_backward<float>},
     {&sgd<double>, &adam<double>, &rmsprop<double>, &adagrad<double>, &adadelta<double>,
      &adamax<double>, &nadam<double>, &radam<double>, &rprop<double>, &asgd<double>, &lion<double>,
      &lamb_moments<double>, &lamb_apply<double>, &sum_squares<double>, &norm_partial<double>,
@@ -96,7 +101,8 @@ extern const KernelTable table = {
      &pattern<double>,
      &gemm<double>, &dense_forward<double>, &dense_backward<double>, &activation_forward<double>,
      &activation_backward<double>, &approx<double>, &loss<double>, &dropout<double>,
-     &layernorm_forward<double>, &layernorm_backward<double>},
+     &layernorm_forward<double>, &layernorm_backward<double>, &conv1d_forward<double>,
+     &conv1d_backward<double>},
 };
 
 }  // namespace STEEPEST_TARGET

@@ -5,7 +5,7 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
@@ -77,6 +77,16 @@ def clip_grad_value(grads: list, clip_value: typing.SupportsFloat | typing.Suppo
 def compiled_targets() -> list[str]:
     """
     SIMD targets compiled in, lowest first.
+    """
+def conv1d_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, pad_left: typing.SupportsInt | typing.SupportsIndex, pad_right: typing.SupportsInt | typing.SupportsIndex, accumulate: bool = True, relu_output: typing.Any = None) -> None:
+    """
+    dx (B, T, in) written (if not None; 0 where relu_output is not > 0); dweight and dbias
+    accumulated (+=), or written with accumulate=False.
+    """
+def conv1d_forward(out: typing.Any, x: typing.Any, weight: typing.Any, bias: typing.Any, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, pad_left: typing.SupportsInt | typing.SupportsIndex, pad_right: typing.SupportsInt | typing.SupportsIndex, activation: str) -> None:
+    """
+    out (B, T_out, out) = conv1d of x (B, T, in) with weight (out, in, K) + bias, then
+    'none' or 'relu'; channels last, x zero-padded by pad_left / pad_right steps.
     """
 def dense_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, accumulate: bool = True, relu_output: typing.Any = None) -> None:
     """

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "steepest/nn/activations.h"
+#include "steepest/nn/conv1d.h"
 #include "steepest/nn/dense.h"
 #include "steepest/nn/dropout.h"
 #include "steepest/nn/gemm.h"
@@ -54,6 +55,8 @@ struct Kernels {
   DropoutKernel<T> dropout;
   LayerNormForwardKernel<T> layernorm_forward;
   LayerNormBackwardKernel<T> layernorm_backward;
+  Conv1dForwardKernel<T> conv1d_forward;
+  Conv1dBackwardKernel<T> conv1d_backward;
 };
 
 struct KernelTable {

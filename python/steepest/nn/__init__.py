@@ -16,10 +16,10 @@ from .layers import (GELU, Block, Dense, Dropout, Flatten, LastStep, LayerNorm, 
 from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss,
                      ReinforceLoss, SharpeLoss, SortinoLoss)
 from .model import Sequential
+from .conv import Conv1d, TCNBlock
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
-           "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss",
-           "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping", "History", "fit",
-           "evaluate", "functional",
-           "init"]
+           "Conv1d", "TCNBlock", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
+           "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
+           "History", "fit", "evaluate", "functional", "init"]

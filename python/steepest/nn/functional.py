@@ -74,6 +74,22 @@ Dropout (inverted: kept elements are scaled by 1 / (1 - p))::
         count and SIMD target, and backward regenerates it instead of storing it. Give the
         forward and backward of one step the same seed, and every step a new one. p == 0 or
         training=False is the identity (a copy into out).
+
+1-d convolution on channels-last data (weight stored (out, in, K) like torch.nn.Conv1d)::
+
+    conv1d_padding(padding, kernel_size, dilation=1, stride=1) -> (left, right)
+        "causal": ((K - 1) dilation, 0), output t sees inputs <= t; "same": torch's (stride 1
+        only; the odd step on the right); "valid": (0, 0); an int p: (p, p); a pair: itself.
+    conv1d_forward(x, weight, bias=None, stride=1, dilation=1, padding=(0, 0),
+                   activation="none", out=None) -> y
+        x (B, T, in), weight (out, in, K) -> y (B, T_out, out),
+        y[b, t] = bias + sum_k x[b, t stride + k dilation - left] @ weight[:, :, k].T (x zero
+        outside [0, T)), T_out = (T + left + right - dilation (K - 1) - 1) // stride + 1;
+        then "none" or "relu" (fused).
+    conv1d_backward(dy, x, weight, dweight, dbias=None, stride=1, dilation=1, padding=(0, 0),
+                    dx=None, input_grad=True, accumulate=True, relu_output=None) -> dx or None
+        dweight (out, in, K) and dbias (out,) += (or = with accumulate=False) their gradients;
+        dx (B, T, in) written unless input_grad=False; relu_output as in dense_backward.
 """
 
 import numbers
@@ -84,7 +100,8 @@ from steepest import _core
 
 __all__ = ["dense_forward", "dense_backward", "activation_forward", "activation_backward",
            "SAVES", "loss_value_and_grad", "loss_value", "LOSSES", "ratio_loss", "reinforce_loss",
-           "dropout_forward", "dropout_backward", "layernorm_forward", "layernorm_backward"]
+           "dropout_forward", "dropout_backward", "layernorm_forward", "layernorm_backward",
+           "conv1d_padding", "conv1d_forward", "conv1d_backward"]
 
 # What each activation's backward needs from its forward.
 SAVES = {"relu": "input", "leaky_relu": "input", "tanh": "output", "sigmoid": "output",
@@ -267,4 +284,70 @@ def layernorm_backward(dy, x, mean, rstd, weight=None, dweight=None, dbias=None,
     elif dx is not None:
         raise ValueError("layernorm_backward: dx given with input_grad=False")
     _core.layernorm_backward(dx, dweight, dbias, dy, x, mean, rstd, weight, bool(accumulate))
+    return dx
+
+
+def _geometry(value, name, low):
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+        raise ValueError(f"{name} must be an int >= {low}, got {value!r}")
+    return int(value)
+
+
+def conv1d_padding(padding, kernel_size, dilation=1, stride=1):
+    """(left, right) zero steps for a padding name, an int or a pair (see the module docstring)."""
+    kernel_size = _geometry(kernel_size, "kernel_size", 1)
+    dilation = _geometry(dilation, "dilation", 1)
+    span = dilation * (kernel_size - 1)
+    if isinstance(padding, str):
+        if padding == "causal":
+            return span, 0
+        if padding == "same":
+            if stride != 1:
+                raise ValueError("padding='same' is not supported for strided convolutions")
+            return span // 2, span - span // 2
+        if padding == "valid":
+            return 0, 0
+        raise ValueError(f"padding must be 'causal', 'same', 'valid', an int or a pair, "
+                         f"got {padding!r}")
+    if isinstance(padding, tuple) and len(padding) == 2:
+        return (_geometry(padding[0], "padding[0]", 0), _geometry(padding[1], "padding[1]", 0))
+    pad = _geometry(padding, "padding", 0)
+    return pad, pad
+
+
+def _conv1d_args(x, weight, stride, dilation, padding):
+    _dtype_of("x", x)
+    _dtype_of("weight", weight)
+    if x.ndim != 3 or weight.ndim != 3:
+        raise ValueError(f"conv1d: x must be 3-d (batch, steps, in_channels) and weight 3-d "
+                         f"(out_channels, in_channels, kernel_size), got {x.shape} and "
+                         f"{weight.shape}")
+    stride = _geometry(stride, "stride", 1)
+    dilation = _geometry(dilation, "dilation", 1)
+    left, right = conv1d_padding(padding, weight.shape[2], dilation, stride)
+    steps_out = (x.shape[1] + left + right - dilation * (weight.shape[2] - 1) - 1) // stride + 1
+    return stride, dilation, left, right, steps_out
+
+
+def conv1d_forward(x, weight, bias=None, stride=1, dilation=1, padding=(0, 0), activation="none",
+                   out=None):
+    """y (B, T_out, out) = conv1d of x (B, T, in) with weight (out, in, K) + bias, activation."""
+    stride, dilation, left, right, steps_out = _conv1d_args(x, weight, stride, dilation, padding)
+    out = _like(out, (x.shape[0], max(steps_out, 0), weight.shape[0]), x.dtype)
+    _core.conv1d_forward(out, x, weight, bias, stride, dilation, left, right, activation)
+    return out
+
+
+def conv1d_backward(dy, x, weight, dweight, dbias=None, stride=1, dilation=1, padding=(0, 0),
+                    dx=None, input_grad=True, accumulate=True, relu_output=None):
+    """dweight += the gradient (out, in, K); dbias += dy.sum((0, 1)); dx (B, T, in) written (if
+    input_grad). ``accumulate=False`` writes dweight and dbias, bitwise as if accumulated into
+    zeros; ``relu_output`` (x's shape) zeroes dx where it is <= 0 (a ReLU's backward, fused)."""
+    stride, dilation, left, right, _ = _conv1d_args(x, weight, stride, dilation, padding)
+    if input_grad:
+        dx = _like(dx, x.shape, x.dtype)
+    elif dx is not None:
+        raise ValueError("conv1d_backward: dx given with input_grad=False")
+    _core.conv1d_backward(dx, dweight, dbias, dy, x, weight, stride, dilation, left, right,
+                          bool(accumulate), relu_output)
     return dx

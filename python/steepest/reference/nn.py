@@ -160,3 +160,42 @@ def layernorm_backward(dy, x, weight=None, eps=1e-5):
                  - xhat * (g * xhat).mean(axis=-1, keepdims=True))
     rows = dy.reshape(-1, dy.shape[-1])
     return dx, (rows * xhat.reshape(rows.shape)).sum(axis=0), rows.sum(axis=0)
+def _conv1d_padded(x, stride, dilation, padding, taps):
+    """x (B, T, in) zero-padded to (B, pad_left + T + pad_right, in), and T_out."""
+    left, right = padding
+    xp = np.pad(_f64(x), ((0, 0), (left, right), (0, 0)))
+    return xp, (xp.shape[1] - dilation * (taps - 1) - 1) // stride + 1
+
+
+def conv1d_forward(x, weight, bias=None, stride=1, dilation=1, padding=(0, 0), activation="none"):
+    """y (B, T_out, out) = sum over taps k of x[:, t s + k d - pad_left, :] @ weight[:, :, k].T
+    (x channels-last (B, T, in), weight (out, in, K) as torch.nn.Conv1d, padding (left, right)
+    steps of zeros), + bias, then relu if asked."""
+    weight = _f64(weight)
+    taps = weight.shape[2]
+    xp, steps_out = _conv1d_padded(x, stride, dilation, padding, taps)
+    y = np.zeros((xp.shape[0], steps_out, weight.shape[0]))
+    for k in range(taps):
+        start = k * dilation
+        shifted = xp[:, start:start + stride * (steps_out - 1) + 1:stride, :]  # (B, T_out, in)
+        y += np.einsum("btc,oc->bto", shifted, weight[:, :, k])
+    if bias is not None:
+        y = y + _f64(bias)
+    return np.maximum(y, 0.0) if activation == "relu" else y
+
+
+def conv1d_backward(dy, x, weight, stride=1, dilation=1, padding=(0, 0)):
+    """(dx, dweight, dbias) of conv1d_forward (without activation) for the upstream dy
+    (B, T_out, out): the transpose of each tap's product, scattered back to its steps."""
+    dy, weight = _f64(dy), _f64(weight)
+    taps = weight.shape[2]
+    xp, steps_out = _conv1d_padded(x, stride, dilation, padding, taps)
+    dxp = np.zeros_like(xp)
+    dweight = np.zeros_like(weight)
+    for k in range(taps):
+        start = k * dilation
+        rows = slice(start, start + stride * (steps_out - 1) + 1, stride)
+        dxp[:, rows, :] += np.einsum("bto,oc->btc", dy, weight[:, :, k])
+        dweight[:, :, k] = np.einsum("bto,btc->oc", dy, xp[:, rows, :])
+    left = padding[0]
+    return dxp[:, left:left + np.shape(x)[1], :], dweight, dy.sum(axis=(0, 1))

@@ -3,6 +3,7 @@
 //   forward   Y (B, out)  = X (B, in) · W^T (in, out) + b      W stored (out, in), like torch
 //   backward  dX (B, in)  = dY (B, out) · W (out, in)
 //             dW (out, in) += dY^T (out, B) · X (B, in)
+// op(A) or op(B) may also be a Shifted matrix: a convolution's input read in place (conv1d.h).
 #pragma once
 
 #include <cstdint>
@@ -12,6 +13,19 @@ namespace steepest {
 // Applied to every element of C after the bias, inside the product (the layer's epilogue).
 // relu: v < 0 ? 0 : v, which keeps a NaN (torch.relu).
 enum class Activation : int { none = 0, relu = 1 };
+
+// The matrix of a convolution's shifted views ("implicit im2col"), read from src in place:
+// rows r = b * steps + t (b < batch), columns q = k * width + c (tap k < taps, channel c < width),
+//   element (r, q) = src[(b * length + u / divisor) * width + c],  u = t * step + k * tap_step + offset,
+// and 0 (padding) where u is not a multiple of divisor or u / divisor is outside [0, length).
+// src is (batch, length, width). The GEMM packs its blocks straight from src: nothing of the size
+// of the matrix is ever written.
+template <class T>
+struct Shifted {
+  const T* src;
+  int64_t steps, length, width;
+  int64_t step, tap_step, offset, divisor;  // divisor >= 1
+};
 
 template <class T>
 struct Gemm {
@@ -31,6 +45,10 @@ struct Gemm {
   // into the product that computes its incoming gradient (mask: the relu's output; a NaN
   // keeps C, as torch's relu backward)
   const T* mask = nullptr;
+  // If not null, op(A) (M, K) is this Shifted matrix (a, lda and trans_a are ignored).
+  const Shifted<T>* shifted_a = nullptr;
+  // If not null, op(B) (K, N) is this Shifted matrix (b, ldb and trans_b are ignored).
+  const Shifted<T>* shifted_b = nullptr;
 };
 
 // Runs on up to get_num_threads() threads; the result is bitwise the same for any thread count

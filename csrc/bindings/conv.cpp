@@ -1,0 +1,219 @@
+// The convolution kernels (steepest/nn/conv1d.h). Every argument is checked (dtype by value in
+// native byte order, shape, C-contiguity, alignment, writeability, no overlap between an array
+// written and any other, sizes that give at least one output step) before any array is touched
+// and before the GIL is released; a call that raises writes nothing.
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "check.h"
+
+#include "steepest/targets.h"
+
+namespace steepest {
+namespace bind {
+
+namespace py = pybind11;
+
+namespace {
+
+// Above this a stride, dilation or padding is refused (every index then fits in int64).
+constexpr int64_t kMaxGeometry = int64_t(1) << 31;
+
+template <class T>
+py::array_t<T> checked(py::handle h, const char* name, bool written) {
+  const py::array a = kernel_array(h, name, py::dtype::of<T>(), written);
+  return py::reinterpret_borrow<py::array_t<T>>(a);
+}
+
+std::string shape_string(const std::vector<py::ssize_t>& shape) {
+  std::string s = "(";
+  for (size_t d = 0; d < shape.size(); ++d)
+    s += std::to_string(shape[d]) + (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
+  return s + ")";
+}
+
+std::vector<py::ssize_t> shape_of(const py::array& a) {
+  return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
+}
+
+void require_shape(const py::array& a, const char* name, const std::vector<py::ssize_t>& shape) {
+  if (shape_of(a) != shape)
+    throw py::value_error(std::string(name) + " must have shape " + shape_string(shape) +
+                          ", got " + shape_string(shape_of(a)));
+}
+
+bool overlap(const py::array& x, const py::array& y) {
+  const auto* xl = static_cast<const char*>(x.data());
+  const auto* yl = static_cast<const char*>(y.data());
+  return xl < yl + y.nbytes() && yl < xl + x.nbytes() && x.nbytes() > 0 && y.nbytes() > 0;
+}
+
+// The arrays of one call by name; no array written may share memory with any other.
+struct Arrays {
+  std::vector<std::pair<const char*, py::array>> written, read;
+  void check_no_overlap() const {
+    for (size_t i = 0; i < written.size(); ++i) {
+      for (size_t j = i + 1; j < written.size(); ++j)
+        if (overlap(written[i].second, written[j].second))
+          throw py::value_error(std::string(written[i].first) + " overlaps " + written[j].first);
+      for (const auto& r : read)
+        if (overlap(written[i].second, r.second))
+          throw py::value_error(std::string(written[i].first) + " overlaps " + r.first);
+    }
+  }
+};
+
+bool is_double(py::handle h) {
+  constexpr int kFloat64 = 12;  // NumPy's NPY_DOUBLE
+  return py::isinstance<py::array>(h) &&
+         py::detail::array_descriptor_proxy(py::detail::array_proxy(h.ptr())->descr)->type_num ==
+             kFloat64;
+}
+
+// x (B, T, in) and weight (out, in, K), checked, with the stride, dilation and padding: the
+// convolution's sizes, at least one output step.
+template <class T>
+Conv1dShape conv_shape(const char* where, const py::array_t<T>& x, const py::array_t<T>& w,
+                       int64_t stride, int64_t dilation, int64_t pad_left, int64_t pad_right) {
+  if (x.ndim() != 3)
+    throw py::value_error(std::string(where) + ": x must be 3-d (batch, steps, in_channels), got " +
+                          shape_string(shape_of(x)));
+  if (w.ndim() != 3)
+    throw py::value_error(std::string(where) +
+                          ": weight must be 3-d (out_channels, in_channels, kernel_size), got " +
+                          shape_string(shape_of(w)));
+  const Conv1dShape s{x.shape(0), x.shape(1), x.shape(2), w.shape(0), w.shape(2),
+                      stride,     dilation,   pad_left,   pad_right};
+  if (s.batch < 1 || s.steps < 1 || s.in < 1 || s.out < 1 || s.taps < 1)
+    throw py::value_error(std::string(where) + ": x " + shape_string(shape_of(x)) +
+                          " and weight " + shape_string(shape_of(w)) + " must not be empty");
+  require_shape(w, "weight", {s.out, s.in, s.taps});
+  if (stride < 1 || stride > kMaxGeometry)
+    throw py::value_error(std::string(where) + ": stride must be in [1, 2**31], got " +
+                          std::to_string(stride));
+  if (dilation < 1 || dilation > kMaxGeometry)
+    throw py::value_error(std::string(where) + ": dilation must be in [1, 2**31], got " +
+                          std::to_string(dilation));
+  if (pad_left < 0 || pad_left > kMaxGeometry || pad_right < 0 || pad_right > kMaxGeometry)
+    throw py::value_error(std::string(where) + ": padding must be in [0, 2**31], got (" +
+                          std::to_string(pad_left) + ", " + std::to_string(pad_right) + ")");
+  const int64_t span = s.dilation * (s.taps - 1) + 1;
+  if (s.steps + s.pad_left + s.pad_right < span)
+    throw py::value_error(std::string(where) + ": x has " + std::to_string(s.steps) +
+                          " steps, padded " + std::to_string(s.steps + s.pad_left + s.pad_right) +
+                          ", fewer than the kernel's span " + std::to_string(span) +
+                          " (kernel_size " + std::to_string(s.taps) + ", dilation " +
+                          std::to_string(s.dilation) + ")");
+  return s;
+}
+
+Activation epilogue(const std::string& activation) {
+  if (activation == "none") return Activation::none;
+  if (activation == "relu") return Activation::relu;
+  throw py::value_error("conv1d_forward: activation must be 'none' or 'relu', got '" + activation +
+                        "'");
+}
+
+template <class T>
+void forward_typed(py::handle hy, py::handle hx, py::handle hw, py::handle hb, int64_t stride,
+                   int64_t dilation, int64_t pad_left, int64_t pad_right, Activation activation) {
+  auto x = checked<T>(hx, "x", false), w = checked<T>(hw, "weight", false);
+  auto y = checked<T>(hy, "out", true);
+  const Conv1dShape s = conv_shape("conv1d_forward", x, w, stride, dilation, pad_left, pad_right);
+  require_shape(y, "out", {s.batch, s.steps_out(), s.out});
+  Arrays arrays{{{"out", y}}, {{"x", x}, {"weight", w}}};
+  const T* bias = nullptr;
+  if (!hb.is_none()) {
+    auto b = checked<T>(hb, "bias", false);
+    require_shape(b, "bias", {s.out});
+    arrays.read.push_back({"bias", b});
+    bias = b.data();
+  }
+  arrays.check_no_overlap();
+  const Conv1dForward<T> f{y.mutable_data(), x.data(), w.data(), bias, s, activation};
+  const auto kernel = kernels<T>().conv1d_forward;
+  py::gil_scoped_release nogil;
+  kernel(f);
+}
+
+void forward(py::handle y, py::handle x, py::handle weight, py::handle bias, int64_t stride,
+             int64_t dilation, int64_t pad_left, int64_t pad_right,
+             const std::string& activation) {
+  const Activation a = epilogue(activation);
+  if (is_double(x)) forward_typed<double>(y, x, weight, bias, stride, dilation, pad_left, pad_right, a);
+  else forward_typed<float>(y, x, weight, bias, stride, dilation, pad_left, pad_right, a);
+}
+
+template <class T>
+void backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle hdy, py::handle hx,
+                    py::handle hw, int64_t stride, int64_t dilation, int64_t pad_left,
+                    int64_t pad_right, bool accumulate, py::handle hrelu) {
+  auto dy = checked<T>(hdy, "dy", false), x = checked<T>(hx, "x", false);
+  auto w = checked<T>(hw, "weight", false), dw = checked<T>(hdw, "dweight", true);
+  const Conv1dShape s = conv_shape("conv1d_backward", x, w, stride, dilation, pad_left, pad_right);
+  require_shape(dy, "dy", {s.batch, s.steps_out(), s.out});
+  require_shape(dw, "dweight", {s.out, s.in, s.taps});
+  Arrays arrays{{{"dweight", dw}}, {{"dy", dy}, {"x", x}, {"weight", w}}};
+  T *dx = nullptr, *db = nullptr;
+  if (!hdx.is_none()) {
+    auto a = checked<T>(hdx, "dx", true);
+    require_shape(a, "dx", {s.batch, s.steps, s.in});
+    arrays.written.push_back({"dx", a});
+    dx = a.mutable_data();
+  }
+  const T* relu_output = nullptr;
+  if (!hrelu.is_none()) {
+    if (!dx) throw py::value_error("conv1d_backward: relu_output given without dx");
+    auto a = checked<T>(hrelu, "relu_output", false);
+    require_shape(a, "relu_output", {s.batch, s.steps, s.in});
+    arrays.read.push_back({"relu_output", a});
+    relu_output = a.data();
+  }
+  if (!hdb.is_none()) {
+    auto a = checked<T>(hdb, "dbias", true);
+    require_shape(a, "dbias", {s.out});
+    arrays.written.push_back({"dbias", a});
+    db = a.mutable_data();
+  }
+  arrays.check_no_overlap();
+  const Conv1dBackward<T> d{dx, dw.mutable_data(), db, dy.data(), x.data(), w.data(),
+                            s, accumulate, relu_output};
+  const auto kernel = kernels<T>().conv1d_backward;
+  py::gil_scoped_release nogil;
+  kernel(d);
+}
+
+void backward(py::handle dx, py::handle dweight, py::handle dbias, py::handle dy, py::handle x,
+              py::handle weight, int64_t stride, int64_t dilation, int64_t pad_left,
+              int64_t pad_right, bool accumulate, py::handle relu_output) {
+  if (is_double(x))
+    backward_typed<double>(dx, dweight, dbias, dy, x, weight, stride, dilation, pad_left,
+                           pad_right, accumulate, relu_output);
+  else
+    backward_typed<float>(dx, dweight, dbias, dy, x, weight, stride, dilation, pad_left,
+                          pad_right, accumulate, relu_output);
+}
+
+}  // namespace
+
+void register_conv(py::module_& m) {
+  m.def("conv1d_forward", &forward, py::arg("out"), py::arg("x"), py::arg("weight"),
+        py::arg("bias"), py::arg("stride"), py::arg("dilation"), py::arg("pad_left"),
+        py::arg("pad_right"), py::arg("activation"),
+        "out (B, T_out, out) = conv1d of x (B, T, in) with weight (out, in, K) + bias, then\n"
+        "'none' or 'relu'; channels last, x zero-padded by pad_left / pad_right steps.");
+  m.def("conv1d_backward", &backward, py::arg("dx"), py::arg("dweight"), py::arg("dbias"),
+        py::arg("dy"), py::arg("x"), py::arg("weight"), py::arg("stride"), py::arg("dilation"),
+        py::arg("pad_left"), py::arg("pad_right"), py::arg("accumulate") = true,
+        py::arg("relu_output") = py::none(),
+        "dx (B, T, in) written (if not None; 0 where relu_output is not > 0); dweight and dbias\n"
+        "accumulated (+=), or written with accumulate=False.");
+}
+
+}  // namespace bind
+}  // namespace steepest
