@@ -317,7 +317,8 @@ RULES = {rule.key: rule for rule in [
         # reads p, g, prev, step_size; writes p, prev, step_size
         bench=dict(lr=1e-2), reads=4, writes=3),
     Rule(
-        ASGD, hyper=dict(lr=0.01),
+        # t0=2: the average starts after two steps
+        ASGD, hyper=dict(lr=0.01, t0=2.0),
         configs=(dict(lr=0.01, t0=20.0, lambd=0.01, weight_decay=0.01),),
         fuzz_configs=(dict(), dict(t0=1.0, weight_decay=0.1)),
         options=(({"t0": 1e6, "lambd": 1e-4}, {"t0": 50.0, "lambd": 0.01}), *_WD_MAX),
