@@ -108,8 +108,7 @@ def test_a_stopped_step_creates_no_state(name, policy):
     params = make_params(np.float32)
     opt = make(name, params, nonfinite=policy)
     plan = opt._current_plan()
-    args = [(gp.arrays(), *gp.state_lists, gp.steps, gp.scalars, *opt._hyper(group))
-            for group, gp in zip(opt.param_groups, plan)]
+    args = [gp.args(opt._hyper(group)) for group, gp in zip(opt.param_groups, plan)]
     grads = poisoned(grads_for(params, 0, np.float32), 3, np.inf)
     if policy == "skip":
         assert opt._kernel(args, grads, 1) == -1
