@@ -221,54 +221,15 @@ def _scalar_value(value, index, key):
     raise TypeError(f"state[{index}][{key!r}]: expected a number, got {value!r}")
 
 
-class Optimizer:
-    """Base class of every update rule.
+class StepCounts:
+    """The non-finite guard's policy and the step counts of an optimizer that steps in C++
+    (Optimizer and the torch drop-ins): ``_counts`` is [applied_steps, skipped_steps], which C++
+    advances as a step's last act; ``_steps_seen`` the steps whose bookkeeping (new state
+    adopted) is done. A step that raised happened if and only if they differ."""
 
-    Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
-    count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
-    every stepped parameter has), ``_kernel`` and ``_checker``
-    (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
-    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them. Their
-    constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
-    group's hyperparameter.
-    """
-
-    state_keys = ()
-    required_state = ()  # the keys every stepped parameter's state has
-    scalar_state = {}  # per-tensor scalar state: key -> initial value (in state_keys too)
-    _kernel = None
-    _checker = None
-
-    def __init__(self, params, defaults, nonfinite="propagate"):
-        self.nonfinite = nonfinite
-        # [applied_steps, skipped_steps]: C++ advances them as a step's last act (step()).
+    def _new_counts(self):
         self._counts = np.zeros(2, np.int64)
-        self._steps_seen = 0  # the steps step() has finished its bookkeeping for
-        if isinstance(params, np.ndarray) or hasattr(params, "data"):
-            raise TypeError(
-                "params argument given to the optimizer should be an iterable of arrays or "
-                f"dicts, but got {type(params).__name__}"
-            )
-        self.defaults = dict(defaults)
-        self.param_groups = []
-        self._plan = None
-        self._args = None  # the group tuples of the last step, while they hold (see step)
-        self._args_plan = None  # the plan they were made for
-        self._state = _State(self)
-        groups = list(params)
-        if not groups:
-            raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(groups[0], dict):
-            groups = [{"params": groups}]
-        for group in groups:
-            self.add_param_group(group)
-
-    def __getstate__(self):
-        # For pickle and copy: the plan's arrays are shared with the state (state[i]['step'] is
-        # a view of its step counts), which a copy would part; the copy rebuilds its plan.
-        state = self.__dict__.copy()
-        state.update(_plan=None, _args=None, _args_plan=None)
-        return state
+        self._steps_seen = 0
 
     @property
     def nonfinite(self):
@@ -298,6 +259,54 @@ class Optimizer:
     def skipped_steps(self, count):
         self._counts[1] = count
         self._steps_seen = int(self._counts.sum())
+
+
+class Optimizer(StepCounts):
+    """Base class of every update rule.
+
+    Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
+    count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
+    every stepped parameter has), ``_kernel`` and ``_checker``
+    (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
+    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them. Their
+    constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
+    group's hyperparameter.
+    """
+
+    state_keys = ()
+    required_state = ()  # the keys every stepped parameter's state has
+    scalar_state = {}  # per-tensor scalar state: key -> initial value (in state_keys too)
+    _kernel = None
+    _checker = None
+
+    def __init__(self, params, defaults, nonfinite="propagate"):
+        self.nonfinite = nonfinite
+        self._new_counts()
+        if isinstance(params, np.ndarray) or hasattr(params, "data"):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of arrays or "
+                f"dicts, but got {type(params).__name__}"
+            )
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self._plan = None
+        self._args = None  # the group tuples of the last step, while they hold (see step)
+        self._args_plan = None  # the plan they were made for
+        self._state = _State(self)
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __getstate__(self):
+        # For pickle and copy: the plan's arrays are shared with the state (state[i]['step'] is
+        # a view of its step counts), which a copy would part; the copy rebuilds its plan.
+        state = self.__dict__.copy()
+        state.update(_plan=None, _args=None, _args_plan=None)
+        return state
 
     @property
     def state(self):

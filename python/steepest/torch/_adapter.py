@@ -35,7 +35,7 @@ from torch.autograd import profiler as _profiler
 from torch.optim import optimizer as _torch_optimizer
 
 from ..optim._plan import adopt_new_state, current_plan
-from ..optim.optimizer import NONFINITE, SKIPPED, _count, _State, nonfinite_code
+from ..optim.optimizer import SKIPPED, StepCounts, _count, _State
 
 # torch's switches between its own implementations: accepted so that code written for torch runs
 # unchanged, and meaningless here (the kernel is always fused).
@@ -294,7 +294,7 @@ def adapt(rule):
     # torch's wrapper of step: its hooks and profiler scope, for when they are in use.
     hooked_update = torch.optim.Optimizer.profile_hook_step(update)
 
-    class Adapter(torch.optim.Optimizer):
+    class Adapter(StepCounts, torch.optim.Optimizer):
         def __init__(self, params, *args, **kwargs):
             switches = {k: kwargs.pop(k, v) for k, v in _TORCH_SWITCHES.items()}
             if switches["capturable"] or switches["differentiable"]:
@@ -314,41 +314,6 @@ def adapt(rule):
             super().__init__(params, defaults)
 
         _kernel = staticmethod(rule._kernel)
-
-        def _new_counts(self):
-            # [applied_steps, skipped_steps]: C++ advances them as a step's last act (update).
-            self._counts = np.zeros(2, np.int64)
-            self._steps_seen = 0  # the steps update() has finished its bookkeeping for
-
-        @property
-        def applied_steps(self):
-            """The number of steps that updated the parameters."""
-            return int(self._counts[0])
-
-        @applied_steps.setter
-        def applied_steps(self, count):
-            self._counts[0] = count
-            self._steps_seen = int(self._counts.sum())
-
-        @property
-        def skipped_steps(self):
-            """The number of steps the non-finite guard skipped."""
-            return int(self._counts[1])
-
-        @skipped_steps.setter
-        def skipped_steps(self, count):
-            self._counts[1] = count
-            self._steps_seen = int(self._counts.sum())
-
-        @property
-        def nonfinite(self):
-            """The non-finite guard's policy (steepest.optim.Optimizer): "propagate", "skip"
-            or "raise"."""
-            return NONFINITE[self._nonfinite]
-
-        @nonfinite.setter
-        def nonfinite(self, policy):
-            self._nonfinite = nonfinite_code(policy)
 
         @property
         def state(self):
