@@ -22,9 +22,10 @@ SWA) built on an optimizer read these counts: when every optimizer step since th
 
 A step is one call into C++ for all groups: the loops over groups and tensors, every input check
 and the creation of new state run there. The lists handed to C++ (the state arrays of each
-group, its step counts) are built once and kept until something changes them: the state, a
-group's parameters, a load_state_dict. So are the group tuples with the hyperparameters, until a
-group dict is changed or replaced (``Optimizer._group_args``).
+group, its step counts: the step plan, optim/_plan.py, shared with the torch drop-ins) are built
+once and kept until something changes them: the state, a group's parameters, a load_state_dict.
+So are the group tuples with the hyperparameters, until a group dict is changed or replaced
+(``Optimizer._group_args``).
 """
 
 import math
