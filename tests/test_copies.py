@@ -18,6 +18,7 @@ import pytest
 import steepest
 from steepest import nn
 from steepest.optim import lr_scheduler as S
+from steepest.optim.registry import RULES as REGISTRY
 
 COPIES = {"pickle": lambda o: pickle.loads(pickle.dumps(o)), "deepcopy": copy.deepcopy}
 SHAPES = [(7,), (5, 3)]
@@ -85,23 +86,8 @@ def arrays_in(obj, seen=None):
 # Each case: make() -> system (a dict of objects); advance(system, t); look(system) -> what must
 # stay equal between original and copy.
 
-RULES = {
-    "SGD": dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01),
-    "Adam": dict(lr=0.01, amsgrad=True),
-    "AdamW": dict(lr=0.01, weight_decay=0.1),
-    "RMSprop": dict(lr=0.01, momentum=0.9, centered=True),
-    "Adagrad": dict(lr=0.05, lr_decay=0.01),
-    "Adadelta": dict(lr=1.0, rho=0.8),
-    "Adamax": dict(lr=0.01),
-    "NAdam": dict(lr=0.01, momentum_decay=0.01),
-    "RAdam": dict(lr=0.01, weight_decay=0.01),
-    "Rprop": dict(lr=0.01),
-    "ASGD": dict(lr=0.01, t0=2.0),
-    "Adafactor": dict(lr=0.01),
-    "Lion": dict(lr=1e-3, weight_decay=0.1),
-    "Lamb": dict(lr=0.01, weight_decay=0.01),
-    "Lars": dict(lr=0.5, momentum=0.9),
-}
+# Every rule of the registry, in its first configuration with nontrivial options.
+RULES = {rule.name: rule.configs[0] for rule in REGISTRY.values()}
 
 
 def optimizer_system(rule, **extra):

@@ -14,14 +14,10 @@ import pytest
 
 import steepest
 from steepest import _core
+from steepest.optim.registry import RULES as REGISTRY
 
-RULES = {
-    "SGD": dict(lr=1e-2, momentum=0.9, nesterov=True),
-    "AdamW": dict(lr=1e-2, weight_decay=1e-2),
-    "Lamb": dict(lr=1e-2),
-    "Lars": dict(lr=1e-1, exclude_1d=False),
-    "Adafactor": dict(lr=1e-2, weight_decay=1e-2),
-}
+# Every rule of the registry, in its first configuration with nontrivial options.
+RULES = {rule.name: rule.configs[0] for rule in REGISTRY.values()}
 SHAPES = [(12289,), (3,), (4097,)]  # 16389 elements: 5 chunks, cuts inside tensors
 # Adafactor cuts each tensor on its own, factored ones into chunks of 32 rows: (3, 37, 301) has
 # 4 (batches span chunks), (12289,) has 4.

@@ -34,29 +34,11 @@ from hypothesis import strategies as st
 from fuzzing import (FLOATS, LAYOUTS, SANITIZED, Snapshot, arrange, canonical, clean,
                      draw_values, fuzz_settings, is_float_array, overlaps, problems, same_bits,
                      tolerated)
-from steepest.optim import (ASGD, SGD, Adadelta, Adafactor, Adagrad, Adam, Adamax, AdamW, Lamb,
-                            Lars, Lion, NAdam, RAdam, RMSprop, Rprop)
+from steepest.optim.registry import RULES as REGISTRY
 
-# Each rule with a few valid configurations: together they create every state array it has.
-RULES = {
-    "SGD": (SGD, [dict(lr=0.1), dict(lr=0.1, momentum=0.9),
-                  dict(lr=0.05, momentum=0.9, nesterov=True),
-                  dict(momentum=0.5, dampening=0.3, weight_decay=0.01, maximize=True)]),
-    "Adam": (Adam, [dict(lr=0.01), dict(lr=0.01, amsgrad=True, weight_decay=0.1)]),
-    "AdamW": (AdamW, [dict(lr=0.01), dict(lr=0.01, amsgrad=True, maximize=True)]),
-    "RMSprop": (RMSprop, [dict(), dict(momentum=0.9, centered=True, weight_decay=0.1)]),
-    "Adagrad": (Adagrad, [dict(), dict(lr_decay=0.01, initial_accumulator_value=0.1)]),
-    "Adadelta": (Adadelta, [dict(), dict(weight_decay=0.1, maximize=True)]),
-    "Adamax": (Adamax, [dict(), dict(weight_decay=0.1)]),
-    "NAdam": (NAdam, [dict(), dict(weight_decay=0.1, decoupled_weight_decay=True)]),
-    "RAdam": (RAdam, [dict(), dict(weight_decay=0.1, decoupled_weight_decay=True)]),
-    "Rprop": (Rprop, [dict(), dict(maximize=True)]),
-    "ASGD": (ASGD, [dict(), dict(t0=1.0, weight_decay=0.1)]),
-    "Lion": (Lion, [dict(), dict(weight_decay=0.1)]),
-    "Lamb": (Lamb, [dict(), dict(max_weight_norm=10.0, bias_correction=False)]),
-    "Lars": (Lars, [dict(), dict(exclude_1d=False, nesterov=True, weight_decay=0.01)]),
-    "Adafactor": (Adafactor, [dict(), dict(eps=(1e-30, 1e-3), weight_decay=0.1)]),
-}
+# Each rule with a few valid configurations (the registry's fuzz_configs): together they create
+# every state array it has.
+RULES = {rule.name: (rule.cls, list(rule.fuzz_configs)) for rule in REGISTRY.values()}
 
 ODD_NUMBERS = [-1.0, -1e-8, -0.0, 0.0, math.nan, math.inf, -math.inf, 1e308, 5e-324, 10**400,
                2**63, -(2**63), 0, 1, 3, True, np.float32(0.5), np.float16(0.25), np.int64(3),

@@ -23,53 +23,23 @@ Where each rule is enforced:
     grads list and the hyperparameters written into ``opt.param_groups`` since construction.
 """
 
-import math
 import re
 
 import numpy as np
 import pytest
 
-from steepest.optim import (ASGD, SGD, Adadelta, Adagrad, Adam, Adamax, AdamW, Lamb, Lars, Lion,
-                            NAdam, RAdam, RMSprop, Rprop)
+from steepest.optim.registry import RULES
 
 # ---------------------------------------------------------------------------------------------
 # The optimizers under test and helpers
 
 
-OPTIMIZERS = {
-    "SGD": (SGD, dict(lr=0.1, momentum=0.9)),
-    "Adam": (Adam, dict(lr=0.1, amsgrad=True)),
-    "AdamW": (AdamW, dict(lr=0.1, amsgrad=True)),
-    # every state array exists: momentum and centered for RMSprop
-    "RMSprop": (RMSprop, dict(lr=0.01, momentum=0.9, centered=True)),
-    "Adagrad": (Adagrad, dict(lr=0.1)),
-    "Adadelta": (Adadelta, dict()),
-    "Adamax": (Adamax, dict(lr=0.01)),
-    "NAdam": (NAdam, dict(lr=0.01)),
-    "RAdam": (RAdam, dict(lr=0.01)),
-    "Rprop": (Rprop, dict(lr=0.01)),
-    "ASGD": (ASGD, dict(lr=0.01)),
-    "Lion": (Lion, dict(lr=1e-3)),
-    "Lamb": (Lamb, dict(lr=0.1)),
-    "Lars": (Lars, dict(lr=0.1, exclude_1d=False)),
-}
-STATE_KEYS = {
-    "SGD": ("momentum_buffer",),
-    "Adam": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-    "AdamW": ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"),
-    "RMSprop": ("square_avg", "momentum_buffer", "grad_avg"),
-    "Adagrad": ("sum",),
-    "Adadelta": ("square_avg", "acc_delta"),
-    "Adamax": ("exp_avg", "exp_inf"),
-    "NAdam": ("exp_avg", "exp_avg_sq"),  # and mu_product, a number
-    "RAdam": ("exp_avg", "exp_avg_sq"),
-    "Rprop": ("prev", "step_size"),
-    "ASGD": ("ax",),
-    "Lion": ("exp_avg",),
-    "Lamb": ("exp_avg", "exp_avg_sq"),
-    "Lars": ("momentum_buffer",),
-}
-NAMES = list(OPTIMIZERS)
+# Every fused rule, built with hyperparameters under which all its state arrays exist.
+OPTIMIZERS = {rule.name: (rule.cls, rule.hyper) for rule in RULES.values()}
+# The rules whose state arrays have their parameters' shapes (the generic tables below build bad
+# state arrays from param shapes; Adafactor's factored state has its own cases at the end).
+STATE_KEYS = {rule.name: rule.array_keys for rule in RULES.values() if rule.param_shaped}
+NAMES = list(STATE_KEYS)
 DTYPES = [np.float32, np.float64]
 OPT_KEY = [(name, key) for name in NAMES for key in STATE_KEYS[name]]
 
@@ -635,80 +605,10 @@ def test_grads_sharing_memory_is_allowed(name, dtype):
 # hyperparameters
 
 
-BAD_HYPER = {
-    "SGD": [
-        (dict(lr=math.nan), r"Invalid learning rate: nan"),
-        (dict(lr=-0.1), r"Invalid learning rate: -0\.1"),
-        (dict(lr=math.inf), r"Invalid learning rate: inf"),
-        (dict(momentum=-0.9), r"Invalid momentum value: -0\.9"),
-        (dict(momentum=math.nan), r"Invalid momentum value: nan"),
-        (dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01"),
-        (dict(dampening=math.nan), r"Invalid dampening value: nan"),
-        (dict(momentum=0.0, nesterov=True), r"Nesterov momentum requires a momentum and zero dampening"),
-        (dict(dampening=0.5, nesterov=True), r"Nesterov momentum requires a momentum and zero dampening"),
-    ],
-    "Adam": [
-        (dict(lr=math.nan), r"Invalid learning rate: nan"),
-        (dict(lr=-0.1), r"Invalid learning rate: -0\.1"),
-        (dict(lr=math.inf), r"Invalid learning rate: inf"),
-        (dict(eps=-1e-8), r"Invalid epsilon value: -1e-08"),
-        (dict(eps=math.nan), r"Invalid epsilon value: nan"),
-        (dict(betas=(1.5, 0.999)), r"Invalid beta parameter at index 0: 1\.5"),
-        (dict(betas=(-0.1, 0.999)), r"Invalid beta parameter at index 0: -0\.1"),
-        (dict(betas=(0.9, 1.0)), r"Invalid beta parameter at index 1: 1\.0"),
-        (dict(betas=(0.9, math.nan)), r"Invalid beta parameter at index 1: nan"),
-        (dict(betas=(0.9, 0.99, 0.999)), r"Invalid betas: expected 2 values, got 3"),
-        (dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01"),
-    ],
-}
-BAD_HYPER["AdamW"] = BAD_HYPER["Adam"]
-_BAD_LR = [(dict(lr=math.nan), r"Invalid learning rate: nan"),
-           (dict(lr=-0.1), r"Invalid learning rate: -0\.1")]
-_BAD_EPS = [(dict(eps=-1e-8), r"Invalid epsilon value: -1e-08")]
-_BAD_WD = [(dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01")]
-_BAD_BETAS = [(dict(betas=(1.5, 0.999)), r"Invalid beta parameter at index 0: 1\.5"),
-              (dict(betas=(0.9, -0.5)), r"Invalid beta parameter at index 1: -0\.5"),
-              (dict(betas=(0.9,)), r"Invalid betas: expected 2 values, got 1")]
-BAD_HYPER.update({
-    "RMSprop": _BAD_LR + _BAD_EPS + _BAD_WD + [
-        (dict(alpha=-0.5), r"Invalid alpha value: -0\.5"),
-        (dict(momentum=-0.9), r"Invalid momentum value: -0\.9")],
-    "Adagrad": _BAD_LR + _BAD_EPS + _BAD_WD + [
-        (dict(lr_decay=-0.1), r"Invalid lr_decay value: -0\.1"),
-        (dict(initial_accumulator_value=-1.0), r"Invalid initial_accumulator_value value: -1\.0")],
-    "Adadelta": _BAD_LR + _BAD_EPS + _BAD_WD + [
-        (dict(rho=1.5), r"Invalid rho value: 1\.5"), (dict(rho=-0.1), r"Invalid rho value: -0\.1")],
-    "Adamax": _BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS,
-    "NAdam": _BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS + [
-        (dict(momentum_decay=-0.1), r"Invalid momentum_decay value: -0\.1")],
-    "RAdam": _BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS,
-    "Rprop": _BAD_LR + [
-        (dict(etas=(1.5, 1.2)), r"Invalid eta values: 1\.5, 1\.2"),
-        (dict(etas=(0.5, 0.9)), r"Invalid eta values: 0\.5, 0\.9"),
-        (dict(etas=(0.0, 1.2)), r"Invalid eta values: 0\.0, 1\.2"),
-        (dict(step_sizes=(1.0, 1e-6)), r"Invalid step_sizes: 1\.0, 1e-06"),
-        (dict(etas=(0.5,)), r"Invalid etas: expected 2 values, got 1")],
-    "ASGD": _BAD_LR + _BAD_WD + [(dict(lambd=math.nan), r"Invalid lambd value: nan")],
-    "Lion": _BAD_LR + _BAD_WD + _BAD_BETAS,
-})
-BAD_HYPER["Lars"] = [
-    (dict(lr=math.nan), r"Invalid learning rate: nan"),
-    (dict(lr=-0.1), r"Invalid learning rate: -0\.1"),
-    (dict(momentum=-0.9), r"Invalid momentum value: -0\.9"),
-    (dict(weight_decay=-0.01), r"Invalid weight_decay value: -0\.01"),
-    (dict(trust_coefficient=0.0), r"Invalid trust_coefficient value: 0\.0"),
-    (dict(trust_coefficient=math.inf), r"Invalid trust_coefficient value: inf"),
-    (dict(eps=-1e-8), r"Invalid epsilon value: -1e-08"),
-    (dict(momentum=0.0, nesterov=True), r"Nesterov momentum requires a momentum"),
-]
-BAD_HYPER["Lamb"] = BAD_HYPER["Adam"] + [
-    (dict(max_weight_norm=0.0), r"Invalid max_weight_norm value: 0\.0"),
-    (dict(max_weight_norm=-1.0), r"Invalid max_weight_norm value: -1\.0"),
-    (dict(max_weight_norm=math.nan), r"Invalid max_weight_norm value: nan"),
-]
+BAD_HYPER = {rule.name: rule.bad_hyper for rule in RULES.values()}
 HYPER_CASES = [
     pytest.param(name, kw, msg, id=f"{name}-{'-'.join(f'{k}={v}' for k, v in kw.items())}")
-    for name in NAMES for kw, msg in BAD_HYPER[name]
+    for name in BAD_HYPER for kw, msg in BAD_HYPER[name]
 ]
 
 
@@ -830,33 +730,10 @@ def test_mixed_dtypes_in_one_group(name):
 
 # ---------------------------------------------------------------------------------------------
 # Adafactor: its state arrays are not shaped like the params, so it is not in the generic tables
-# above (which build bad state arrays from param shapes); its own cases.
+# above that build bad state arrays from param shapes (its bad hyperparameters are in
+# HYPER_CASES); its own cases.
 
 from steepest.optim import Adafactor  # noqa: E402
-
-ADAFACTOR_BAD_HYPER = [
-    (dict(lr=-0.1), r"Learning rate should be >= 0 but is: -0\.1"),
-    (dict(lr=math.nan), r"Learning rate should be >= 0 but is: nan"),
-    (dict(beta2_decay=0.5), r"beta2_decay should be <= 0 but is: 0\.5"),
-    (dict(eps=(-1e-30, 1e-3)), r"epsilon1 should be >= 0 but is: -1e-30"),
-    (dict(eps=(None, -1.0)), r"epsilon2 should be >= 0 but is: -1\.0"),
-    (dict(eps=(None, 1e-3, 0.0)), r"Invalid eps: expected 2 values, got 3"),
-    (dict(d=0.5), r"Clipping threshold d should be >= 1 but is: 0\.5"),
-    (dict(weight_decay=-0.01), r"weight_decay should be >= 0 but is: -0\.01"),
-]
-
-
-@pytest.mark.parametrize("hyper, message", ADAFACTOR_BAD_HYPER,
-                         ids=[str(h) for h, _ in ADAFACTOR_BAD_HYPER])
-def test_adafactor_invalid_hyperparameter(hyper, message):
-    params = make_params(np.float32)
-    with pytest.raises(ValueError, match=message):
-        Adafactor(params, **hyper)
-    opt = Adafactor(params)
-    warm_up(opt, params)
-    opt.param_groups[0].update(hyper)
-    fails(opt, grads_like(params), ValueError, message)
-
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bad", ["row_var shape", "col_var transposed", "variance dtype",

@@ -12,24 +12,10 @@ import numpy as np
 import pytest
 
 import steepest
+from steepest.optim.registry import RULES as REGISTRY
 
-RULES = {
-    "SGD": dict(lr=0.1, momentum=0.9),
-    "Adam": dict(lr=0.1, amsgrad=True),
-    "AdamW": dict(lr=0.1),
-    "RMSprop": dict(lr=0.01, momentum=0.9, centered=True),
-    "Adagrad": dict(lr=0.1),
-    "Adadelta": dict(),
-    "Adamax": dict(lr=0.01),
-    "NAdam": dict(lr=0.01),
-    "RAdam": dict(lr=0.01),
-    "Rprop": dict(lr=0.01),
-    "ASGD": dict(lr=0.01),
-    "Lion": dict(lr=1e-3),
-    "Lamb": dict(lr=0.1),
-    "Lars": dict(lr=0.1, exclude_1d=False),
-    "Adafactor": dict(lr=0.01),
-}
+# Every fused rule, with hyperparameters under which all its state arrays exist.
+RULES = {rule.name: rule.hyper for rule in REGISTRY.values()}
 SHAPES = [(7,), (5, 3)]
 
 

@@ -15,24 +15,10 @@ import pytest
 
 import steepest
 from steepest.optim import EMA, SAM, SWA, Accumulate, lr_scheduler
+from steepest.optim.registry import RULES as REGISTRY
 
-RULES = {
-    "SGD": dict(lr=0.1, momentum=0.9),
-    "Adam": dict(lr=0.1, amsgrad=True),
-    "AdamW": dict(lr=0.1),
-    "RMSprop": dict(lr=0.01, momentum=0.9, centered=True),
-    "Adagrad": dict(lr=0.1),
-    "Adadelta": dict(),
-    "Adamax": dict(lr=0.01),
-    "NAdam": dict(lr=0.01),
-    "RAdam": dict(lr=0.01),
-    "Rprop": dict(lr=0.01),
-    "ASGD": dict(lr=0.01),
-    "Lion": dict(lr=1e-3),
-    "Lamb": dict(lr=0.1),
-    "Lars": dict(lr=0.1, exclude_1d=False),
-    "Adafactor": dict(lr=0.01),
-}
+# Every fused rule, with hyperparameters under which all its state arrays exist.
+RULES = {rule.name: rule.hyper for rule in REGISTRY.values()}
 NAMES = list(RULES)
 DTYPES = [np.float32, np.float64]
 SHAPES = [(7,), (33, 5), (1031,), (4, 3)]
@@ -122,8 +108,7 @@ def test_a_stopped_step_creates_no_state(name, policy):
     params = make_params(np.float32)
     opt = make(name, params, nonfinite=policy)
     plan = opt._current_plan()
-    args = [(gp.arrays(), *gp.state_lists, gp.steps, gp.scalars, *opt._hyper(group))
-            for group, gp in zip(opt.param_groups, plan)]
+    args = [gp.args(opt._hyper(group)) for group, gp in zip(opt.param_groups, plan)]
     grads = poisoned(grads_for(params, 0, np.float32), 3, np.inf)
     if policy == "skip":
         assert opt._kernel(args, grads, 1) == -1
@@ -162,8 +147,7 @@ def test_propagate_is_the_default_and_lets_nan_through(name):
     assert (opt.applied_steps, opt.skipped_steps) == (1, 0)
 
 
-TORCH_RULES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam",
-               "RAdam", "Rprop", "ASGD"]
+TORCH_RULES = [rule.name for rule in REGISTRY.values() if rule.torch]
 
 
 @pytest.mark.parametrize("bad", BAD, ids=["nan", "inf", "-inf"])

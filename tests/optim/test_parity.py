@@ -50,6 +50,7 @@ from hypothesis import strategies as st
 
 import steepest
 from steepest import _core, reference
+from steepest.optim.registry import RULES as REGISTRY
 
 STEPS = 200
 K = 16.0  # tolerance in units of eps(dtype) * (first-order error scale); see the module docstring
@@ -59,18 +60,14 @@ K = 16.0  # tolerance in units of eps(dtype) * (first-order error scale); see th
 # NAdam exp_avg 6.1 / 5.1, param 4.1 / 2.8; Adagrad, Adadelta, Adamax, RAdam, ASGD <= 2.9.
 # Chosen: 48 (a margin of 4x). Rprop and Lion are bitwise equal to their references (products,
 # compares and selects; Lion's sums are unfused in both): K = 0.
-RULE_K = {"rmsprop": 48.0, "adagrad": 48.0, "adadelta": 48.0, "adamax": 48.0, "nadam": 48.0,
-          "radam": 48.0, "asgd": 48.0, "rprop": 0.0, "lion": 0.0}
+# The registry's parity_k (48 for the element-wise rules, 0 for Rprop and Lion).
 
+# The rules with error scales of their own (below).
 RULES = ("sgd", "adam", "adamw", "lamb", "lars")
-# The element-wise rules: checked against their references with the generic error scale
-# (``_generic_scales``), on the sizes below (the multi-tensor group is left to the rules above).
-ELEMENTWISE = ("rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "rprop", "asgd",
-               "lion")
-CLASSES = {"sgd": "SGD", "adam": "Adam", "adamw": "AdamW", "rmsprop": "RMSprop",
-           "adagrad": "Adagrad", "adadelta": "Adadelta", "adamax": "Adamax", "nadam": "NAdam",
-           "radam": "RAdam", "rprop": "Rprop", "asgd": "ASGD", "lion": "Lion", "lamb": "Lamb",
-           "lars": "Lars"}
+# The element-wise rules, every rule of the registry with a parity_k: checked against their
+# references with the generic error scale (``_generic_scales``), on the sizes below (the
+# multi-tensor group is left to the rules above).
+ELEMENTWISE = tuple(key for key, rule in REGISTRY.items() if rule.parity_k is not None)
 # State the reference keeps that steepest does not (none: ASGD keeps eta and mu as torch does).
 DERIVED_STATE = {}
 DTYPES = (np.float32, np.float64)
@@ -216,25 +213,11 @@ HYPER = {"sgd": _sgd_hyper(), "adam": _adam_hyper(), "adamw": _adam_hyper(),
 
 
 def make_optimizer(rule, params, hyper):
-    return getattr(steepest.optim, CLASSES[rule])(params, **hyper)
-
-
-def reference_args(rule, hyper):
-    """The class's hyperparameters as the reference function takes them."""
-    h = dict(hyper)
-    if "betas" in h:
-        h["beta1"], h["beta2"] = h.pop("betas")
-    if rule == "rprop":
-        h["etaminus"], h["etaplus"] = h.pop("etas")
-        h["step_size_min"], h["step_size_max"] = h.pop("step_sizes")
-    if rule in ("adam", "adamw"):
-        h["decoupled_weight_decay"] = rule == "adamw"
-    return h
+    return REGISTRY[rule].cls(params, **hyper)
 
 
 def reference_step(rule, p, g, state, hyper):
-    getattr(reference, "adam" if rule == "adamw" else rule)(p, g, state,
-                                                             **reference_args(rule, hyper))
+    REGISTRY[rule].reference_step(p, g, state, hyper)
 
 
 # -- gradients ---------------------------------------------------------------------------------
@@ -503,7 +486,7 @@ def run_parity(rule, hyper, shapes, dtype, threads, steps=STEPS, errors=None, ch
                 if errors is not None:
                     ratio = max_error_ratio(a, b, scales[key], dtype)
                     errors[key] = max(errors.get(key, 0.0), ratio)
-                assert_close_to_scale(a, b, scales[key], dtype, K=RULE_K.get(rule, K), what=f"step {t}, tensor {k} {shapes[k]}, {key}")
+                assert_close_to_scale(a, b, scales[key], dtype, K=K if rule in RULES else REGISTRY[rule].parity_k, what=f"step {t}, tensor {k} {shapes[k]}, {key}")
         assert_bitwise_equal(params1, opt1, params2, opt2, f"step {t}, 1 vs 2 threads")
 
 
@@ -592,6 +575,19 @@ EXAMPLES["lamb"] = [
     dict(lr=1e-3, betas=(0.0, 0.99), eps=1e-8, weight_decay=0.0, max_weight_norm=None,
          bias_correction=False, maximize=False),
 ]
+# A rule of the registry without a strategy of its own above draws from its option combinations
+# and configurations, and takes two of its configurations as the explicit examples.
+for _key, _row in REGISTRY.items():
+    HYPER.setdefault(_key, st.sampled_from([dict(_row.bench, **h) for h in _row.combinations()]
+                                           + list(_row.configs)))
+    EXAMPLES.setdefault(_key, [_row.configs[0], _row.configs[-1]])
+
+
+def test_every_rule_of_the_registry_is_checked_here():
+    """Each rule is in test_parity (its own scales), test_parity_elementwise (a parity_k) or,
+    Adafactor, in the tests of its own below."""
+    assert set(RULES) | set(ELEMENTWISE) | {"adafactor"} == set(REGISTRY)
+    assert not set(RULES) & set(ELEMENTWISE)
 
 
 @pytest.mark.parametrize("size", list(SHAPES))

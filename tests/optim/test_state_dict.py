@@ -14,42 +14,18 @@ import numpy as np
 import pytest
 
 import steepest
-from steepest import reference
+from steepest.optim.registry import RULES as REGISTRY
 
-# Rules with nontrivial options; two parameter groups with different learning rates.
-CONFIGS = [
-    ("SGD", dict(lr=0.01, momentum=0.9, nesterov=True, weight_decay=0.01)),
-    ("SGD", dict(lr=0.02, momentum=0.8, dampening=0.2, maximize=True)),
-    ("Adam", dict(lr=0.01, betas=(0.8, 0.95), eps=1e-6, weight_decay=0.01, amsgrad=True)),
-    ("Adam", dict(lr=0.003, maximize=True)),
-    ("AdamW", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
-    ("AdamW", dict(lr=0.003, betas=(0.5, 0.9), maximize=True)),
-    ("Lamb", dict(lr=0.01, weight_decay=0.01, max_weight_norm=3.0)),
-    ("Lars", dict(lr=0.5, momentum=0.9, nesterov=True, weight_decay=0.01, exclude_1d=False)),
-    ("Lars", dict(lr=0.2, momentum=0.8, trust_coefficient=0.01, maximize=True)),
-    ("Adafactor", dict(lr=0.01, weight_decay=0.01, eps=(1e-6, 1e-3))),
-    ("Adafactor", dict(lr=0.02, beta2_decay=-0.5, d=2.0, maximize=True)),
-    ("Lamb", dict(lr=0.003, betas=(0.5, 0.9), bias_correction=False, maximize=True)),
-]
+# Every rule in configurations with nontrivial options (the registry's); two parameter groups with
+# different learning rates.
+ALL_CONFIGS = [(rule.name, config) for rule in REGISTRY.values() for config in rule.configs]
+ALL_IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(ALL_CONFIGS)]
+# The rules test_hyperparameters_are_restored has other values for, whose learning rate and
+# weight decay matter at every step (test_changing_hyperparameters_between_steps_takes_effect;
+# Rprop's lr sets only its first step sizes).
+CONFIGS = [(rule, config) for rule, config in ALL_CONFIGS
+           if rule in ("SGD", "Adam", "AdamW", "Lamb", "Lars", "Adafactor")]
 IDS = [f"{rule}-{i}" for i, (rule, _) in enumerate(CONFIGS)]
-# The element-wise rules: round trips, layout, snapshots and refused state dicts (the tests of
-# hyperparameter edits and add_param_group, which replay the NumPy reference, keep to CONFIGS).
-ELEMENTWISE_CONFIGS = [
-    ("RMSprop", dict(lr=0.01, momentum=0.9, centered=True, weight_decay=0.01)),
-    ("RMSprop", dict(lr=0.003, maximize=True)),
-    ("Adagrad", dict(lr=0.05, lr_decay=0.01, initial_accumulator_value=0.1, weight_decay=0.01)),
-    ("Adadelta", dict(lr=1.0, rho=0.8, weight_decay=0.01, maximize=True)),
-    ("Adamax", dict(lr=0.01, betas=(0.8, 0.95), weight_decay=0.01)),
-    ("NAdam", dict(lr=0.01, weight_decay=0.01, momentum_decay=0.01)),
-    ("NAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
-    ("RAdam", dict(lr=0.01, weight_decay=0.01)),
-    ("RAdam", dict(lr=0.01, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
-    ("Rprop", dict(lr=0.01, etas=(0.4, 1.3), step_sizes=(1e-5, 1.0))),
-    ("ASGD", dict(lr=0.01, t0=20.0, lambd=0.01, weight_decay=0.01)),
-    ("Lion", dict(lr=1e-3, weight_decay=0.1, maximize=True)),
-]
-ALL_CONFIGS = CONFIGS + ELEMENTWISE_CONFIGS
-ALL_IDS = IDS + [f"{rule}-{i}" for i, (rule, _) in enumerate(ELEMENTWISE_CONFIGS)]
 SHAPES = [(7,), (33, 5), (1031,)]
 RTOL = 1e-14
 COUNTS_STEPS = {name for name in steepest.optim.__all__  # rules with a "step" in their state
@@ -377,25 +353,8 @@ def test_hyperparameters_are_restored(rule, hyper):
 
 
 def _reference_step(rule, p, g, state, group):
-    if rule == "SGD":
-        reference.sgd(p, g, state, lr=group["lr"], momentum=group["momentum"],
-                      dampening=group["dampening"], weight_decay=group["weight_decay"],
-                      nesterov=group["nesterov"], maximize=group["maximize"])
-    elif rule == "Adafactor":
-        reference.adafactor(p, g, state, **{k: v for k, v in group.items() if k != "params"})
-    elif rule == "Lars":
-        reference.lars(p, g, state, **{k: v for k, v in group.items() if k != "params"})
-    elif rule == "Lamb":
-        beta1, beta2 = group["betas"]
-        reference.lamb(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                       weight_decay=group["weight_decay"],
-                       max_weight_norm=group["max_weight_norm"],
-                       bias_correction=group["bias_correction"], maximize=group["maximize"])
-    else:
-        beta1, beta2 = group["betas"]
-        reference.adam(p, g, state, lr=group["lr"], beta1=beta1, beta2=beta2, eps=group["eps"],
-                       weight_decay=group["weight_decay"], amsgrad=group["amsgrad"],
-                       maximize=group["maximize"], decoupled_weight_decay=rule == "AdamW")
+    REGISTRY[rule.lower()].reference_step(p, g, state, {k: v for k, v in group.items()
+                                                         if k != "params"})
 
 
 @pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
@@ -426,7 +385,7 @@ def test_changing_hyperparameters_between_steps_takes_effect(rule, hyper):
 
 # -- add_param_group ----------------------------------------------------------------------------
 
-@pytest.mark.parametrize("rule, hyper", CONFIGS, ids=IDS)
+@pytest.mark.parametrize("rule, hyper", ALL_CONFIGS, ids=ALL_IDS)
 def test_add_param_group(rule, hyper):
     params = make_params()
     opt = make(rule, params, hyper)
@@ -458,6 +417,9 @@ def test_add_param_group(rule, hyper):
         for key, value in s.items():
             if key == "step":
                 assert int(value) == 15
+                continue
+            if key in opt.scalar_state:  # a per-tensor number (NAdam's mu_product)
+                assert np.ndim(value) == 0
                 continue
             assert value.shape == opt._state_shape(key, p.shape) and value.dtype == p.dtype
             assert all(not np.shares_memory(value, other[k])

@@ -1,6 +1,7 @@
-"""Parity of steepest.optim's rules (all but Lion, Lamb and Lars, which torch lacks) with torch.optim's default single-tensor
-implementation (``foreach=False``), over every combination of the boolean/zero-vs-nonzero options.
-(torch.optim has no LAMB or LARS: those are checked against steepest.reference only.)
+"""Parity of steepest.optim's rules (every rule of the registry that torch.optim has: not Lion, Lamb
+or Lars) with torch.optim's default single-tensor implementation (``foreach=False``), over every
+combination of the boolean/zero-vs-nonzero options (the registry's ``options``). (torch.optim has
+no Lion, LAMB or LARS: those are checked against steepest.reference only.)
 
 Both optimizers see the same gradient sequence: at step t, ``g = noise_t + 0.1 * p`` is computed
 once from steepest's parameters and given to both (so a rounding difference in p cannot change the
@@ -13,7 +14,7 @@ i.e. assert_allclose with rtol=RTOL, atol=RTOL*max|torch|): torch and steepest r
 multiplication by the reciprocal), so they agree to a few ulps per step, accumulated over 200
 steps. Measured max |diff| / (|torch| + max|torch|) over all cases: float32 1.6e-7 (SGD
 momentum_buffer; Adam param 1.2e-7; Adafactor 1.5e-7), float64 3.5e-16 (Adafactor 2.2e-16).
-Chosen: 2e-6 and 5e-15, a margin of >10x,
+Chosen (the registry's TORCH_RTOL): 2e-6 and 5e-15, a margin of >10x,
 and still far below what any mistake in an equation produces (a wrong bias correction, dampening
 or decay changes the result in the second or third significant digit).
 
@@ -22,11 +23,10 @@ The element-wise rules, measured the same way over all their cases (float32 / fl
 NAdam 1.4e-7 / 2.0e-16, RAdam 9.1e-8 / 1.8e-16, ASGD 7.9e-8 / 1.0e-16, Rprop 0 / 0 (bitwise:
 its arithmetic is products and selects, rounded alike), all within RTOL with a margin of >10x.
 Adadelta: 8.6e-7 / 1.4e-15 (acc_delta, which squares a quotient of square roots): its own
-tolerance, 1e-5 / 2e-14 (>10x). NAdam's mu_product is compared on its own (see below).
+tolerance (its row's torch_rtol), 1e-5 / 2e-14 (>10x). NAdam's mu_product is compared on its own (see below).
 """
 
 import inspect
-import itertools
 
 import numpy as np
 import pytest
@@ -34,72 +34,25 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import steepest  # noqa: E402
+from steepest.optim.registry import RULES as REGISTRY  # noqa: E402
+from steepest.optim.registry import TORCH_RTOL  # noqa: E402
 
 STEPS = 200
-RTOL = {np.float32: 2e-6, np.float64: 5e-15}
-RULE_RTOL = {"Adadelta": {np.float32: 1e-5, np.float64: 2e-14}}
+# Every rule torch.optim has (the registry's), in every combination of its options.
+TORCH_RULES = [rule for rule in REGISTRY.values() if rule.torch]
+RTOL = {np.float32: TORCH_RTOL["float32"], np.float64: TORCH_RTOL["float64"]}
 DTYPES = (np.float32, np.float64)
 GROUP_SHAPES = [[(7,), (33, 5), (1031,)], [(3, 11)]]
-LR = {"SGD": (0.01, 0.003), "Adam": (0.01, 0.002), "AdamW": (0.01, 0.002),
-      "RMSprop": (0.01, 0.003), "Adagrad": (0.05, 0.01), "Adadelta": (1.0, 0.3),
-      "Adamax": (0.01, 0.002), "NAdam": (0.01, 0.002), "RAdam": (0.01, 0.002),
-      "Rprop": (0.01, 0.003), "ASGD": (0.01, 0.003), "Adafactor": (0.01, 0.002)}
 # State torch keeps that steepest does not (none: ASGD keeps eta and mu as torch does).
 DERIVED_STATE = {}
 
 
-def _sgd_cases():
-    for momentum, dampening, nesterov, weight_decay, maximize in itertools.product(
-            (0.0, 0.9), (0.0, 0.3), (False, True), (0.0, 0.1), (False, True)):
-        if nesterov and (momentum == 0 or dampening != 0):
-            continue  # invalid in torch and here
-        yield "SGD", dict(momentum=momentum, dampening=dampening, nesterov=nesterov,
-                          weight_decay=weight_decay, maximize=maximize)
+CASES = [(rule.name, hyper) for rule in TORCH_RULES for hyper in rule.combinations()]
 
 
-def _adam_cases():
-    for rule in ("Adam", "AdamW"):
-        for weight_decay, amsgrad, maximize in itertools.product((0.0, 0.1), (False, True),
-                                                                 (False, True)):
-            yield rule, dict(weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize)
-
-
-def _elementwise_cases():
-    wd_max = list(itertools.product((0.0, 0.1), (False, True)))
-    for centered, momentum, (weight_decay, maximize) in itertools.product(
-            (False, True), (0.0, 0.9), wd_max):
-        yield "RMSprop", dict(centered=centered, momentum=momentum, weight_decay=weight_decay,
-                              maximize=maximize)
-    for lr_decay, initial, (weight_decay, maximize) in itertools.product(
-            (0.0, 0.01), (0.0, 0.1), wd_max):
-        yield "Adagrad", dict(lr_decay=lr_decay, initial_accumulator_value=initial,
-                              weight_decay=weight_decay, maximize=maximize)
-    for rule in ("Adadelta", "Adamax"):
-        for weight_decay, maximize in wd_max:
-            yield rule, dict(weight_decay=weight_decay, maximize=maximize)
-    for rule in ("NAdam", "RAdam"):
-        for decoupled, (weight_decay, maximize) in itertools.product((False, True), wd_max):
-            yield rule, dict(decoupled_weight_decay=decoupled, weight_decay=weight_decay,
-                             maximize=maximize)
-    for etas, maximize in itertools.product(((0.5, 1.2), (0.3, 1.5)), (False, True)):
-        yield "Rprop", dict(etas=etas, step_sizes=(1e-6, 50) if etas[0] == 0.5 else (1e-3, 0.05),
-                            maximize=maximize)
-    for t0, (weight_decay, maximize) in itertools.product((1e6, 50.0), wd_max):
-        yield "ASGD", dict(t0=t0, lambd=1e-4 if t0 > 100 else 0.01, weight_decay=weight_decay,
-                           maximize=maximize)
-
-
-
-def _adafactor_cases():
-    for weight_decay, maximize, eps, d in itertools.product(
-            (0.0, 0.1), (False, True), ((None, 1e-3), (1e-6, 0.0)), (1.0, 2.0)):
-        yield "Adafactor", dict(weight_decay=weight_decay, maximize=maximize, eps=eps, d=d)
-
-
-CASES = (list(_sgd_cases()) + list(_adam_cases()) + list(_elementwise_cases())
-         + list(_adafactor_cases())
-         # torch 2.13's Adam takes AdamW's decay as an option
-         + [("Adam", dict(weight_decay=0.1, decoupled_weight_decay=True))])
+def rtol_of(rule, dtype):
+    """The rule's tolerance against torch (the registry's; see the module docstring)."""
+    return REGISTRY[rule.lower()].torch_rtol[np.dtype(dtype).name]
 
 
 def _case_id(case):
@@ -121,7 +74,7 @@ def run_both(rule, hyper, dtype, steps=STEPS):
     theirs = [torch.nn.Parameter(torch.from_numpy(p.copy())) for p in start]
     noise = _noise(shapes, dtype)
 
-    lr0, lr1 = LR[rule]
+    lr0, lr1 = REGISTRY[rule.lower()].torch_lr
     n0 = len(GROUP_SHAPES[0])
     our_groups = [{"params": ours[:n0]}, {"params": ours[n0:], "lr": lr1}]
     torch_groups = [{"params": theirs[:n0]}, {"params": theirs[n0:], "lr": lr1}]
@@ -173,7 +126,7 @@ def max_error(ours, theirs):
 @pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_matches_torch(case, dtype):
     rule, hyper = case
-    rtol = RULE_RTOL.get(rule, RTOL)[dtype]
+    rtol = rtol_of(rule, dtype)
     for name, ours, theirs in run_both(rule, hyper, dtype):
         if name.endswith(("['mu_product']", "['eta']", "['mu']")):
             # A float64 number here; torch's is in its default dtype (the parameters' dtype in
@@ -196,8 +149,7 @@ HYPERPARAMETERS = ("lr", "betas", "eps", "weight_decay", "momentum", "dampening"
                    "d")
 # torch's arguments steepest does not take (they choose torch's implementation or device).
 IMPLEMENTATION_ARGS = {"foreach", "capturable", "differentiable", "fused"}
-RULES = ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax", "NAdam", "RAdam",
-         "Rprop", "ASGD", "Adafactor"]
+RULES = [rule.name for rule in TORCH_RULES]
 
 
 @pytest.mark.parametrize("rule", RULES)
@@ -231,76 +183,21 @@ def test_defaults_match_torch(rule):
 
 # -- the NumPy reference itself against torch --------------------------------------------------
 
-@pytest.mark.parametrize("case", list(_sgd_cases()) + list(_adam_cases()), ids=_case_id)
+@pytest.mark.parametrize("case", CASES, ids=_case_id)
 def test_reference_matches_torch(case):
-    """steepest.reference is the oracle of the other parity tests: check it against torch too
-    (float64; measured max |diff| / (|torch| + max|torch|): 4.7e-16)."""
-    from steepest import reference
-
+    """steepest.reference is the oracle of the other parity tests: check it against torch too,
+    in float64 (torch's scalar state in float64 too), every state key torch keeps (ASGD's eta
+    and mu included). Measured max |diff| / (|torch| + max|torch|): SGD, Adam 4.7e-16; the
+    others within their tolerance against torch."""
     rule, hyper = case
+    row = REGISTRY[rule.lower()]
     rng = np.random.default_rng(3)
     shapes = [(7,), (33, 5), (1031,)]
     ours = [rng.standard_normal(s) for s in shapes]
     theirs = [torch.nn.Parameter(torch.from_numpy(p.copy())) for p in ours]
     states = [{} for _ in shapes]
-    topt = getattr(torch.optim, rule)(theirs, lr=0.01, foreach=False, **hyper)
-    noise = _noise(shapes, np.float64)
-    for t in range(STEPS):
-        grads = [noise[t % 16][k] + 0.1 * p for k, p in enumerate(ours)]
-        for p, tp, g, s in zip(ours, theirs, grads, states):
-            tp.grad = torch.from_numpy(g.copy())
-            if rule == "SGD":
-                reference.sgd(p, g, s, lr=0.01, **hyper)
-            else:
-                reference.adam(p, g, s, lr=0.01, beta1=0.9, beta2=0.999, eps=1e-8,
-                               decoupled_weight_decay=rule == "AdamW", **hyper)
-        topt.step()
-    for p, tp, s in zip(ours, theirs, states):
-        tstate = topt.state[tp]
-        pairs = [(p, tp.detach().numpy())] + [(s[k], tstate[k].numpy()) for k in tstate
-                                               if k != "step"]
-        assert set(s) == set(tstate)
-        if rule != "SGD":
-            assert s["step"] == int(tstate["step"].item()) == STEPS
-        for a, b in pairs:
-            np.testing.assert_allclose(a, b, rtol=RTOL[np.float64],
-                                       atol=RTOL[np.float64] * np.abs(b).max())
-
-
-REFERENCE_ARGS = {
-    "RMSprop": lambda h: h, "Adagrad": lambda h: h, "Adadelta": lambda h: h, "ASGD": lambda h: h,
-    "Adamax": lambda h: _betas(h), "NAdam": lambda h: _betas(h), "RAdam": lambda h: _betas(h),
-    "Rprop": lambda h: {k: v for k, v in dict(
-        h, etaminus=h["etas"][0], etaplus=h["etas"][1], step_size_min=h["step_sizes"][0],
-        step_size_max=h["step_sizes"][1]).items() if k not in ("etas", "step_sizes")},
-}
-
-
-def _betas(h):
-    h = dict(h)
-    h["beta1"], h["beta2"] = h.pop("betas")
-    return h
-
-
-@pytest.mark.parametrize("case", [c for c in CASES if c[0] in REFERENCE_ARGS], ids=_case_id)
-def test_elementwise_reference_matches_torch(case):
-    """The references of the element-wise rules against torch, in float64 (torch's scalar state
-    in float64 too); every state key torch keeps, eta and mu of ASGD included."""
-    from steepest import reference
-
-    rule, hyper = case
-    rng = np.random.default_rng(3)
-    shapes = [(7,), (1031,)]
-    ours = [rng.standard_normal(s) for s in shapes]
-    theirs = [torch.nn.Parameter(torch.from_numpy(p.copy())) for p in ours]
-    states = [{} for _ in shapes]
-    lr = LR[rule][0]
-    topt = getattr(torch.optim, rule)(theirs, lr=lr, foreach=False, **hyper)
-    full = dict(topt.defaults)
-    full = {k: full[k] for k in inspect.signature(getattr(steepest.optim, rule)).parameters
-            if k in full}
-    args = REFERENCE_ARGS[rule](full)
-    fn = getattr(reference, rule.lower())
+    lr = row.torch_lr[0]
+    topt = getattr(torch.optim, row.torch)(theirs, lr=lr, foreach=False, **hyper)
     noise = _noise(shapes, np.float64)
     default_dtype = torch.get_default_dtype()
     torch.set_default_dtype(torch.float64)
@@ -309,15 +206,16 @@ def test_elementwise_reference_matches_torch(case):
             grads = [noise[t % 16][k] + 0.1 * p for k, p in enumerate(ours)]
             for p, tp, g, s in zip(ours, theirs, grads, states):
                 tp.grad = torch.from_numpy(g.copy())
-                fn(p, g, s, **args)
+                row.reference_step(p, g, s, dict(hyper, lr=lr))
             topt.step()
     finally:
         torch.set_default_dtype(default_dtype)
-    rtol = RULE_RTOL.get(rule, RTOL)[np.float64]
+    rtol = rtol_of(rule, np.float64)
     for p, tp, s in zip(ours, theirs, states):
         tstate = topt.state[tp]
         assert set(s) == set(tstate)
-        assert s["step"] == int(tstate["step"].item()) == STEPS
+        if "step" in tstate:
+            assert s["step"] == int(tstate["step"].item()) == STEPS
         np.testing.assert_allclose(p, tp.detach().numpy(), rtol=rtol,
                                    atol=rtol * np.abs(p).max())
         for k in tstate:

@@ -13,6 +13,7 @@ import pytest
 torch = pytest.importorskip("torch")
 
 import steepest.torch as st  # noqa: E402
+from steepest.optim.registry import RULES as REGISTRY  # noqa: E402
 
 # Every option combination of the rules torch also has, as in tests/optim/test_torch_parity.py.
 CASES = [
@@ -310,21 +311,11 @@ def one_step(opt):
     opt.step()
 
 
-# Every rule torch also has, with options that use each kind of state.
-LAYOUT_CASES = [
-    ("SGD", dict(lr=0.05, momentum=0.9, dampening=0.3, weight_decay=0.1)),
-    ("Adam", dict(lr=0.01, weight_decay=0.1, amsgrad=True)),
-    ("AdamW", dict(lr=0.01, weight_decay=0.1)),
-    ("RMSprop", dict(lr=0.01, momentum=0.5, centered=True)),
-    ("Adagrad", dict(lr=0.05, initial_accumulator_value=0.1)),
-    ("Adadelta", dict(lr=1.0, weight_decay=0.1)),
-    ("Adamax", dict(lr=0.01)),
-    ("NAdam", dict(lr=0.01, decoupled_weight_decay=True, weight_decay=0.1)),
-    ("RAdam", dict(lr=0.01)),
-    ("Rprop", dict(lr=0.01)),
-    ("ASGD", dict(lr=0.01, t0=2.0)),
-    ("Adafactor", dict(lr=0.01)),
-]
+# Every rule torch also has (the registry's), with options that use each kind of state: its
+# test hyperparameters and its first configuration with nontrivial options.
+LAYOUT_CASES = [(rule.name, hyper) for rule in REGISTRY.values() if rule.torch
+                for hyper in (rule.hyper, rule.configs[0])]
+LAYOUT_IDS = [f"{rule}-{i % 2}" for i, (rule, _) in enumerate(LAYOUT_CASES)]
 
 
 def step_both(ours, theirs, make_grads, steps=6):
@@ -363,7 +354,7 @@ def assert_moves_both_ways(rule, hyper, opt, topt, ours, theirs, grads, dtype):
     assert_same_state(mine, again, dtype)
 
 
-@pytest.mark.parametrize("rule, hyper", LAYOUT_CASES, ids=[r for r, _ in LAYOUT_CASES])
+@pytest.mark.parametrize("rule, hyper", LAYOUT_CASES, ids=LAYOUT_IDS)
 def test_non_contiguous_params_and_grads_step_like_torch(rule, hyper, torch_default_dtype):
     """A transposed weight, a slice, and a param given non-contiguous gradients: updated in
     place, in their own layout, as torch updates them; the state is contiguous."""
@@ -396,7 +387,7 @@ def test_non_contiguous_params_and_grads_step_like_torch(rule, hyper, torch_defa
     assert_moves_both_ways(rule, hyper, opt, topt, ours, theirs, grads, dtype)
 
 
-@pytest.mark.parametrize("rule, hyper", LAYOUT_CASES, ids=[r for r, _ in LAYOUT_CASES])
+@pytest.mark.parametrize("rule, hyper", LAYOUT_CASES, ids=LAYOUT_IDS)
 def test_non_contiguous_grads_of_contiguous_params_step_like_torch(rule, hyper,
                                                                    torch_default_dtype):
     """Contiguous params whose gradients are not (set by hand), from the first step on (where
@@ -423,10 +414,11 @@ def test_non_contiguous_grads_of_contiguous_params_step_like_torch(rule, hyper,
 
 
 COMPLEX_CASES = [c for c in LAYOUT_CASES if c[0] != "Adafactor"]  # as torch, real only
+COMPLEX_IDS = [i for c, i in zip(LAYOUT_CASES, LAYOUT_IDS) if c[0] != "Adafactor"]
 
 
 @pytest.mark.parametrize("dtype", [torch.complex64, torch.complex128])
-@pytest.mark.parametrize("rule, hyper", COMPLEX_CASES, ids=[r for r, _ in COMPLEX_CASES])
+@pytest.mark.parametrize("rule, hyper", COMPLEX_CASES, ids=COMPLEX_IDS)
 def test_complex_params_step_like_torch(rule, hyper, dtype, torch_default_dtype):
     """Complex params (one of them a slice) beside a real one: stepped as their real views,
     as torch's rules step them; their state is complex, and moves between the two."""

@@ -13,18 +13,16 @@ import time
 
 import numpy as np
 
-from .. import optim
+from ..optim import registry
 from . import losses, metrics
 from .checks import positive_int
 from .early_stopping import EarlyStopping
 
 __all__ = ["fit", "evaluate", "train_step", "History"]
 
-# Rules a name selects (with their defaults); wrappers and closure-driven rules take an instance.
-_RULES = {cls.__name__.lower(): cls for cls in (
-    optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta,
-    optim.Adamax, optim.NAdam, optim.RAdam, optim.Rprop, optim.ASGD, optim.Adafactor,
-    optim.Lion, optim.Lamb, optim.Lars)}
+# Rules a name selects (with their defaults): every fused rule of the registry; wrappers and
+# closure-driven rules take an instance.
+_RULES = {key: rule.cls for key, rule in registry.RULES.items()}
 
 
 class History(dict):

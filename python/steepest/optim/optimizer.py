@@ -22,9 +22,10 @@ SWA) built on an optimizer read these counts: when every optimizer step since th
 
 A step is one call into C++ for all groups: the loops over groups and tensors, every input check
 and the creation of new state run there. The lists handed to C++ (the state arrays of each
-group, its step counts) are built once and kept until something changes them: the state, a
-group's parameters, a load_state_dict. So are the group tuples with the hyperparameters, until a
-group dict is changed or replaced (``Optimizer._group_args``).
+group, its step counts: the step plan, optim/_plan.py, shared with the torch drop-ins) are built
+once and kept until something changes them: the state, a group's parameters, a load_state_dict.
+So are the group tuples with the hyperparameters, until a group dict is changed or replaced
+(``Optimizer._group_args``).
 """
 
 import math
@@ -32,6 +33,8 @@ import numbers
 from collections.abc import Mapping
 
 import numpy as np
+
+from ._plan import ArrayView, adopt_new_state, current_plan
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -167,6 +170,10 @@ def _immutable(value):
     return value is None or isinstance(value, (int, float, complex, str, np.generic))
 
 
+# How steepest.optim views its parameters and their state in the step plan (optim/_plan.py).
+_ARRAYS = ArrayView()
+
+
 # The largest count (of steps, epochs) a state dict may hold. No run reaches it (2**62 steps at
 # one step a nanosecond take 146 years), so a larger count comes from a damaged or hand-made
 # state dict; the margin below 2**63 - 1 keeps every count loaded far from int64 overflow in the
@@ -215,86 +222,15 @@ def _scalar_value(value, index, key):
     raise TypeError(f"state[{index}][{key!r}]: expected a number, got {value!r}")
 
 
-class _GroupPlan:
-    """What C++ gets for one group (the dict ``group``) each step, beside the hyperparameters:
-    the params, one list per state array key (None where the state does not exist yet: C++
-    creates it), the step counts (an int64 array C++ advances; ``state[i]['step']`` is a 0-d
-    view into it) and the per-tensor scalar state (a float64 array of shape (n, K), or None;
-    ``state[i][key]`` is a 0-d view into column k)."""
+class StepCounts:
+    """The non-finite guard's policy and the step counts of an optimizer that steps in C++
+    (Optimizer and the torch drop-ins): ``_counts`` is [applied_steps, skipped_steps], which C++
+    advances as a step's last act; ``_steps_seen`` the steps whose bookkeeping (new state
+    adopted) is done. A step that raised happened if and only if they differ."""
 
-    __slots__ = ("group", "params", "size", "objects", "first", "states", "state_lists", "steps",
-                 "scalars", "head")
-
-    def __init__(self, group, first, states, steps, scalars=None):
-        self.group = group
-        self.params = params = group["params"]
-        self.size = len(params)
-        self.objects = not all(isinstance(p, np.ndarray) for p in params)
-        self.first = first
-        self.states = states  # {key: list}, in the rule's order
-        self.state_lists = tuple(states.values())
-        self.steps = steps
-        self.scalars = scalars
-        # The group's tuple for C++ up to its hyperparameters (objects' .data may change).
-        self.head = None if self.objects else (params, *self.state_lists, steps, scalars)
-
-    def arrays(self):
-        return [p.data for p in self.params] if self.objects else self.params
-
-    def args(self, hyper):
-        """The group's tuple for C++, given its hyperparameters."""
-        head = self.head or (self.arrays(), *self.state_lists, self.steps, self.scalars)
-        return head + hyper
-
-
-class Optimizer:
-    """Base class of every update rule.
-
-    Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
-    count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
-    every stepped parameter has), ``_kernel`` and ``_checker``
-    (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
-    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them. Their
-    constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
-    group's hyperparameter.
-    """
-
-    state_keys = ()
-    required_state = ()  # the keys every stepped parameter's state has
-    scalar_state = {}  # per-tensor scalar state: key -> initial value (in state_keys too)
-    _kernel = None
-    _checker = None
-
-    def __init__(self, params, defaults, nonfinite="propagate"):
-        self.nonfinite = nonfinite
-        # [applied_steps, skipped_steps]: C++ advances them as a step's last act (step()).
+    def _new_counts(self):
         self._counts = np.zeros(2, np.int64)
-        self._steps_seen = 0  # the steps step() has finished its bookkeeping for
-        if isinstance(params, np.ndarray) or hasattr(params, "data"):
-            raise TypeError(
-                "params argument given to the optimizer should be an iterable of arrays or "
-                f"dicts, but got {type(params).__name__}"
-            )
-        self.defaults = dict(defaults)
-        self.param_groups = []
-        self._plan = None
-        self._args = None  # the group tuples of the last step, while they hold (see step)
-        self._args_plan = None  # the plan they were made for
-        self._state = _State(self)
-        groups = list(params)
-        if not groups:
-            raise ValueError("optimizer got an empty parameter list")
-        if not isinstance(groups[0], dict):
-            groups = [{"params": groups}]
-        for group in groups:
-            self.add_param_group(group)
-
-    def __getstate__(self):
-        # For pickle and copy: the plan's arrays are shared with the state (state[i]['step'] is
-        # a view of its step counts), which a copy would part; the copy rebuilds its plan.
-        state = self.__dict__.copy()
-        state.update(_plan=None, _args=None, _args_plan=None)
-        return state
+        self._steps_seen = 0
 
     @property
     def nonfinite(self):
@@ -324,6 +260,54 @@ class Optimizer:
     def skipped_steps(self, count):
         self._counts[1] = count
         self._steps_seen = int(self._counts.sum())
+
+
+class Optimizer(StepCounts):
+    """Base class of every update rule.
+
+    Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
+    count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
+    every stepped parameter has), ``_kernel`` and ``_checker``
+    (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
+    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them. Their
+    constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
+    group's hyperparameter.
+    """
+
+    state_keys = ()
+    required_state = ()  # the keys every stepped parameter's state has
+    scalar_state = {}  # per-tensor scalar state: key -> initial value (in state_keys too)
+    _kernel = None
+    _checker = None
+
+    def __init__(self, params, defaults, nonfinite="propagate"):
+        self.nonfinite = nonfinite
+        self._new_counts()
+        if isinstance(params, np.ndarray) or hasattr(params, "data"):
+            raise TypeError(
+                "params argument given to the optimizer should be an iterable of arrays or "
+                f"dicts, but got {type(params).__name__}"
+            )
+        self.defaults = dict(defaults)
+        self.param_groups = []
+        self._plan = None
+        self._args = None  # the group tuples of the last step, while they hold (see step)
+        self._args_plan = None  # the plan they were made for
+        self._state = _State(self)
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    def __getstate__(self):
+        # For pickle and copy: the plan's arrays are shared with the state (state[i]['step'] is
+        # a view of its step counts), which a copy would part; the copy rebuilds its plan.
+        state = self.__dict__.copy()
+        state.update(_plan=None, _args=None, _args_plan=None)
+        return state
 
     @property
     def state(self):
@@ -411,23 +395,23 @@ class Optimizer:
         try:
             created = self._kernel(args, grads, self._nonfinite, self._counts)
         except BaseException:
-            self._after_exception(plan)
+            self._after_exception(plan, grads)
             raise
         self._steps_seen += 1
         if created == SKIPPED:  # nothing changed, the plan's lists included
             return False
         if created:
-            self._adopt_new_state(plan)
+            self._adopt_new_state(plan, grads)
         return True
 
-    def _after_exception(self, plan):
+    def _after_exception(self, plan, grads):
         """Bookkeeping for a step that raised. C++ advances the step counters as its last act,
         so they tell whether the step happened: a KeyboardInterrupt may arrive after the call
         returned, and the step must then fully count (its new state adopted). Otherwise it did
         not happen, but its plan's lists may hold state created during the checks: drop them."""
         if int(self._counts.sum()) != self._steps_seen:
             self._steps_seen += 1
-            self._adopt_new_state(plan)
+            self._adopt_new_state(plan, grads)
         else:
             self._plan = None
 
@@ -570,16 +554,7 @@ class Optimizer:
     # -- the lists kept for C++ ----------------------------------------------------------
 
     def _current_plan(self):
-        plan = self._plan
-        if plan is not None and len(plan) == len(self.param_groups):
-            for gp, group in zip(plan, self.param_groups):
-                params = group["params"]
-                if gp.group is not group or gp.params is not params or gp.size != len(params):
-                    break
-            else:
-                return plan
-        self._plan = plan = self._make_plan()
-        return plan
+        return current_plan(self, _ARRAYS, type(self))
 
     def _group_args(self, plan):
         """The group tuples for C++. Kept from one step to the next (reading the
@@ -598,43 +573,6 @@ class Optimizer:
             self._args, self._args_plan = args, plan
         return args
 
-    def _make_plan(self):
-        array_keys = [k for k in self.state_keys if k != "step" and k not in self.scalar_state]
-        scalar_keys = list(self.scalar_state)
-        counts_steps = "step" in self.state_keys
-        for i, s in list(self._state.items()):
-            if not isinstance(s, _State):  # a plain dict the user stored: watch it too
-                dict.__setitem__(self._state, i, _State(self, s))
-        plan, first = [], 0
-        for group in self.param_groups:
-            params = group["params"]
-            indices = range(first, first + len(params))
-            states = {key: [self._state.get(i, {}).get(key) for i in indices] for key in array_keys}
-            steps = None
-            if counts_steps:
-                steps = np.array(
-                    [_step_count(self._state[i]["step"], i) if "step" in self._state.get(i, ()) else 0
-                     for i in indices],
-                    dtype=np.int64,
-                )
-                for k, i in enumerate(indices):
-                    if "step" in self._state.get(i, ()):
-                        dict.__setitem__(self._state[i], "step", steps[k:k + 1].reshape(()))
-            scalars = None
-            if scalar_keys:
-                scalars = np.array(
-                    [[_scalar_value(self._state[i][key], i, key)
-                      if key in self._state.get(i, ()) else float(self.scalar_state[key])
-                      for key in scalar_keys] for i in indices],
-                    dtype=np.float64).reshape(len(params), len(scalar_keys))
-                for k, i in enumerate(indices):
-                    for j, key in enumerate(scalar_keys):
-                        if key in self._state.get(i, ()):
-                            dict.__setitem__(self._state[i], key, scalars[k, j:j + 1].reshape(()))
-            plan.append(_GroupPlan(group, first, states, steps, scalars))
-            first += len(params)
-        return plan
-
     def _grads_of_params(self):
         grads = []
         for group in self.param_groups:
@@ -644,25 +582,9 @@ class Optimizer:
                 grads.append(p.grad)
         return grads
 
-    def _adopt_new_state(self, plan):
+    def _adopt_new_state(self, plan, grads):
         """Store in ``opt.state`` the state arrays C++ created during the step."""
-        for gp in plan:
-            for key, arrays in gp.states.items():
-                for k, array in enumerate(arrays):
-                    if array is None:
-                        continue
-                    i = gp.first + k
-                    state = self._state.get(i)
-                    if state is None:
-                        state = _State(self)
-                        dict.__setitem__(self._state, i, state)
-                    if state.get(key) is not array:
-                        dict.__setitem__(state, key, array)
-                    if gp.steps is not None and "step" not in state:
-                        dict.__setitem__(state, "step", gp.steps[k:k + 1].reshape(()))
-                    for j, skey in enumerate(self.scalar_state):
-                        if skey not in state:
-                            dict.__setitem__(state, skey, gp.scalars[k, j:j + 1].reshape(()))
+        adopt_new_state(self, self._state, plan, grads, _ARRAYS, type(self))
 
 
 class Wrapper:

@@ -17,7 +17,7 @@ torch either: it is refused by name.
 
 A step costs one call into C++ for all groups, and little Python beside it: as in
 ``steepest.optim``, the lists C++ gets for each group (views of the params and of their state,
-the step counts) are built once and kept until something changes them (optimizer.py's plan):
+the step counts) are built once and kept until something changes them (optim/_plan.py):
 a group's parameters, ``opt.state`` (a watching dict) or where a parameter's memory is (checked
 each step by its data pointer). Between those changes a step only views each gradient. The step
 counts of a group live in one int64 array that C++ advances; ``state[p]['step']`` is a 0-d
@@ -34,8 +34,8 @@ import torch
 from torch.autograd import profiler as _profiler
 from torch.optim import optimizer as _torch_optimizer
 
-from ..optim.optimizer import (NONFINITE, SKIPPED, _count, _scalar_value, _State, _step_count,
-                               nonfinite_code)
+from ..optim._plan import adopt_new_state, current_plan
+from ..optim.optimizer import SKIPPED, StepCounts, _count, _State
 
 # torch's switches between its own implementations: accepted so that code written for torch runs
 # unchanged, and meaningless here (the kernel is always fused).
@@ -144,30 +144,53 @@ class _TensorState(_State):
         return state
 
 
-class _GroupPlan:
-    """What C++ gets for one group each step, beside its gradients and hyperparameters: the
-    params' arrays, one list of state views per state key (None where the state does not exist
-    yet: C++ creates it), the step counts and the per-tensor scalar state. ``pointers`` are the
-    params' data pointers when the arrays were made; ``copies`` the (index, param, working
-    copy) of the params stepped through a working copy; ``complex`` the indices of complex
-    params; ``direct`` whether every param is stepped on its own real, contiguous memory."""
+class TensorView:
+    """How the drop-in views a parameter in the step plan (optim/_plan.py): a NumPy view of the
+    tensor's own memory (of its real view if complex), or of a contiguous working copy; its
+    state tensors likewise; state keyed by the tensor; the params' data pointers tell when a
+    param's memory moved. ``name``: the rule's (whether it takes complex params)."""
 
-    __slots__ = ("params", "size", "first", "pointers", "state_lists", "steps", "scalars",
-                 "head", "copies", "complex", "direct")
+    always_state = True  # torch's state[p] exists once p has been stepped
 
-    def __init__(self, params, first, pointers, arrays, state_lists, steps, scalars, copies,
-                 complex_):
-        self.params = params
-        self.size = len(params)
-        self.first = first
-        self.pointers = pointers
-        self.state_lists = state_lists
-        self.steps = steps
-        self.scalars = scalars
-        self.head = (arrays, *state_lists, steps, scalars)  # C++'s group tuple, to the hyper
-        self.copies = copies
-        self.complex = complex_
-        self.direct = not copies and not complex_
+    def __init__(self, name):
+        self.name = name
+
+    @staticmethod
+    def key(param, index):
+        return param
+
+    def arrays(self, params, first):
+        arrays, copies, complex_ = [], [], []
+        for k, p in enumerate(params):
+            _check_param(p, f"params[{first + k}]")
+            if p.is_complex() and self.name in _REAL_ONLY:
+                raise RuntimeError(_REAL_ONLY[self.name])
+            if _in_place(p):
+                arrays.append(_real_array(p.detach()))
+            else:
+                work = torch.empty(p.shape, dtype=p.dtype)
+                arrays.append(_real_array(work))
+                copies.append((k, p, work))
+            if p.is_complex():
+                complex_.append(k)
+        return arrays, copies, complex_
+
+    @staticmethod
+    def pointers(params):
+        return [p.data_ptr() for p in params]
+
+    @staticmethod
+    def state_array(state, key, index):
+        return _state_view(state, key, index)
+
+    @staticmethod
+    def counts(array):
+        return torch.from_numpy(array)
+
+    @staticmethod
+    def new_state(array, is_complex):
+        value = torch.from_numpy(array)
+        return torch.view_as_complex(value) if is_complex else value
 
 
 def adapt(rule):
@@ -180,10 +203,7 @@ def adapt(rule):
     group_defaults = {n: signature.parameters[n].default for n in hyper_names}
     group_defaults.update(_TORCH_SWITCHES)
     fixed_hyper = getattr(rule, "fixed_hyper", {})  # AdamW's decoupled decay
-    scalar_keys = list(rule.scalar_state)  # per-tensor numbers (NAdam's mu_product)
-    scalar_initial = [float(v) for v in rule.scalar_state.values()]
-    array_keys = [k for k in rule.state_keys if k != "step" and k not in rule.scalar_state]
-    counts_steps = "step" in rule.state_keys
+    view = TensorView(name)
     # The rule's class-level settings (e.g. AdamW's fixed_hyper) without building one.
     prototype = object.__new__(rule)
 
@@ -212,99 +232,9 @@ def adapt(rule):
                     if beta.numel() != 1:
                         raise ValueError(f"Tensor betas[{i}] must be 1-element")
 
-    def param_array(p, index):
-        """The array C++ updates for param ``p``, and its working copy (None: C++ updates the
-        memory of ``p`` itself, through its real view if complex)."""
-        _check_param(p, f"params[{index}]")
-        if p.is_complex() and name in _REAL_ONLY:
-            raise RuntimeError(_REAL_ONLY[name])
-        if _in_place(p):
-            return _real_array(p.detach()), None
-        work = torch.empty(p.shape, dtype=p.dtype)
-        return _real_array(work), work
-
-    def make_plan(opt):
-        state = opt.state
-        for p, s in list(state.items()):
-            if isinstance(s, dict) and not isinstance(s, _State):  # load_state_dict, the user
-                dict.__setitem__(state, p, _State(opt, s))
-        plan, first = [], 0
-        for group in opt.param_groups:
-            params = group["params"]
-            arrays, copies, complex_ = [], [], []
-            for k, p in enumerate(params):
-                array, work = param_array(p, first + k)
-                arrays.append(array)
-                if work is not None:
-                    copies.append((k, p, work))
-                if p.is_complex():
-                    complex_.append(k)
-            states = [state.get(p, {}) for p in params]
-            lists = tuple([None if s.get(key) is None else _state_view(s, key, first + k)
-                           for k, s in enumerate(states)] for key in array_keys)
-            steps = None
-            if counts_steps:
-                steps = np.array([_step_count(s["step"], first + k) if "step" in s else 0
-                                  for k, s in enumerate(states)], dtype=np.int64)
-                steps_t = torch.from_numpy(steps)
-                for k, s in enumerate(states):
-                    if "step" in s:
-                        dict.__setitem__(s, "step", steps_t[k])
-            scalars = None
-            if scalar_keys:
-                scalars = np.array([[_scalar_value(s[key], first + k, key) if key in s else init
-                                     for key, init in zip(scalar_keys, scalar_initial)]
-                                    for k, s in enumerate(states)],
-                                   dtype=np.float64).reshape(len(params), len(scalar_keys))
-                scalars_t = torch.from_numpy(scalars)
-                for k, s in enumerate(states):
-                    for j, key in enumerate(scalar_keys):
-                        if key in s:
-                            dict.__setitem__(s, key, scalars_t[k, j])
-            plan.append(_GroupPlan(params, first, [p.data_ptr() for p in params], arrays, lists,
-                                   steps, scalars, copies, complex_))
-            first += len(params)
-        return plan
-
-    def current_plan(opt):
-        plan = opt._plan
-        if plan is not None and len(plan) == len(opt.param_groups):
-            for gp, group in zip(plan, opt.param_groups):
-                params = group["params"]
-                if (gp.params is not params or gp.size != len(params)
-                        or [p.data_ptr() for p in params] != gp.pointers):
-                    break
-            else:
-                return plan
-        opt._plan = plan = make_plan(opt)
-        return plan
-
-    def adopt_new_state(opt, plan, grads):
-        """Store in ``opt.state`` (as tensors sharing their memory) the state arrays C++
-        created, complex for a complex param, and views of the step counts and scalars of the
-        params stepped first."""
-        for gp in plan:
-            steps_t = None if gp.steps is None else torch.from_numpy(gp.steps)
-            scalars_t = None if gp.scalars is None else torch.from_numpy(gp.scalars)
-            for k, p in enumerate(gp.params):
-                if grads[gp.first + k] is None:
-                    continue
-                state = opt.state[p]
-                for key, arrays in zip(array_keys, gp.state_lists):
-                    if arrays[k] is not None and key not in state:
-                        value = torch.from_numpy(arrays[k])
-                        if k in gp.complex:
-                            value = torch.view_as_complex(value)
-                        dict.__setitem__(state, key, value)
-                if steps_t is not None and "step" not in state:
-                    dict.__setitem__(state, "step", steps_t[k])
-                for j, key in enumerate(scalar_keys):
-                    if key not in state:
-                        dict.__setitem__(state, key, scalars_t[k, j])
-
     def run(opt, plan, grads):
         """The kernel's call, between the copies in and out of the working copies."""
-        args = [gp.head + rule._hyper(prototype, group)
+        args = [gp.args(rule._hyper(prototype, group))
                 for group, gp in zip(opt.param_groups, plan)]
         for gp in plan:
             for k, p, work in gp.copies:
@@ -328,7 +258,7 @@ def adapt(rule):
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
-        plan = current_plan(opt)
+        plan = current_plan(opt, view, rule)
         grads = _grads(plan)
         try:
             try:
@@ -340,7 +270,7 @@ def adapt(rule):
                 # step before writing anything but the new state of the plan's lists, which
                 # a new plan drops. Step again, each gradient checked and copied if need be.
                 opt._plan = None
-                plan = current_plan(opt)
+                plan = current_plan(opt, view, rule)
                 grads = _checked_grads(plan)
                 created = run(opt, plan, grads)
         except BaseException:
@@ -351,7 +281,7 @@ def adapt(rule):
             if int(opt._counts.sum()) != opt._steps_seen:
                 opt._steps_seen += 1
                 copy_back(plan, grads)
-                adopt_new_state(opt, plan, grads)
+                adopt_new_state(opt, opt.state, plan, grads, view, rule)
             else:
                 opt._plan = None
             raise
@@ -359,12 +289,12 @@ def adapt(rule):
         if created == SKIPPED:
             return loss if closure is not None else False
         if created:
-            adopt_new_state(opt, plan, grads)
+            adopt_new_state(opt, opt.state, plan, grads, view, rule)
         return loss if closure is not None else True
     # torch's wrapper of step: its hooks and profiler scope, for when they are in use.
     hooked_update = torch.optim.Optimizer.profile_hook_step(update)
 
-    class Adapter(torch.optim.Optimizer):
+    class Adapter(StepCounts, torch.optim.Optimizer):
         def __init__(self, params, *args, **kwargs):
             switches = {k: kwargs.pop(k, v) for k, v in _TORCH_SWITCHES.items()}
             if switches["capturable"] or switches["differentiable"]:
@@ -384,41 +314,6 @@ def adapt(rule):
             super().__init__(params, defaults)
 
         _kernel = staticmethod(rule._kernel)
-
-        def _new_counts(self):
-            # [applied_steps, skipped_steps]: C++ advances them as a step's last act (update).
-            self._counts = np.zeros(2, np.int64)
-            self._steps_seen = 0  # the steps update() has finished its bookkeeping for
-
-        @property
-        def applied_steps(self):
-            """The number of steps that updated the parameters."""
-            return int(self._counts[0])
-
-        @applied_steps.setter
-        def applied_steps(self, count):
-            self._counts[0] = count
-            self._steps_seen = int(self._counts.sum())
-
-        @property
-        def skipped_steps(self):
-            """The number of steps the non-finite guard skipped."""
-            return int(self._counts[1])
-
-        @skipped_steps.setter
-        def skipped_steps(self, count):
-            self._counts[1] = count
-            self._steps_seen = int(self._counts.sum())
-
-        @property
-        def nonfinite(self):
-            """The non-finite guard's policy (steepest.optim.Optimizer): "propagate", "skip"
-            or "raise"."""
-            return NONFINITE[self._nonfinite]
-
-        @nonfinite.setter
-        def nonfinite(self, policy):
-            self._nonfinite = nonfinite_code(policy)
 
         @property
         def state(self):
