@@ -78,17 +78,21 @@ class GradientDescentEstimator(BaseEstimator):
         return self
 
     def _run(self, X, T, X_val, T_val, epochs, stopping):
-        """``epochs`` epochs over (X, T). With ``stopping``: stop once the monitored loss
-        (val_loss with a validation split, else the training loss) has not beaten its best by
-        more than ``tol`` for ``n_iter_no_change`` epochs in a row; with a validation split the
-        weights of the best epoch are put back."""
+        """``epochs`` epochs over (X, T). After each, the callbacks get the epoch (counted over
+        the estimator's training, from 0) and its logs: "loss" (the mean over the epoch's
+        batches), "lr" (the epoch's learning rate) and with a validation split "val_loss".
+        With ``stopping``: stop once the monitored loss (val_loss with a validation split, else
+        the training loss) has not beaten its best by more than ``tol`` for
+        ``n_iter_no_change`` epochs in a row; with a validation split the weights of the best
+        epoch are put back."""
         best, wait, best_state = math.inf, 0, None
         for _ in range(epochs):
+            lr = self._optimizer.param_groups[0]["lr"]
             loss = self._epoch(X, T, int(self._rng.integers(2**63)))
             if not math.isfinite(loss):
                 raise ValueError(f"{type(self).__name__}: training diverged (loss {loss} at "
                                  f"epoch {len(self.loss_curve_) + 1}); lower lr")
-            logs = {"loss": loss}
+            logs = {"loss": loss, "lr": lr}
             self.loss_curve_.append(loss)
             if X_val is not None:
                 logs["val_loss"] = self._loss(X_val, T_val)

@@ -129,8 +129,8 @@ class LinearRegressor(RegressorOutputs, _LinearModel):
     held out of training) instead of the training loss, and keep the best epoch's weights.
     shuffle: reorder the rows every epoch. warm_start: fit continues from the fitted weights.
     seed: None (fresh entropy) or an int, for the shuffling. callbacks: a list of
-    ``cb(epoch, logs) -> bool``, called after every epoch with ``{"loss": ..., "val_loss": ...}``;
-    True stops training.
+    ``cb(epoch, logs) -> bool``, called after every epoch with its logs (``{"loss": ...,
+    "lr": ..., "val_loss": ...}``); True stops training.
 
     Learned: coef_ ((n_features,) for a 1-d y, else (n_outputs, n_features)), intercept_
     (n_outputs,), n_features_in_, n_outputs_, n_iter_ (epochs of the last fit), loss_curve_ and
