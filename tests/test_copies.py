@@ -1,6 +1,6 @@
 """Pickling and deep-copying every public object of steepest.optim, steepest.nn and
-steepest.estimators mid-training
-gives a working object that continues bitwise like the original (issue #22, item 7).
+steepest.estimators mid-training gives a working object that continues bitwise like the
+original (issue #22, item 7).
 
 Each case builds a small training system (an optimizer with its parameters, a scheduler with its
 optimizer, a model with its optimizer, ...), advances it a few steps, copies the whole system
