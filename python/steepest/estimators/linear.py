@@ -15,13 +15,14 @@ proximal step after each optimizer step, the soft threshold
 
 (Tsuruoka, Tsujii & Ananiadou 2009; Duchi & Singer 2009), so weights reach exactly zero.
 
-Each batch is one forward (steepest.nn.functional.dense_forward), one loss value and gradient
-(loss_value_and_grad) and one backward writing the gradients of coef and intercept
-(dense_backward), all C++ calls; then the optimizer's step.
+Each batch is one forward (the kernel of steepest.nn.functional.dense_forward), one loss value
+and gradient (loss_value_and_grad's) and one backward writing the gradients of coef and
+intercept (dense_backward's), all C++ calls; then the optimizer's step.
 """
 
 import numpy as np
 
+from .. import _core
 from ..nn import functional as F
 from ..nn.layers import Parameter
 from . import _checks
@@ -53,7 +54,9 @@ class _LinearModel(GradientDescentEstimator):
 
     def _epoch(self, X, T, seed):
         """One pass over (X, T) in batches; returns the mean loss over its batches (weighted by
-        their rows), as the weights moved."""
+        their rows), as the weights moved. The loop calls the bindings behind
+        steepest.nn.functional's dense_forward, loss_value_and_grad and dense_backward
+        directly (they check every array; the wrappers' Python checks were done by fit)."""
         n, k = len(X), self.n_outputs_
         rows = n if self._batch is None else min(self._batch, n)
         order = np.random.default_rng(seed).permutation(n) if self.shuffle else None
@@ -62,21 +65,25 @@ class _LinearModel(GradientDescentEstimator):
         out, grad = np.empty((rows, k), DTYPE), np.empty((rows, k), DTYPE)
         w, dw = self._weight.data, self._weight.grad
         b, db = self._bias.data, self._bias.grad
-        kind, opt = self._loss_kind(), self._optimizer
+        kind, delta, opt = self._loss_kind(), self._delta(), self._optimizer
         prox = np.empty_like(w) if self._l1 > 0 else None
+        forward, loss, backward = _core.dense_forward, _core.loss, _core.dense_backward
         total = 0.0
         for start in range(0, n, rows):
             m = min(rows, n - start)
             if order is None:
                 xb, tb = X[start:start + m], T[start:start + m]
             else:
+                # mode="clip": take with out= and the default mode="raise" buffers the output
                 index = order[start:start + m]
-                xb = np.take(X, index, axis=0, out=x_buf[:m], mode="clip")
-                tb = np.take(T, index, axis=0, out=t_buf[:m], mode="clip")
-            F.dense_forward(xb, w, b, out=out[:m])
-            value, _ = F.loss_value_and_grad(kind, out[:m], tb, grad=grad[:m],
-                                             delta=self._delta())
-            F.dense_backward(grad[:m], xb, w, dw, db, input_grad=False, accumulate=False)
+                xb = np.take(X, index, axis=0, out=x_buf if m == rows else x_buf[:m],
+                             mode="clip")
+                tb = np.take(T, index, axis=0, out=t_buf if m == rows else t_buf[:m],
+                             mode="clip")
+            out_b, grad_b = (out, grad) if m == rows else (out[:m], grad[:m])
+            forward(out_b, xb, w, b, "none")                   # out = xb w^T + b
+            value = loss(kind, grad_b, out_b, tb, delta)        # grad = dL/dout
+            backward(None, dw, db, grad_b, xb, w, False, None)  # dw = grad^T xb, db = sum
             opt.step()
             if prox is not None:
                 _soft_threshold(w, opt.param_groups[0]["lr"] * self._l1, prox)
