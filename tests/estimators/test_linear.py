@@ -173,3 +173,21 @@ def test_penalty_with_a_rule_without_weight_decay():
     with pytest.raises(ValueError, match="weight_decay"):
         LinearRegressor(optimizer="rprop").fit(X, Y)
     LinearRegressor(optimizer="rprop", penalty="l1", lr=1e-3, epochs=2).fit(X, Y)
+
+
+def test_bad_data_leaves_a_fitted_estimator_as_it_was():
+    for est, y, bad_y in ((LinearRegressor(seed=0), Y, np.array(["a"] * 600)),
+                          (LogisticClassifier(seed=0), X[:, 0] > 0, Y)):
+        est.fit(X, y)
+        before = {k: v.copy() if isinstance(v, np.ndarray) else v
+                  for k, v in vars(est).items() if k.endswith("_") and not k.startswith("_")}
+        expected = est.predict(X)
+        X_nan = X[:, :5].copy()
+        X_nan[3, 1] = np.nan
+        for bad in ((X_nan, y), (X[:, :5], bad_y)):
+            with pytest.raises(ValueError):
+                est.fit(*bad)
+        assert est.n_features_in_ == 6
+        for k, v in before.items():
+            assert np.array_equal(getattr(est, k), v), k
+        np.testing.assert_array_equal(est.predict(X), expected)

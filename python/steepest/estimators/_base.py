@@ -47,10 +47,16 @@ class GradientDescentEstimator(BaseEstimator):
         self._check_params()
         fitted = hasattr(self, "n_outputs_") and hasattr(self, "_optimizer")
         fresh = not fitted or (not partial and not self.warm_start)
-        X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
-                             **self._y_checks)
-        X = np.ascontiguousarray(X, dtype=DTYPE)
-        targets = self._targets(y, fresh, partial, classes)
+        before = dict(self.__dict__)
+        try:  # bad data raises here, the estimator as it was (validate_data sets attributes)
+            X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
+                                 **self._y_checks)
+            X = np.ascontiguousarray(X, dtype=DTYPE)
+            targets = self._targets(y, fresh, partial, classes)
+        except Exception:
+            self.__dict__.clear()
+            self.__dict__.update(before)
+            raise
         if fresh:
             self._rng = np.random.default_rng(self.seed)
             self._init_model(X.shape[1], self.n_outputs_, self._rng)

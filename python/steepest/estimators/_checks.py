@@ -3,6 +3,8 @@ and ``set_params`` store values unchecked). Errors name the parameter."""
 
 import numbers
 
+import numpy as np
+
 
 def integer(est, name, low, allow_none=False):
     value = getattr(est, name)
@@ -40,7 +42,7 @@ def choice(est, name, choices):
 
 def boolean(est, name):
     value = getattr(est, name)
-    if not isinstance(value, (bool, numbers.Integral)) or value not in (0, 1):
+    if not isinstance(value, (bool, np.bool_, numbers.Integral)) or value not in (0, 1):
         raise ValueError(f"{type(est).__name__}: {name} must be True or False, got {value!r}")
     return bool(value)
 
