@@ -191,3 +191,11 @@ def test_bad_data_leaves_a_fitted_estimator_as_it_was():
         for k, v in before.items():
             assert np.array_equal(getattr(est, k), v), k
         np.testing.assert_array_equal(est.predict(X), expected)
+
+
+def test_early_stopping_needs_training_rows():
+    est = LinearRegressor(seed=0).fit(X, Y)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match="validation_fraction"):
+        est.set_params(early_stopping=True, validation_fraction=0.9).fit(X[:3], Y[:3])
+    assert est.n_features_in_ == 6 and np.array_equal(est.coef_, coef)

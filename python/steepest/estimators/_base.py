@@ -53,6 +53,12 @@ class GradientDescentEstimator(BaseEstimator):
                                  **self._y_checks)
             X = np.ascontiguousarray(X, dtype=DTYPE)
             targets = self._targets(y, fresh, partial, classes)
+            n_val = (math.ceil(self.validation_fraction * len(X)) if self._early and not partial
+                     else 0)
+            if n_val >= len(X):
+                raise ValueError(f"{type(self).__name__}: early_stopping with "
+                                 f"validation_fraction={self.validation_fraction} leaves no "
+                                 f"training rows of the {len(X)} samples")
         except Exception:
             self.__dict__.clear()
             self.__dict__.update(before)
@@ -69,12 +75,8 @@ class GradientDescentEstimator(BaseEstimator):
             self._run(X, targets, None, None, epochs=1, stopping=False)
             return self
         X_val = T_val = None
-        if self._early:
-            n_val = math.ceil(self.validation_fraction * len(X))
-            if n_val >= len(X):
-                raise ValueError(f"{type(self).__name__}: early_stopping with "
-                                 f"validation_fraction={self.validation_fraction} leaves no "
-                                 f"training rows of the {len(X)} samples")
+        self.__dict__.pop("best_epoch_", None)  # of an earlier fit
+        if n_val:
             # the last rows validate: in time order, the model is judged on its future
             X, X_val = X[:-n_val], X[-n_val:]
             targets, T_val = targets[:-n_val], targets[-n_val:]
