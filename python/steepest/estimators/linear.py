@@ -179,7 +179,8 @@ class LogisticClassifier(ClassifierOutputs, _LinearModel):
     """Logistic regression by gradient descent: binary (one logit, binary cross-entropy) or
     multinomial (one logit per class, softmax cross-entropy), labels of any type.
 
-    The parameters are LinearRegressor's, without loss and delta. Learned: classes_, coef_
+    The parameters are LinearRegressor's, without loss and delta, and lr defaults to 0.1 (the
+    mean cross-entropy's gradient is smaller than the squared error's). Learned: classes_, coef_
     (1, n_features) for two classes, else (n_classes, n_features), intercept_, n_features_in_,
     n_iter_, loss_curve_, validation_loss_curve_, best_epoch_ (with early stopping).
     """
