@@ -1,5 +1,6 @@
-"""Pickling and deep-copying every public object of steepest.optim and steepest.nn mid-training
-gives a working object that continues bitwise like the original (issue #22, item 7).
+"""Pickling and deep-copying every public object of steepest.optim, steepest.nn and
+steepest.estimators mid-training gives a working object that continues bitwise like the
+original (issue #22, item 7).
 
 Each case builds a small training system (an optimizer with its parameters, a scheduler with its
 optimizer, a model with its optimizer, ...), advances it a few steps, copies the whole system
@@ -467,6 +468,49 @@ NN_CASES = {
 }
 CASES.update(NN_CASES)
 
+# the estimators (scikit-learn is optional), copied between partial_fit calls
+try:
+    from steepest import estimators
+except ImportError:
+    estimators = None
+
+
+def estimator_system(make):
+    def system():
+        return {"est": make()}
+    return system
+
+
+def partial_fit_epoch(system, t):
+    est = system["est"]
+    if hasattr(est, "predict_proba"):
+        est.partial_fit(X, LABELS, classes=[0, 1, 2])
+    else:
+        est.partial_fit(X, X @ np.arange(6.0) + np.sin(X[:, 0]))
+
+
+def look_estimator(system):
+    est = system["est"]
+    out = est.predict_proba(X) if hasattr(est, "predict_proba") else est.predict(X)
+    return [out, list(est.loss_curve_), est.n_iter_, observe(getattr(est, "coef_", None))]
+
+
+if estimators is not None:
+    for _name, _make in {
+        "LinearRegressor": lambda: estimators.LinearRegressor(
+            penalty="elasticnet", alpha=0.01, optimizer="adam", batch_size=16, seed=0),
+        "LogisticClassifier": lambda: estimators.LogisticClassifier(
+            penalty="l1", optimizer="sgd", batch_size=8, seed=1),
+        "MLPRegressor": lambda: estimators.MLPRegressor(
+            hidden_layer_sizes=(8, 5), dropout=0.2, lr_schedule="cosine", epochs=10,
+            batch_size=16, seed=2),
+        "MLPClassifier": lambda: estimators.MLPClassifier(
+            hidden_layer_sizes=(7,), activation="tanh", optimizer="sgd", lr_schedule="step",
+            epochs=4, batch_size=16, seed=3),
+    }.items():
+        CASES[f"estimators.{_name}"] = (estimator_system(_make), partial_fit_epoch,
+                                        look_estimator, {_name})
+
 
 def _params():
     return [pytest.param(name, how, id=f"{name}-{how}") for name in CASES for how in COPIES]
@@ -493,10 +537,11 @@ def test_copy_continues_bitwise(name, how):
 
 
 def test_every_public_object_is_covered():
-    """Every public class (and fit) of steepest.optim, its lr_scheduler and steepest.nn is in
-    a case above; base classes are covered through their subclasses."""
+    """Every public class (and fit) of steepest.optim, its lr_scheduler, steepest.nn and
+    steepest.estimators (with scikit-learn) is in a case above; base classes are covered
+    through their subclasses."""
     public = set()
-    for module in (steepest.optim, S, nn):
+    for module in (steepest.optim, S, nn) + ((estimators,) if estimators else ()):
         for name in module.__all__:
             obj = getattr(module, name)
             if inspect.isclass(obj) or name == "fit":

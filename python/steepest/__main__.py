@@ -15,6 +15,7 @@ def main(argv=None):
         print("usage: steepest bench [options]    (steepest bench --help for the options)")
         print("       steepest bench nn [options] (the GEMM and the digits model's training step)")
         print("       steepest bench loop [options] (the AdamW step inside torch training loops)")
+        print("       steepest bench estimators [options] (the estimators beside scikit-learn's)")
         print("       steepest config             (the build and the CPU target in use)")
         print("       steepest --version")
         return 0

@@ -61,3 +61,15 @@ def test_execution_policy_gradient():
     twap, learned = results["TWAP"], results["REINFORCE"]
     assert twap.mean() == pytest.approx(4.4, abs=1.5)  # eta V/H of impact, in bps, and noise
     assert np.mean(learned - twap) < -2  # paired: the same price paths
+
+
+def test_optuna_walk_forward():
+    optuna = pytest.importorskip("optuna")
+    pytest.importorskip("sklearn")
+    study, best, scores = load("optuna_walk_forward").main(n=1500, trials=8, epochs=8,
+                                                          quiet=True)
+    states = {t.state for t in study.trials}
+    assert optuna.trial.TrialState.COMPLETE in states
+    assert set(best) == {"hidden_layer_sizes", "lr", "weight_decay", "batch_size"}
+    for s in scores.values():
+        assert s.shape == (4,) and 0.4 < s.mean() < 1.0

@@ -149,6 +149,10 @@ IMPLEMENTATIONS = ("numpy", "torch", "torch-foreach", "torch-fused", "steepest.t
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["estimators"]:  # steepest bench estimators: beside scikit-learn's
+        from .estimators import main as bench_estimators
+
+        return bench_estimators(argv[1:])
     args = parse_args(argv)
     dtype = np.dtype(args.dtype)
     torch_version = None if args.no_torch else torch_steps.available()
