@@ -13,6 +13,7 @@ computes no input gradient, and the layers before it are skipped in backward.
 
 import numpy as np
 
+from ..optim.optimizer import loadable
 from . import checks
 from .training import evaluate as _evaluate
 from .training import fit as _fit
@@ -102,14 +103,7 @@ class Sequential:
             raise ValueError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
         arrays = {}
         for name, p in named.items():
-            a = np.asarray(state_dict[name])
-            if a.shape != p.data.shape:
-                raise ValueError(f"load_state_dict: {name!r} has shape {a.shape}, the model's "
-                                 f"{p.data.shape}")
-            if a.dtype.kind != "f":
-                raise TypeError(f"load_state_dict: {name!r} has dtype {a.dtype}, expected a "
-                                f"floating-point array (the parameter is {p.data.dtype})")
-            arrays[name] = a
+            arrays[name] = loadable(state_dict[name], p.data, f"load_state_dict: {name!r}")
         for name, p in named.items():
             np.copyto(p.data, arrays[name], casting="same_kind")
 
