@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds steepest._core with AddressSanitizer and UndefinedBehaviorSanitizer into build-sanitize/,
-# then runs the test suite and the fuzzer (tests/fuzz, a larger budget) on that build. Fails on
-# any sanitizer report.
+# then runs the test suite and the fuzzer (tests/fuzz, a larger budget) on that build. Exits
+# non-zero on any sanitizer report and on any pytest failure; its last line is a one-line summary
+# (the pytest counts, the sanitizer reports, the wall time).
 #
 # Usage: tools/sanitize.sh [pytest arguments...]     (default: the whole suite, tests/)
 #   STEEPEST_FUZZ_EXAMPLES  the fuzzer's examples per test (default 1000)
@@ -43,21 +44,26 @@ export ASAN_OPTIONS="detect_leaks=0:log_path=$log"  # CPython keeps memory on pu
 halt=1
 [[ "${SANITIZE_KEEP_GOING:-0}" == 1 ]] && halt=0
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=$halt:log_path=$log"
-export STEEPEST_SANITIZED=1  # the fuzzer skips the cases of known undefined behaviour
 export STEEPEST_FUZZ_EXAMPLES="${STEEPEST_FUZZ_EXAMPLES:-1000}"
 export PYTHONPATH="$stage"
 
 status=0
-"$python" -m pytest -q -p no:cacheprovider -rs "${@:-tests}" || status=$?
+"$python" -m pytest -q -p no:cacheprovider -rs "${@:-tests}" 2>&1 | tee "$build/pytest.log" ||
+  status=$?
+counts=$(grep -E "^=* ?([0-9]+ (passed|failed|skipped|errors?|deselected)|no tests ran)" \
+           "$build/pytest.log" | tail -n 1 | sed -E 's/^=+ //; s/ =+$//')
 
+# Each process (pytest, its subprocesses and forked children) writes its own $log.<pid>. A
+# report is an UndefinedBehaviorSanitizer "runtime error:" or an "ERROR: AddressSanitizer".
 reports=$(cat "$log".* 2>/dev/null | grep -cE "runtime error:|ERROR: AddressSanitizer" || true)
-if [[ "$reports" != 0 ]]; then
-  echo "sanitize.sh: $reports sanitizer report(s):" >&2
+if compgen -G "$log.*" >/dev/null; then
+  echo "sanitize.sh: the sanitizer logs ($log.*):" >&2
   cat "$log".* >&2
+fi
+summary="pytest: ${counts:-no summary line} (status $status); $reports sanitizer report(s); \
+${SECONDS} s"
+if [[ "$reports" != 0 || "$status" != 0 ]]; then
+  echo "sanitize.sh: FAILED: $summary" >&2
   exit 1
 fi
-if [[ "$status" != 0 ]]; then
-  echo "sanitize.sh: pytest failed (status $status) without a sanitizer report" >&2
-  exit "$status"
-fi
-echo "sanitize.sh: no sanitizer report"
+echo "sanitize.sh: OK, no sanitizer report: $summary"

@@ -33,7 +33,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .optim.optimizer import _data, prepare_load
+from .optim.optimizer import _data, loadable, prepare_load
 
 FORMAT = "steepest-checkpoint"
 VERSION = 1
@@ -388,13 +388,7 @@ def _model_arrays(meta, arrays, named):
         if not isinstance(a, np.ndarray):
             raise ValueError(f"model parameter {name!r} is a {type(a).__name__} in the "
                              "checkpoint, not an array")
-        if a.shape != data.shape:
-            raise ValueError(f"the array of model parameter {name!r} has shape {a.shape}, the "
-                             f"parameter has {data.shape}")
-        if a.dtype.kind != "f":
-            raise ValueError(f"the array of model parameter {name!r} has dtype {a.dtype}, "
-                             f"expected a floating-point array (the parameter is {data.dtype})")
-        stored[name] = a
+        stored[name] = loadable(a, data, f"the array of model parameter {name!r}")
     return stored
 
 

@@ -1,5 +1,5 @@
-"""What the fuzz tests of the bindings share: their budget, the known defects, the array layouts
-they generate, the contract's model of a valid array, and bitwise snapshots.
+"""What the fuzz tests of the bindings share: their budget, the array layouts they generate, the
+contract's model of a valid array, bitwise snapshots and the oracle.
 
 The oracle of every fuzz test: a call either raises a clean TypeError/ValueError (FloatingPointError
 for nonfinite="raise") and leaves EVERY array involved bitwise unchanged (and the memory around
@@ -17,41 +17,29 @@ import os
 import pickle
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, settings
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 
 # Examples per test: the CI budget unless STEEPEST_FUZZ_EXAMPLES asks for more.
 LONG_BUDGET = int(os.environ.get("STEEPEST_FUZZ_EXAMPLES", "0"))
-# tools/sanitize.sh sets it: cases of a known defect that is undefined behaviour would abort the
-# sanitized process, so they are not run there at all.
-SANITIZED = os.environ.get("STEEPEST_SANITIZED") == "1"
 
 
-def fuzz_settings(ci_examples):
-    """Hypothesis settings: ``ci_examples`` examples (STEEPEST_FUZZ_EXAMPLES overrides), the
-    same ones every run (derandomize), no time limit per example, no shrinking (a failure prints
-    every draw of its case; shrinking one takes minutes on a busy machine)."""
-    return settings(max_examples=LONG_BUDGET or ci_examples, deadline=None, derandomize=True,
-                    database=None, print_blob=True, phases=[Phase.explicit, Phase.generate],
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.filter_too_much])
+def fuzz_test(ci_examples):
+    """Makes ``test(..., data)`` a hypothesis test drawing from ``data`` (st.data()):
+    ``ci_examples`` examples (STEEPEST_FUZZ_EXAMPLES overrides), the same ones every run
+    (derandomize), no time limit per example, no shrinking (a failure prints every draw of its
+    case; shrinking one takes minutes on a busy machine)."""
+    fuzz_settings = settings(
+        max_examples=LONG_BUDGET or ci_examples, deadline=None, derandomize=True, database=None,
+        print_blob=True, phases=[Phase.explicit, Phase.generate],
+        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                               HealthCheck.filter_too_much])
+    return lambda test: fuzz_settings(given(data=st.data())(test))
 
 
-# Defects of issue #22 that other branches fix. A generated case that touches one is tagged with
-# its name; its oracle failures are tolerated (and under the sanitizer it is not run). Delete an
-# entry once its fix is merged: the fuzzer then holds those cases to the full contract.
-# Generated cases of defects known and not yet fixed, by tag; each entry names its issue. (#22's
-# items 4, 5 and 7 and the two defects this fuzzer found, a scalar state of 10**400 and a bool
-# step count, are fixed: their tags are gone.)
-KNOWN_DEFECTS = set()
-
-
-# STEEPEST_FUZZ_STRICT=1 tolerates none of them: to check a fix before deleting its entry.
-STRICT = os.environ.get("STEEPEST_FUZZ_STRICT") == "1"
-
-
-def tolerated(tags):
-    """The known defects among a case's tags."""
-    return set() if STRICT else set(tags) & KNOWN_DEFECTS
+def draw_rng(data):
+    """A NumPy generator seeded from ``data`` (the values of a case's arrays come from it)."""
+    return np.random.default_rng(data.draw(st.integers(0, 2**32 - 1), label="seed"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -64,6 +52,13 @@ LAYOUTS = ("clean", "readonly", "subview", "misaligned", "strided", "transposed"
            "not_an_array")
 OTHER_DTYPES = ("float16", "float32", "float64", "int32", "int64", "uint8", "bool", "complex64",
                 "complex128", "object", ">f4", ">f8")
+
+
+def layouts(weight_clean):
+    """A strategy for a layout: "clean" with weight ``weight_clean`` against 1 for each of
+    LAYOUTS (below 5: "clean" half the time)."""
+    return st.one_of(st.just("clean"), st.sampled_from(LAYOUTS)) if weight_clean < 5 else \
+        st.sampled_from(("clean",) * weight_clean + LAYOUTS)
 
 
 def arrange(values, layout, rng):
@@ -248,6 +243,37 @@ def draw_values(rng, shape, dtype, specials):
     return v
 
 
-def has_nan(*arrays):
-    return any(isinstance(a, np.ndarray) and a.dtype.kind == "f" and np.isnan(a).any()
-               for a in arrays)
+
+# ---------------------------------------------------------------------------------------------
+# The oracle
+
+def check_call(call, arrays, verdict, allowed, compare, kept=None):
+    """What breaks the contract when ``call()`` runs on ``arrays``, as a list of messages.
+
+    ``verdict`` is the model's: "ok" (the call must succeed), "error" (it must raise one of
+    ``allowed``) or "either". A refusal must leave every array (and the buffer it lives in)
+    bitwise unchanged, and ``kept()``'s value too when given (a pair (what, function)); a
+    success is held to ``compare(result)``: its differences from the same call on clean
+    copies."""
+    snap = Snapshot(arrays)
+    if kept is not None:
+        what, value = kept
+        kept_before = value()
+    found = []
+    try:
+        result = call()
+    except allowed as e:
+        if snap.changed():
+            found.append(f"{type(e).__name__}({e}) changed {snap.changed()}")
+        if kept is not None and value() != kept_before:
+            found.append(f"{type(e).__name__}({e}) changed {what}")
+        if verdict == "ok":
+            found.append(f"valid input refused: {type(e).__name__}: {e}")
+    except Exception as e:  # noqa: BLE001 - the contract allows none other
+        found.append(f"{type(e).__name__} outside the contract: {e}")
+    else:
+        if verdict == "error":
+            found.append(f"invalid input accepted (returned {result!r})")
+        else:
+            found += compare(result)
+    return found

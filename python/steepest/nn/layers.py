@@ -21,6 +21,7 @@ import numpy as np
 from . import functional as F
 from . import init as initializers
 from .checks import positive_int
+from ..optim.optimizer import loadable
 
 __all__ = ["Parameter", "Layer", "Block", "Dense", "ReLU", "LeakyReLU", "Tanh", "Sigmoid",
            "GELU", "Dropout", "LastStep", "MeanOverTime", "Flatten", "LayerNorm"]
@@ -150,14 +151,7 @@ class Layer:
             raise ValueError(f"load_state_dict: missing {missing}, unexpected {unexpected}")
         arrays = {}
         for name, p in named.items():
-            a = np.asarray(state_dict[name])
-            if a.shape != p.data.shape:
-                raise ValueError(f"load_state_dict: {name!r} has shape {a.shape}, the model's "
-                                 f"{p.data.shape}")
-            if a.dtype.kind != "f":
-                raise TypeError(f"load_state_dict: {name!r} has dtype {a.dtype}, expected a "
-                                f"floating-point array (the parameter is {p.data.dtype})")
-            arrays[name] = a
+            arrays[name] = loadable(state_dict[name], p.data, f"load_state_dict: {name!r}")
         for name, p in named.items():
             np.copyto(p.data, arrays[name], casting="same_kind")
 

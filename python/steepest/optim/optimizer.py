@@ -81,6 +81,24 @@ def prepare_load(obj, state_dict):
     return prepare(state_dict)
 
 
+def loadable(value, target, what, shape=None):
+    """``value`` as an array fit to be loaded into ``target`` (an ndarray), or TypeError /
+    ValueError naming ``what``: the shape exactly ``shape`` (by default the target's; no
+    broadcasting) and a floating-point dtype (an int, bool or complex array is refused, not cast
+    silently). Its copy into the target casts from one float dtype to another (float64 saved,
+    float32 loaded): ``np.copyto(target, a, casting="same_kind")``."""
+    a = np.asarray(value)
+    expected = target.shape if shape is None else tuple(shape)
+    if a.shape != expected:
+        raise ValueError(f"{what} has shape {a.shape}, " + (
+            f"the parameter has {target.shape}" if expected == target.shape else
+            f"expected {expected} (the parameter has {target.shape})"))
+    if a.dtype.kind != "f":
+        raise TypeError(f"{what} has dtype {a.dtype}, expected a floating-point array (the "
+                        f"parameter is {target.dtype})")
+    return a
+
+
 def _data(p):
     """The array of a parameter: the array itself, or its ``.data``."""
     return p if isinstance(p, np.ndarray) else p.data
@@ -507,18 +525,8 @@ class Optimizer(StepCounts):
                 elif key in self.scalar_state:
                     value = _scalar_value(value, saved_index, key)
                 elif value is not None:
-                    value = np.asarray(value)
-                    expected = self._state_shape(key, data.shape)
-                    if value.shape != expected:
-                        raise ValueError(
-                            f"loaded state[{saved_index}][{key!r}] has shape {value.shape}, "
-                            f"expected {expected} (the parameter has {data.shape})"
-                        )
-                    if value.dtype.kind != "f":  # no bool, int or complex cast silently
-                        raise TypeError(
-                            f"loaded state[{saved_index}][{key!r}] has dtype {value.dtype}, "
-                            f"expected a floating-point array (the parameter is {data.dtype})"
-                        )
+                    value = loadable(value, data, f"loaded state[{saved_index}][{key!r}]",
+                                     self._state_shape(key, data.shape))
                     value = np.array(value, dtype=data.dtype, order="C", copy=True)
                 dict.__setitem__(state[i], key, value)
         new_groups = []
