@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 pytest.importorskip("sklearn")
@@ -13,14 +14,35 @@ def test_bench_nn_writes_both_tables(tmp_path, capsys):
     assert main(["bench", "nn", "--repeats", "1", "--epochs", "1", "--threads", "1",
                  "--no-torch", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "GEMM" in out and "digits" in out
+    assert "GEMM" in out and "digits" in out and "TCN" in out
     (path,) = tmp_path.glob("nn-*.json")
     report = json.loads(path.read_text())
     assert {r["case"] for r in report["gemm"]} == {"nn", "nt", "tn", "tt"}
     assert [r["framework"] for r in report["model"]] == ["steepest", "sklearn"]
     assert report["machine"]["cores"] >= 1
+    (tcn,) = report["tcn"]
+    assert tcn["threads"] == 1 and tcn["steepest_s"] > 0 and tcn["floor_s"] > 0
 
 
 def test_bench_nn_rejects_bad_threads():
     with pytest.raises(SystemExit):
         main(["bench", "nn", "--threads", "x"])
+
+
+def test_tcn_models_agree_and_the_flops_are_the_models():
+    """The bench's PyTorch TCN has our model's weights and output, and products() counts the
+    model's matrix products: 2 * B*T * (c_in*k) * C per convolution and pass."""
+    torch = pytest.importorskip("torch")
+    from steepest.bench import nn_tcn
+
+    X, y = nn_tcn.data()
+    net = nn_tcn.Torch().build()
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(X.transpose(0, 2, 1).copy())).numpy()
+    np.testing.assert_allclose(nn_tcn.steepest_model().predict(X), theirs, rtol=1e-4, atol=1e-5)
+    assert nn_tcn.Torch().step(X, y)() is None
+    conv = 2 * nn_tcn.B * nn_tcn.T * nn_tcn.C * nn_tcn.C * nn_tcn.K
+    first = 2 * nn_tcn.B * nn_tcn.T * nn_tcn.F * nn_tcn.C
+    assert nn_tcn.flops() == 2 * first + 8 * 3 * conv  # the first conv needs no dx
+    ours = nn_tcn.steepest_model()
+    assert sum(p.data.size for p in ours.parameters()) == 4 * (2 * (64 * 64 * 3 + 64)) + 45 * 64 + 64 + 65
