@@ -26,9 +26,9 @@ def main():
         subprocess.run([sys.executable, "-m", "pybind11_stubgen", "--exit-code", "-o", out,
                         "steepest._core"], check=True, env=env)
         text = (Path(out) / "steepest" / "_core.pyi").read_text()
-    # Module attributes whose values depend on the build (the compiler's name and version) keep
-    # their type only.
-    text = re.sub(r"^(\w+): (str|int|bool) = .*$", r"\1: \2", text, flags=re.M)
+    # Module attributes whose values depend on the build (the compiler's name and version) or
+    # are tables (rules) keep their type only.
+    text = re.sub(r"^(\w+): (str|int|bool|dict) = .*$", r"\1: \2", text, flags=re.M)
     STUB.write_text(HEADER + text)
     print(f"wrote {STUB.relative_to(REPO)}")
 

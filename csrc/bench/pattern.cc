@@ -75,8 +75,7 @@ void pattern(T* const* arrays, int reads, int writes, int64_t begin, int64_t end
   }
 }
 
-template void pattern<float>(float* const*, int, int, int64_t, int64_t);
-template void pattern<double>(double* const*, int, int, int64_t, int64_t);
+STEEPEST_KERNEL_ENTRY(pattern)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

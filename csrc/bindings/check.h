@@ -67,8 +67,8 @@ class StepArrays {
     bool written;
     Arg arg;
   };
-  // The argument's name is passed as scalars, in registers (an Arg read back from the caller's
-  // stack with wider loads than its stores missed store forwarding: ~10 ns per array).
+  // The argument's name is passed as scalars, in registers: an Arg read back from the caller's
+  // stack with wider loads than its stores misses store forwarding.
   Array check(py::handle h, const char* list, const char* key, size_t k, bool written);
   void check_like_param(py::handle h, const char* list, const char* key, size_t k) const;
 

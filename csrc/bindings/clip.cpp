@@ -1,7 +1,6 @@
 // Gradient clipping (steepest.optim.clip_grad_norm_ / clip_grad_value_): one call over every
 // gradient. Every array is checked first, with the GIL held; then, with it released, the
-// threaded passes: the norm (reduce_per_tensor: bitwise the same for any thread count) and the
-// in-place scale or clamp.
+// passes of csrc/optim/driver_clip.cc: the norm and the in-place scale or clamp.
 //
 //   clip_grad_norm(grads, max_norm, norm_type, error_if_nonfinite) -> total norm
 //   clip_grad_value(grads, clip_value)
@@ -12,12 +11,10 @@
 #include <cmath>
 #include <stdexcept>
 #include <string>
-#include <type_traits>
 #include <vector>
 
-#include "../runtime/parallel.h"
+#include "../optim/driver.h"
 #include "check.h"
-#include "steepest/targets.h"
 
 namespace steepest {
 namespace bind {
@@ -25,7 +22,7 @@ namespace bind {
 namespace {
 
 struct Grads {
-  std::vector<Array> arrays;
+  std::vector<AnyArray> arrays;
   std::vector<int64_t> sizes;
 };
 
@@ -36,7 +33,7 @@ Grads checked(const py::list& list) {
   for (size_t k = 0; k < list.size(); ++k) {
     if (list[k].is_none()) continue;
     const Array a = arrays.standalone(list[k], "grads", k, true);
-    g.arrays.push_back(a);
+    g.arrays.push_back({a.data, a.dtype == Dtype::f64});
     g.sizes.push_back(a.size);
   }
   arrays.check_no_overlap();
@@ -44,33 +41,6 @@ Grads checked(const py::list& list) {
 }
 
 std::string repr(double x) { return py::repr(py::float_(x)); }
-
-// Calls f(kernels<T>(), static_cast<T*>(a.data)) with T the dtype of a.
-template <class F>
-void with_dtype(const Array& a, F&& f) {
-  if (a.dtype == Dtype::f32) f(kernels<float>(), static_cast<float*>(a.data));
-  else f(kernels<double>(), static_cast<double*>(a.data));
-}
-
-// max(a, b) that keeps a NaN of either (torch's max).
-double larger(double a, double b) { return (a < b || b != b) ? b : a; }
-
-// The p-norm of all the gradients together, as torch computes it: the p-norm of the per-tensor
-// p-norms, i.e. (sum over tensors of sum |x|^p)^(1/p), max |x| for p = inf. In double.
-double total_norm(const Grads& g, double p) {
-  const bool max = std::isinf(p);
-  auto partial = [&](int64_t t, int64_t begin, int64_t end, double* out) {
-    with_dtype(g.arrays[size_t(t)], [&](const auto& k, auto* x) {
-      k.norm_partial(x, begin, end, p, out);
-    });
-  };
-  const auto sums = max ? reduce_per_tensor<1>(g.sizes, partial, larger)
-                        : reduce_per_tensor<1>(g.sizes, partial);
-  double total = 0.0;
-  for (const auto& s : sums) total = max ? larger(total, s[0]) : total + s[0];  // tensor order
-  if (max || p == 1.0) return total;
-  return p == 2.0 ? std::sqrt(total) : std::pow(total, 1.0 / p);
-}
 
 double clip_grad_norm(py::list list, double max_norm, double norm_type, bool error_if_nonfinite) {
   if (!(max_norm >= 0.0))
@@ -81,7 +51,7 @@ double clip_grad_norm(py::list list, double max_norm, double norm_type, bool err
   double total;
   {
     py::gil_scoped_release nogil;
-    total = total_norm(g, norm_type);
+    total = total_norm(g.arrays, g.sizes, norm_type);
   }
   if (error_if_nonfinite && !std::isfinite(total))  // torch's message
     throw std::runtime_error(
@@ -94,12 +64,7 @@ double clip_grad_norm(py::list list, double max_norm, double norm_type, bool err
   const double clamped = (coef < 1.0 || coef != coef) ? coef : 1.0;
   if (clamped != 1.0) {
     py::gil_scoped_release nogil;
-    for_each_range(g.sizes, [&](int64_t t, int64_t begin, int64_t end) {
-      with_dtype(g.arrays[size_t(t)], [&](const auto& k, auto* x) {
-        using T = std::remove_pointer_t<decltype(x)>;
-        k.scale(x, begin, end, T(clamped));
-      });
-    });
+    scale_arrays(g.arrays, g.sizes, clamped);
   }
   return total;
 }
@@ -109,12 +74,7 @@ void clip_grad_value(py::list list, double clip_value) {
     throw py::value_error("clip_value: expected a number >= 0, got " + repr(clip_value));
   const Grads g = checked(list);
   py::gil_scoped_release nogil;
-  for_each_range(g.sizes, [&](int64_t t, int64_t begin, int64_t end) {
-    with_dtype(g.arrays[size_t(t)], [&](const auto& k, auto* x) {
-      using T = std::remove_pointer_t<decltype(x)>;
-      k.clamp_abs(x, begin, end, T(clip_value));
-    });
-  });
+  clamp_arrays(g.arrays, g.sizes, clip_value);
 }
 
 }  // namespace

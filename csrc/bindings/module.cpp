@@ -11,7 +11,6 @@ namespace steepest {
 namespace bind {
 void register_optim(py::module_& m);
 void register_norms(py::module_& m);
-void register_adafactor(py::module_& m);
 void register_bench(py::module_& m);
 void register_nn(py::module_& m);
 void register_clip(py::module_& m);
@@ -46,7 +45,6 @@ PYBIND11_MODULE(_core, m) {
 
   bind::register_optim(m);
   bind::register_norms(m);
-  bind::register_adafactor(m);
   bind::register_bench(m);
   bind::register_nn(m);
   bind::register_clip(m);

@@ -1,10 +1,13 @@
-// The update rules' bindings: each rule's hyperparameters as they come from Python, their checks
-// (torch.optim's messages) and its state. The step itself is rule_step (step.h).
+// The update rules' bindings: each rule's checks of its hyperparameters (torch.optim's
+// messages), its state and how its step runs; and the list of rules, registered from it. The
+// step itself is rule_step (step.h); the hyperparameters are read by their Hyper's list
+// (steepest/optim/hyper.h).
 #include <pybind11/pybind11.h>
 
 #include <cmath>
 #include <stdexcept>
 
+#include "adafactor.h"
 #include "step.h"
 
 namespace steepest {
@@ -12,9 +15,7 @@ namespace bind {
 
 namespace {
 
-// Python: (params, [momentum_buffer], None, None, lr, momentum, dampening, weight_decay, nesterov,
-// maximize)
-struct Sgd {
+struct Sgd : OnePass<Sgd> {
   using Hyper = SgdHyper;
   template <class T>
   using Scalars = SgdScalars<T>;
@@ -23,13 +24,7 @@ struct Sgd {
   static constexpr bool kCountsSteps = false;
   static constexpr bool kZeroState = false;  // the first step sets b = g
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 6;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "momentum"), number(t, i + 2, "dampening"),
-            number(t, i + 3, "weight_decay"), flag(t, i + 4, "nesterov"),
-            flag(t, i + 5, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     require(finite_nonnegative(h.momentum), "Invalid momentum value", h.momentum);
@@ -48,9 +43,7 @@ struct Sgd {
   static SgdKernel<T> kernel() { return kernels<T>().sgd; }
 };
 
-// Python: (params, [exp_avg], [exp_avg_sq], [max_exp_avg_sq], steps, None, lr, beta1, beta2, eps,
-// weight_decay, amsgrad, maximize, decoupled_weight_decay)
-struct Adam {
+struct Adam : OnePass<Adam> {
   using Hyper = AdamHyper;
   template <class T>
   using Scalars = AdamScalars<T>;
@@ -59,13 +52,7 @@ struct Adam {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 8;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "betas[0]"), number(t, i + 2, "betas[1]"),
-            number(t, i + 3, "eps"), number(t, i + 4, "weight_decay"), flag(t, i + 5, "amsgrad"),
-            flag(t, i + 6, "maximize"), flag(t, i + 7, "decoupled_weight_decay")};
-  }
   static void check(const Hyper& h) {
     check_adam_family(h);
   }
@@ -77,9 +64,7 @@ struct Adam {
   static AdamKernel<T> kernel() { return kernels<T>().adam; }
 };
 
-// Python: (params, [square_avg], [momentum_buffer], [grad_avg], steps, None, lr, alpha, eps,
-// weight_decay, momentum, centered, maximize)
-struct Rmsprop {
+struct Rmsprop : OnePass<Rmsprop> {
   using Hyper = RmspropHyper;
   template <class T>
   using Scalars = RmspropScalars<T>;
@@ -88,13 +73,7 @@ struct Rmsprop {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 7;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "alpha"), number(t, i + 2, "eps"),
-            number(t, i + 3, "weight_decay"), number(t, i + 4, "momentum"),
-            flag(t, i + 5, "centered"), flag(t, i + 6, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
@@ -114,9 +93,7 @@ struct Rmsprop {
   static RmspropKernel<T> kernel() { return kernels<T>().rmsprop; }
 };
 
-// Python: (params, [sum], steps, None, lr, lr_decay, weight_decay, initial_accumulator_value,
-// eps, maximize)
-struct Adagrad {
+struct Adagrad : OnePass<Adagrad> {
   using Hyper = AdagradHyper;
   template <class T>
   using Scalars = AdagradScalars<T>;
@@ -125,13 +102,7 @@ struct Adagrad {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = false;  // the first step starts s at initial_accumulator_value
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 6;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "lr_decay"), number(t, i + 2, "weight_decay"),
-            number(t, i + 3, "initial_accumulator_value"), number(t, i + 4, "eps"),
-            flag(t, i + 5, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     require(finite_nonnegative(h.lr_decay), "Invalid lr_decay value", h.lr_decay);
@@ -150,8 +121,7 @@ struct Adagrad {
   static AdagradKernel<T> kernel() { return kernels<T>().adagrad; }
 };
 
-// Python: (params, [square_avg], [acc_delta], steps, None, lr, rho, eps, weight_decay, maximize)
-struct Adadelta {
+struct Adadelta : OnePass<Adadelta> {
   using Hyper = AdadeltaHyper;
   template <class T>
   using Scalars = AdadeltaScalars<T>;
@@ -160,12 +130,7 @@ struct Adadelta {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 5;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "rho"), number(t, i + 2, "eps"),
-            number(t, i + 3, "weight_decay"), flag(t, i + 4, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     require(0.0 <= h.rho && h.rho <= 1.0, "Invalid rho value", h.rho);
@@ -182,9 +147,7 @@ struct Adadelta {
   static AdadeltaKernel<T> kernel() { return kernels<T>().adadelta; }
 };
 
-// Python: (params, [exp_avg], [exp_inf], steps, None, lr, beta1, beta2, eps, weight_decay,
-// maximize)
-struct Adamax {
+struct Adamax : OnePass<Adamax> {
   using Hyper = AdamaxHyper;
   template <class T>
   using Scalars = AdamaxScalars<T>;
@@ -193,12 +156,7 @@ struct Adamax {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 6;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "betas[0]"), number(t, i + 2, "betas[1]"),
-            number(t, i + 3, "eps"), number(t, i + 4, "weight_decay"), flag(t, i + 5, "maximize")};
-  }
   static void check(const Hyper& h) {
     check_adam_family(h);
   }
@@ -212,9 +170,7 @@ struct Adamax {
   static AdamaxKernel<T> kernel() { return kernels<T>().adamax; }
 };
 
-// Python: (params, [exp_avg], [exp_avg_sq], steps, mu_products (n, 1), lr, beta1, beta2, eps,
-// weight_decay, momentum_decay, decoupled_weight_decay, maximize)
-struct Nadam {
+struct Nadam : OnePass<Nadam> {
   using Hyper = NadamHyper;
   template <class T>
   using Scalars = NadamScalars<T>;
@@ -223,14 +179,7 @@ struct Nadam {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 1;  // mu_product
-  static constexpr size_t kHyperCount = 8;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "betas[0]"), number(t, i + 2, "betas[1]"),
-            number(t, i + 3, "eps"), number(t, i + 4, "weight_decay"),
-            number(t, i + 5, "momentum_decay"), flag(t, i + 6, "decoupled_weight_decay"),
-            flag(t, i + 7, "maximize")};
-  }
   static void check(const Hyper& h) {
     check_adam_family(h);
     require(finite_nonnegative(h.momentum_decay), "Invalid momentum_decay value",
@@ -246,9 +195,7 @@ struct Nadam {
   static NadamKernel<T> kernel() { return kernels<T>().nadam; }
 };
 
-// Python: (params, [exp_avg], [exp_avg_sq], steps, None, lr, beta1, beta2, eps, weight_decay,
-// decoupled_weight_decay, maximize)
-struct Radam {
+struct Radam : OnePass<Radam> {
   using Hyper = RadamHyper;
   template <class T>
   using Scalars = RadamScalars<T>;
@@ -257,13 +204,7 @@ struct Radam {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 7;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "betas[0]"), number(t, i + 2, "betas[1]"),
-            number(t, i + 3, "eps"), number(t, i + 4, "weight_decay"),
-            flag(t, i + 5, "decoupled_weight_decay"), flag(t, i + 6, "maximize")};
-  }
   static void check(const Hyper& h) {
     check_adam_family(h);
   }
@@ -277,9 +218,7 @@ struct Radam {
   static RadamKernel<T> kernel() { return kernels<T>().radam; }
 };
 
-// Python: (params, [prev], [step_size], steps, None, lr, etaminus, etaplus, step_size_min,
-// step_size_max, maximize)
-struct Rprop {
+struct Rprop : OnePass<Rprop> {
   using Hyper = RpropHyper;
   template <class T>
   using Scalars = RpropScalars<T>;
@@ -288,13 +227,7 @@ struct Rprop {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = false;  // the first step starts prev at 0, step_size at lr
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 6;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "etas[0]"), number(t, i + 2, "etas[1]"),
-            number(t, i + 3, "step_sizes[0]"), number(t, i + 4, "step_sizes[1]"),
-            flag(t, i + 5, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     if (!(0.0 < h.etaminus && h.etaminus < 1.0 && 1.0 < h.etaplus))
@@ -316,8 +249,7 @@ struct Rprop {
   static RpropKernel<T> kernel() { return kernels<T>().rprop; }
 };
 
-// Python: (params, [ax], steps, None, lr, lambd, alpha, t0, weight_decay, maximize)
-struct Asgd {
+struct Asgd : OnePass<Asgd> {
   using Hyper = AsgdHyper;
   template <class T>
   using Scalars = AsgdScalars<T>;
@@ -326,12 +258,7 @@ struct Asgd {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 2;  // eta, mu
-  static constexpr size_t kHyperCount = 6;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "lambd"), number(t, i + 2, "alpha"),
-            number(t, i + 3, "t0"), number(t, i + 4, "weight_decay"), flag(t, i + 5, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
@@ -349,8 +276,7 @@ struct Asgd {
   static AsgdKernel<T> kernel() { return kernels<T>().asgd; }
 };
 
-// Python: (params, [exp_avg], None, None, lr, beta1, beta2, weight_decay, maximize)
-struct Lion {
+struct Lion : OnePass<Lion> {
   using Hyper = LionHyper;
   template <class T>
   using Scalars = LionScalars<T>;
@@ -359,12 +285,7 @@ struct Lion {
   static constexpr bool kCountsSteps = false;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  static constexpr size_t kHyperCount = 5;
 
-  static Hyper hyper(const py::tuple& t, size_t i) {
-    return {number(t, i, "lr"), number(t, i + 1, "betas[0]"), number(t, i + 2, "betas[1]"),
-            number(t, i + 3, "weight_decay"), flag(t, i + 4, "maximize")};
-  }
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
     require(0.0 <= h.beta1 && h.beta1 <= 1.0, "Invalid beta parameter at index 0", h.beta1);
@@ -381,31 +302,105 @@ struct Lion {
   static LionKernel<T> kernel() { return kernels<T>().lion; }
 };
 
+// LAMB and LARS: the checks of gather_step, then the passes of csrc/optim/driver_norms.cc.
+struct Lamb : Gathers<Lamb> {
+  using Hyper = LambHyper;
+  template <class T>
+  using Scalars = LambScalars<T>;
+  static constexpr int kStates = 2;
+  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
+  static constexpr bool kCountsSteps = true;
+  static constexpr bool kZeroState = true;
+  static constexpr size_t kScalarStates = 0;
+
+  static void check(const Hyper& h) {
+    check_adam_family(h);
+    require(h.max_weight_norm > 0.0, "Invalid max_weight_norm value", h.max_weight_norm);
+  }
+  static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
+    return lamb_scalars<T>(h, step);
+  }
+  static void run(Gathered<Lamb>& step) {
+    lamb_passes(step.f32);
+    lamb_passes(step.f64);
+  }
+};
+
+struct Lars : Gathers<Lars> {
+  using Hyper = LarsHyper;
+  template <class T>
+  using Scalars = LarsScalars<T>;
+  static constexpr int kStates = 1;
+  static constexpr const char* kStateKeys[] = {"momentum_buffer"};
+  static constexpr bool kCountsSteps = false;
+  static constexpr bool kZeroState = false;  // the first step sets b = g'
+  static constexpr size_t kScalarStates = 0;
+
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(finite_nonnegative(h.momentum), "Invalid momentum value", h.momentum);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    require(finite_nonnegative(h.trust_coefficient) && h.trust_coefficient > 0.0,
+            "Invalid trust_coefficient value", h.trust_coefficient);
+    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
+    if (h.nesterov && !(h.momentum > 0))
+      throw std::invalid_argument("Nesterov momentum requires a momentum");
+  }
+  static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t, double*) { return {h, {}}; }
+  static void run(Gathered<Lars>& step) {
+    lars_passes(step.f32);
+    lars_passes(step.f64);
+  }
+};
+
+// Adafactor: its own gather (adafactor.cpp: its state arrays do not have the param's shape),
+// then the driver of csrc/optim/driver_adafactor.cc.
+struct Adafactor {
+  using Hyper = AdafactorHyper;
+  static constexpr const char* kStateKeys[] = {"row_var", "col_var", "variance"};
+
+  static void check(const Hyper& h) { check_adafactor(h); }
+  static AdafactorGathered gather(py::list groups, py::list grads, Nonfinite policy) {
+    return gather_adafactor(groups, grads, policy);
+  }
+  static void run(const AdafactorGathered& step) {
+    step.f32.run();
+    step.f64.run();
+  }
+};
+
 }  // namespace
 
+// Every update rule: X(name, Rule). Each is registered as <name>_step, check_<name> and
+// rules[name] (step.h's def_rule).
+#define STEEPEST_RULES(X) \
+  X(sgd, Sgd)             \
+  X(adam, Adam)           \
+  X(rmsprop, Rmsprop)     \
+  X(adagrad, Adagrad)     \
+  X(adadelta, Adadelta)   \
+  X(adamax, Adamax)       \
+  X(nadam, Nadam)         \
+  X(radam, Radam)         \
+  X(rprop, Rprop)         \
+  X(asgd, Asgd)           \
+  X(lion, Lion)           \
+  X(lamb, Lamb)           \
+  X(lars, Lars)           \
+  X(adafactor, Adafactor)
+
 void register_optim(py::module_& m) {
-  def_step(m, "sgd_step", &rule_step<Sgd>);
-  def_step(m, "adam_step", &rule_step<Adam>);
-  m.def("check_sgd", &check_only<Sgd>);
-  m.def("check_adam", &check_only<Adam>);
-  def_step(m, "rmsprop_step", &rule_step<Rmsprop>);
-  m.def("check_rmsprop", &check_only<Rmsprop>);
-  def_step(m, "adagrad_step", &rule_step<Adagrad>);
-  m.def("check_adagrad", &check_only<Adagrad>);
-  def_step(m, "adadelta_step", &rule_step<Adadelta>);
-  m.def("check_adadelta", &check_only<Adadelta>);
-  def_step(m, "adamax_step", &rule_step<Adamax>);
-  m.def("check_adamax", &check_only<Adamax>);
-  def_step(m, "nadam_step", &rule_step<Nadam>);
-  m.def("check_nadam", &check_only<Nadam>);
-  def_step(m, "radam_step", &rule_step<Radam>);
-  m.def("check_radam", &check_only<Radam>);
-  def_step(m, "rprop_step", &rule_step<Rprop>);
-  m.def("check_rprop", &check_only<Rprop>);
-  def_step(m, "asgd_step", &rule_step<Asgd>);
-  m.def("check_asgd", &check_only<Asgd>);
-  def_step(m, "lion_step", &rule_step<Lion>);
-  m.def("check_lion", &check_only<Lion>);
+  py::dict rules;
+#define STEEPEST_DEF_RULE(name, Rule) def_rule<Rule>(m, rules, #name);
+  STEEPEST_RULES(STEEPEST_DEF_RULE)
+#undef STEEPEST_DEF_RULE
+  m.attr("rules") = rules;
 }
 
 }  // namespace bind

@@ -7,7 +7,9 @@
 //           a state list holds None where the state does not exist yet (it is created here);
 //           steps is an int64 array of the group's step counts (None for rules without one);
 //           scalar_states is a float64 array of shape (len(params), kScalarStates) (None for
-//           rules without per-tensor scalar state)
+//           rules without per-tensor scalar state); the hyperparameters come in the order of
+//           the rule's names (_core.rules[rule]["hyper"], from its Hyper list: hyper.h), which
+//           Python orders its values by
 //   grads:  one entry per parameter of all groups, None where a parameter has no gradient
 //           (it is skipped, as torch does)
 //   nonfinite: the non-finite guard's policy (nonfinite.h): 0 propagate, 1 skip, 2 raise.
@@ -16,26 +18,26 @@
 //   counts: the optimizer's (applied, skipped) step counters, an int64 array of 2 (or None),
 //           advanced as the step's last act (StepCounter).
 //
-// Every array of every group is checked (and missing state created) with the GIL held; then the
-// step counts advance, the GIL is released, and each dtype's tensors run in one parallel loop.
+// Every step is rule_step<Rule>: Rule::gather checks every array of every group (and creates
+// missing state) with the GIL held, applies the non-finite guard and advances the step counts;
+// then the GIL is released and Rule::run makes the step's passes. One-pass rules (OnePass)
+// gather with gather_step and run their kernel over each dtype's tensors in one parallel loop;
+// LAMB and LARS gather the same way and run their drivers (csrc/optim/driver.h); Adafactor,
+// whose state does not have the param's shape, gathers its own way (adafactor.cpp).
 //
-// Rules of more than one pass (LAMB, LARS: per-tensor norms between the passes) reuse the checks
-// through gather_step and run their own passes (bindings/norms.cpp).
-//
-// A Rule provides: Hyper, Scalars<T>, kStates, kStateKeys, kCountsSteps, kZeroState (new state
-// is zeroed, or left for the kernel to set because `fresh` tells it), kScalarStates,
-// kHyperCount, hyper(tuple, offset), check(hyper), uses_state(hyper, i),
-// parallel_min(hyper) (a step of fewer elements runs on one thread: parallel.h),
-// scalars<T>(hyper, step, scalar_state) and kernel<T>().
+// A Rule gathered by gather_step provides: Hyper, Scalars<T>, kStates, kStateKeys,
+// kCountsSteps, kZeroState (new state is zeroed, or left for the kernel to set because `fresh`
+// tells it), kScalarStates, check(hyper), uses_state(hyper, i), parallel_min(hyper) (a step of
+// fewer elements runs on one thread: parallel.h) and scalars<T>(hyper, step, scalar_state).
 //
 // Per-tensor scalar state: a few rules keep, per tensor, a number that is not a function of the
 // step count (NAdam's mu_product, the running product of its momentum coefficients). Such a rule
 // sets kScalarStates = K > 0; Python keeps one float64 array of shape (n, K) per group, beside
 // the step counts, starting each tensor's row at the rule's initial values, and shows
 // state[i][key] as a 0-d view into it, as it does 'step'. scalars<T>(hyper, step, row) reads the
-// tensor's row and writes the advanced values into it; rule_step hands it a copy and stores the
-// copy back only once every check of the step has passed, with the step counts, so a failed step
-// changes nothing. Rules without such state have K = 0 and get a null row.
+// tensor's row and writes the advanced values into it; gather_step hands it a copy and stores
+// the copy back only once every check of the step has passed, with the step counts, so a failed
+// step changes nothing. Rules without such state have K = 0 and get a null row.
 #pragma once
 
 #include <pybind11/pybind11.h>
@@ -47,7 +49,7 @@
 #include <type_traits>
 #include <vector>
 
-#include "../runtime/parallel.h"
+#include "../optim/driver.h"
 #include "check.h"
 #include "nonfinite.h"
 #include "steepest/targets.h"
@@ -55,42 +57,30 @@
 namespace steepest {
 namespace bind {
 
-// The tensors of one dtype in a step, with their per-tensor scalars and sizes.
-template <class T, class Scalars>
-struct Batch {
-  struct Item {
-    StepTensor<T> tensor;
-    Scalars scalars;
-  };
-  std::vector<Item> items;
-  std::vector<int64_t> sizes;
-  std::vector<int> ndims;  // the params' dimensions (LARS treats 1-d tensors apart)
-  int64_t parallel_min = 0;  // below this many elements one thread runs the batch
-  // The last item's per-tensor scalar state row (step.h's header) before and after its scalars
-  // advanced it: a tensor of the same group and step with the same row shares both.
-  static constexpr size_t kMaxScalarStates = 2;
-  double row_before[kMaxScalarStates] = {}, row_after[kMaxScalarStates] = {};
-
-  void reserve(size_t n) {
-    items.reserve(n);
-    sizes.reserve(n);
-    ndims.reserve(n);
-  }
-
-  template <class Kernel>
-  void run(Kernel kernel) const {
-    for_each_range(
-        sizes,
-        [&](int64_t t, int64_t begin, int64_t end) {
-          kernel(items[t].tensor, items[t].scalars, begin, end);
-        },
-        parallel_min);
-  }
-};
-
 // Entry i of a group tuple, named `name` in the error when it is not a number / a bool.
 double number(const py::tuple& t, size_t i, const char* name);
 bool flag(const py::tuple& t, size_t i, const char* name);
+
+// A rule's hyperparameters from t[offset:], in the order of Hyper's list (hyper.h), each named
+// in an error by its name there.
+template <class Hyper>
+Hyper read_hyper(const py::tuple& t, size_t offset) {
+  Hyper h{};
+  size_t i = offset;
+  Hyper::each(h, [&](const char* name, auto& field) {
+    if constexpr (std::is_same_v<std::remove_reference_t<decltype(field)>, bool>)
+      field = flag(t, i++, name);
+    else
+      field = number(t, i++, name);
+  });
+  return h;
+}
+
+// The number of a rule's hyperparameters.
+template <class Hyper>
+constexpr size_t hyper_count() {
+  return sizeof(Hyper::kNames) / sizeof(Hyper::kNames[0]);
+}
 // The optimizer's counters of applied and skipped steps. C++ advances them as a step's last act,
 // so that a step either happened and counts, or did not: an exception raised after the call
 // returns (Ctrl-C is delivered at the next bytecode) cannot separate the step from its count,
@@ -139,7 +129,7 @@ void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, size_t grou
   for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
   // The scalars are a function of the group's hyperparameters, the step and the tensor's scalar
   // state row: the tensors of a group at the same step with the same row (bit for bit) share
-  // them, and the advanced row (they cost a few pow each: NAdam 176 -> 70 ns per tensor).
+  // them, and the advanced row (they cost a few pow each).
   const bool shared = batch.items.size() > group_first && batch.items.back().tensor.step == step &&
                       std::memcmp(scalar_state, batch.row_before, K * sizeof(double)) == 0;
   if (shared) {
@@ -201,11 +191,11 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
   size_t first = 0;  // flat index of the group's first parameter
   for (py::handle handle : groups) {
     auto group = py::reinterpret_borrow<py::tuple>(handle);
-    if (group.size() != kHyper + Rule::kHyperCount)
+    if (group.size() != kHyper + hyper_count<typename Rule::Hyper>())
       throw std::logic_error("internal: a group tuple of the wrong size");
     auto params = group[0].cast<py::list>();
     const size_t n = params.size();
-    const typename Rule::Hyper h = Rule::hyper(group, kHyper);
+    const auto h = read_hyper<typename Rule::Hyper>(group, kHyper);
     Rule::check(h);
     f32.parallel_min = f64.parallel_min = std::max(f32.parallel_min, Rule::parallel_min(h));
     py::list lists[S > 0 ? S : 1];
@@ -220,7 +210,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
     for (size_t i = 0; i < n; ++i) {
       const size_t k = first + i;
       // Borrowed items: the lists outlive the step (a list accessor costs a reference count
-      // round trip and a bounds check per use: 100 -> 94 ns per 1-element SGD tensor).
+      // round trip and a bounds check per use).
       const py::handle grad = PyList_GET_ITEM(grads.ptr(), k);
       if (grad.is_none()) continue;
       if (steps) check_step_count(steps[i], k);
@@ -274,36 +264,71 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
   return out;
 }
 
+// Every rule's <rule>_step: the checks with the GIL held, the passes without it, the counters
+// advanced as the last act (a step that raised changed nothing and counts nothing).
 template <class Rule>
 int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts) {
   const StepCounter counter(counts);
-  Gathered<Rule> step = gather_step<Rule>(groups, grads, nonfinite_policy(nonfinite));
+  auto step = Rule::gather(groups, grads, nonfinite_policy(nonfinite));
   if (step.created == kSkipped) {
     counter.skipped();
     return kSkipped;
   }
   {
     py::gil_scoped_release nogil;
-    step.f32.run(Rule::template kernel<float>());
-    step.f64.run(Rule::template kernel<double>());
+    Rule::run(step);
   }
   counter.applied();
   return step.created;
 }
 
-// Registers <name>(groups, grads, nonfinite=0, counts=None).
-template <class F>
-void def_step(py::module_& m, const char* name, F step) {
-  m.def(name, step, py::arg("groups"), py::arg("grads"), py::arg("nonfinite") = 0,
-        py::arg("counts") = py::none());
-}
+// The rules gathered by gather_step. Rule derives from Gathers<Rule> and provides run().
+template <class Rule>
+struct Gathers {
+  static Gathered<Rule> gather(py::list groups, py::list grads, Nonfinite policy) {
+    return gather_step<Rule>(groups, grads, policy);
+  }
+};
 
-// check_<rule>(*hyperparameters): the step's checks, for the constructor (a 1-tuple of nothing
+// The rules of one fused pass: Rule::kernel<T>() over every element of each dtype's tensors.
+template <class Rule>
+struct OnePass : Gathers<Rule> {
+  static void run(const Gathered<Rule>& step) {
+    step.f32.run(Rule::template kernel<float>());
+    step.f64.run(Rule::template kernel<double>());
+  }
+};
+
+// check_<rule>(*hyperparameters): the step's checks, for the constructor (a tuple of nothing
 // but the hyperparameters, read from offset 0).
 template <class Rule>
 void check_only(py::args hyper) {
-  if (hyper.size() != Rule::kHyperCount) throw std::logic_error("internal: wrong hyperparameter count");
-  Rule::check(Rule::hyper(hyper, 0));
+  if (hyper.size() != hyper_count<typename Rule::Hyper>())
+    throw std::logic_error("internal: wrong hyperparameter count");
+  Rule::check(read_hyper<typename Rule::Hyper>(hyper, 0));
+}
+
+// What Python reads of a rule (_core.rules[name]): its hyperparameters' names, in the order a
+// group tuple holds them, and its state keys.
+template <class Rule>
+py::dict rule_info() {
+  py::list hyper, state;
+  for (const char* name : Rule::Hyper::kNames) hyper.append(name);
+  for (const char* key : Rule::kStateKeys) state.append(key);
+  py::dict info;
+  info["hyper"] = py::tuple(hyper);
+  info["state"] = py::tuple(state);
+  return info;
+}
+
+// Registers <name>_step(groups, grads, nonfinite=0, counts=None), check_<name>(*hyper) and
+// rules[name].
+template <class Rule>
+void def_rule(py::module_& m, py::dict rules, const std::string& name) {
+  m.def((name + "_step").c_str(), &rule_step<Rule>, py::arg("groups"), py::arg("grads"),
+        py::arg("nonfinite") = 0, py::arg("counts") = py::none());
+  m.def(("check_" + name).c_str(), &check_only<Rule>);
+  rules[py::str(name)] = rule_info<Rule>();
 }
 
 }  // namespace bind

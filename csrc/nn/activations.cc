@@ -1,6 +1,7 @@
 // Element-wise activations, forward and backward: equations in steepest/nn/activations.h.
 // One loop per function, the switch outside it, so that each loop vectorizes.
 #include "steepest/nn/activations.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -116,12 +117,9 @@ void approx(ApproxFunction f, T* __restrict y, const T* __restrict x, int64_t be
   }
 }
 
-template void activation_forward<float>(const ActivationForward<float>&, int64_t, int64_t);
-template void activation_forward<double>(const ActivationForward<double>&, int64_t, int64_t);
-template void activation_backward<float>(const ActivationBackward<float>&, int64_t, int64_t);
-template void activation_backward<double>(const ActivationBackward<double>&, int64_t, int64_t);
-template void approx<float>(ApproxFunction, float*, const float*, int64_t, int64_t);
-template void approx<double>(ApproxFunction, double*, const double*, int64_t, int64_t);
+STEEPEST_KERNEL_ENTRY(activation_forward)
+STEEPEST_KERNEL_ENTRY(activation_backward)
+STEEPEST_KERNEL_ENTRY(approx)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

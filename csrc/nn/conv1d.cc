@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "steepest/nn/conv1d.h"
+#include "steepest/targets.h"
 #include "../runtime/pool.h"
 
 namespace steepest {
@@ -102,10 +103,9 @@ void conv1d_backward(const Conv1dBackward<T>& d) {
       }
 }
 
-template void conv1d_forward<float>(const Conv1dForward<float>&);
-template void conv1d_forward<double>(const Conv1dForward<double>&);
-template void conv1d_backward<float>(const Conv1dBackward<float>&);
-template void conv1d_backward<double>(const Conv1dBackward<double>&);
+
+STEEPEST_KERNEL_ENTRY(conv1d_forward)
+STEEPEST_KERNEL_ENTRY(conv1d_backward)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

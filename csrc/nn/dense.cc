@@ -2,6 +2,7 @@
 #include <vector>
 
 #include "steepest/nn/dense.h"
+#include "steepest/targets.h"
 #include "../runtime/pool.h"
 
 namespace steepest {
@@ -55,10 +56,8 @@ void dense_backward(const DenseBackward<T>& d) {
                    ChunkTask{d.dbias ? &BiasGradient<T>::run : nullptr, &bias});
 }
 
-template void dense_forward<float>(const DenseForward<float>&);
-template void dense_forward<double>(const DenseForward<double>&);
-template void dense_backward<float>(const DenseBackward<float>&);
-template void dense_backward<double>(const DenseBackward<double>&);
+STEEPEST_KERNEL_ENTRY(dense_forward)
+STEEPEST_KERNEL_ENTRY(dense_backward)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,5 +1,6 @@
 // Inverted dropout (steepest/nn/dropout.h): y_i = keep_i ? x_i / (1 - p) : 0.
 #include "steepest/nn/dropout.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -49,8 +50,7 @@ void dropout(const Dropout<T>& d, int64_t begin, int64_t end) {
   }
 }
 
-template void dropout<float>(const Dropout<float>&, int64_t, int64_t);
-template void dropout<double>(const Dropout<double>&, int64_t, int64_t);
+STEEPEST_KERNEL_ENTRY(dropout)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

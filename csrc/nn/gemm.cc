@@ -21,6 +21,7 @@
 #endif
 
 #include "steepest/nn/gemm.h"
+#include "steepest/targets.h"
 #include "../runtime/pool.h"
 
 namespace steepest {
@@ -42,13 +43,12 @@ static_assert(kMaxDepth <= kZeroRun, "a Shifted row in the padding reads kc zero
 template <class T>
 constexpr int64_t kMaxRows = (sizeof(T) == 4 ? 144 : 72);  // mc, a multiple of kTileRows
 constexpr int64_t kMaxCols = 2048;                         // nc
-// C is cut into chunks of at least kChunkFlops multiply-adds (about 7 us on one AVX2 core
-// here), up to kChunksPerThread per thread, and products under 2 * kChunkFlops run on the
-// calling thread alone (waking a worker costs microseconds). More chunks cost more packing:
-// each chunk packs its own rows of A and columns of B. One chunk per thread measured best
-// (2 threads, A/B in one process, load ~1.7: the digits step 0.30-0.33 ms vs 0.34-0.36 with 4;
-// GEMM 64x256x256 112 vs 97 GFLOP/s, 1024^3 173 vs 167): a worker that wakes late loses less
-// than the extra packing costs, and its chunk is then run by the caller (pool.h).
+// C is cut into chunks of at least kChunkFlops multiply-adds (microseconds of one core's work),
+// up to kChunksPerThread per thread, and products under 2 * kChunkFlops run on the calling
+// thread alone (waking a worker costs microseconds). More chunks cost more packing: each chunk
+// packs its own rows of A and columns of B. One chunk per thread: a worker that wakes late
+// loses less than the extra packing of more chunks costs, and its chunk is then run by the
+// caller (pool.h).
 constexpr int64_t kChunkFlops = int64_t(1) << 19;
 constexpr int64_t kChunksPerThread = 1;
 
@@ -235,8 +235,7 @@ void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra)
   else if (chunks > 1) run_chunks(chunks, int(lesser(threads, chunks)), task);
 }
 
-template void gemm<float>(const Gemm<float>&);
-template void gemm<double>(const Gemm<double>&);
+STEEPEST_KERNEL_ENTRY(gemm)
 template void gemm_together<float>(const Gemm<float>*, const Gemm<float>&, ChunkTask);
 template void gemm_together<double>(const Gemm<double>*, const Gemm<double>&, ChunkTask);
 

@@ -2,6 +2,7 @@
 #include <cmath>
 
 #include "steepest/nn/layernorm.h"
+#include "steepest/targets.h"
 #include "../runtime/pool.h"
 
 namespace steepest {
@@ -150,10 +151,9 @@ void layernorm_backward(const LayerNormBackward<T>& d) {
   });
 }
 
-template void layernorm_forward<float>(const LayerNormForward<float>&);
-template void layernorm_forward<double>(const LayerNormForward<double>&);
-template void layernorm_backward<float>(const LayerNormBackward<float>&);
-template void layernorm_backward<double>(const LayerNormBackward<double>&);
+
+STEEPEST_KERNEL_ENTRY(layernorm_forward)
+STEEPEST_KERNEL_ENTRY(layernorm_backward)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // Loss values and gradients: equations in steepest/nn/losses.h. Values are summed in double in
 // kLanes lanes (kernel_math.h): a fixed order that depends only on the range.
 #include "steepest/nn/losses.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -86,8 +87,7 @@ double loss(const Loss<T>& l, int64_t begin, int64_t end) {
   return 0.0;
 }
 
-template double loss<float>(const Loss<float>&, int64_t, int64_t);
-template double loss<double>(const Loss<double>&, int64_t, int64_t);
+STEEPEST_KERNEL_ENTRY(loss)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // Adadelta (L2 weight decay, maximize): one pass over p, g, v, u.
 // Compiled once per SIMD target; the equations are in steepest/optim/adadelta.h.
 #include "steepest/optim/adadelta.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -38,10 +39,7 @@ void adadelta(const StepTensor<T>& t, const AdadeltaScalars<T>& s, int64_t begin
   else adadelta_loop<T, false>(p, g, v, u, end - begin, s);
 }
 
-template void adadelta<float>(const StepTensor<float>&, const AdadeltaScalars<float>&, int64_t,
-                              int64_t);
-template void adadelta<double>(const StepTensor<double>&, const AdadeltaScalars<double>&, int64_t,
-                               int64_t);
+STEEPEST_KERNEL_ENTRY(adadelta)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

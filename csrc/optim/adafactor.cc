@@ -1,7 +1,8 @@
 // Adafactor's passes over one chunk of a tensor (equations and chunks in
-// steepest/optim/adafactor.h; the driver is bindings/adafactor.cpp). Compiled once per SIMD
+// steepest/optim/adafactor.h; the driver is optim/driver_adafactor.cc). Compiled once per SIMD
 // target. Sums are in double lanes, in a fixed order.
 #include "steepest/optim/adafactor.h"
+#include "steepest/targets.h"
 
 #include <algorithm>
 #include <cmath>
@@ -145,18 +146,10 @@ void adafactor_apply(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, 
                         t.col + r / R * C, C, s, k);
 }
 
-#define STEEPEST_ADAFACTOR(T)                                                                   \
-  template double adafactor_sums<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&,      \
-                                    int64_t);                                                   \
-  template void adafactor_finish_batch<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&, \
-                                          int64_t, const double*);                              \
-  template double adafactor_norm<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&,      \
-                                    int64_t);                                                   \
-  template void adafactor_apply<T>(const AdafactorTensor<T>&, const AdafactorScalars<T>&, T,    \
-                                   int64_t);
-STEEPEST_ADAFACTOR(float)
-STEEPEST_ADAFACTOR(double)
-#undef STEEPEST_ADAFACTOR
+STEEPEST_KERNEL_ENTRY(adafactor_sums)
+STEEPEST_KERNEL_ENTRY(adafactor_finish_batch)
+STEEPEST_KERNEL_ENTRY(adafactor_norm)
+STEEPEST_KERNEL_ENTRY(adafactor_apply)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

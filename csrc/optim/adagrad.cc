@@ -1,6 +1,7 @@
 // Adagrad (lr decay, L2 weight decay, initial accumulator, maximize): one pass over p, g, s.
 // Compiled once per SIMD target; the equations are in steepest/optim/adagrad.h.
 #include "steepest/optim/adagrad.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -41,10 +42,7 @@ void adagrad(const StepTensor<T>& t, const AdagradScalars<T>& s, int64_t begin, 
   else adagrad_fresh<T, false>(p, g, sum, end - begin, s, t.fresh);
 }
 
-template void adagrad<float>(const StepTensor<float>&, const AdagradScalars<float>&, int64_t,
-                             int64_t);
-template void adagrad<double>(const StepTensor<double>&, const AdagradScalars<double>&, int64_t,
-                              int64_t);
+STEEPEST_KERNEL_ENTRY(adagrad)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

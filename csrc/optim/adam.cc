@@ -1,6 +1,7 @@
 // Adam and AdamW (L2 or decoupled weight decay, AMSGrad, maximize): one pass over p, g, m, v
 // (and vmax). Compiled once per SIMD target; the equations are in steepest/optim/adam.h.
 #include "steepest/optim/adam.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -60,9 +61,7 @@ void adam(const StepTensor<T>& t, const AdamScalars<T>& s, int64_t begin, int64_
   else adam_amsgrad<T, false, false>(p, g, m, v, vmax, n, s);
 }
 
-template void adam<float>(const StepTensor<float>&, const AdamScalars<float>&, int64_t, int64_t);
-template void adam<double>(const StepTensor<double>&, const AdamScalars<double>&, int64_t,
-                           int64_t);
+STEEPEST_KERNEL_ENTRY(adam)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // Adamax (L2 weight decay, maximize): one pass over p, g, m, u.
 // Compiled once per SIMD target; the equations are in steepest/optim/adamax.h.
 #include "steepest/optim/adamax.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -41,10 +42,7 @@ void adamax(const StepTensor<T>& t, const AdamaxScalars<T>& s, int64_t begin, in
   else adamax_loop<T, false>(p, g, m, u, end - begin, s);
 }
 
-template void adamax<float>(const StepTensor<float>&, const AdamaxScalars<float>&, int64_t,
-                            int64_t);
-template void adamax<double>(const StepTensor<double>&, const AdamaxScalars<double>&, int64_t,
-                             int64_t);
+STEEPEST_KERNEL_ENTRY(adamax)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // ASGD (L2 weight decay, maximize): one pass over p, g, ax.
 // Compiled once per SIMD target; the equations are in steepest/optim/asgd.h.
 #include "steepest/optim/asgd.h"
+#include "steepest/targets.h"
 
 #include <cstdint>
 #include <cstring>
@@ -69,9 +70,7 @@ void asgd(const StepTensor<T>& t, const AsgdScalars<T>& s, int64_t begin, int64_
   else asgd_mu<T, false>(p, g, ax, end - begin, s);
 }
 
-template void asgd<float>(const StepTensor<float>&, const AsgdScalars<float>&, int64_t, int64_t);
-template void asgd<double>(const StepTensor<double>&, const AsgdScalars<double>&, int64_t,
-                           int64_t);
+STEEPEST_KERNEL_ENTRY(asgd)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

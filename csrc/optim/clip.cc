@@ -1,6 +1,7 @@
 // Gradient clipping's in-place passes: scale by the clip coefficient, clamp to [-c, c].
 // Compiled once per SIMD target.
 #include "steepest/optim/clip.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -19,10 +20,8 @@ void clamp_abs(T* x_, int64_t begin, int64_t end, T bound) {
   for (int64_t i = 0; i < end - begin; ++i) x[i] = clamp(x[i], lo, bound);
 }
 
-template void scale<float>(float*, int64_t, int64_t, float);
-template void scale<double>(double*, int64_t, int64_t, double);
-template void clamp_abs<float>(float*, int64_t, int64_t, float);
-template void clamp_abs<double>(double*, int64_t, int64_t, double);
+STEEPEST_KERNEL_ENTRY(scale)
+STEEPEST_KERNEL_ENTRY(clamp_abs)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -2,6 +2,7 @@
 // Both passes compute u with the same inline function, so pass 2 applies bitwise the u whose
 // norm pass 1 measured.
 #include "steepest/optim/lamb.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -78,14 +79,8 @@ void lamb_apply(const StepTensor<T>& t, const LambScalars<T>& s, int64_t begin, 
   else apply_loop<T, false>(p, m, v, end - begin, s);
 }
 
-template void lamb_moments<float>(const StepTensor<float>&, const LambScalars<float>&, int64_t,
-                                  int64_t, double*);
-template void lamb_moments<double>(const StepTensor<double>&, const LambScalars<double>&, int64_t,
-                                   int64_t, double*);
-template void lamb_apply<float>(const StepTensor<float>&, const LambScalars<float>&, int64_t,
-                                int64_t);
-template void lamb_apply<double>(const StepTensor<double>&, const LambScalars<double>&, int64_t,
-                                 int64_t);
+STEEPEST_KERNEL_ENTRY(lamb_moments)
+STEEPEST_KERNEL_ENTRY(lamb_apply)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // Lion (decoupled weight decay, maximize): one pass over p, g, m.
 // Compiled once per SIMD target; the equations are in steepest/optim/lion.h.
 #include "steepest/optim/lion.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -35,8 +36,7 @@ void lion(const StepTensor<T>& t, const LionScalars<T>& s, int64_t begin, int64_
   else lion_loop<T, false>(p, g, m, end - begin, s);
 }
 
-template void lion<float>(const StepTensor<float>&, const LionScalars<float>&, int64_t, int64_t);
-template void lion<double>(const StepTensor<double>&, const LionScalars<double>&, int64_t, int64_t);
+STEEPEST_KERNEL_ENTRY(lion)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // NAdam (L2 or decoupled weight decay, maximize): one pass over p, g, m, v.
 // Compiled once per SIMD target; the equations are in steepest/optim/nadam.h.
 #include "steepest/optim/nadam.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -47,9 +48,7 @@ void nadam(const StepTensor<T>& t, const NadamScalars<T>& s, int64_t begin, int6
   else nadam_loop<T, false, false>(p, g, m, v, n, s);
 }
 
-template void nadam<float>(const StepTensor<float>&, const NadamScalars<float>&, int64_t, int64_t);
-template void nadam<double>(const StepTensor<double>&, const NadamScalars<double>&, int64_t,
-                            int64_t);
+STEEPEST_KERNEL_ENTRY(nadam)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // RAdam (L2 or decoupled weight decay, maximize): one pass over p, g, m, v.
 // Compiled once per SIMD target; the equations are in steepest/optim/radam.h.
 #include "steepest/optim/radam.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -51,9 +52,7 @@ void radam(const StepTensor<T>& t, const RadamScalars<T>& s, int64_t begin, int6
   else radam_rectified<T, false, false>(p, g, m, v, n, s);
 }
 
-template void radam<float>(const StepTensor<float>&, const RadamScalars<float>&, int64_t, int64_t);
-template void radam<double>(const StepTensor<double>&, const RadamScalars<double>&, int64_t,
-                            int64_t);
+STEEPEST_KERNEL_ENTRY(radam)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

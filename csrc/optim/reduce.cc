@@ -1,6 +1,7 @@
 // Per-range reductions in kLanes lanes (kernel_math.h): sums of squares and p-norm partials of
 // per-tensor norms, and the non-finite check. Compiled once per SIMD target.
 #include "steepest/optim/reduce.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -93,12 +94,9 @@ void nonfinite(const T* x_, int64_t begin, int64_t end, double* out) {
   out[0] = double(any);
 }
 
-template void sum_squares<float>(const float*, const float*, int64_t, int64_t, double*);
-template void sum_squares<double>(const double*, const double*, int64_t, int64_t, double*);
-template void norm_partial<float>(const float*, int64_t, int64_t, double, double*);
-template void norm_partial<double>(const double*, int64_t, int64_t, double, double*);
-template void nonfinite<float>(const float*, int64_t, int64_t, double*);
-template void nonfinite<double>(const double*, int64_t, int64_t, double*);
+STEEPEST_KERNEL_ENTRY(sum_squares)
+STEEPEST_KERNEL_ENTRY(norm_partial)
+STEEPEST_KERNEL_ENTRY(nonfinite)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -1,6 +1,7 @@
 // RMSprop (centered, momentum, L2 weight decay, maximize): one pass over p, g, v (and b, ga).
 // Compiled once per SIMD target; the equations are in steepest/optim/rmsprop.h.
 #include "steepest/optim/rmsprop.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -65,10 +66,7 @@ void rmsprop(const StepTensor<T>& t, const RmspropScalars<T>& s, int64_t begin, 
   else rmsprop_centered<T, false>(p, g, v, b, ga, end - begin, s);
 }
 
-template void rmsprop<float>(const StepTensor<float>&, const RmspropScalars<float>&, int64_t,
-                             int64_t);
-template void rmsprop<double>(const StepTensor<double>&, const RmspropScalars<double>&, int64_t,
-                              int64_t);
+STEEPEST_KERNEL_ENTRY(rmsprop)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

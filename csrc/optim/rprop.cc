@@ -1,6 +1,7 @@
 // Rprop (maximize): one pass over p, g, prev, step_size.
 // Compiled once per SIMD target; the equations are in steepest/optim/rprop.h.
 #include "steepest/optim/rprop.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -40,9 +41,7 @@ void rprop(const StepTensor<T>& t, const RpropScalars<T>& s, int64_t begin, int6
   else rprop_loop<T, false>(p, g, prev, step_size, end - begin, s);
 }
 
-template void rprop<float>(const StepTensor<float>&, const RpropScalars<float>&, int64_t, int64_t);
-template void rprop<double>(const StepTensor<double>&, const RpropScalars<double>&, int64_t,
-                            int64_t);
+STEEPEST_KERNEL_ENTRY(rprop)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

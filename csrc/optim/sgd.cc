@@ -1,6 +1,7 @@
 // SGD with momentum, dampening, Nesterov and L2 weight decay: one pass over p, g and b.
 // Compiled once per SIMD target; the equations are in steepest/optim/sgd.h.
 #include "steepest/optim/sgd.h"
+#include "steepest/targets.h"
 
 namespace steepest {
 namespace STEEPEST_TARGET {
@@ -51,8 +52,7 @@ void sgd(const StepTensor<T>& t, const SgdScalars<T>& s, int64_t begin, int64_t 
   else sgd_momentum<T, false>(p, g, b, end - begin, s, t.fresh);
 }
 
-template void sgd<float>(const StepTensor<float>&, const SgdScalars<float>&, int64_t, int64_t);
-template void sgd<double>(const StepTensor<double>&, const SgdScalars<double>&, int64_t, int64_t);
+STEEPEST_KERNEL_ENTRY(sgd)
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

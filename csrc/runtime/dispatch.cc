@@ -6,12 +6,32 @@
 
 namespace steepest {
 
-namespace baseline { extern const KernelTable table; }
+// Each target's table, every field set by name from the entry its kernel's source defines
+// (targets.h). Built here, with the module's baseline flags, when it loads: code compiled for a
+// target may only run once the CPU is known to support it.
+#define STEEPEST_DECLARE_ENTRY(name, Type) \
+  extern const Type<float> name##_f32;     \
+  extern const Type<double> name##_f64;
+#define STEEPEST_SET_ENTRY(name, Type) \
+  k.f32.name = name##_f32;             \
+  k.f64.name = name##_f64;
+#define STEEPEST_TABLE(target)             \
+  namespace target {                       \
+  STEEPEST_KERNELS(STEEPEST_DECLARE_ENTRY) \
+  KernelTable make_table() {               \
+    KernelTable k{#target, {}, {}};        \
+    STEEPEST_KERNELS(STEEPEST_SET_ENTRY)   \
+    return k;                              \
+  }                                        \
+  const KernelTable table = make_table();  \
+  }
+
+STEEPEST_TABLE(baseline)
 #ifdef STEEPEST_HAVE_AVX2
-namespace avx2 { extern const KernelTable table; }
+STEEPEST_TABLE(avx2)
 #endif
 #ifdef STEEPEST_HAVE_AVX512
-namespace avx512 { extern const KernelTable table; }
+STEEPEST_TABLE(avx512)
 #endif
 
 namespace {

@@ -24,23 +24,22 @@ void set_num_threads(int n);  // n >= 1
 // cpu.cfs_period_us; 0 when there is none (no quota, no such files, unreadable).
 int cgroup_cpu_limit(const std::string& root);
 
-// Below this many elements in a step one thread does all the work: waking a second thread
-// costs more than it saves on data that fits in L1/L2. Entering a parallel region costs about
-// 1.5 µs on 2 cores (a worker's round trip alone is 0.5 µs), so a second thread pays off once
-// one thread's share of the work takes longer than that: from 16K elements for rules with a
-// square root or a division per element, 32K for lighter ones, 64K for a bare p -= lr g
-// (measured for every rule on 2 cores, the 1- and 2-thread steps timed side by side:
-// benchmarks/parallel_threshold.py). Update rules name theirs (Rule::parallel_min); element-wise
-// nn kernels and clipping use the default.
+// A loop's parallel_min: below this many elements one thread does all the work. Entering a
+// parallel region costs about as much as a worker's round trip between cores, so a second
+// thread pays off only once one thread's share of the work takes longer than that: the lighter
+// the work per element, the more elements it takes. Each update rule names its threshold
+// (Rule::parallel_min in bindings/optim.cpp): kParallelMinElements for rules with a square root
+// or a division per element, kParallelMinLight for lighter ones, kParallelMinBare for a bare
+// p -= lr g (benchmarks/parallel_threshold.py measures them); element-wise nn kernels and
+// clipping use kParallelMinElements.
 constexpr int64_t kParallelMinElements = int64_t(1) << 14;
 constexpr int64_t kParallelMinLight = int64_t(1) << 15;
 constexpr int64_t kParallelMinBare = int64_t(1) << 16;
 
-// Each tensor of a step after the first raises its threshold by this many elements (the
-// thresholds above were measured on one tensor): a split step hands every tensor's record
-// (pointers, per-tensor scalars), just written by the calling thread, to the other cores, about
-// 33 ns a tensor on 2 cores. Without it 2 threads were slower than one for
-// many small tensors (AdamW, 16K params in 256 tensors: 29 -> 43 µs; 256K in 1024: 0.98x).
+// Each tensor of a step after the first raises the threshold by this many elements (the
+// thresholds above hold for one tensor): a split step hands every tensor's record (pointers,
+// per-tensor scalars), just written by the calling thread, to the other cores, so a step of
+// many small tensors needs more elements before a second thread pays off.
 constexpr int64_t kParallelPerTensor = 256;
 
 // For measuring the thresholds (benchmarks/parallel_threshold.py, the harness's in-cache
@@ -103,8 +102,8 @@ void for_each_range(const std::vector<int64_t>& sizes, F&& f,
 }
 
 // Deterministic reductions. The element space (the tensors end to end) is cut into chunks of
-// chunk_size(total) elements, whatever the thread count (also below kParallelMinElements, where
-// one thread runs them all); a segment is the part of one tensor inside one chunk. Segments are
+// chunk_size(total) elements, whatever the thread count (also below a loop's parallel_min,
+// where one thread runs them all); a segment is the part of one tensor inside one chunk. Segments are
 // numbered in element order, so a tensor's segments are consecutive and in ascending order. A
 // segment's partial sum is written to its own slot; the slots of a tensor are then added in
 // segment order on the calling thread. Neither the cut nor the order of the additions depends on

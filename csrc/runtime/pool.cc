@@ -44,17 +44,16 @@ constexpr int kMaxParticipants = 64;
 // Why home shares: chunk c of a job of C chunks on P participants goes first to participant
 // c * P / C, the same one in every call with the same C and P. Data that fits in the caches
 // then stays in the cache of the core that updates it, step after step; when any thread may
-// take any chunk, half of an in-L2 step's data moves between cores every step (measured, 2
-// cores: 2 threads were slower than one on 16K-64K element AdamW and copy passes). A participant
+// take any chunk, half of an in-L2 step's data moves between cores every step, and 2 threads
+// can be slower than one on in-cache steps. A participant
 // that has finished its share steals from the other end of the others', so one that is not
 // scheduled delays nothing.
 //
 // Why every other job runs backwards: a pass over more data than a core's L2 holds, made in the
 // same order every step, finds nothing of the last pass in the cache (each chunk was evicted
 // before its turn came round again); made in the opposite direction, it starts with the chunks
-// the last pass left there. Measured, 2 threads, both orders side by side: AdamW 512K params
-// 147 -> 120 µs, 256K 55.6 -> 53.7 µs; LAMB 512K 257 -> 235 µs. Element-wise kernels and the
-// per-chunk partial sums do not depend on the order.
+// the last pass left there. Element-wise kernels and the per-chunk partial sums do not depend
+// on the order.
 class Pool {
  public:
   void run(int64_t chunks, int threads, ChunkTask task) {
@@ -99,7 +98,7 @@ class Pool {
 
   // Why a contended pool runs jobs alone for a while: a worker that has claimed a chunk and is
   // then descheduled (two busy processes beside us, or torch's OpenMP workers spinning after a
-  // backward) holds the job until it runs again, a time slice later: a 0.3 ms step took 3-6 ms.
+  // backward) holds the job until it runs again, a time slice later: ten times the step, or more.
   // A job that took longer on all threads than the caller alone would have (its own chunks'
   // time, scaled to all chunks) was contended; the next serial_jobs_ jobs then run on the
   // caller alone, a number that doubles while contention persists and halves back as parallel

@@ -2,8 +2,8 @@
 //
 // Why not OpenMP: at the end of a parallel region every thread of the team must arrive. When
 // another runtime's threads (torch's own OpenMP, OpenBLAS) spin on the cores, one of ours may
-// not be scheduled for a whole time slice, and a 70 µs step took 8 ms (measured: AdamW, 256K
-// params, 2 cores, a torch step before each of ours). Here the calling thread claims chunks
+// not be scheduled for a whole time slice, which the whole team then waits for: a step of tens
+// of microseconds takes milliseconds. Here the calling thread claims chunks
 // too and waits only for chunks a worker has actually started: a worker that is not running
 // costs nothing, it finds no chunk left when it wakes. Workers spin briefly after a loop (a
 // training loop steps again soon), then sleep.

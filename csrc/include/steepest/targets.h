@@ -23,40 +23,52 @@ template <class T>
 using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t begin,
                                int64_t end);
 
+// Every kernel a SIMD target compiles: X(name, pointer type). The one list from which come the
+// fields of Kernels<T>, the entries each kernel's source defines (STEEPEST_KERNEL_ENTRY) and
+// each target's table (runtime/dispatch.cc), all by name: a kernel cannot land in another's
+// field, even one of the same type (scale and clamp_abs).
+#define STEEPEST_KERNELS(X)                               \
+  X(sgd, SgdKernel)                                       \
+  X(adam, AdamKernel)                                     \
+  X(rmsprop, RmspropKernel)                               \
+  X(adagrad, AdagradKernel)                               \
+  X(adadelta, AdadeltaKernel)                             \
+  X(adamax, AdamaxKernel)                                 \
+  X(nadam, NadamKernel)                                   \
+  X(radam, RadamKernel)                                   \
+  X(rprop, RpropKernel)                                   \
+  X(asgd, AsgdKernel)                                     \
+  X(lion, LionKernel)                                     \
+  X(lamb_moments, LambMomentsKernel)                      \
+  X(lamb_apply, LambApplyKernel)                          \
+  X(adafactor_sums, AdafactorSumsKernel)                  \
+  X(adafactor_finish_batch, AdafactorBatchKernel)         \
+  X(adafactor_norm, AdafactorNormKernel)                  \
+  X(adafactor_apply, AdafactorApplyKernel)                \
+  X(sum_squares, SumSquaresKernel)                        \
+  X(norm_partial, NormPartialKernel)                      \
+  X(nonfinite, NonfiniteKernel)                           \
+  X(scale, ScaleKernel)                                   \
+  X(clamp_abs, ClampKernel)                               \
+  X(pattern, PatternKernel)                               \
+  X(gemm, GemmKernel)                                     \
+  X(dense_forward, DenseForwardKernel)                    \
+  X(dense_backward, DenseBackwardKernel)                  \
+  X(activation_forward, ActivationForwardKernel)          \
+  X(activation_backward, ActivationBackwardKernel)        \
+  X(approx, ApproxKernel)                                 \
+  X(loss, LossKernel)                                     \
+  X(dropout, DropoutKernel)                               \
+  X(layernorm_forward, LayerNormForwardKernel)            \
+  X(layernorm_backward, LayerNormBackwardKernel)          \
+  X(conv1d_forward, Conv1dForwardKernel)                  \
+  X(conv1d_backward, Conv1dBackwardKernel)
+
 template <class T>
 struct Kernels {
-  SgdKernel<T> sgd;
-  AdamKernel<T> adam;
-  RmspropKernel<T> rmsprop;
-  AdagradKernel<T> adagrad;
-  AdadeltaKernel<T> adadelta;
-  AdamaxKernel<T> adamax;
-  NadamKernel<T> nadam;
-  RadamKernel<T> radam;
-  RpropKernel<T> rprop;
-  AsgdKernel<T> asgd;
-  LionKernel<T> lion;
-  LambMomentsKernel<T> lamb_moments;
-  LambApplyKernel<T> lamb_apply;
-  SumSquaresKernel<T> sum_squares;
-  NormPartialKernel<T> norm_partial;
-  NonfiniteKernel<T> nonfinite;
-  ScaleKernel<T> scale;
-  ClampKernel<T> clamp_abs;
-  AdafactorKernels<T> adafactor;
-  PatternKernel<T> pattern;
-  GemmKernel<T> gemm;
-  DenseForwardKernel<T> dense_forward;
-  DenseBackwardKernel<T> dense_backward;
-  ActivationForwardKernel<T> activation_forward;
-  ActivationBackwardKernel<T> activation_backward;
-  ApproxKernel<T> approx;
-  LossKernel<T> loss;
-  DropoutKernel<T> dropout;
-  LayerNormForwardKernel<T> layernorm_forward;
-  LayerNormBackwardKernel<T> layernorm_backward;
-  Conv1dForwardKernel<T> conv1d_forward;
-  Conv1dBackwardKernel<T> conv1d_backward;
+#define STEEPEST_KERNEL_FIELD(name, Type) Type<T> name;
+  STEEPEST_KERNELS(STEEPEST_KERNEL_FIELD)
+#undef STEEPEST_KERNEL_FIELD
 };
 
 struct KernelTable {
@@ -80,5 +92,15 @@ std::vector<std::string> supported_targets();
 // Selects a target by name; throws std::invalid_argument naming the choices when the name is
 // unknown or the CPU cannot run it.
 void select_target(const std::string& name);
+
+#ifdef STEEPEST_TARGET
+// In the sources compiled per target: STEEPEST_KERNEL_ENTRY(name) defines the kernel's entries
+// in this target's table, <name>_f32 and <name>_f64 (it instantiates the kernel, and fails to
+// compile unless the kernel has its field's type); runtime/dispatch.cc builds the tables from
+// them.
+#define STEEPEST_KERNEL_ENTRY(name)                                       \
+  extern const decltype(Kernels<float>::name) name##_f32 = &name<float>; \
+  extern const decltype(Kernels<double>::name) name##_f64 = &name<double>;
+#endif
 
 }  // namespace steepest

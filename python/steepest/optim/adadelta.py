@@ -22,12 +22,13 @@ class Adadelta(Optimizer):
     required_state = ("step", "square_avg", "acc_delta")
     _kernel = staticmethod(_core.adadelta_step)
     _checker = staticmethod(_core.check_adadelta)
+    _hyper_names = _core.rules["adadelta"]["hyper"]
 
     def __init__(self, params, lr=1.0, rho=0.9, eps=1e-6, weight_decay=0, *, maximize=False,
                  nonfinite="propagate"):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
-        return (group["lr"], group["rho"], group["eps"], group["weight_decay"],
-                group["maximize"])
+    def _hyper_values(self, group):
+        return {"lr": group["lr"], "rho": group["rho"], "eps": group["eps"],
+                "weight_decay": group["weight_decay"], "maximize": group["maximize"]}

@@ -23,6 +23,7 @@ class Adagrad(Optimizer):
     required_state = ("step", "sum")
     _kernel = staticmethod(_core.adagrad_step)
     _checker = staticmethod(_core.check_adagrad)
+    _hyper_names = _core.rules["adagrad"]["hyper"]
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0, initial_accumulator_value=0,
                  eps=1e-10, *, maximize=False, nonfinite="propagate"):
@@ -31,6 +32,8 @@ class Adagrad(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
-        return (group["lr"], group["lr_decay"], group["weight_decay"],
-                group["initial_accumulator_value"], group["eps"], group["maximize"])
+    def _hyper_values(self, group):
+        return {"lr": group["lr"], "lr_decay": group["lr_decay"],
+                "weight_decay": group["weight_decay"],
+                "initial_accumulator_value": group["initial_accumulator_value"],
+                "eps": group["eps"], "maximize": group["maximize"]}

@@ -30,6 +30,7 @@ class Adam(Optimizer):
     fixed_hyper = {}
     _kernel = staticmethod(_core.adam_step)
     _checker = staticmethod(_core.check_adam)
+    _hyper_names = _core.rules["adam"]["hyper"]
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
                  amsgrad=False, *, maximize=False, decoupled_weight_decay=False,
@@ -39,12 +40,14 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         betas = group["betas"]
         check_betas(betas)
-        return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
-                group["amsgrad"], group["maximize"],
-                self.fixed_hyper.get("decoupled_weight_decay", group["decoupled_weight_decay"]))
+        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
+                "eps": group["eps"], "weight_decay": group["weight_decay"],
+                "amsgrad": group["amsgrad"], "maximize": group["maximize"],
+                "decoupled_weight_decay": self.fixed_hyper.get("decoupled_weight_decay",
+                                                               group["decoupled_weight_decay"])}
 
 
 class AdamW(Adam):

@@ -22,6 +22,7 @@ class Adamax(Optimizer):
     required_state = ("step", "exp_avg", "exp_inf")
     _kernel = staticmethod(_core.adamax_step)
     _checker = staticmethod(_core.check_adamax)
+    _hyper_names = _core.rules["adamax"]["hyper"]
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, *,
                  maximize=False, nonfinite="propagate"):
@@ -29,8 +30,9 @@ class Adamax(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         betas = group["betas"]
         check_betas(betas)
-        return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
-                group["maximize"])
+        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
+                "eps": group["eps"], "weight_decay": group["weight_decay"],
+                "maximize": group["maximize"]}

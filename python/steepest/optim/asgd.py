@@ -25,6 +25,7 @@ class ASGD(Optimizer):
     scalar_state = {"eta": float("nan"), "mu": 1.0}  # NaN: the group's lr at the first step
     _kernel = staticmethod(_core.asgd_step)
     _checker = staticmethod(_core.check_asgd)
+    _hyper_names = _core.rules["asgd"]["hyper"]
 
     def __init__(self, params, lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0, *,
                  maximize=False, nonfinite="propagate"):
@@ -32,6 +33,7 @@ class ASGD(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
-        return (group["lr"], group["lambd"], group["alpha"], group["t0"], group["weight_decay"],
-                group["maximize"])
+    def _hyper_values(self, group):
+        return {"lr": group["lr"], "lambd": group["lambd"], "alpha": group["alpha"],
+                "t0": group["t0"], "weight_decay": group["weight_decay"],
+                "maximize": group["maximize"]}

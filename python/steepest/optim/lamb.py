@@ -31,6 +31,7 @@ class Lamb(Optimizer):
     required_state = ("step", "exp_avg", "exp_avg_sq")
     _kernel = staticmethod(_core.lamb_step)
     _checker = staticmethod(_core.check_lamb)
+    _hyper_names = _core.rules["lamb"]["hyper"]
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
                  max_weight_norm=None, bias_correction=True, *, maximize=False,
@@ -40,10 +41,11 @@ class Lamb(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         betas = group["betas"]
         check_betas(betas)
         clamp = group["max_weight_norm"]
-        return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
-                math.inf if clamp is None else clamp, group["bias_correction"],
-                group["maximize"])
+        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
+                "eps": group["eps"], "weight_decay": group["weight_decay"],
+                "max_weight_norm": math.inf if clamp is None else clamp,
+                "bias_correction": group["bias_correction"], "maximize": group["maximize"]}

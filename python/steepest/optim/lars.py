@@ -32,6 +32,7 @@ class Lars(Optimizer):
     required_state = ()
     _kernel = staticmethod(_core.lars_step)
     _checker = staticmethod(_core.check_lars)
+    _hyper_names = _core.rules["lars"]["hyper"]
 
     def __init__(self, params, lr=0.1, momentum=0.9, weight_decay=0.0, nesterov=False,
                  trust_coefficient=0.001, eps=1e-8, exclude_1d=True, *, maximize=False,
@@ -41,7 +42,9 @@ class Lars(Optimizer):
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
-        return (group["lr"], group["momentum"], group["weight_decay"],
-                group["trust_coefficient"], group["eps"], group["nesterov"],
-                group["exclude_1d"], group["maximize"])
+    def _hyper_values(self, group):
+        return {"lr": group["lr"], "momentum": group["momentum"],
+                "weight_decay": group["weight_decay"],
+                "trust_coefficient": group["trust_coefficient"], "eps": group["eps"],
+                "nesterov": group["nesterov"], "exclude_1d": group["exclude_1d"],
+                "maximize": group["maximize"]}

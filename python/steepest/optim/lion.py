@@ -20,13 +20,15 @@ class Lion(Optimizer):
     required_state = ("exp_avg",)
     _kernel = staticmethod(_core.lion_step)
     _checker = staticmethod(_core.check_lion)
+    _hyper_names = _core.rules["lion"]["hyper"]
 
     def __init__(self, params, lr=1e-4, betas=(0.9, 0.99), weight_decay=0.0, *, maximize=False,
                  nonfinite="propagate"):
         defaults = dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         betas = group["betas"]
         check_betas(betas)
-        return (group["lr"], betas[0], betas[1], group["weight_decay"], group["maximize"])
+        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
+                "weight_decay": group["weight_decay"], "maximize": group["maximize"]}

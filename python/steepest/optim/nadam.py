@@ -29,6 +29,7 @@ class NAdam(Optimizer):
     scalar_state = {"mu_product": 1.0}
     _kernel = staticmethod(_core.nadam_step)
     _checker = staticmethod(_core.check_nadam)
+    _hyper_names = _core.rules["nadam"]["hyper"]
 
     def __init__(self, params, lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  momentum_decay=4e-3, decoupled_weight_decay=False, *, maximize=False,
@@ -38,8 +39,11 @@ class NAdam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         betas = group["betas"]
         check_betas(betas)
-        return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
-                group["momentum_decay"], group["decoupled_weight_decay"], group["maximize"])
+        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
+                "eps": group["eps"], "weight_decay": group["weight_decay"],
+                "momentum_decay": group["momentum_decay"],
+                "decoupled_weight_decay": group["decoupled_weight_decay"],
+                "maximize": group["maximize"]}

@@ -285,9 +285,10 @@ class Optimizer(StepCounts):
 
     Subclasses set ``state_keys`` (the names of their per-parameter state, "step" first if they
     count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
-    every stepped parameter has), ``_kernel`` and ``_checker``
-    (the rule's ``_core.<rule>_step`` and ``_core.check_<rule>``), and implement
-    ``_hyper(group)``: the group's hyperparameters as the C++ rule takes them. Their
+    every stepped parameter has), ``_kernel``, ``_checker`` and ``_hyper_names``
+    (the rule's ``_core.<rule>_step``, ``_core.check_<rule>`` and
+    ``_core.rules[<rule>]["hyper"]``), and implement ``_hyper_values(group)``: the group's
+    hyperparameters by the C++ rule's names (``_hyper`` puts them in its order). Their
     constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
     group's hyperparameter.
     """
@@ -297,6 +298,7 @@ class Optimizer(StepCounts):
     scalar_state = {}  # per-tensor scalar state: key -> initial value (in state_keys too)
     _kernel = None
     _checker = None
+    _hyper_names = ()
 
     def __init__(self, params, defaults, nonfinite="propagate"):
         self.nonfinite = nonfinite
@@ -546,8 +548,28 @@ class Optimizer(StepCounts):
 
     # -- for subclasses ------------------------------------------------------------------
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
+        """The group's hyperparameters as a dict keyed by the C++ rule's names
+        (``_hyper_names``, e.g. ``"betas[0]"``)."""
         raise NotImplementedError
+
+    def _hyper(self, group):
+        """The group's hyperparameters as the C++ rule takes them: ``_hyper_values(group)`` in
+        the order of the rule's names, which C++ exports (``_core.rules[rule]["hyper"]``, from
+        the list its hyperparameters are read by). A name missing or extra is a bug of the
+        rule's class, reported as such."""
+        values = self._hyper_values(group)
+        names = self._hyper_names
+        try:
+            ordered = tuple(map(values.__getitem__, names))
+        except KeyError as e:
+            raise RuntimeError(f"internal: {type(self).__name__}._hyper_values lacks the C++ "
+                               f"hyperparameter {e}") from None
+        if len(values) != len(names):
+            extra = sorted(set(values) - set(names))
+            raise RuntimeError(f"internal: {type(self).__name__}._hyper_values has {extra}, "
+                               f"which the C++ rule does not take (it takes {list(names)})")
+        return ordered
 
     def _state_shape(self, key, shape):
         """The shape of state array ``key`` of a parameter of ``shape``, or None if such a

@@ -29,6 +29,7 @@ class RAdam(Optimizer):
     required_state = ("step", "exp_avg", "exp_avg_sq")
     _kernel = staticmethod(_core.radam_step)
     _checker = staticmethod(_core.check_radam)
+    _hyper_names = _core.rules["radam"]["hyper"]
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  decoupled_weight_decay=False, *, maximize=False, nonfinite="propagate"):
@@ -36,8 +37,10 @@ class RAdam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         betas = group["betas"]
         check_betas(betas)
-        return (group["lr"], betas[0], betas[1], group["eps"], group["weight_decay"],
-                group["decoupled_weight_decay"], group["maximize"])
+        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
+                "eps": group["eps"], "weight_decay": group["weight_decay"],
+                "decoupled_weight_decay": group["decoupled_weight_decay"],
+                "maximize": group["maximize"]}

@@ -25,6 +25,7 @@ class RMSprop(Optimizer):
     required_state = ("step", "square_avg")
     _kernel = staticmethod(_core.rmsprop_step)
     _checker = staticmethod(_core.check_rmsprop)
+    _hyper_names = _core.rules["rmsprop"]["hyper"]
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
                  centered=False, *, maximize=False, nonfinite="propagate"):
@@ -32,6 +33,7 @@ class RMSprop(Optimizer):
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
-        return (group["lr"], group["alpha"], group["eps"], group["weight_decay"],
-                group["momentum"], group["centered"], group["maximize"])
+    def _hyper_values(self, group):
+        return {"lr": group["lr"], "alpha": group["alpha"], "eps": group["eps"],
+                "weight_decay": group["weight_decay"], "momentum": group["momentum"],
+                "centered": group["centered"], "maximize": group["maximize"]}

@@ -32,13 +32,16 @@ class Rprop(Optimizer):
     required_state = ("step", "prev", "step_size")
     _kernel = staticmethod(_core.rprop_step)
     _checker = staticmethod(_core.check_rprop)
+    _hyper_names = _core.rules["rprop"]["hyper"]
 
     def __init__(self, params, lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50), *,
                  maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
+    def _hyper_values(self, group):
         etas = _pair("etas", group["etas"])
         step_sizes = _pair("step_sizes", group["step_sizes"])
-        return (group["lr"], etas[0], etas[1], step_sizes[0], step_sizes[1], group["maximize"])
+        return {"lr": group["lr"], "etas[0]": etas[0], "etas[1]": etas[1],
+                "step_sizes[0]": step_sizes[0], "step_sizes[1]": step_sizes[1],
+                "maximize": group["maximize"]}

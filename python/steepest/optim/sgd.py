@@ -23,6 +23,7 @@ class SGD(Optimizer):
     required_state = ()  # no buffer while momentum is 0
     _kernel = staticmethod(_core.sgd_step)
     _checker = staticmethod(_core.check_sgd)
+    _hyper_names = _core.rules["sgd"]["hyper"]
 
     def __init__(self, params, lr=1e-3, momentum=0.0, dampening=0.0, weight_decay=0.0,
                  nesterov=False, *, maximize=False, nonfinite="propagate"):
@@ -30,6 +31,7 @@ class SGD(Optimizer):
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
 
-    def _hyper(self, group):
-        return (group["lr"], group["momentum"], group["dampening"], group["weight_decay"],
-                group["nesterov"], group["maximize"])
+    def _hyper_values(self, group):
+        return {"lr": group["lr"], "momentum": group["momentum"], "dampening": group["dampening"],
+                "weight_decay": group["weight_decay"], "nesterov": group["nesterov"],
+                "maximize": group["maximize"]}

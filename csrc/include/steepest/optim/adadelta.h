@@ -7,14 +7,19 @@
 // State: v (square_avg), u (acc_delta); both start at zero.
 #pragma once
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct AdadeltaHyper {
-  double lr, rho, eps, weight_decay;
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_ADADELTA_HYPER(X)       \
+  X(double, lr, "lr")                    \
+  X(double, rho, "rho")                  \
+  X(double, eps, "eps")                  \
+  X(double, weight_decay, "weight_decay")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(AdadeltaHyper, STEEPEST_ADADELTA_HYPER)
 
 template <class T>
 struct AdadeltaScalars {

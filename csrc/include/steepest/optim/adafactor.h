@@ -22,8 +22,8 @@
 //          column sums of g^2 (factored)
 //   norm:  the chunk's partial ||u||^2
 //   apply: p <- p * (1 - lr * weight_decay) + k * u,  k = -alpha / max(1, ||u|| / (sqrt(n) d))
-// Between them the calling thread adds the chunks' partials in chunk order (bindings/
-// adafactor.cpp), so the result is bitwise the same for any thread count. Partial sums are in
+// Between them the calling thread adds the chunks' partials in chunk order (the driver:
+// csrc/optim/driver_adafactor.cc), so the result is bitwise the same for any thread count. Partial sums are in
 // double lanes (kernel_math.h).
 #pragma once
 
@@ -32,12 +32,21 @@
 #include <cstdint>
 #include <limits>
 
+#include "steepest/optim/hyper.h"
+
 namespace steepest {
 
-struct AdafactorHyper {
-  double lr, beta2_decay, eps1, eps2, d, weight_decay;  // eps1: NaN for None
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h);
+// eps1 is NaN for None.
+#define STEEPEST_ADAFACTOR_HYPER(X)      \
+  X(double, lr, "lr")                    \
+  X(double, beta2_decay, "beta2_decay")  \
+  X(double, eps1, "eps[0]")              \
+  X(double, eps2, "eps[1]")              \
+  X(double, d, "d")                      \
+  X(double, weight_decay, "weight_decay")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(AdafactorHyper, STEEPEST_ADAFACTOR_HYPER)
 
 template <class T>
 struct AdafactorScalars {
@@ -107,13 +116,5 @@ using AdafactorNormKernel = double (*)(const AdafactorTensor<T>& t, const Adafac
 template <class T>
 using AdafactorApplyKernel = void (*)(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s,
                                       T k, int64_t chunk);
-
-template <class T>
-struct AdafactorKernels {
-  AdafactorSumsKernel<T> sums;
-  AdafactorBatchKernel<T> finish_batch;
-  AdafactorNormKernel<T> norm;
-  AdafactorApplyKernel<T> apply;
-};
 
 }  // namespace steepest

@@ -7,14 +7,20 @@
 // State: s (sum).
 #pragma once
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct AdagradHyper {
-  double lr, lr_decay, weight_decay, initial_accumulator_value, eps;
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_ADAGRAD_HYPER(X)                                  \
+  X(double, lr, "lr")                                              \
+  X(double, lr_decay, "lr_decay")                                  \
+  X(double, weight_decay, "weight_decay")                          \
+  X(double, initial_accumulator_value, "initial_accumulator_value")\
+  X(double, eps, "eps")                                            \
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(AdagradHyper, STEEPEST_ADAGRAD_HYPER)
 
 template <class T>
 struct AdagradScalars {

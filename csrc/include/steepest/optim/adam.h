@@ -10,14 +10,22 @@
 
 #include <cmath>
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct AdamHyper {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool amsgrad, maximize, decoupled_weight_decay;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_ADAM_HYPER(X)                             \
+  X(double, lr, "lr")                                      \
+  X(double, beta1, "betas[0]")                             \
+  X(double, beta2, "betas[1]")                             \
+  X(double, eps, "eps")                                    \
+  X(double, weight_decay, "weight_decay")                  \
+  X(bool, amsgrad, "amsgrad")                              \
+  X(bool, maximize, "maximize")                            \
+  X(bool, decoupled_weight_decay, "decoupled_weight_decay")
+STEEPEST_HYPER_STRUCT(AdamHyper, STEEPEST_ADAM_HYPER)
 
 template <class T>
 struct AdamScalars {

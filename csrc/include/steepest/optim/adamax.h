@@ -8,14 +8,20 @@
 
 #include <cmath>
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct AdamaxHyper {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_ADAMAX_HYPER(X)         \
+  X(double, lr, "lr")                    \
+  X(double, beta1, "betas[0]")           \
+  X(double, beta2, "betas[1]")           \
+  X(double, eps, "eps")                  \
+  X(double, weight_decay, "weight_decay")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(AdamaxHyper, STEEPEST_ADAMAX_HYPER)
 
 template <class T>
 struct AdamaxScalars {

@@ -13,14 +13,20 @@
 #include <algorithm>
 #include <cmath>
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct AsgdHyper {
-  double lr, lambd, alpha, t0, weight_decay;
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_ASGD_HYPER(X)           \
+  X(double, lr, "lr")                    \
+  X(double, lambd, "lambd")              \
+  X(double, alpha, "alpha")              \
+  X(double, t0, "t0")                    \
+  X(double, weight_decay, "weight_decay")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(AsgdHyper, STEEPEST_ASGD_HYPER)
 
 template <class T>
 struct AsgdScalars {

@@ -9,7 +9,7 @@
 //   p <- p - lr * r * u
 // Two passes over the tensor: pass 1 (lamb_moments) updates m and v and sums p^2 and u^2 (u is
 // computed on the fly, not stored); the runtime adds the sums per tensor (reduce_per_tensor), the
-// binding computes r; pass 2 (lamb_apply) recomputes u from the new m, v and the unchanged p,
+// driver computes r; pass 2 (lamb_apply) recomputes u from the new m, v and the unchanged p,
 // bitwise as pass 1 did, and updates p.
 // State: m (exp_avg), v (exp_avg_sq).
 #pragma once
@@ -17,14 +17,23 @@
 #include <algorithm>
 #include <cmath>
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct LambHyper {
-  double lr, beta1, beta2, eps, weight_decay, max_weight_norm;  // inf: no clamp
-  bool bias_correction, maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h);
+// max_weight_norm is inf for no clamp.
+#define STEEPEST_LAMB_HYPER(X)                 \
+  X(double, lr, "lr")                          \
+  X(double, beta1, "betas[0]")                 \
+  X(double, beta2, "betas[1]")                 \
+  X(double, eps, "eps")                        \
+  X(double, weight_decay, "weight_decay")      \
+  X(double, max_weight_norm, "max_weight_norm")\
+  X(bool, bias_correction, "bias_correction")  \
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(LambHyper, STEEPEST_LAMB_HYPER)
 
 template <class T>
 struct LambScalars {

@@ -21,14 +21,22 @@
 
 #include <cmath>
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/sgd.h"
 
 namespace steepest {
 
-struct LarsHyper {
-  double lr, momentum, weight_decay, trust_coefficient, eps;
-  bool nesterov, exclude_1d, maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_LARS_HYPER(X)                     \
+  X(double, lr, "lr")                              \
+  X(double, momentum, "momentum")                  \
+  X(double, weight_decay, "weight_decay")          \
+  X(double, trust_coefficient, "trust_coefficient")\
+  X(double, eps, "eps")                            \
+  X(bool, nesterov, "nesterov")                    \
+  X(bool, exclude_1d, "exclude_1d")                \
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(LarsHyper, STEEPEST_LARS_HYPER)
 
 // The trust ratio l from the sums of squares of p and g (weight_decay: 0 for excluded tensors).
 inline double lars_local_lr(const LarsHyper& h, double weight_decay, double p_sum_squares,
@@ -47,7 +55,7 @@ SgdScalars<T> lars_sgd_scalars(const LarsHyper& h, bool adapt, double local_lr) 
           wd != 0.0, h.momentum != 0.0, h.nesterov};
 }
 
-// What the binding keeps per tensor between the passes.
+// What the driver keeps per tensor between the passes.
 template <class T>
 struct LarsScalars {
   LarsHyper hyper;

@@ -9,14 +9,19 @@
 // State: m (exp_avg), zero at first.
 #pragma once
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct LionHyper {
-  double lr, beta1, beta2, weight_decay;
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_LION_HYPER(X)           \
+  X(double, lr, "lr")                    \
+  X(double, beta1, "betas[0]")           \
+  X(double, beta2, "betas[1]")           \
+  X(double, weight_decay, "weight_decay")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(LionHyper, STEEPEST_LION_HYPER)
 
 template <class T>
 struct LionScalars {

@@ -13,14 +13,21 @@
 
 #include <cmath>
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct RadamHyper {
-  double lr, beta1, beta2, eps, weight_decay;
-  bool decoupled_weight_decay, maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_RADAM_HYPER(X)                            \
+  X(double, lr, "lr")                                      \
+  X(double, beta1, "betas[0]")                             \
+  X(double, beta2, "betas[1]")                             \
+  X(double, eps, "eps")                                    \
+  X(double, weight_decay, "weight_decay")                  \
+  X(bool, decoupled_weight_decay, "decoupled_weight_decay")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(RadamHyper, STEEPEST_RADAM_HYPER)
 
 template <class T>
 struct RadamScalars {

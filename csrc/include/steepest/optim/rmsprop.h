@@ -9,14 +9,21 @@
 // at zero.
 #pragma once
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct RmspropHyper {
-  double lr, alpha, eps, weight_decay, momentum;
-  bool centered, maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_RMSPROP_HYPER(X)        \
+  X(double, lr, "lr")                    \
+  X(double, alpha, "alpha")              \
+  X(double, eps, "eps")                  \
+  X(double, weight_decay, "weight_decay")\
+  X(double, momentum, "momentum")        \
+  X(bool, centered, "centered")          \
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(RmspropHyper, STEEPEST_RMSPROP_HYPER)
 
 template <class T>
 struct RmspropScalars {

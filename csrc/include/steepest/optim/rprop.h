@@ -9,14 +9,20 @@
 // State: prev (zero at first), step_size (lr at first): the kernel sets both on the fresh step.
 #pragma once
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct RpropHyper {
-  double lr, etaminus, etaplus, step_size_min, step_size_max;
-  bool maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_RPROP_HYPER(X)            \
+  X(double, lr, "lr")                      \
+  X(double, etaminus, "etas[0]")           \
+  X(double, etaplus, "etas[1]")            \
+  X(double, step_size_min, "step_sizes[0]")\
+  X(double, step_size_max, "step_sizes[1]")\
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(RpropHyper, STEEPEST_RPROP_HYPER)
 
 template <class T>
 struct RpropScalars {

@@ -7,14 +7,20 @@
 // State: b (momentum_buffer), when momentum != 0.
 #pragma once
 
+#include "steepest/optim/hyper.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
 
-struct SgdHyper {
-  double lr, momentum, dampening, weight_decay;
-  bool nesterov, maximize;
-};
+// The hyperparameters: X(type, field, name), by the name Python passes (hyper.h).
+#define STEEPEST_SGD_HYPER(X)            \
+  X(double, lr, "lr")                    \
+  X(double, momentum, "momentum")        \
+  X(double, dampening, "dampening")      \
+  X(double, weight_decay, "weight_decay")\
+  X(bool, nesterov, "nesterov")          \
+  X(bool, maximize, "maximize")
+STEEPEST_HYPER_STRUCT(SgdHyper, STEEPEST_SGD_HYPER)
 
 template <class T>
 struct SgdScalars {

@@ -1,0 +1,112 @@
+// Adafactor's driver (see driver.h; equations and the chunk layout in
+// steepest/optim/adafactor.h).
+#include <algorithm>
+#include <cmath>
+
+#include "driver.h"
+
+namespace steepest {
+
+namespace {
+
+// The chunks of a tensor, a cut that depends on its shape only. Unfactored: chunk_size(n)
+// elements, as the other rules. Factored: whole rows, and at least 32 of them, which bounds the
+// two slots of column sums per chunk to 2 n / 32 doubles (12.5% of a float32 tensor's bytes); a
+// matrix of fewer than 64 rows in all thus runs on one thread.
+template <class T>
+void cut(AdafactorTensor<T>& t) {
+  const int64_t n = t.size();
+  if (n == 0) {  // no chunk (and cols may be 0)
+    t.units_per_chunk = 1;
+    t.chunks = 0;
+    return;
+  }
+  t.units_per_chunk = t.factored ? std::max<int64_t>(32, (chunk_size(n) + t.cols - 1) / t.cols)
+                                 : chunk_size(n);
+  t.chunks = (t.units() + t.units_per_chunk - 1) / t.units_per_chunk;
+}
+
+// Column sums of the batches that span several chunks: each chunk left its part in its slot for
+// the batch; added here in chunk order.
+template <class T>
+void finish_split_batches(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s) {
+  const int64_t R = t.rows, C = t.cols, U = t.units_per_chunk;
+  for (int64_t b = 0; b < t.batches; ++b) {
+    const int64_t first = b * R / U, last = ((b + 1) * R - 1) / U;
+    if (first == last) continue;  // finished inside its chunk
+    double* sums = t.slot(first, b);
+    for (int64_t c = first + 1; c <= last; ++c) {
+      const double* part = t.slot(c, b);
+      for (int64_t j = 0; j < C; ++j) sums[j] += part[j];
+    }
+    kernels<T>().adafactor_finish_batch(t, s, b, sums);
+  }
+}
+
+// One tensor's step: three passes over its chunks on up to `threads` threads, the partial sums
+// added in chunk order between them:
+//   alpha = max(eps2, ||p|| / sqrt(n)) rho,  k = -alpha / max(1, ||u|| / (sqrt(n) d)).
+template <class T>
+void step_tensor(const AdafactorTensor<T>& t, const AdafactorScalars<T>& s, int threads) {
+  const int64_t n = t.size();
+  if (n == 0) return;
+  const Kernels<T>& k = kernels<T>();
+  double* partial = t.partials();
+  const auto total = [&] {
+    double sum = 0.0;
+    for (int64_t c = 0; c < t.chunks; ++c) sum += partial[c];
+    return sum;
+  };
+  for_each_chunk(t.chunks, threads, [&](int64_t c) { partial[c] = k.adafactor_sums(t, s, c); });
+  const double alpha = std::max(s.eps2, std::sqrt(total()) / std::sqrt(double(n))) * s.rho;
+  if (t.factored) finish_split_batches(t, s);
+  for_each_chunk(t.chunks, threads, [&](int64_t c) { partial[c] = k.adafactor_norm(t, s, c); });
+  const double denom = std::max(1.0, std::sqrt(total()) / (std::sqrt(double(n)) * s.d));
+  const T factor = T(-alpha / denom);
+  for_each_chunk(t.chunks, threads, [&](int64_t c) { k.adafactor_apply(t, s, factor, c); });
+}
+
+}  // namespace
+
+// A tensor is cut across the threads when it is worth splitting on its own (parallel.h) and
+// holds at least 1 / (2 threads) of the step's elements; the others run whole, one per task:
+// with enough of them to share, the three parallel regions a cut tensor costs buy nothing.
+template <class T>
+void AdafactorStep<T>::prepare(int thread_count) {
+  threads = thread_count;
+  int64_t need = 0, total = 0;
+  for (auto& t : tensors) {
+    cut(t);
+    need += t.scratch_size();
+    total += t.size();
+  }
+  scratch.assign(size_t(need), 0.0);
+  int64_t at = 0;
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    AdafactorTensor<T>& t = tensors[i];
+    t.scratch = scratch.data() + at;
+    at += t.scratch_size();
+    if (threads > 1 && worth_splitting(t.size(), 1, kParallelMinElements) &&
+        t.size() * 2 * threads >= total) {
+      split.push_back(i);
+    } else {
+      whole.push_back(i);
+      whole_total += t.size();
+    }
+  }
+}
+
+template <class T>
+void AdafactorStep<T>::run() const {
+  for (size_t i : split) step_tensor(tensors[i], scalars[i], threads);
+  const int64_t count = int64_t(whole.size());
+  const int used = worth_splitting(whole_total, count, kParallelMinElements) ? threads : 1;
+  for_each_chunk(count, used, [&](int64_t c) {
+    step_tensor(tensors[whole[c]], scalars[whole[c]], 1);
+  });
+}
+
+template struct AdafactorStep<float>;
+template struct AdafactorStep<double>;
+
+}  // namespace steepest
