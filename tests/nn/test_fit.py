@@ -240,7 +240,7 @@ BAD = [
     (dict(X=np.ones(50)), ValueError, "X must be 2-d"),
     (dict(y=np.arange(50) % 4), ValueError, "y\\[3\\] = 3 is out of range"),
     (dict(y=-np.ones(50, np.int64)), ValueError, "y\\[0\\] = -1 is out of range"),
-    (dict(y=np.where(np.arange(50) == 7, 2**63, 0).astype(np.uint64)), ValueError,
+    (dict(y=np.where(np.arange(50) == 7, np.uint64(2**63), np.uint64(0))), ValueError,
      "y\\[7\\] = 9223372036854775808 is out of range"),
     (dict(y=np.full(50, 2**64 - 1, np.uint64)), ValueError,
      "y\\[0\\] = 18446744073709551615 is out of range"),
