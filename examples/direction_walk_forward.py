@@ -1,16 +1,16 @@
 """The direction of the next bar, validated walk-forward, judged by its out-of-sample Sharpe ratio.
 
 OHLCV bars -> 50 features (steepest.trading.features, no look-ahead) -> windows of the last
-`lookback` bars -> an MLP (L2 weight decay by AdamW, dropout, early stopping on the last fifth of
-each training period, in time order) predicting whether the next bar closes up -> walk-forward
-over the series (a rolling training window, retrained each period) -> long/short positions on
-the out-of-sample predictions -> Sharpe ratio, drawdown and hit rate after costs, against
-buy-and-hold over the same bars.
+`lookback` bars -> an MLP or a TCN (`--model tcn`; L2 weight decay by AdamW, dropout, early
+stopping on the last fifth of each training period, in time order) predicting whether the next
+bar closes up -> walk-forward over the series (a rolling training window, retrained each
+period) -> long/short positions on the out-of-sample predictions -> Sharpe ratio, drawdown and
+hit rate after costs, against buy-and-hold over the same bars.
 
 Data: a seeded synthetic series with regimes of momentum (default), or real hourly EUR/USD bars
 from the `backtesting` package (`pip install backtesting`; `--eurusd`).
 
-Run: python examples/direction_walk_forward.py [--eurusd] [--plot equity.png]
+Run: python examples/direction_walk_forward.py [--model mlp|tcn] [--eurusd] [--plot equity.png]
 """
 
 import argparse
@@ -75,8 +75,37 @@ class DirectionMLP:
         return np.where(logits[:, 1] > logits[:, 0], 1.0, -1.0)
 
 
+class DirectionTCN(DirectionMLP):
+    """The same task with a temporal convolutional network on the (N, lookback, F) windows: a
+    1x1 Conv1d, two causal TCNBlocks (dilations 1 and 2), the last step, dropout, a Dense head."""
+
+    def _inputs(self, W):
+        return ((W - self.mean_) / self.scale_).astype(np.float32)
+
+    def fit(self, W, returns):
+        self.mean_ = W.mean((0, 1))  # per feature, over the training period only
+        self.scale_ = W.std((0, 1)) + 1e-12
+        X, labels = self._inputs(W), (returns > 0).astype(np.int64)
+        cut = int(0.8 * len(X))
+        c = self.hidden // 2
+        self.model_ = nn.Sequential(nn.Conv1d(X.shape[2], c, 1, seed=self.seed),
+                                    nn.TCNBlock(c, c, 3, dilation=1, seed=self.seed + 1),
+                                    nn.TCNBlock(c, c, 3, dilation=2, seed=self.seed + 2),
+                                    nn.LastStep(), nn.Dropout(self.dropout, seed=self.seed),
+                                    nn.Dense(c, 2, seed=self.seed + 3))
+        opt = steepest.optim.AdamW(self.model_.parameters(), lr=self.lr,
+                                   weight_decay=self.weight_decay)
+        self.model_.fit(X[:cut], labels[:cut], loss="cross_entropy", optimizer=opt,
+                        epochs=self.epochs, batch_size=64, seed=self.seed,
+                        validation_data=(X[cut:], labels[cut:]), early_stopping=5)
+        return self
+
+
+MODELS = {"mlp": DirectionMLP, "tcn": DirectionTCN}
+
+
 def main(bars=None, lookback=8, train_size=1500, test_size=250, cost_bps=0.5, epochs=40,
-         periods_per_year=24 * 260, plot=None, quiet=False):
+         periods_per_year=24 * 260, plot=None, quiet=False, model="mlp"):
     say = (lambda *a: None) if quiet else print
     o, h, l, c, v = bars if bars is not None else synthetic_bars()
     X, names = trading.features(o, h, l, c, v)
@@ -86,19 +115,19 @@ def main(bars=None, lookback=8, train_size=1500, test_size=250, cost_bps=0.5, ep
     say(f"{len(c)} bars, {len(names)} features, {len(W)} windows of {lookback} bars")
     splitter = trading.WalkForward(train_size=train_size, test_size=test_size, expanding=False)
     result = trading.walk_forward(
-        lambda fold: DirectionMLP(epochs=epochs, seed=fold), W, targets, splitter,
+        lambda fold: MODELS[model](epochs=epochs, seed=fold), W, targets, splitter,
         score=lambda t, p: {"hit_rate": trading.hit_rate(p, t)})
     realized = targets[result.index]  # the return of the bar after each test window
     strategy = trading.backtest(result.predictions, realized, cost_bps, periods_per_year)
     hold = trading.backtest(np.ones_like(realized), realized, cost_bps, periods_per_year)
     say(f"walk-forward: {len(result.scores)} folds of {test_size} bars, retrained each fold")
     say(f"{'':<14} {'Sharpe':>7} {'max DD':>7} {'return':>8} {'hit rate':>9} {'turnover':>9}")
-    for name, bt in (("MLP long/short", strategy), ("buy and hold", hold)):
+    for name, bt in ((f"{model.upper()} long/short", strategy), ("buy and hold", hold)):
         m = bt.metrics
         say(f"{name:<14} {m['sharpe_ratio']:>7.2f} {100 * m['max_drawdown']:>6.1f}% "
             f"{100 * m['total_return']:>7.1f}% {m['hit_rate']:>9.3f} {m['turnover']:>9.3f}")
     if plot:
-        strategy.plot(plot, title="MLP long/short, walk-forward, after costs")
+        strategy.plot(plot, title=f"{model.upper()} long/short, walk-forward, after costs")
         say(f"plot: {plot}")
     return strategy, hold, result
 
@@ -107,5 +136,6 @@ if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--eurusd", action="store_true", help="real EUR/USD bars (pip install backtesting)")
     ap.add_argument("--plot", help="save the equity curve and drawdown to this PNG")
+    ap.add_argument("--model", choices=sorted(MODELS), default="mlp")
     args = ap.parse_args()
-    main(eurusd_bars() if args.eurusd else None, plot=args.plot)
+    main(eurusd_bars() if args.eurusd else None, plot=args.plot, model=args.model)

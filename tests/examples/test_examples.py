@@ -39,6 +39,16 @@ def test_direction_walk_forward(tmp_path):
     assert (tmp_path / "equity.png").stat().st_size > 1000
 
 
+def test_direction_walk_forward_with_a_tcn():
+    example = load("direction_walk_forward")
+    bars = example.synthetic_bars(n=1200, seed=3)
+    strategy, _, result = example.main(bars, train_size=500, test_size=200, epochs=3,
+                                       quiet=True, model="tcn")
+    assert len(result.scores) == 3 and len(strategy.returns) == 600
+    assert set(np.unique(result.predictions)) <= {-1.0, 1.0}
+    assert np.isfinite(strategy.metrics["sharpe_ratio"])
+
+
 def test_autoencoder_anomalies():
     precision, recall = load("autoencoder_anomalies").main(n_train=2000, n_test=2000,
                                                            epochs=30, quiet=True)
