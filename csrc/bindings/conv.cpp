@@ -10,7 +10,7 @@
 #include <utility>
 #include <vector>
 
-#include "check.h"
+#include "nn_args.h"
 
 #include "steepest/targets.h"
 
@@ -23,12 +23,6 @@ namespace {
 
 // Above this a stride, dilation or padding is refused (every index then fits in int64).
 constexpr int64_t kMaxGeometry = int64_t(1) << 31;
-
-template <class T>
-py::array_t<T> checked(py::handle h, const char* name, bool written) {
-  const py::array a = kernel_array(h, name, py::dtype::of<T>(), written);
-  return py::reinterpret_borrow<py::array_t<T>>(a);
-}
 
 std::string shape_string(const std::vector<py::ssize_t>& shape) {
   std::string s = "(";
@@ -45,34 +39,6 @@ void require_shape(const py::array& a, const char* name, const std::vector<py::s
   if (shape_of(a) != shape)
     throw py::value_error(std::string(name) + " must have shape " + shape_string(shape) +
                           ", got " + shape_string(shape_of(a)));
-}
-
-bool overlap(const py::array& x, const py::array& y) {
-  const auto* xl = static_cast<const char*>(x.data());
-  const auto* yl = static_cast<const char*>(y.data());
-  return xl < yl + y.nbytes() && yl < xl + x.nbytes() && x.nbytes() > 0 && y.nbytes() > 0;
-}
-
-// The arrays of one call by name; no array written may share memory with any other.
-struct Arrays {
-  std::vector<std::pair<const char*, py::array>> written, read;
-  void check_no_overlap() const {
-    for (size_t i = 0; i < written.size(); ++i) {
-      for (size_t j = i + 1; j < written.size(); ++j)
-        if (overlap(written[i].second, written[j].second))
-          throw py::value_error(std::string(written[i].first) + " overlaps " + written[j].first);
-      for (const auto& r : read)
-        if (overlap(written[i].second, r.second))
-          throw py::value_error(std::string(written[i].first) + " overlaps " + r.first);
-    }
-  }
-};
-
-bool is_double(py::handle h) {
-  constexpr int kFloat64 = 12;  // NumPy's NPY_DOUBLE
-  return py::isinstance<py::array>(h) &&
-         py::detail::array_descriptor_proxy(py::detail::array_proxy(h.ptr())->descr)->type_num ==
-             kFloat64;
 }
 
 // x (B, T, in) and weight (out, in, K), checked, with the stride, dilation and padding: the

@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "../runtime/parallel.h"
-#include "check.h"
+#include "nn_args.h"
 
 #include "steepest/targets.h"
 
@@ -24,34 +24,12 @@ namespace py = pybind11;
 
 namespace {
 
-// A C-contiguous, aligned array of dtype T (no conversion: a wrong dtype is an error).
-template <class T>
-py::array_t<T> checked(py::handle h, const char* name, bool written) {
-  const py::array a = kernel_array(h, name, py::dtype::of<T>(), written);
-  return py::reinterpret_borrow<py::array_t<T>>(a);
-}
-
-// The dtype of a call's kernels: the first input's, float64 if it is a float64 array (in any byte
-// order: checked() then refuses a non-native one by name), else float32.
-bool is_double(py::handle h) {
-  constexpr int kFloat64 = 12;  // NumPy's NPY_DOUBLE
-  return py::isinstance<py::array>(h) &&
-         py::detail::array_descriptor_proxy(py::detail::array_proxy(h.ptr())->descr)->type_num ==
-             kFloat64;
-}
-
 // A C-contiguous 2-d array of dtype T.
 template <class T>
 py::array_t<T> matrix(py::handle h, const char* name, bool written) {
   auto a = checked<T>(h, name, written);
   if (a.ndim() != 2) throw py::value_error(std::string(name) + " must be 2-d");
   return a;
-}
-
-bool overlap(const py::array& x, const py::array& y) {
-  const auto* xl = static_cast<const char*>(x.data());
-  const auto* yl = static_cast<const char*>(y.data());
-  return xl < yl + y.nbytes() && yl < xl + x.nbytes() && x.nbytes() > 0 && y.nbytes() > 0;
 }
 
 template <class T>
@@ -122,21 +100,6 @@ void require_shape(const py::array& a, const char* name, const std::vector<py::s
                           shape_of(a));
   }
 }
-
-// The arrays of one call by name; no array written may share memory with any other.
-struct Arrays {
-  std::vector<std::pair<const char*, py::array>> written, read;
-  void check_no_overlap() const {
-    for (size_t i = 0; i < written.size(); ++i) {
-      for (size_t j = i + 1; j < written.size(); ++j)
-        if (overlap(written[i].second, written[j].second))
-          throw py::value_error(std::string(written[i].first) + " overlaps " + written[j].first);
-      for (const auto& r : read)
-        if (overlap(written[i].second, r.second))
-          throw py::value_error(std::string(written[i].first) + " overlaps " + r.first);
-    }
-  }
-};
 
 Activation epilogue(const std::string& activation, const char* where) {
   if (activation == "none") return Activation::none;

@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <string>
 
-#include "check.h"
+#include "nn_args.h"
 #include "steepest/nn/trading_losses.h"
 
 namespace steepest {
@@ -17,23 +17,6 @@ namespace bind {
 namespace py = pybind11;
 
 namespace {
-
-template <class T>
-py::array_t<T> checked(py::handle h, const char* name, bool written) {
-  return py::reinterpret_borrow<py::array_t<T>>(
-      kernel_array(h, name, py::dtype::of<T>(), written));
-}
-
-bool is_double(py::handle h) {
-  return py::isinstance<py::array>(h) &&
-         py::reinterpret_borrow<py::array>(h).dtype().equal(py::dtype::of<double>());
-}
-
-bool overlap(const py::array& x, const py::array& y) {
-  const auto* xl = static_cast<const char*>(x.data());
-  const auto* yl = static_cast<const char*>(y.data());
-  return xl < yl + y.nbytes() && yl < xl + x.nbytes() && x.nbytes() > 0 && y.nbytes() > 0;
-}
 
 // grad, checked against the input it is the gradient of: its shape, no shared memory with any
 // input. Null when h is None.
