@@ -10,7 +10,7 @@ import numpy as np
 from . import functional as F
 from . import init as initializers
 from .checks import positive_int
-from .layers import Block, Dropout, Layer, Parameter
+from .layers import Block, Dropout, Layer, Parameter, _grads
 
 __all__ = ["Conv1d", "TCNBlock"]
 
@@ -117,10 +117,7 @@ class Conv1d(Layer):
         if x is None:
             raise RuntimeError("Conv1d.backward called before forward")
         weight, bias = self.weight, self.bias
-        if weight.grad is None:  # set to None by zero_grad(set_to_none=True)
-            weight.grad = np.zeros_like(weight.data)
-        if bias is not None and bias.grad is None:
-            bias.grad = np.zeros_like(bias.data)
+        _grads(self.parameters())
         dx = self._buffers.get("dx", x.shape, x.dtype) if input_grad else None
         return F.conv1d_backward(dy, x, weight.data, weight.grad,
                                  None if bias is None else bias.grad, self.stride,

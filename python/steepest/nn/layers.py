@@ -299,10 +299,7 @@ class Dense(Layer):
         if x is None:
             raise RuntimeError("Dense.backward called before forward")
         weight, bias = self.weight, self.bias
-        if weight.grad is None:  # set to None by zero_grad(set_to_none=True)
-            weight.grad = np.zeros_like(weight.data)
-        if bias is not None and bias.grad is None:
-            bias.grad = np.zeros_like(bias.data)
+        _grads(self.parameters())
         dx = self._buffers.get("dx", x.shape, dy.dtype) if input_grad else None
         gb = None if bias is None else bias.grad
         if x.ndim == 2:
