@@ -20,8 +20,8 @@ def test_bench_nn_writes_both_tables(tmp_path, capsys):
     assert {r["case"] for r in report["gemm"]} == {"nn", "nt", "tn", "tt"}
     assert [r["framework"] for r in report["model"]] == ["steepest", "sklearn"]
     assert report["machine"]["cores"] >= 1
-    (tcn,) = report["tcn"]
-    assert tcn["threads"] == 1 and tcn["steepest_s"] > 0 and tcn["floor_s"] > 0
+    (tcn,) = report["sequence"]
+    assert tcn["model"] == "TCN" and tcn["threads"] == 1 and tcn["steepest_s"] > 0 and tcn["floor_s"] > 0
 
 
 def test_bench_nn_rejects_bad_threads():
@@ -33,16 +33,16 @@ def test_tcn_models_agree_and_the_flops_are_the_models():
     """The bench's PyTorch TCN has our model's weights and output, and products() counts the
     model's matrix products: 2 * B*T * (c_in*k) * C per convolution and pass."""
     torch = pytest.importorskip("torch")
-    from steepest.bench import nn_tcn
+    from steepest.bench import nn_tcn, seq_models
 
     X, y = nn_tcn.data()
-    net = nn_tcn.Torch().build()
+    net = nn_tcn.torch_model()
     with torch.no_grad():
-        theirs = net(torch.from_numpy(X.transpose(0, 2, 1).copy())).numpy()
+        theirs = net(torch.from_numpy(X)).numpy()
     np.testing.assert_allclose(nn_tcn.steepest_model().predict(X), theirs, rtol=1e-4, atol=1e-5)
-    assert nn_tcn.Torch().step(X, y)() is None
+    assert seq_models.torch_step(nn_tcn, X, y)() is None
     conv = 2 * nn_tcn.B * nn_tcn.T * nn_tcn.C * nn_tcn.C * nn_tcn.K
     first = 2 * nn_tcn.B * nn_tcn.T * nn_tcn.F * nn_tcn.C
-    assert nn_tcn.flops() == 2 * first + 8 * 3 * conv  # the first conv needs no dx
+    assert seq_models.flops(nn_tcn) == 2 * first + 8 * 3 * conv  # the first conv needs no dx
     ours = nn_tcn.steepest_model()
     assert sum(p.data.size for p in ours.parameters()) == 4 * (2 * (64 * 64 * 3 + 64)) + 45 * 64 + 64 + 65

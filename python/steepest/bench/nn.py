@@ -1,8 +1,8 @@
 """``steepest bench nn``: the dense layers' GEMM beside numpy.matmul and torch.matmul
 (bench/gemm.py), the digits model's training step beside PyTorch and scikit-learn
-(bench/nn_model.py), then the TCN's training step beside PyTorch and its FLOP floor
-(bench/nn_tcn.py; ``python -m steepest.bench.nn_tcn --load 0,2`` adds busy processes); prints
-the tables and writes one JSON with the machine."""
+(bench/nn_model.py), then the sequence models' training steps beside PyTorch and their FLOP
+floors (bench/seq_models.py, one spec module per model: ``python -m steepest.bench.nn_tcn
+--load 0,2`` adds busy processes); prints the tables and writes one JSON with the machine."""
 
 import argparse
 import datetime
@@ -12,7 +12,9 @@ import time
 
 import steepest
 
-from . import gemm, machine, nn_model, nn_tcn
+from . import gemm, machine, nn_model, nn_tcn, seq_models
+
+SEQUENCE_MODELS = (nn_tcn,)
 
 
 def main(argv=None):
@@ -48,18 +50,20 @@ def main(argv=None):
               f"step: median of {args.repeats}; train: {args.epochs} epochs", flush=True)
         print(nn_model.table(rows), flush=True)
         model_rows += rows
-    print(f"\nTCN training step, windows {nn_tcn.B}x{nn_tcn.T}x{nn_tcn.F}, "
-          f"{nn_tcn.flops() / 1e9:.2f} GFLOP of products, AdamW, float32; median of "
-          f"{args.repeats}", flush=True)
-    tcn_rows = nn_tcn.measure(counts, (0,), args.repeats, not args.no_torch)
-    print(nn_tcn.table(tcn_rows), flush=True)
+    sequence_rows = []
+    for spec in SEQUENCE_MODELS:
+        print(f"\n{spec.TITLE}, {seq_models.flops(spec) / 1e9:.2f} GFLOP of products, float32; "
+              f"median of {args.repeats}", flush=True)
+        rows = seq_models.measure(spec, counts, (0,), args.repeats, not args.no_torch)
+        print(seq_models.table(rows), flush=True)
+        sequence_rows += rows
     os.makedirs(args.out, exist_ok=True)
     path = os.path.join(args.out, f"nn-{datetime.datetime.now():%Y%m%d-%H%M%S}.json")
     with open(path, "w") as f:
         json.dump({"machine": desc, "command": ["steepest", "bench", "nn", *(argv or [])],
                    "load_average_1min": {"before": load_before[0], "after": os.getloadavg()[0]},
                    "gemm": gemm_rows, "model": model_rows, "model_method": nn_model.__doc__,
-                   "tcn": tcn_rows, "tcn_method": nn_tcn.__doc__},
+                   "sequence": sequence_rows, "sequence_method": seq_models.__doc__},
                   f, indent=1)
     print(f"\nresults: {path}\ndone in {time.perf_counter() - started:.0f} s")
     return 0
