@@ -1,5 +1,5 @@
-"""scikit-learn estimators trained by steepest: linear models by gradient descent and
-multi-layer perceptrons, for Pipeline, GridSearchCV, cross_val_score (with
+"""scikit-learn estimators trained by steepest: linear models by gradient descent,
+multi-layer perceptrons and sequence models on windows (n, T, F), for Pipeline, GridSearchCV, cross_val_score (with
 ``steepest.trading.WalkForward``) and Optuna.
 
     from steepest.estimators import LinearRegressor, MLPClassifier
@@ -16,6 +16,7 @@ from . import _sklearn  # noqa: F401  (a clear ImportError without scikit-learn)
 from .callbacks import optuna_pruning
 from .linear import LinearRegressor, LogisticClassifier
 from .mlp import MLPClassifier, MLPRegressor
+from .sequence import SequenceClassifier, SequenceRegressor
 
 __all__ = ["LinearRegressor", "LogisticClassifier", "MLPRegressor", "MLPClassifier",
-           "optuna_pruning"]
+           "SequenceRegressor", "SequenceClassifier", "optuna_pruning"]

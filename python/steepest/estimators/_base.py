@@ -49,9 +49,7 @@ class GradientDescentEstimator(BaseEstimator):
         fresh = not fitted or (not partial and not self.warm_start)
         before = dict(self.__dict__)
         try:  # bad data raises here, the estimator as it was (validate_data sets attributes)
-            X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
-                                 **self._y_checks)
-            X = np.ascontiguousarray(X, dtype=DTYPE)
+            X, y = self._validate_fit(X, y, reset=fresh)
             targets = self._targets(y, fresh, partial, classes)
             n_val = (math.ceil(self.validation_fraction * len(X)) if self._early and not partial
                      else 0)
@@ -65,7 +63,7 @@ class GradientDescentEstimator(BaseEstimator):
             raise
         if fresh:
             self._rng = np.random.default_rng(self.seed)
-            self._init_model(X.shape[1], self.n_outputs_, self._rng)
+            self._init_model(self.n_features_in_, self.n_outputs_, self._rng)
             self.loss_curve_, self.validation_loss_curve_ = [], []
             self.n_iter_ = 0
         if fresh or not partial:
@@ -137,6 +135,13 @@ class GradientDescentEstimator(BaseEstimator):
 
     def _publish(self):
         """Set the learned attributes that copy the weights (coef_, ...) after training."""
+
+    def _validate_fit(self, X, y, reset):
+        """(X, y) checked by scikit-learn (which sets n_features_in_ when ``reset``), X as the
+        model's dtype."""
+        X, y = validate_data(self, X, y, reset=reset, dtype=(np.float64, np.float32),
+                             **self._y_checks)
+        return np.ascontiguousarray(X, dtype=DTYPE), y
 
     def _input(self, X):
         """X checked for prediction against the fitted model, as the model's dtype."""

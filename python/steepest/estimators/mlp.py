@@ -1,26 +1,24 @@
 """Multi-layer perceptrons over steepest.nn.Sequential: MLPRegressor and MLPClassifier.
 
-The network: Dense(F, h1), activation, [Dropout(p)], ..., Dense(h_last, k), trained one epoch
-at a time by ``Sequential.fit`` with an optimizer kept by the estimator (so its state survives
-epochs, partial_fit calls and warm starts of the weights), an lr schedule stepped per epoch,
-and the estimators' stopping rule and callbacks (_base.py).
+The network: Dense(F, h1), activation, [Dropout(p)], ..., Dense(h_last, k), trained as every
+network estimator is (_network.py).
 """
 
 import numpy as np
 
 from .. import nn
 from . import _checks
-from ._base import DTYPE, GradientDescentEstimator
-from ._optim import RULES, SCHEDULES, make_optimizer, make_scheduler
+from ._base import DTYPE
+from ._network import NetworkEstimator
 from .outputs import ClassifierOutputs, RegressorOutputs
 
 ACTIVATIONS = {"relu": nn.ReLU, "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "logistic": nn.Sigmoid,
                "gelu": nn.GELU, "leaky_relu": nn.LeakyReLU, "identity": None}
 
 
-class _MLPModel(GradientDescentEstimator):
+class _MLPModel(NetworkEstimator):
     def _check_params(self):
-        self._check_common()
+        self._check_network_params()
         sizes = self.hidden_layer_sizes
         if isinstance(sizes, (int, np.integer)) and not isinstance(sizes, bool):
             sizes = (sizes,)
@@ -31,10 +29,6 @@ class _MLPModel(GradientDescentEstimator):
                              f"ints >= 1, got {self.hidden_layer_sizes!r}")
         self._hidden = tuple(int(h) for h in sizes)
         _checks.choice(self, "activation", list(ACTIVATIONS))
-        _checks.real(self, "dropout", 0.0, 1.0, high_open=True)
-        _checks.real(self, "weight_decay", 0.0)
-        _checks.choice(self, "optimizer", sorted(RULES))
-        self._schedule_name = _checks.choice(self, "lr_schedule", SCHEDULES)
 
     def _init_model(self, n_features, n_outputs, rng):
         sizes = (n_features,) + self._hidden + (n_outputs,)
@@ -48,33 +42,6 @@ class _MLPModel(GradientDescentEstimator):
             if self.dropout > 0:
                 layers.append(nn.Dropout(self.dropout, seed=int(rng.integers(2**63))))
         self.model_ = nn.Sequential(*layers)
-
-    def _make_optimizer(self):
-        named = self.model_.named_parameters()
-        weights = [p for name, p in named if name.endswith("weight")]
-        biases = [p for name, p in named if not name.endswith("weight")]
-        return make_optimizer(self.optimizer, self.lr, weights, biases, self.weight_decay)
-
-    def _make_scheduler(self, epochs):
-        return make_scheduler(self.lr_schedule, self._optimizer, epochs)
-
-    def _epoch(self, X, T, seed):
-        history = self.model_.fit(X, T, loss=self._loss_kind(), optimizer=self._optimizer,
-                                  epochs=1, batch_size=self._batch, shuffle=bool(self.shuffle),
-                                  seed=seed, metric=None)
-        return history["loss"][0]
-
-    def _loss(self, X, T):
-        return self.model_.evaluate(X, T, loss=self._loss_kind(), metric=None)["loss"]
-
-    def _output(self, X):
-        return self.model_.predict(X)
-
-    def _state(self):
-        return self.model_.state_dict()
-
-    def _set_state(self, state):
-        self.model_.load_state_dict(state)
 
 
 _COMMON_DOC = """
