@@ -14,6 +14,7 @@ import time
 import numpy as np
 
 from ..optim import registry
+from ..optim.clip import clip_grad_norm_
 from . import losses, metrics
 from .checks import positive_int
 from .early_stopping import EarlyStopping
@@ -87,17 +88,32 @@ def _early_stopping(early_stopping):
                     f"got {type(early_stopping).__name__}")
 
 
-def train_step(model, loss, optimizer, xb, yb, grads):
+def _max_norm(clip_grad_norm):
+    """``clip_grad_norm`` checked: None or a finite number > 0."""
+    if clip_grad_norm is None:
+        return None
+    if isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, numbers.Real) \
+            or not np.isfinite(clip_grad_norm) or clip_grad_norm <= 0:
+        raise ValueError(f"clip_grad_norm must be None or a finite number > 0, got "
+                         f"{clip_grad_norm!r}")
+    return float(clip_grad_norm)
+
+
+def train_step(model, loss, optimizer, xb, yb, grads, clip_grad_norm=None):
     """One step on checked batch arrays: forward, the loss's value and dL/dout (written into
     ``grads[rows]``, a buffer kept across calls), backward writing the gradients (what zeroing
-    them first and accumulating gives, without the zeroing pass), update.
-    Returns (loss value, the output buffer)."""
+    them first and accumulating gives, without the zeroing pass), with ``clip_grad_norm`` (a
+    max norm) the gradients scaled by ``steepest.optim.clip_grad_norm_`` to a total 2-norm of
+    at most that, update. Returns (loss value, the output buffer)."""
+    max_norm = _max_norm(clip_grad_norm)
     out = model._forward(xb, training=True)
     grad = grads.get(len(xb))
     if grad is None:
         grad = grads[len(xb)] = np.empty(out.shape, out.dtype)
     value, _ = loss.value_and_grad(out, yb, grad=grad)
     model._backward(grad, input_grad=False, write=True)
+    if max_norm is not None:
+        clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()
     return value, out
 
@@ -139,7 +155,8 @@ def _progress(verbose, epochs):
 
 
 def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle=True,
-        seed=None, validation_data=None, early_stopping=None, metric="auto", verbose=0):
+        seed=None, validation_data=None, early_stopping=None, metric="auto", verbose=0,
+        clip_grad_norm=None):
     """Train ``model`` on (X, y) and return its History.
 
     X (n, *features): (n, features) rows or (n, T, F) windows of T time steps, any shape the
@@ -158,7 +175,9 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     validation data, else loss; restores the best weights). ``metric``: "auto" (accuracy for
     classification losses), None, "accuracy", "mae", "mse" or ``fn(pred, y) -> float``.
     ``verbose``: 0 silent, 1 a tqdm progress bar over the epochs (a line per epoch without
-    tqdm), 2 a line per epoch.
+    tqdm), 2 a line per epoch. ``clip_grad_norm``: None, or a max norm > 0: every step scales
+    the gradients to a total 2-norm of at most that (``steepest.optim.clip_grad_norm_``,
+    between backward and the optimizer's step; what recurrent models usually need).
 
     Bad input (a feature shape the layers do not take, NaN or infinity in X or y, labels out of range or not
     integers, X and y of different lengths) raises before any weight changes.
@@ -183,6 +202,7 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     batch_size = n if batch_size is None else min(positive_int(batch_size, "batch_size"), n)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    max_norm = _max_norm(clip_grad_norm)
     stopper = _early_stopping(early_stopping)
     optimizer = _optimizer(optimizer, model)
     rng = np.random.default_rng(seed)
@@ -211,7 +231,7 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
                     index = order[start:start + rows]
                     xb = np.take(X, index, axis=0, out=x_rows[:rows], mode="clip")
                     yb = np.take(y, index, axis=0, out=y_rows[:rows], mode="clip")
-                value, out = train_step(model, loss, optimizer, xb, yb, grads)
+                value, out = train_step(model, loss, optimizer, xb, yb, grads, max_norm)
                 total_loss += value * rows
                 if metric_fn is not None:
                     total_metric += metric_fn(out, yb) * rows
