@@ -10,7 +10,7 @@ The forward/backward kernels are C++ (``steepest.nn.functional``); see ``layers`
 
 from . import functional, init
 from .early_stopping import EarlyStopping
-from .training import History, evaluate, fit
+from .training import History, StopTraining, evaluate, fit
 from .layers import (GELU, Block, Dense, Dropout, Flatten, LastStep, LayerNorm, Layer, LeakyReLU,
                      MeanOverTime, Parameter, ReLU, Sigmoid, Tanh)
 from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss,
@@ -23,3 +23,4 @@ __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyR
            "Conv1d", "TCNBlock", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
            "History", "fit", "evaluate", "functional", "init"]
+__all__ += ["StopTraining"]

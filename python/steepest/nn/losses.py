@@ -50,6 +50,12 @@ class Loss:
         """The mean loss alone."""
         return F.loss_value(self.kind, pred, target, **self._options())
 
+    def row_losses(self, pred, target):
+        """Each row's loss (n,) in float64 (the mean over its outputs), for sample weights:
+        the weighted loss is sum_i w_i l_i / sum_i w_i. None for losses not made of rows (a
+        ratio over the batch)."""
+        return None
+
     def targets(self, y, outputs, dtype, name="y"):
         """``y`` checked against a model with ``outputs`` outputs: a float array (n, outputs)
         of ``dtype`` (a 1-d y is one output per row), finite."""
@@ -74,9 +80,15 @@ class Loss:
 class MSELoss(Loss):
     kind = "mse"
 
+    def row_losses(self, pred, target):
+        return np.square(pred.astype(np.float64) - target).mean(axis=1)
+
 
 class L1Loss(Loss):
     kind = "mae"
+
+    def row_losses(self, pred, target):
+        return np.abs(pred.astype(np.float64) - target).mean(axis=1)
 
 
 class HuberLoss(Loss):
@@ -89,6 +101,11 @@ class HuberLoss(Loss):
 
     def _options(self):
         return {"delta": self.delta}
+
+    def row_losses(self, pred, target):
+        r = np.abs(pred.astype(np.float64) - target)
+        d = self.delta
+        return np.where(r < d, 0.5 * r * r, d * (r - 0.5 * d)).mean(axis=1)
 
 
 class CrossEntropyLoss(Loss):
@@ -111,6 +128,13 @@ class CrossEntropyLoss(Loss):
                              f"outputs, so labels must be in [0, {outputs - 1}]")
         return np.ascontiguousarray(y, dtype=np.int64)
 
+    def row_losses(self, pred, target):
+        """logsumexp(pred_i) - pred_i[y_i]."""
+        p = pred.astype(np.float64)
+        top = p.max(axis=1)
+        lse = top + np.log(np.exp(p - top[:, None]).sum(axis=1))
+        return lse - p[np.arange(len(p)), target]
+
 
 class BCEWithLogitsLoss(Loss):
     kind = "bce_with_logits"
@@ -123,6 +147,10 @@ class BCEWithLogitsLoss(Loss):
             raise ValueError(f"{name}: bce_with_logits takes targets in [0, 1], got values in "
                              f"[{y.min()}, {y.max()}]")
         return y
+
+    def row_losses(self, pred, target):
+        x = pred.astype(np.float64)
+        return (np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x)))).mean(axis=1)
 
 
 def _number(value, name, low, allow_low):
