@@ -9,8 +9,9 @@ Means over rows (``fit`` averages them over the batches, weighted by rows):
     log_loss              the mean cross-entropy of the predicted probabilities (softmax of
                           the logits for labels, sigmoid per element for bce), in float64
     mae, mse              mean |pred - y|, mean (pred - y)^2
-    directional_accuracy  regression: the fraction of elements with sign(pred) == sign(y)
-                          (the direction of a return forecast)
+    directional_accuracy  regression (and trading losses): the fraction of elements with
+                          sign(pred) == sign(y) (the direction of a return forecast, or of a
+                          position against the next return)
 
 Over the whole data at once (``fit`` keeps the epoch's outputs for them), as
 scikit-learn's with its defaults:
@@ -170,8 +171,7 @@ def get(metric, loss):
     if needs == "classification" and not loss.classification:
         raise ValueError(f"metric {metric!r} needs a classification loss (cross_entropy or "
                          f"bce_with_logits), not {loss.kind}")
-    if needs == "regression" and (loss.classification or loss.kind not in
-                                  ("mse", "mae", "huber")):
-        raise ValueError(f"metric {metric!r} needs a regression loss (mse, mae or huber), "
-                         f"not {loss.kind}")
+    if needs == "regression" and loss.classification:
+        raise ValueError(f"metric {metric!r} needs a regression loss (not a classification "
+                         f"loss such as {loss.kind}): its outputs are compared with y")
     return metric, fn
