@@ -19,10 +19,11 @@ from .model import Sequential
 from .conv import Conv1d, TCNBlock
 from .gradcheck import check_grad
 from .losses import CustomLoss
+from .config import from_config as layer_from_config
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
            "Conv1d", "TCNBlock", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
            "History", "fit", "evaluate", "functional", "init"]
-__all__ += ["StopTraining", "check_grad", "CustomLoss"]
+__all__ += ["StopTraining", "check_grad", "CustomLoss", "layer_from_config"]
