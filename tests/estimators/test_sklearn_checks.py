@@ -7,13 +7,15 @@ pytest.importorskip("sklearn")
 from sklearn.utils.estimator_checks import parametrize_with_checks  # noqa: E402
 
 from steepest.estimators import (LinearRegressor, LogisticClassifier, MLPClassifier,  # noqa: E402
-                                 MLPRegressor)
+                                 MLPRegressor, SequenceClassifier, SequenceRegressor)
 
 # seed=0: the checks compare two fits (idempotence, int vs float y, lists vs arrays), which
 # scikit-learn makes reproducible through a random_state parameter; ours is called seed.
 ESTIMATORS = [LinearRegressor(seed=0), LinearRegressor(optimizer="adam", seed=0),
               LogisticClassifier(seed=0), MLPRegressor(hidden_layer_sizes=(20,), seed=0),
-              MLPClassifier(hidden_layer_sizes=(20,), seed=0)]
+              MLPClassifier(hidden_layer_sizes=(20,), seed=0),
+              SequenceRegressor(hidden_size=8, epochs=20, seed=0),
+              SequenceClassifier(hidden_size=8, epochs=20, seed=0)]
 
 # Plain SGD at lr=0.01 (the default, as SGDRegressor's) diverges on these checks' unscaled
 # features, X ~ N(100, 1) (a step of lr * 2 |x|^2 ~ 400 times the error): fit raises a

@@ -16,6 +16,7 @@ from . import _sklearn  # noqa: F401  (a clear ImportError without scikit-learn)
 from .callbacks import optuna_pruning
 from .linear import LinearRegressor, LogisticClassifier
 from .mlp import MLPClassifier, MLPRegressor
+from .sequence import SequenceClassifier, SequenceRegressor
 
 __all__ = ["LinearRegressor", "LogisticClassifier", "MLPRegressor", "MLPClassifier",
-           "optuna_pruning"]
+           "SequenceRegressor", "SequenceClassifier", "optuna_pruning"]

@@ -20,6 +20,7 @@ class GradientDescentEstimator(BaseEstimator):
     seed and callbacks."""
 
     _schedule_name = "constant"  # linear models: no lr schedule
+    _x_checks = {}  # more of validate_data's options for X (sequence estimators: allow_nd)
 
     # -- public API ------------------------------------------------------------------------
 
@@ -51,8 +52,8 @@ class GradientDescentEstimator(BaseEstimator):
         before = dict(self.__dict__)
         try:  # bad data raises here, the estimator as it was (validate_data sets attributes)
             X, y = validate_data(self, X, y, reset=fresh, dtype=(np.float64, np.float32),
-                                 **self._y_checks)
-            X = np.ascontiguousarray(X, dtype=DTYPE)
+                                 **self._x_checks, **self._y_checks)
+            X = self._shaped(np.ascontiguousarray(X, dtype=DTYPE))
             targets = self._targets(y, fresh, partial, classes)
             n_val = (math.ceil(self.validation_fraction * len(X)) if self._early and not partial
                      else 0)
@@ -66,7 +67,7 @@ class GradientDescentEstimator(BaseEstimator):
             raise
         if fresh:
             self._rng = np.random.default_rng(self.seed)
-            self._init_model(X.shape[1], self.n_outputs_, self._rng)
+            self._init_model(X.shape[-1], self.n_outputs_, self._rng)  # features
             self.loss_curve_, self.validation_loss_curve_ = [], []
             self.n_iter_ = 0
         if fresh or not partial:
@@ -145,5 +146,10 @@ class GradientDescentEstimator(BaseEstimator):
     def _input(self, X):
         """X checked for prediction against the fitted model, as the model's dtype."""
         check_is_fitted(self, "n_outputs_")
-        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32))
-        return np.ascontiguousarray(X, dtype=DTYPE)
+        X = validate_data(self, X, reset=False, dtype=(np.float64, np.float32),
+                          **self._x_checks)
+        return self._shaped(np.ascontiguousarray(X, dtype=DTYPE))
+
+    def _shaped(self, X):
+        """X as the model takes it (sequence estimators: (n, T, F) windows)."""
+        return X
