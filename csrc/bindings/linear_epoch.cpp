@@ -38,8 +38,10 @@ void require_shape(const py::array& a, const char* name, const std::vector<py::s
   for (size_t d = 0; same && d < shape.size(); ++d) same = a.shape(py::ssize_t(d)) == shape[d];
   if (!same) {
     std::string want = "(";
-    for (size_t d = 0; d < shape.size(); ++d)
-      want += std::to_string(shape[d]) + (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
+    for (size_t d = 0; d < shape.size(); ++d) {
+      want += std::to_string(shape[d]);
+      want += shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "";
+    }
     throw py::value_error(std::string("linear_epoch: ") + name + " must have shape " + want +
                           "), got " + shape_string(a));
   }

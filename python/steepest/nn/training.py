@@ -192,9 +192,6 @@ def _sample_weights(loss, y, sample_weight, class_weight, n):
             by_class = np.divide(n, present * counts, out=np.zeros(len(counts)),
                                  where=counts > 0)
         elif isinstance(class_weight, dict):
-            by_class = np.ones(max(classes, 1 + max((k for k in class_weight
-                                                    if isinstance(k, numbers.Integral)),
-                                                   default=0)))
             for c, w in class_weight.items():
                 if isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 0:
                     raise ValueError(f"class_weight keys must be class indices (ints >= 0), "
@@ -203,7 +200,9 @@ def _sample_weights(loss, y, sample_weight, class_weight, n):
                         not np.isfinite(w) or w < 0:
                     raise ValueError(f"class_weight[{c}] must be a finite number >= 0, "
                                      f"got {w!r}")
-                by_class[c] = w
+            by_class = np.ones(max([classes] + [int(c) + 1 for c in class_weight]))
+            for c, w in class_weight.items():
+                by_class[c] = w  # classes not named keep weight 1
         else:
             raise ValueError(f"class_weight must be None, 'balanced' or a dict {{class: "
                              f"weight}}, got {class_weight!r}")
