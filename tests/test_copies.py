@@ -468,6 +468,32 @@ NN_CASES = {
 }
 CASES.update(NN_CASES)
 
+
+class _Quartic:
+    """A custom loss (the protocol of nn.losses): mean((p - y)^4), gradient 4 (p - y)^3 / N."""
+
+    def value_and_grad(self, output, target):
+        d = output - target
+        return float(np.mean(d ** 4)), 4 * d ** 3 / d.size
+
+
+def custom_loss_system():
+    return {"loss": nn.CustomLoss(_Quartic()), "last": None}
+
+
+def custom_loss_step(system, t):
+    rng = np.random.default_rng(t)
+    out, y = rng.standard_normal((5, 2)), rng.standard_normal((5, 2))
+    system["last"] = system["loss"].value_and_grad(out, y)
+
+
+def look_custom_loss(system):
+    return observe(list(system["last"]))  # [value, gradient]
+
+
+CASES["nn.CustomLoss"] = (custom_loss_system, custom_loss_step, look_custom_loss,
+                          {"CustomLoss"})
+
 # the estimators (scikit-learn is optional), copied between partial_fit calls
 try:
     from steepest import estimators
@@ -507,6 +533,10 @@ if estimators is not None:
         "MLPClassifier": lambda: estimators.MLPClassifier(
             hidden_layer_sizes=(7,), activation="tanh", optimizer="sgd", lr_schedule="step",
             epochs=4, batch_size=16, seed=3),
+        "SequenceRegressor": lambda: estimators.SequenceRegressor(   # X read as (n, 6, 1)
+            hidden_size=4, dropout=0.1, batch_size=16, seed=4),
+        "SequenceClassifier": lambda: estimators.SequenceClassifier(
+            hidden_size=4, lr_schedule="cosine", epochs=5, batch_size=16, seed=5),
     }.items():
         CASES[f"estimators.{_name}"] = (estimator_system(_make), partial_fit_epoch,
                                         look_estimator, {_name})
@@ -547,5 +577,5 @@ def test_every_public_object_is_covered():
             if inspect.isclass(obj) or name == "fit":
                 public.add(name)
     covered = set().union(*(covers for *_, covers in CASES.values()))
-    bases = {"Optimizer", "LRScheduler", "Loss"}
+    bases = {"Optimizer", "LRScheduler", "Loss", "StopTraining"}  # StopTraining: an exception
     assert public - covered - bases == set()

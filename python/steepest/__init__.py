@@ -81,6 +81,8 @@ _threadpool.install()  # threadpoolctl's threadpool_limits and threadpool_info s
 from . import optim  # noqa: E402  (needs _core configured)
 from . import nn  # noqa: E402
 from .checkpoint import CheckpointError, load, save  # noqa: E402
+from .checkpoint import load_model  # noqa: E402
 
 __all__ = ["optim", "nn", "save", "load", "CheckpointError", "show_config", "get_num_threads",
            "set_num_threads", "__version__"]
+__all__ += ["load_model"]

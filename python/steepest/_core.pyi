@@ -5,7 +5,7 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
@@ -123,6 +123,10 @@ def layernorm_forward(out: typing.Any, mean: typing.Any, rstd: typing.Any, x: ty
     """
     out (rows, C) = (x - mean) * rstd * weight + bias per row; mean, rstd (rows) saved
     unless None; weight, bias (C) or None.
+    """
+def linear_epoch(x: typing.Any, targets: typing.Any, order: typing.Any, rows: typing.SupportsInt | typing.SupportsIndex, first: typing.SupportsInt | typing.SupportsIndex, end: typing.SupportsInt | typing.SupportsIndex, total: typing.SupportsFloat | typing.SupportsIndex, loss: str, delta: typing.SupportsFloat | typing.SupportsIndex, l1: typing.SupportsFloat | typing.SupportsIndex, weight: typing.Any, bias: typing.Any, dweight: typing.Any, dbias: typing.Any, rule: str, hyper: tuple, states: list, steps: list) -> float:
+    """
+    Batches [first, end) of mini-batch gradient descent on a linear model (steepest/nn/linear_epoch.h); returns total + sum of value * rows.
     """
 def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...

@@ -198,7 +198,9 @@ def _shapes(names, params):
 
 def save(path, *, optimizer=None, scheduler=None, model=None, extra=None):
     """Write the model's parameters, the optimizer's and the scheduler's state, and ``extra``
-    (any data: numbers, strings, lists, dicts, arrays) to ``path``, atomically."""
+    (any data: numbers, strings, lists, dicts, arrays) to ``path``, atomically. A steepest.nn
+    model (a Sequential, any Layer) also has its architecture stored, as JSON (its layers'
+    classes and constructor arguments: nn/config.py), so that :func:`load_model` rebuilds it."""
     named = _named(model)
     arrays = {}
     meta = {"format": FORMAT, "version": VERSION}
@@ -207,6 +209,8 @@ def save(path, *, optimizer=None, scheduler=None, model=None, extra=None):
             "params": _shapes(named, named.values()),
             "arrays": {n: _encode(_data(p), arrays, f"model[{n!r}]") for n, p in named.items()},
         }
+        if callable(getattr(model, "get_config", None)):  # a steepest.nn layer or model
+            meta["model"]["architecture"] = model.get_config()
     if optimizer is not None:
         params, names = _param_names(optimizer, named)
         if len(set(names)) != len(names):
@@ -453,3 +457,25 @@ def load(path, *, optimizer=None, scheduler=None, model=None):
         for name, p in named.items():
             np.copyto(_data(p), stored[name], casting="same_kind")
     return extra
+
+
+def load_model(path):
+    """The steepest.nn model ``steepest.save(path, model=model)`` stored: rebuilt from its
+    architecture (its layers' classes and constructor arguments, JSON) and filled with its
+    parameters. Layer classes of one's own must be defined (imported) before. A checkpoint
+    saved without an architecture (before it was stored, or of a mapping of arrays) raises
+    :class:`CheckpointError`: rebuild the model and use ``steepest.load(path, model=...)``."""
+    from .nn.config import from_config
+
+    meta, _ = _read(os.fspath(path))
+    try:
+        architecture = _section(meta, "model").get("architecture")
+        if architecture is None:
+            raise ValueError("it holds no architecture (saved without one, or from a mapping "
+                             "of arrays): rebuild the model and use steepest.load(path, "
+                             "model=...)")
+        model = from_config(architecture)
+    except (ValueError, TypeError, KeyError) as e:
+        raise CheckpointError(f"steepest.load_model: {path}: {e}") from e
+    load(path, model=model)
+    return model

@@ -252,7 +252,20 @@ BAD = [
     (dict(loss="mse", y=np.full((50, 3), np.nan)), ValueError, "y contains NaN"),
     (dict(loss="bce_with_logits", y=np.full((50, 3), 2.0)), ValueError, "in \\[0, 1\\]"),
     (dict(loss="mse", metric="accuracy", y=np.zeros((50, 3))), ValueError, "classification"),
-    (dict(metric="f1"), ValueError, "metric must be"),
+    (dict(metric="f2"), ValueError, "metric must be"),
+    (dict(metric="r2"), ValueError, "metric 'r2' needs a regression loss"),
+    (dict(loss="mse", y=np.zeros((50, 3)), metric="f1"), ValueError,
+     "needs a classification loss"),
+    (dict(callbacks=[1]), TypeError, "callbacks must be"),
+    (dict(scheduler=3), TypeError, "scheduler must be"),
+    (dict(sample_weight=np.ones(49)), ValueError, "sample_weight must be numbers of shape"),
+    (dict(sample_weight=-np.ones(50)), ValueError, "finite and >= 0"),
+    (dict(sample_weight=np.zeros(50)), ValueError, "sum to 0"),
+    (dict(class_weight="even"), ValueError, "class_weight must be"),
+    (dict(class_weight={0: -1.0}), ValueError, "class_weight\\[0\\] must be"),
+    (dict(class_weight={"a": 1.0}), ValueError, "class_weight keys must be"),
+    (dict(loss="mse", y=np.zeros((50, 3)), class_weight="balanced"), ValueError,
+     "class_weight needs class labels"),
     (dict(optimizer="adamm"), ValueError, "optimizer 'adamm' is not one of"),
     (dict(optimizer=object()), TypeError, "optimizer must be"),
     (dict(epochs=-1), ValueError, "epochs must be an int >= 0"),
@@ -267,6 +280,11 @@ BAD = [
     (dict(validation_data=(np.ones((5, 4)), np.full(5, 2**63, np.uint64))), ValueError,
      "validation_data\\[1\\]\\[0\\] = 9223372036854775808 is out of range"),
     (dict(early_stopping="yes"), TypeError, "early_stopping must be"),
+    (dict(clip_grad_norm=0.0), ValueError, "clip_grad_norm must be None or a finite number > 0"),
+    (dict(clip_grad_norm=-1), ValueError, "clip_grad_norm must be"),
+    (dict(clip_grad_norm=np.inf), ValueError, "clip_grad_norm must be"),
+    (dict(clip_grad_norm=True), ValueError, "clip_grad_norm must be"),
+    (dict(clip_grad_norm="1"), ValueError, "clip_grad_norm must be"),
 ]
 
 
@@ -280,6 +298,49 @@ def test_bad_input_changes_nothing(change, error, match):
         model.fit(args.pop("X"), args.pop("y"), **args)
     for a, b in zip(weights(model), before):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("max_norm", [1e-3, 0.5, 1e6])
+def test_clip_grad_norm_is_a_clip_between_backward_and_step(max_norm):
+    """fit's step with clip_grad_norm equals the loop written out with clip_grad_norm_ between
+    backward and step, bitwise; a tiny max norm clips every step, a huge one none."""
+    model, X, y = model_and_data()
+    other = model_and_data()[0]
+    model.fit(X, y, loss="cross_entropy", optimizer=steepest.optim.SGD(model.parameters(),
+              lr=0.5), epochs=2, batch_size=16, shuffle=False, clip_grad_norm=max_norm)
+    opt = steepest.optim.SGD(other.parameters(), lr=0.5)
+    loss = nn.CrossEntropyLoss()
+    norms = []
+    for _ in range(2):
+        for start in range(0, 50, 16):
+            other.zero_grad()
+            _, dout = loss.value_and_grad(other.forward(X[start:start + 16]), y[start:start + 16])
+            other.backward(dout)
+            norms.append(steepest.optim.clip_grad_norm_(other.parameters(), max_norm))
+            total = np.sqrt(sum(float(np.sum(p.grad.astype(np.float64) ** 2))
+                                for p in other.parameters()))
+            assert total <= max_norm * (1 + 1e-5)
+            opt.step()
+    assert (min(norms) > max_norm) == (max_norm < 0.01) and (max(norms) < max_norm) == (max_norm > 1)
+    for a, b in zip(weights(model), weights(other)):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_train_step_clips():
+    """train_step(..., clip_grad_norm) leaves gradients of total norm max_norm when the
+    unclipped norm is larger, and the update used them."""
+    from steepest.nn.training import train_step
+    model, X, y = model_and_data()
+    before = weights(model)
+    opt = steepest.optim.SGD(model.parameters(), lr=1.0)
+    train_step(model, nn.CrossEntropyLoss(), opt, X, y, {}, clip_grad_norm=1e-4)
+    grads = [p.grad for p in model.parameters()]
+    norm = np.sqrt(sum(float(np.sum(g.astype(np.float64) ** 2)) for g in grads))
+    np.testing.assert_allclose(norm, 1e-4, rtol=1e-4)
+    for w0, p, g in zip(before, model.parameters(), grads):
+        np.testing.assert_array_equal(p.data, w0 - g)
+    with pytest.raises(ValueError, match="clip_grad_norm"):
+        train_step(model, nn.CrossEntropyLoss(), opt, X, y, {}, clip_grad_norm=-1.0)
 
 
 def test_optimizer_must_hold_the_models_parameters():

@@ -7,6 +7,7 @@ import math
 
 import numpy as np
 
+from ..nn.training import StopTraining
 from . import _checks
 from ._sklearn import BaseEstimator, check_is_fitted, validate_data
 
@@ -120,7 +121,10 @@ class GradientDescentEstimator(BaseEstimator):
                 else:
                     self._scheduler.step()
             for callback in self._callbacks:
-                if callback(epoch, dict(logs)):
+                try:
+                    if callback(epoch, dict(logs)):
+                        stop = True
+                except StopTraining:
                     stop = True
             if stop:
                 break

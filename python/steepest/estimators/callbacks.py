@@ -1,8 +1,9 @@
-"""Epoch callbacks for search tools, imported lazily (optuna is an optional dependency)."""
+"""Epoch callbacks for search tools, imported lazily (optuna and ray are optional
+dependencies)."""
 
 import math
 
-__all__ = ["optuna_pruning"]
+__all__ = ["optuna_pruning", "ray_report"]
 
 
 def optuna_pruning(trial, monitor="val_loss"):
@@ -25,3 +26,18 @@ def optuna_pruning(trial, monitor="val_loss"):
         return False
 
     return prune
+
+
+def ray_report(**fixed):
+    """A callback for an estimator's ``callbacks=`` inside a Ray Tune function trainable:
+    after every epoch it reports the epoch's logs ("loss", "lr", "val_loss" with
+    ``early_stopping=True``) plus "epoch" (from 1) and ``fixed`` to Tune
+    (``ray.tune.report``), so that a scheduler such as ASHA can stop the trial there. The same
+    code runs on a local runtime (``ray.init(num_cpus=2)``) and on a cluster."""
+    from ray import tune
+
+    def report(epoch, logs):
+        tune.report({**{k: float(v) for k, v in logs.items()}, "epoch": epoch + 1, **fixed})
+        return False
+
+    return report

@@ -17,12 +17,14 @@ proximal step after each optimizer step, the soft threshold
 
 Each batch is one forward (the kernel of steepest.nn.functional.dense_forward), one loss value
 and gradient (loss_value_and_grad's) and one backward writing the gradients of coef and
-intercept (dense_backward's), all C++ calls; then the optimizer's step.
+intercept (dense_backward's), then the optimizer's step. With sgd, adam or adamw a whole
+epoch is one C++ call (_core.linear_epoch, csrc/nn/linear_epoch.cc) that calls those kernels
+and the rule's kernel per batch, on the optimizer's own state: bitwise the per-batch loop.
 """
 
 import numpy as np
 
-from .. import _core
+from .. import _core, optim
 from ..nn import functional as F
 from ..nn.layers import Parameter
 from . import _checks
@@ -54,12 +56,34 @@ class _LinearModel(GradientDescentEstimator):
 
     def _epoch(self, X, T, seed):
         """One pass over (X, T) in batches; returns the mean loss over its batches (weighted by
-        their rows), as the weights moved. The loop calls the bindings behind
+        their rows), as the weights moved. With a rule the epoch kernel covers (_FUSED) the
+        batches run in one C++ call (_core.linear_epoch), bitwise the per-batch loop; the
+        optimizer's first step, which creates its state, runs in the loop."""
+        n = len(X)
+        rows = n if self._batch is None else min(self._batch, n)
+        batches = -(-n // rows)
+        order = np.random.default_rng(seed).permutation(n) if self.shuffle else None
+        opt, total, start = self._optimizer, 0.0, 0
+        fused = _fused_rule(opt)
+        if fused == "missing state":
+            total, start = self._batches(X, T, order, rows, 0, 1, total), 1
+            fused = _fused_rule(opt)
+        if fused is None or start == batches:
+            total = self._batches(X, T, order, rows, start, batches, total)
+            return total / n
+        l1 = opt.param_groups[0]["lr"] * self._l1 if self._l1 > 0 else 0.0
+        total = _core.linear_epoch(X, T, order, rows, start, batches, total, self._loss_kind(),
+                                   self._delta(), l1, self._weight.data, self._bias.data,
+                                   self._weight.grad, self._bias.grad, *fused)
+        opt.applied_steps = opt.applied_steps + (batches - start)
+        return total / n
+
+    def _batches(self, X, T, order, rows, first, end, total):
+        """Batches [first, end) of the epoch, one optimizer step each; returns total plus
+        their loss values times their rows. The loop calls the bindings behind
         steepest.nn.functional's dense_forward, loss_value_and_grad and dense_backward
         directly (they check every array; the wrappers' Python checks were done by fit)."""
         n, k = len(X), self.n_outputs_
-        rows = n if self._batch is None else min(self._batch, n)
-        order = np.random.default_rng(seed).permutation(n) if self.shuffle else None
         x_buf = np.empty((rows, X.shape[1]), DTYPE) if order is not None else None
         t_buf = np.empty((rows,) + T.shape[1:], T.dtype) if order is not None else None
         out, grad = np.empty((rows, k), DTYPE), np.empty((rows, k), DTYPE)
@@ -68,8 +92,7 @@ class _LinearModel(GradientDescentEstimator):
         kind, delta, opt = self._loss_kind(), self._delta(), self._optimizer
         prox = np.empty_like(w) if self._l1 > 0 else None
         forward, loss, backward = _core.dense_forward, _core.loss, _core.dense_backward
-        total = 0.0
-        for start in range(0, n, rows):
+        for start in range(first * rows, min(end * rows, n), rows):
             m = min(rows, n - start)
             if order is None:
                 xb, tb = X[start:start + m], T[start:start + m]
@@ -88,7 +111,7 @@ class _LinearModel(GradientDescentEstimator):
             if prox is not None:
                 _soft_threshold(w, opt.param_groups[0]["lr"] * self._l1, prox)
             total += value * m
-        return total / n
+        return total
 
     def _delta(self):
         return 1.0
@@ -110,6 +133,34 @@ class _LinearModel(GradientDescentEstimator):
         if getattr(self, "_y_ndim", 2) == 1:  # a regressor fitted on a 1-d y: sklearn's shapes
             coef = coef[0]
         self.coef_, self.intercept_ = coef, intercept
+
+
+# The rules the epoch kernel applies (its "sgd" and "adam" kernels), by optimizer class; other
+# rules, subclasses and the non-finite guard run the per-batch loop.
+_FUSED = {optim.SGD: "sgd", optim.Adam: "adam", optim.AdamW: "adam"}
+
+
+def _fused_rule(opt):
+    """The rule arguments of _core.linear_epoch for ``opt`` (two groups: weight, bias) from its
+    step plan, what its own step would read: (rule, the groups' hyperparameters (checked by
+    the rule's check), per tensor its state arrays in the rule's order and its step count).
+    None when the kernel does not cover the optimizer; "missing state" before its first step
+    (that step creates the state)."""
+    rule = _FUSED.get(type(opt))
+    if rule is None or opt.nonfinite != "propagate":
+        return None
+    plan = opt._current_plan()
+    hyper = tuple(opt._hyper(group) for group in opt.param_groups)
+    for values in hyper:
+        opt._checker(*values)
+    states = [[arrays[0] for arrays in gp.state_lists] for gp in plan]
+    for group, state in zip(opt.param_groups, states):
+        used = ([group["momentum"] != 0] if rule == "sgd"
+                else [True, True, bool(group["amsgrad"])])
+        if any(u and a is None for u, a in zip(used, state)):
+            return "missing state"
+    steps = [None if gp.steps is None else gp.steps[0, ...] for gp in plan]
+    return rule, hyper, states, steps
 
 
 def _soft_threshold(w, threshold, buf):

@@ -10,16 +10,20 @@ The forward/backward kernels are C++ (``steepest.nn.functional``); see ``layers`
 
 from . import functional, init
 from .early_stopping import EarlyStopping
-from .training import History, evaluate, fit
+from .training import History, StopTraining, evaluate, fit
 from .layers import (GELU, Block, Dense, Dropout, Flatten, LastStep, LayerNorm, Layer, LeakyReLU,
                      MeanOverTime, Parameter, ReLU, Sigmoid, Tanh)
 from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Loss, MSELoss,
                      ReinforceLoss, SharpeLoss, SortinoLoss)
 from .model import Sequential
 from .conv import Conv1d, TCNBlock
+from .gradcheck import check_grad
+from .losses import CustomLoss
+from .config import from_config as layer_from_config
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
            "Conv1d", "TCNBlock", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
            "History", "fit", "evaluate", "functional", "init"]
+__all__ += ["StopTraining", "check_grad", "CustomLoss", "layer_from_config"]

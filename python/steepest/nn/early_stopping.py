@@ -7,6 +7,10 @@ import numbers
 __all__ = ["EarlyStopping"]
 
 
+# the metrics where higher is better
+_SCORES = ("accuracy", "directional_accuracy", "precision", "recall", "f1", "roc_auc", "r2")
+
+
 class EarlyStopping:
     """Stop training after ``patience`` epochs without improvement of ``monitor``.
 
@@ -14,7 +18,8 @@ class EarlyStopping:
     (``value < best - min_delta`` for a quantity to minimize, ``>`` best + min_delta to
     maximize). ``monitor``: a history key ("val_loss", "loss", "val_accuracy", ...; "auto" is
     "val_loss" with validation data, else "loss"). ``mode``: "min", "max" or "auto" (max for
-    accuracy, min otherwise). With ``restore_best_weights`` the model ends training, stopped or
+    the scores: accuracy, directional_accuracy, precision, recall, f1, roc_auc, r2; min
+    otherwise). With ``restore_best_weights`` the model ends training, stopped or
     not, with the weights of its best epoch. The same names as Keras's callback.
     """
 
@@ -47,7 +52,8 @@ class EarlyStopping:
         self.monitored = monitor
         mode = self.mode
         if mode == "auto":
-            mode = "max" if "accuracy" in monitor else "min"
+            name = monitor[4:] if monitor.startswith("val_") else monitor
+            mode = "max" if name in _SCORES or "accuracy" in name else "min"
         self._sign = 1.0 if mode == "min" else -1.0  # minimizes sign * value
         self._model = model
         self.best = math.inf

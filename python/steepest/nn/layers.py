@@ -18,6 +18,7 @@ import numbers
 
 import numpy as np
 
+from . import config
 from . import functional as F
 from . import init as initializers
 from .checks import positive_int
@@ -118,6 +119,16 @@ class Layer:
     def __init__(self):
         self._buffers = _Buffers()
 
+    def __init_subclass__(cls, **kwargs):
+        # registered by name, its __init__ recording its arguments, for get_config (config.py)
+        super().__init_subclass__(**kwargs)
+        config.register(cls)
+
+    def get_config(self):
+        """What rebuilds this layer (its class and constructor arguments) as a JSON-ready dict;
+        ``steepest.nn.layer_from_config`` builds it again (config.py)."""
+        return config.get_config(self)
+
     def output_shape(self, input_shape):
         return tuple(input_shape)
 
@@ -169,6 +180,9 @@ class Layer:
 
     def _extra_repr(self):
         return ""
+
+
+config.register(Layer)  # its subclasses register themselves (__init_subclass__)
 
 
 class Block(Layer):

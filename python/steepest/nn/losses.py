@@ -16,6 +16,16 @@ in time order:
     ReinforceLoss                        -mean(advantage log softmax(pred)[action]),
                                          y (B, 2): the action taken and its advantage
 
+Custom losses: any object with ``value_and_grad(output, target) -> (loss, dL/doutput)`` (a
+float and an array of output's shape) is a loss for ``fit`` and ``evaluate``: ``output`` is the
+model's output (n, outputs) for the batch, in the model's dtype (a buffer the model reuses: do
+not keep it), ``target`` the batch's rows of y. Optional attributes: ``targets(y, outputs,
+dtype, name)`` (check and convert the whole y once; by default y becomes a finite float array
+of the model's dtype, (n,) for one output becoming (n, 1)), ``classification`` (False),
+``time_order`` (False: batches may be shuffled), ``name``. ``steepest.nn.check_grad(loss,
+output, target)`` checks its gradient against finite differences. Sample weights need the
+built-in losses.
+
 ``get("mse")`` gives one by name ("mse", "mae", "huber", "cross_entropy", "bce_with_logits",
 "sharpe", "sortino", "reinforce").
 ``loss.targets(y, outputs, dtype)`` checks a whole target array once, before training, and
@@ -30,7 +40,7 @@ from . import functional as F
 from .checks import check_finite
 
 __all__ = ["Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss", "BCEWithLogitsLoss",
-           "SharpeLoss", "SortinoLoss", "ReinforceLoss", "get"]
+           "SharpeLoss", "SortinoLoss", "ReinforceLoss", "CustomLoss", "get"]
 
 
 class Loss:
@@ -49,6 +59,12 @@ class Loss:
     def __call__(self, pred, target):
         """The mean loss alone."""
         return F.loss_value(self.kind, pred, target, **self._options())
+
+    def row_losses(self, pred, target):
+        """Each row's loss (n,) in float64 (the mean over its outputs), for sample weights:
+        the weighted loss is sum_i w_i l_i / sum_i w_i. None for losses not made of rows (a
+        ratio over the batch)."""
+        return None
 
     def targets(self, y, outputs, dtype, name="y"):
         """``y`` checked against a model with ``outputs`` outputs: a float array (n, outputs)
@@ -74,9 +90,15 @@ class Loss:
 class MSELoss(Loss):
     kind = "mse"
 
+    def row_losses(self, pred, target):
+        return np.square(pred.astype(np.float64) - target).mean(axis=1)
+
 
 class L1Loss(Loss):
     kind = "mae"
+
+    def row_losses(self, pred, target):
+        return np.abs(pred.astype(np.float64) - target).mean(axis=1)
 
 
 class HuberLoss(Loss):
@@ -89,6 +111,11 @@ class HuberLoss(Loss):
 
     def _options(self):
         return {"delta": self.delta}
+
+    def row_losses(self, pred, target):
+        r = np.abs(pred.astype(np.float64) - target)
+        d = self.delta
+        return np.where(r < d, 0.5 * r * r, d * (r - 0.5 * d)).mean(axis=1)
 
 
 class CrossEntropyLoss(Loss):
@@ -111,6 +138,13 @@ class CrossEntropyLoss(Loss):
                              f"outputs, so labels must be in [0, {outputs - 1}]")
         return np.ascontiguousarray(y, dtype=np.int64)
 
+    def row_losses(self, pred, target):
+        """logsumexp(pred_i) - pred_i[y_i]."""
+        p = pred.astype(np.float64)
+        top = p.max(axis=1)
+        lse = top + np.log(np.exp(p - top[:, None]).sum(axis=1))
+        return lse - p[np.arange(len(p)), target]
+
 
 class BCEWithLogitsLoss(Loss):
     kind = "bce_with_logits"
@@ -123,6 +157,10 @@ class BCEWithLogitsLoss(Loss):
             raise ValueError(f"{name}: bce_with_logits takes targets in [0, 1], got values in "
                              f"[{y.min()}, {y.max()}]")
         return y
+
+    def row_losses(self, pred, target):
+        x = pred.astype(np.float64)
+        return (np.maximum(x, 0) - x * target + np.log1p(np.exp(-np.abs(x)))).mean(axis=1)
 
 
 def _number(value, name, low, allow_low):
@@ -219,11 +257,49 @@ _BY_NAME = {"mse": MSELoss, "mae": L1Loss, "l1": L1Loss, "huber": HuberLoss,
             "sharpe": SharpeLoss, "sortino": SortinoLoss, "reinforce": ReinforceLoss}
 
 
+class CustomLoss(Loss):
+    """A user's loss object (the protocol in the module docstring) as fit uses a Loss: its
+    gradient checked (shape, finite value) and written into fit's buffer."""
+
+    def __init__(self, loss):
+        self.loss = loss
+        self.kind = getattr(loss, "name", type(loss).__name__)
+        self.classification = bool(getattr(loss, "classification", False))
+        self.time_order = bool(getattr(loss, "time_order", False))
+
+    def value_and_grad(self, pred, target, grad=None):
+        value, g = self.loss.value_and_grad(pred, target)
+        value = float(value)
+        g = np.asarray(g)
+        if g.shape != pred.shape:
+            raise ValueError(f"{self.kind}.value_and_grad returned a gradient of shape "
+                             f"{g.shape}; it must have the output's shape {pred.shape}")
+        if grad is None:
+            return value, np.array(g, dtype=pred.dtype)
+        grad[...] = g
+        return value, grad
+
+    def __call__(self, pred, target):
+        return self.value_and_grad(pred, target)[0]
+
+    def targets(self, y, outputs, dtype, name="y"):
+        if hasattr(self.loss, "targets"):
+            return self.loss.targets(y, outputs, dtype, name)
+        return super().targets(y, outputs, dtype, name)
+
+    def __repr__(self):
+        return f"CustomLoss({self.loss!r})"
+
+
 def get(loss):
-    """A Loss from its name (default options) or a Loss, returned as is."""
+    """A Loss from its name (default options), a Loss, returned as is, or a custom loss (an
+    object with ``value_and_grad(output, target)``) wrapped in a CustomLoss."""
     if isinstance(loss, Loss):
         return loss
     if isinstance(loss, str) and loss in _BY_NAME:
         return _BY_NAME[loss]()
-    raise ValueError(f"loss must be a steepest.nn Loss or one of {sorted(_BY_NAME)}, got "
+    if not isinstance(loss, str) and callable(getattr(loss, "value_and_grad", None)):
+        return CustomLoss(loss)
+    raise ValueError(f"loss must be a steepest.nn Loss, an object with "
+                     f"value_and_grad(output, target), or one of {sorted(_BY_NAME)}, got "
                      f"{loss!r}")

@@ -17,6 +17,8 @@ A Sequential is itself a layer (a Block whose children are named by index: "0.we
 can sit inside another Sequential or a composite layer.
 """
 
+import sys
+
 import numpy as np
 
 from . import checks
@@ -139,6 +141,45 @@ class Sequential(Block):
             y = self._infer(x[start:start + batch_size])
             out[start:start + len(y)] = y
         return out
+
+    def predict_proba(self, x, batch_size=1024, multilabel=False):
+        """Class probabilities (n, outputs), float64, from the logits ``predict`` gives: the
+        softmax over the outputs (cross_entropy's classes), or the sigmoid of each output for a
+        model with one output or with ``multilabel=True`` (bce_with_logits: the probability of
+        class 1 of each output)."""
+        z = self.predict(x, batch_size).astype(np.float64)
+        if z.ndim != 2:
+            raise ValueError(f"predict_proba needs outputs (n, classes), got {z.shape}")
+        if z.shape[1] == 1 or multilabel:
+            return np.exp(-np.logaddexp(0.0, -z))  # sigmoid(z), stable for large |z|
+        e = np.exp(z - z.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+
+    def summary(self, input_shape=None, file=sys.stdout):
+        """The layers, their output shapes and parameter counts as a table (a string),
+        printed to ``file`` (None: not printed). ``input_shape`` (without the batch
+        dimension, e.g. (30, 45)) gives the shapes; without it the first layer's fixed input
+        shape or the last one the model saw is used, else the shapes are left out."""
+        shape = input_shape or self.input_shape or next(reversed(self._shapes), None)
+        shape = None if shape is None else tuple(shape)
+        rows = [("layer", "output shape", "parameters")]
+        total = 0
+        for i, layer in enumerate(self.layers):
+            if shape is not None:
+                shape = layer.output_shape(shape)
+            count = sum(p.data.size for _, p in layer.named_parameters())
+            total += count
+            rows.append((f"{i}: {layer!r}",
+                         "?" if shape is None else "(B, " + ", ".join(map(str, shape)) + ")",
+                         f"{count:,}"))
+        widths = [max(len(r[c]) for r in rows) for c in range(3)]
+        lines = [f"{a:<{widths[0]}}  {b:<{widths[1]}}  {c:>{widths[2]}}" for a, b, c in rows]
+        rule = "-" * (sum(widths) + 4)
+        text = "\n".join(lines[:1] + [rule] + lines[1:] +
+                         [rule, f"parameters: {total:,} ({self.dtype})"])
+        if file is not None:
+            print(text, file=file)
+        return text
 
     def fit(self, X, y, **kwargs):
         return _fit(self, X, y, **kwargs)

@@ -13,12 +13,13 @@ import time
 
 import numpy as np
 
-from ..optim import registry
+from ..optim import lr_scheduler, registry
+from ..optim.clip import clip_grad_norm_
 from . import losses, metrics
 from .checks import positive_int
 from .early_stopping import EarlyStopping
 
-__all__ = ["fit", "evaluate", "train_step", "History"]
+__all__ = ["fit", "evaluate", "train_step", "History", "StopTraining"]
 
 # Rules a name selects (with their defaults): every fused rule of the registry; wrappers and
 # closure-driven rules take an instance.
@@ -38,6 +39,30 @@ class History(dict):
         self.steps = 0
         self.best_epoch = None
         self.stopped_epoch = None
+
+    def plot(self):
+        """A matplotlib figure of the history: one panel per quantity (the loss, the metric),
+        its training and validation curves over the epochs. Needs matplotlib (imported here
+        only); returns the figure (``fig.savefig(path)``, or shown by a notebook)."""
+        try:
+            import matplotlib.pyplot as plt
+        except ImportError:
+            raise ImportError("History.plot needs matplotlib: pip install matplotlib (or "
+                              "steepest[plot])") from None
+        names = [k for k in self if not k.startswith("val_")]
+        fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 3.2),
+                                 squeeze=False)
+        for ax, name in zip(axes[0], names):
+            for key, label in ((name, "training"), (f"val_{name}", "validation")):
+                if self.get(key):
+                    ax.plot(range(1, len(self[key]) + 1), self[key], label=label)
+            if self.best_epoch is not None:
+                ax.axvline(self.best_epoch + 1, color="gray", linestyle=":", label="best epoch")
+            ax.set_xlabel("epoch")
+            ax.set_ylabel(name)
+            ax.legend()
+        fig.tight_layout()
+        return fig
 
 
 def _data(model, X, y, loss, names):
@@ -87,32 +112,180 @@ def _early_stopping(early_stopping):
                     f"got {type(early_stopping).__name__}")
 
 
-def train_step(model, loss, optimizer, xb, yb, grads):
+def _max_norm(clip_grad_norm):
+    """``clip_grad_norm`` checked: None or a finite number > 0."""
+    if clip_grad_norm is None:
+        return None
+    if isinstance(clip_grad_norm, bool) or not isinstance(clip_grad_norm, numbers.Real) \
+            or not np.isfinite(clip_grad_norm) or clip_grad_norm <= 0:
+        raise ValueError(f"clip_grad_norm must be None or a finite number > 0, got "
+                         f"{clip_grad_norm!r}")
+    return float(clip_grad_norm)
+
+
+def train_step(model, loss, optimizer, xb, yb, grads, clip_grad_norm=None, weights=None):
     """One step on checked batch arrays: forward, the loss's value and dL/dout (written into
     ``grads[rows]``, a buffer kept across calls), backward writing the gradients (what zeroing
-    them first and accumulating gives, without the zeroing pass), update.
-    Returns (loss value, the output buffer)."""
+    them first and accumulating gives, without the zeroing pass), with ``clip_grad_norm`` (a
+    max norm) the gradients scaled by ``steepest.optim.clip_grad_norm_`` to a total 2-norm of
+    at most that, update. With ``weights`` (the rows' sample weights, (B,)) the loss is the
+    weighted mean sum_i w_i l_i / sum_i w_i (``_weighted``). Returns (loss value, the output
+    buffer)."""
+    max_norm = _max_norm(clip_grad_norm)
     out = model._forward(xb, training=True)
     grad = grads.get(len(xb))
     if grad is None:
         grad = grads[len(xb)] = np.empty(out.shape, out.dtype)
     value, _ = loss.value_and_grad(out, yb, grad=grad)
+    if weights is not None:
+        value = _weighted(loss, out, yb, weights, grad)
     model._backward(grad, input_grad=False, write=True)
+    if max_norm is not None:
+        clip_grad_norm_(model.parameters(), max_norm)
     optimizer.step()
     return value, out
 
 
+def _weighted(loss, out, yb, weights, grad):
+    """The weighted mean loss over a batch of B rows, sum_i w_i l_i / W (W = sum_i w_i; 0 when
+    W = 0), with ``grad`` (the mean loss's gradient, row i of it d(l_i / B)/dout_i) turned
+    into the weighted one in place: row i times w_i B / W."""
+    total = float(weights.sum(dtype=np.float64))
+    if total == 0:
+        grad[...] = 0
+        return 0.0
+    grad *= (weights * (len(weights) / total)).astype(grad.dtype)[:, None]
+    return float(loss.row_losses(out, yb) @ weights) / total
+
+
+def _sample_weights(loss, y, sample_weight, class_weight, n):
+    """The rows' weights (n,) float64 from ``sample_weight`` and ``class_weight`` (None when
+    both are None): sample_weight (n,) finite >= 0, times the weight of each row's class.
+    ``class_weight``: {class index: weight} or "balanced" (n / (classes * count of the class),
+    scikit-learn's), for class labels (cross_entropy) or one 0/1 output (bce_with_logits)."""
+    if sample_weight is None and class_weight is None:
+        return None
+    if getattr(type(loss), "row_losses", losses.Loss.row_losses) is losses.Loss.row_losses:
+        raise ValueError(f"sample_weight and class_weight need a loss made of rows (mse, mae, "
+                         f"huber, cross_entropy, bce_with_logits), not {loss!r}")
+    weights = np.ones(n)
+    if sample_weight is not None:
+        w = np.asarray(sample_weight)
+        if w.dtype.kind not in "biuf" or w.shape != (n,):
+            raise ValueError(f"sample_weight must be numbers of shape ({n},), one per row of "
+                             f"X, got {w.dtype} {w.shape}")
+        weights = w.astype(np.float64)
+        if not np.isfinite(weights).all() or (weights < 0).any():
+            raise ValueError("sample_weight must be finite and >= 0")
+    if class_weight is not None:
+        if y.ndim == 1:
+            labels, classes = y, int(y.max()) + 1
+        elif getattr(loss, "kind", None) == "bce_with_logits" and y.shape[1] == 1:
+            labels, classes = (y[:, 0] >= 0.5).astype(np.int64), 2
+        else:
+            raise ValueError("class_weight needs class labels (cross_entropy) or one 0/1 "
+                             f"output (bce_with_logits), not {loss!r} with y of shape "
+                             f"{y.shape}")
+        counts = np.bincount(labels, minlength=classes)
+        if isinstance(class_weight, str) and class_weight == "balanced":
+            present = np.count_nonzero(counts)
+            by_class = np.divide(n, present * counts, out=np.zeros(len(counts)),
+                                 where=counts > 0)
+        elif isinstance(class_weight, dict):
+            for c, w in class_weight.items():
+                if isinstance(c, bool) or not isinstance(c, numbers.Integral) or c < 0:
+                    raise ValueError(f"class_weight keys must be class indices (ints >= 0), "
+                                     f"got {c!r}")
+                if isinstance(w, bool) or not isinstance(w, numbers.Real) or \
+                        not np.isfinite(w) or w < 0:
+                    raise ValueError(f"class_weight[{c}] must be a finite number >= 0, "
+                                     f"got {w!r}")
+            by_class = np.ones(max([classes] + [int(c) + 1 for c in class_weight]))
+            for c, w in class_weight.items():
+                by_class[c] = w  # classes not named keep weight 1
+        else:
+            raise ValueError(f"class_weight must be None, 'balanced' or a dict {{class: "
+                             f"weight}}, got {class_weight!r}")
+        weights = weights * by_class[labels]
+    if not weights.sum() > 0:
+        raise ValueError("the sample weights sum to 0: no row would count")
+    return weights
+
+
+class StopTraining(Exception):
+    """Raised by a fit callback to stop training after the current epoch (like returning
+    True)."""
+
+
+def _callbacks(callbacks):
+    if callbacks is None:
+        return []
+    if callable(callbacks):
+        callbacks = [callbacks]
+    if not isinstance(callbacks, (list, tuple)) or not all(callable(c) for c in callbacks):
+        raise TypeError("callbacks must be None, a callable or a list of callables "
+                        "cb(epoch, logs) -> bool (True stops training)")
+    return list(callbacks)
+
+
+def _scheduler(scheduler, optimizer):
+    """``scheduler``: None, a steepest lr scheduler of ``optimizer``, or a callable building
+    one from it (for an optimizer given by name)."""
+    if scheduler is None:
+        return None
+    if not hasattr(scheduler, "step") and callable(scheduler):
+        scheduler = scheduler(optimizer)
+    if not (hasattr(scheduler, "step") and hasattr(scheduler, "optimizer")):
+        raise TypeError("scheduler must be None, a steepest.optim.lr_scheduler scheduler or a "
+                        f"callable optimizer -> scheduler, got {type(scheduler).__name__}")
+    if scheduler.optimizer is not optimizer:
+        raise ValueError("scheduler is not a scheduler of fit's optimizer: build it from the "
+                         "same optimizer instance (or pass a callable optimizer -> scheduler)")
+    return scheduler
+
+
+def _is_plateau(scheduler):
+    return isinstance(scheduler, lr_scheduler.ReduceLROnPlateau)
+
+
+class _Metric:
+    """A metric over an epoch: a mean over rows is accumulated batch by batch; another metric
+    (f1, roc_auc, r2, ...) is computed once over the rows' outputs and targets, kept here."""
+
+    def __init__(self, fn, n, out_shape, dtype, y):
+        self.fn, self.rows = fn, metrics.per_row(fn)
+        if not self.rows:
+            self.out = np.empty((n,) + out_shape, dtype)
+            self.y = np.empty_like(y)
+        self.total, self.seen = 0.0, 0
+
+    def add(self, out, yb):
+        if self.rows:
+            self.total += self.fn(out, yb) * len(out)
+        else:
+            self.out[self.seen:self.seen + len(out)] = out
+            self.y[self.seen:self.seen + len(out)] = yb
+        self.seen += len(out)
+
+    def value(self):
+        if self.rows:
+            return self.total / self.seen
+        return self.fn(self.out[:self.seen], self.y[:self.seen])
+
+
 def _evaluate(model, X, y, loss, metric_fn, batch_size):
-    """(mean loss, mean metric or None) over checked data, at inference."""
-    total_loss = total_metric = 0.0
+    """(mean loss, metric or None) over checked data, at inference."""
+    total_loss = 0.0
+    metric = None
+    if metric_fn is not None:
+        metric = _Metric(metric_fn, len(X), model.output_shape(X.shape[1:]), model.dtype, y)
     for start in range(0, len(X), batch_size):
         xb, yb = X[start:start + batch_size], y[start:start + batch_size]
         out = model._infer(xb)
         total_loss += loss(out, yb) * len(xb)
-        if metric_fn is not None:
-            total_metric += metric_fn(out, yb) * len(xb)
-    n = len(X)
-    return total_loss / n, (total_metric / n if metric_fn is not None else None)
+        if metric is not None:
+            metric.add(out, yb)
+    return total_loss / len(X), (metric.value() if metric is not None else None)
 
 
 def evaluate(model, X, y, loss, metric="auto", batch_size=1024):
@@ -139,7 +312,9 @@ def _progress(verbose, epochs):
 
 
 def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle=True,
-        seed=None, validation_data=None, early_stopping=None, metric="auto", verbose=0):
+        seed=None, validation_data=None, early_stopping=None, metric="auto", verbose=0,
+        clip_grad_norm=None, callbacks=None, scheduler=None, scheduler_per_batch=False,
+        sample_weight=None, class_weight=None):
     """Train ``model`` on (X, y) and return its History.
 
     X (n, *features): (n, features) rows or (n, T, F) windows of T time steps, any shape the
@@ -156,9 +331,27 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     ``validation_data``: (X_val, y_val), evaluated after every epoch. ``early_stopping``: an
     EarlyStopping, or an int patience for ``EarlyStopping(patience=...)`` (monitors val_loss with
     validation data, else loss; restores the best weights). ``metric``: "auto" (accuracy for
-    classification losses), None, "accuracy", "mae", "mse" or ``fn(pred, y) -> float``.
+    classification losses), None, a name of steepest.nn.metrics ("accuracy", "log_loss",
+    "precision", "recall", "f1", "roc_auc" for classification; "mae", "mse", "r2",
+    "directional_accuracy" for regression) or ``fn(pred, y) -> float`` (a mean over rows).
     ``verbose``: 0 silent, 1 a tqdm progress bar over the epochs (a line per epoch without
-    tqdm), 2 a line per epoch.
+    tqdm), 2 a line per epoch. ``clip_grad_norm``: None, or a max norm > 0: every step scales
+    the gradients to a total 2-norm of at most that (``steepest.optim.clip_grad_norm_``,
+    between backward and the optimizer's step; what recurrent models usually need).
+
+    ``callbacks``: a list of ``cb(epoch, logs)`` called after every epoch (0-based) with its
+    logs (the epoch's history values and "lr", the first group's learning rate during the
+    epoch); a callback returning True or raising ``StopTraining`` stops training after it.
+    ``scheduler``: a steepest.optim.lr_scheduler scheduler of the optimizer (or a callable
+    optimizer -> scheduler, e.g. ``lambda opt: CosineAnnealingLR(opt, T_max=10)``), stepped
+    after every epoch, or after every batch with ``scheduler_per_batch=True``;
+    ReduceLROnPlateau is stepped with the monitored value (val_loss with validation data, else
+    the loss; per batch: the batch's loss).
+    ``sample_weight`` (n,) numbers >= 0 and ``class_weight`` ("balanced" or {class index:
+    weight}, for class labels or one 0/1 output) weight the rows: each batch's loss is
+    sum_i w_i l_i / sum_i w_i (the losses made of rows: mse, mae, huber, cross_entropy,
+    bce_with_logits), and the epoch's "loss" the weighted mean over its rows. Validation is
+    unweighted.
 
     Bad input (a feature shape the layers do not take, NaN or infinity in X or y, labels out of range or not
     integers, X and y of different lengths) raises before any weight changes.
@@ -183,8 +376,12 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     batch_size = n if batch_size is None else min(positive_int(batch_size, "batch_size"), n)
     if verbose not in (0, 1, 2):
         raise ValueError(f"verbose must be 0, 1 or 2, got {verbose!r}")
+    max_norm = _max_norm(clip_grad_norm)
+    weights = _sample_weights(loss, y, sample_weight, class_weight, n)
+    callbacks = _callbacks(callbacks)
     stopper = _early_stopping(early_stopping)
     optimizer = _optimizer(optimizer, model)
+    scheduler = _scheduler(scheduler, optimizer)
     rng = np.random.default_rng(seed)
 
     keys = ["loss"] + ([metric_name] if metric_name else [])
@@ -196,29 +393,45 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
 
     x_rows = np.empty((batch_size,) + X.shape[1:], X.dtype)  # gathered shuffled batches
     y_rows = np.empty((batch_size,) + y.shape[1:], y.dtype)
+    w_rows = np.empty(batch_size) if weights is not None else None
+    total_weight = float(weights.sum()) if weights is not None else float(n)
     grads = {}  # rows -> dL/dout buffer, for train_step
+    out_shape = model.output_shape(X.shape[1:])
     bar = _progress(verbose, epochs)
     try:
         for epoch in range(epochs):
             began = time.perf_counter()
+            lr = optimizer.param_groups[0]["lr"]
             order = rng.permutation(n) if shuffle else None
-            total_loss = total_metric = 0.0
+            total_loss = 0.0
+            metric = (_Metric(metric_fn, n, out_shape, model.dtype, y)
+                      if metric_fn is not None else None)
             for start in range(0, n, batch_size):
                 rows = min(batch_size, n - start)
+                wb = None
                 if order is None:
                     xb, yb = X[start:start + rows], y[start:start + rows]
+                    if weights is not None:
+                        wb = weights[start:start + rows]
                 else:
                     index = order[start:start + rows]
                     xb = np.take(X, index, axis=0, out=x_rows[:rows], mode="clip")
                     yb = np.take(y, index, axis=0, out=y_rows[:rows], mode="clip")
-                value, out = train_step(model, loss, optimizer, xb, yb, grads)
-                total_loss += value * rows
-                if metric_fn is not None:
-                    total_metric += metric_fn(out, yb) * rows
+                    if weights is not None:
+                        wb = np.take(weights, index, out=w_rows[:rows], mode="clip")
+                value, out = train_step(model, loss, optimizer, xb, yb, grads, max_norm, wb)
+                total_loss += value * (rows if wb is None else float(wb.sum()))
+                if metric is not None:
+                    metric.add(out, yb)
                 history.steps += 1
-            history["loss"].append(total_loss / n)
+                if scheduler is not None and scheduler_per_batch:
+                    if _is_plateau(scheduler):
+                        scheduler.step(value)
+                    else:
+                        scheduler.step()
+            history["loss"].append(total_loss / total_weight)
             if metric_name:
-                history[metric_name].append(total_metric / n)
+                history[metric_name].append(metric.value())
             if validation_data is not None:
                 val_loss, val_metric = _evaluate(model, X_val, y_val, loss, metric_fn,
                                                  max(batch_size, 1024))
@@ -227,7 +440,21 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
                     history[f"val_{metric_name}"].append(val_metric)
             history.epochs += 1
             stop = stopper is not None and stopper.update(epoch, history)
+            if scheduler is not None and not scheduler_per_batch:
+                if _is_plateau(scheduler):
+                    scheduler.step(history["val_loss" if validation_data is not None
+                                           else "loss"][-1])
+                else:
+                    scheduler.step()
             _report(bar, verbose, epoch, epochs, history, time.perf_counter() - began)
+            logs = {k: v[-1] for k, v in history.items()}
+            logs["lr"] = lr
+            for callback in callbacks:
+                try:
+                    if callback(epoch, dict(logs)):
+                        stop = True
+                except StopTraining:
+                    stop = True
             if stop:
                 break
     finally:
