@@ -156,8 +156,8 @@ class Sequential(Block):
         return e / e.sum(axis=1, keepdims=True)
 
     def summary(self, input_shape=None, file=sys.stdout):
-        """The layers, their output shapes and parameter counts as a table (a string),
-        printed to ``file`` (None: not printed). ``input_shape`` (without the batch
+        """The layers, their output shapes and parameter counts as a table, printed to
+        ``file`` (as Keras's summary; returns None), or returned as a string with file=None. ``input_shape`` (without the batch
         dimension, e.g. (30, 45)) gives the shapes; without it the first layer's fixed input
         shape or the last one the model saw is used, else the shapes are left out."""
         shape = input_shape or self.input_shape or next(reversed(self._shapes), None)
@@ -177,9 +177,9 @@ class Sequential(Block):
         rule = "-" * (sum(widths) + 4)
         text = "\n".join(lines[:1] + [rule] + lines[1:] +
                          [rule, f"parameters: {total:,} ({self.dtype})"])
-        if file is not None:
-            print(text, file=file)
-        return text
+        if file is None:
+            return text
+        print(text, file=file)
 
     def fit(self, X, y, **kwargs):
         return _fit(self, X, y, **kwargs)
