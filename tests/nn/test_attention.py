@@ -251,9 +251,15 @@ def test_multihead_attention_init_and_protocol():
     np.testing.assert_array_equal(again.in_proj_weight.data, w)
     no_bias = nn.MultiheadAttention(12, 3, bias=False, dtype=np.float64)
     assert [n for n, _ in no_bias.named_parameters()] == ["in_proj_weight", "out_proj.weight"]
-    theirs = torch.nn.TransformerEncoderLayer(8, 2, 16, batch_first=True)
-    ours = nn.TransformerEncoderLayer(8, 2, 16)
+    theirs = torch.nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, batch_first=True)
+    ours = nn.TransformerEncoderLayer(8, 2, 16, dropout=0.0, seed=4)
     assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]
+    # our state_dict loads into torch (strictly) and gives our outputs
+    theirs.load_state_dict({k: torch.from_numpy(v) for k, v in ours.state_dict().items()})
+    x = draw(np.random.default_rng(17), (3, 7, 8), np.float32)
+    with torch.no_grad():
+        np.testing.assert_allclose(theirs(torch.from_numpy(x)).numpy(), ours.infer(x),
+                                   **tol(np.float32))
 
 
 def test_attention_dropout_changes_per_forward_and_is_off_at_inference():

@@ -327,8 +327,9 @@ class PositionalEncoding(Layer):
         return np.add(x, self._table[:x.shape[1]], out=self._buffers.get(name, x.shape, x.dtype))
 
     def forward(self, x, training=True):
-        self._steps = x.shape[1] if isinstance(x, np.ndarray) and x.ndim == 3 else None
-        return self._add(x, "y")
+        y = self._add(x, "y")
+        self._steps = x.shape[1]
+        return y
 
     def infer(self, x):
         return self._add(x, "y_infer")

@@ -48,7 +48,7 @@ struct AttentionBackward {
   const T* qkv;
   const T* probs;
   const T* dropped;    // or null (the forward had no dropout)
-  AttentionShape shape;
+  AttentionShape shape;  // (causal is not read: P and Pd are 0 above the diagonal already)
 };
 
 // May throw std::bad_alloc (scratch) before anything is written.
