@@ -109,12 +109,14 @@ def run_layers(dtype):
 
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_attention_bitwise_across_thread_counts(simd_target, num_threads, dtype):
+    """1, 2 and 3 threads: the (batch, head) chunks run on the pool (B H T^2 d >= 2^18)."""
     with num_threads(1):
         one = run_layers(dtype)
-    with num_threads(2):
-        two = run_layers(dtype)
-    for a, b in zip(one, two):
-        np.testing.assert_array_equal(a, b)
+    for n in (2, 3):  # 3 threads on 2 cores: late participants, their chunks taken over
+        with num_threads(n):
+            other = run_layers(dtype)
+        for a, b in zip(one, other):
+            np.testing.assert_array_equal(a, b)
 
 
 # --- the layers against torch -----------------------------------------------------------------
