@@ -264,6 +264,25 @@ def test_multihead_attention_init_and_protocol():
                                    **tol(np.float32))
 
 
+def test_encoder_layer_forward_without_training_is_the_dropout_free_layer():
+    """forward(x, training=False) turns dropout off and keeps what backward needs."""
+    rng = np.random.default_rng(18)
+    x, dy = draw(rng, (2, 6, 8), np.float64), draw(rng, (2, 6, 8), np.float64)
+    for activation in ("relu", "gelu"):
+        ours = nn.TransformerEncoderLayer(8, 2, 12, dropout=0.5, activation=activation, seed=5,
+                                          dtype=np.float64)
+        plain = nn.TransformerEncoderLayer(8, 2, 12, dropout=0.0, activation=activation,
+                                           dtype=np.float64)
+        plain.load_state_dict(ours.state_dict())
+        np.testing.assert_array_equal(ours.forward(x, training=False), plain.forward(x))
+        np.testing.assert_array_equal(ours.infer(x), plain.infer(x))
+        np.testing.assert_array_equal(ours.backward(dy, write=True),
+                                      plain.backward(dy, write=True))
+        for p, q in zip(ours.parameters(), plain.parameters()):
+            np.testing.assert_array_equal(p.grad, q.grad)
+        assert not np.array_equal(ours.forward(x), plain.forward(x))
+
+
 def test_attention_dropout_changes_per_forward_and_is_off_at_inference():
     layer = nn.MultiheadAttention(8, 2, dropout=0.5, seed=1)
     x = draw(np.random.default_rng(8), (2, 6, 8), np.float32)

@@ -208,19 +208,18 @@ class TransformerEncoderLayer(Block):
     def output_shape(self, input_shape):
         return _sequence_shape(self, input_shape, self.d_model)
 
-    def _ff(self, x, training):
-        """dropout2(linear2(dropout(act(linear1(x))))), or the layers' infer at inference."""
-        if self.gelu is None:
-            h = (self.linear1.forward(x, training, epilogue="relu") if training
-                 else self.linear1.infer(x, epilogue="relu"))
-            if training:
-                self._hidden = h
-        else:
-            h = self.linear1.forward(x, training) if training else self.linear1.infer(x)
-            h = self.gelu.forward(h) if training else self.gelu.infer(h)
-        if not training:
+    def _ff(self, x, training, infer):
+        """dropout2(linear2(dropout(act(linear1(x))))), with the layers' infer at inference."""
+        if infer:
+            h = (self.linear1.infer(x, epilogue="relu") if self.gelu is None
+                 else self.gelu.infer(self.linear1.infer(x)))
             return self.linear2.infer(h)
-        return self.dropout2.forward(self.linear2.forward(self.dropout.forward(h)))
+        if self.gelu is None:
+            h = self._hidden = self.linear1.forward(x, training, epilogue="relu")
+        else:
+            h = self.gelu.forward(self.linear1.forward(x, training), training)
+        h = self.linear2.forward(self.dropout.forward(h, training), training)
+        return self.dropout2.forward(h, training)
 
     def _ff_backward(self, dy, write):
         d = self.dropout2.backward(dy)
@@ -233,24 +232,31 @@ class TransformerEncoderLayer(Block):
     def _sum(self, a, b, name):
         return np.add(a, b, out=self._buffers.get(name, a.shape, a.dtype))
 
-    def _run(self, x, training):
+    def _run(self, x, training, infer):
         _check_sequence(self, x, self.d_model, self.dtype)
-        kind = "" if training else "_infer"
-        attn = ((lambda v: self.dropout1.forward(self.self_attn.forward(v))) if training
-                else self.self_attn.infer)
-        norm1 = self.norm1.forward if training else self.norm1.infer
-        norm2 = self.norm2.forward if training else self.norm2.infer
+        kind = "_infer" if infer else ""
+        if infer:
+            attn, norm1, norm2 = self.self_attn.infer, self.norm1.infer, self.norm2.infer
+        else:
+            def attn(v):
+                return self.dropout1.forward(self.self_attn.forward(v, training), training)
+
+            def norm1(v):
+                return self.norm1.forward(v, training)
+
+            def norm2(v):
+                return self.norm2.forward(v, training)
         if self.norm_first:
             h = self._sum(x, attn(norm1(x)), "h" + kind)
-            return self._sum(h, self._ff(norm2(h), training), "y" + kind)
+            return self._sum(h, self._ff(norm2(h), training, infer), "y" + kind)
         h = norm1(self._sum(x, attn(x), "s1" + kind))
-        return norm2(self._sum(h, self._ff(h, training), "s2" + kind))
+        return norm2(self._sum(h, self._ff(h, training, infer), "s2" + kind))
 
     def forward(self, x, training=True):
-        return self._run(x, training)
+        return self._run(x, training, infer=False)
 
     def infer(self, x):
-        return self._run(x, False)
+        return self._run(x, False, infer=True)
 
     def backward(self, dy, *, input_grad=True, write=False):
         attn = self.self_attn
