@@ -465,6 +465,15 @@ NN_CASES = {
                   sequence_forward_backward, look_sequence_layer, {"Conv1d"}),
     "nn.TCNBlock": (layer_system(lambda: nn.TCNBlock(6, 4, dropout=0.2, seed=0)),
                     sequence_forward_backward, look_sequence_layer, {"TCNBlock"}),
+    "nn.MultiheadAttention": (
+        layer_system(lambda: nn.MultiheadAttention(6, 2, dropout=0.2, causal=True, seed=0)),
+        sequence_forward_backward, look_sequence_layer, {"MultiheadAttention"}),
+    "nn.TransformerEncoderLayer": (
+        layer_system(lambda: nn.TransformerEncoderLayer(6, 2, 8, dropout=0.2, seed=0)),
+        sequence_forward_backward, look_sequence_layer, {"TransformerEncoderLayer"}),
+    "nn.PositionalEncoding": (
+        layer_system(lambda: nn.PositionalEncoding(6, max_len=9, kind="learned", seed=0)),
+        sequence_forward_backward, look_sequence_layer, {"PositionalEncoding"}),
 }
 CASES.update(NN_CASES)
 

@@ -17,6 +17,7 @@ void register_clip(py::module_& m);
 void register_trading(py::module_& m);
 void register_conv(py::module_& m);
 void register_linear_epoch(py::module_& m);
+void register_attention(py::module_& m);
 }
 }  // namespace steepest
 
@@ -52,4 +53,5 @@ PYBIND11_MODULE(_core, m) {
   bind::register_trading(m);
   bind::register_conv(m);
   bind::register_linear_epoch(m);
+  bind::register_attention(m);
 }

@@ -235,9 +235,29 @@ void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra)
   else if (chunks > 1) run_chunks(chunks, int(lesser(threads, chunks)), task);
 }
 
+// One product on the calling thread alone, for kernels that run many small products inside
+// their own pool chunks (attention's per-head products): gemm_serial_space(g) elements of
+// packing space (a multiple of 64 bytes), then gemm_serial(g, space) with space 64-byte aligned.
+// Nothing is allocated, nothing throws; the result is bitwise gemm(g)'s.
+template <class T>
+int64_t gemm_serial_space(const Gemm<T>& g) {
+  return split(g, 1).slot;
+}
+
+template <class T>
+void gemm_serial(const Gemm<T>& g, T* space) {
+  Split<T> s = split(g, 1);
+  s.space = space;
+  if (s.chunks() == 1) s.run(0);
+}
+
 STEEPEST_KERNEL_ENTRY(gemm)
 template void gemm_together<float>(const Gemm<float>*, const Gemm<float>&, ChunkTask);
 template void gemm_together<double>(const Gemm<double>*, const Gemm<double>&, ChunkTask);
+template int64_t gemm_serial_space<float>(const Gemm<float>&);
+template int64_t gemm_serial_space<double>(const Gemm<double>&);
+template void gemm_serial<float>(const Gemm<float>&, float*);
+template void gemm_serial<double>(const Gemm<double>&, double*);
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

@@ -14,14 +14,15 @@ def test_bench_nn_writes_both_tables(tmp_path, capsys):
     assert main(["bench", "nn", "--repeats", "1", "--epochs", "1", "--threads", "1",
                  "--no-torch", "--out", str(tmp_path)]) == 0
     out = capsys.readouterr().out
-    assert "GEMM" in out and "digits" in out and "TCN" in out
+    assert "GEMM" in out and "digits" in out and "TCN" in out and "Transformer" in out
     (path,) = tmp_path.glob("nn-*.json")
     report = json.loads(path.read_text())
     assert {r["case"] for r in report["gemm"]} == {"nn", "nt", "tn", "tt"}
     assert [r["framework"] for r in report["model"]] == ["steepest", "sklearn"]
     assert report["machine"]["cores"] >= 1
-    (tcn,) = report["sequence"]
+    tcn, transformer = report["sequence"]
     assert tcn["model"] == "TCN" and tcn["threads"] == 1 and tcn["steepest_s"] > 0 and tcn["floor_s"] > 0
+    assert transformer["model"] == "Transformer" and transformer["steepest_s"] > 0
 
 
 def test_bench_nn_rejects_bad_threads():
@@ -46,3 +47,28 @@ def test_tcn_models_agree_and_the_flops_are_the_models():
     assert seq_models.flops(nn_tcn) == 2 * first + 8 * 3 * conv  # the first conv needs no dx
     ours = nn_tcn.steepest_model()
     assert sum(p.data.size for p in ours.parameters()) == 4 * (2 * (64 * 64 * 3 + 64)) + 45 * 64 + 64 + 65
+
+
+def test_transformer_models_agree_and_the_flops_are_the_models():
+    """The bench's PyTorch Transformer (torch.nn.TransformerEncoder) has our model's weights and
+    output, and products() counts the model's matrix products: per encoder layer 3 passes of
+    2 * B*T * d_model * (3 + 1 + 2 * ff / d_model) d_model for the dense products and
+    6 * 2 * B * T * T * d_model for the attention's, plus the first and last Dense."""
+    torch = pytest.importorskip("torch")
+    from steepest.bench import nn_transformer as spec
+    from steepest.bench import seq_models
+
+    X, y = spec.data()
+    net = spec.torch_model()
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(spec.steepest_model().predict(X), theirs, rtol=1e-4, atol=1e-5)
+    assert seq_models.torch_step(spec, X, y)() is None
+    rows, d, ff = spec.B * spec.T, spec.D, spec.FF
+    dense = 3 * 2 * rows * d * (3 * d + d + 2 * ff)
+    attention = 6 * 2 * spec.B * spec.T * spec.T * d
+    ends = 2 * 2 * rows * spec.F * d + 3 * 2 * spec.B * d
+    assert seq_models.flops(spec) == spec.LAYERS * (dense + attention) + ends
+    ours = spec.steepest_model()
+    layer = 4 * d * d + 4 * d + 2 * d * ff + ff + d + 4 * d
+    assert sum(p.data.size for p in ours.parameters()) == spec.F * d + d + 2 * layer + d + 1

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "steepest/nn/activations.h"
+#include "steepest/nn/attention.h"
 #include "steepest/nn/conv1d.h"
 #include "steepest/nn/dense.h"
 #include "steepest/nn/dropout.h"
@@ -62,7 +63,9 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(layernorm_forward, LayerNormForwardKernel)            \
   X(layernorm_backward, LayerNormBackwardKernel)          \
   X(conv1d_forward, Conv1dForwardKernel)                  \
-  X(conv1d_backward, Conv1dBackwardKernel)
+  X(conv1d_backward, Conv1dBackwardKernel)                \
+  X(attention_forward, AttentionForwardKernel)            \
+  X(attention_backward, AttentionBackwardKernel)
 
 template <class T>
 struct Kernels {

@@ -13,8 +13,9 @@ import time
 import steepest
 
 from . import gemm, machine, nn_model, nn_tcn, seq_models
+from . import nn_transformer
 
-SEQUENCE_MODELS = (nn_tcn,)
+SEQUENCE_MODELS = (nn_tcn, nn_transformer)
 
 
 def main(argv=None):

@@ -20,10 +20,12 @@ from .conv import Conv1d, TCNBlock
 from .gradcheck import check_grad
 from .losses import CustomLoss
 from .config import from_config as layer_from_config
+from .attention import MultiheadAttention, PositionalEncoding, TransformerEncoderLayer
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
            "Conv1d", "TCNBlock", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
-           "History", "fit", "evaluate", "functional", "init"]
-__all__ += ["StopTraining", "check_grad", "CustomLoss", "layer_from_config"]
+           "History", "fit", "evaluate", "functional", "init", "StopTraining", "check_grad",
+           "CustomLoss", "layer_from_config", "MultiheadAttention", "TransformerEncoderLayer",
+           "PositionalEncoding"]

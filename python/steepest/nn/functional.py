@@ -90,6 +90,17 @@ Dropout (inverted: kept elements are scaled by 1 / (1 - p))::
                     dx=None, input_grad=True, accumulate=True, relu_output=None) -> dx or None
         dweight (out, in, K) and dbias (out,) += (or = with accumulate=False) their gradients;
         dx (B, T, in) written unless input_grad=False; relu_output as in dense_backward.
+
+Self-attention per head on a packed projection (torch.nn.MultiheadAttention's core)::
+
+    attention_forward(qkv, num_heads, causal=False, p=0.0, seed=0, out=None, probs=None,
+                      dropped=None) -> (out, probs, dropped)
+        qkv (B, T, 3E): q | k | v, head h in columns h d of each (d = E / num_heads).
+        probs (B, H, T, T) = softmax(Q K^T / sqrt(d)) per head (masked above the diagonal when
+        causal), dropped = dropout(probs, p, seed) (None when p == 0), out (B, T, E) =
+        dropped V (probs V without dropout), heads side by side.
+    attention_backward(dout, qkv, probs, dropped, num_heads, causal=False, dqkv=None) -> dqkv
+        dqkv (B, T, 3E) written from dout (B, T, E) and the forward's probs and dropped.
 """
 
 import numbers
@@ -101,7 +112,8 @@ from steepest import _core
 __all__ = ["dense_forward", "dense_backward", "activation_forward", "activation_backward",
            "SAVES", "loss_value_and_grad", "loss_value", "LOSSES", "ratio_loss", "reinforce_loss",
            "dropout_forward", "dropout_backward", "layernorm_forward", "layernorm_backward",
-           "conv1d_padding", "conv1d_forward", "conv1d_backward"]
+           "conv1d_padding", "conv1d_forward", "conv1d_backward",
+           "attention_forward", "attention_backward"]
 
 # What each activation's backward needs from its forward.
 SAVES = {"relu": "input", "leaky_relu": "input", "tanh": "output", "sigmoid": "output",
@@ -351,3 +363,38 @@ def conv1d_backward(dy, x, weight, dweight, dbias=None, stride=1, dilation=1, pa
     _core.conv1d_backward(dx, dweight, dbias, dy, x, weight, stride, dilation, left, right,
                           bool(accumulate), relu_output)
     return dx
+
+
+def _attention_sizes(qkv, num_heads):
+    _dtype_of("qkv", qkv)
+    if qkv.ndim != 3 or qkv.shape[2] % 3:
+        raise ValueError(f"attention: qkv must be 3-d (batch, steps, 3 * embed_dim), got "
+                         f"{qkv.shape}")
+    b, t, e3 = qkv.shape
+    return b, t, e3 // 3, _geometry(num_heads, "num_heads", 1)
+
+
+def attention_forward(qkv, num_heads, causal=False, p=0.0, seed=0, out=None, probs=None,
+                      dropped=None):
+    """(out (B, T, E), probs (B, H, T, T), dropped or None) of self-attention on qkv."""
+    b, t, e, h = _attention_sizes(qkv, num_heads)
+    if isinstance(p, bool) or not isinstance(p, numbers.Real) or not 0 <= p <= 1:
+        raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < 2**64:
+        raise ValueError(f"attention: seed must be an int in [0, 2**64), got {seed!r}")
+    out = _like(out, (b, t, e), qkv.dtype)
+    probs = _like(probs, (b, h, t, t), qkv.dtype)
+    if p > 0:
+        dropped = _like(dropped, (b, h, t, t), qkv.dtype)
+    elif dropped is not None:
+        raise ValueError("attention_forward: dropped given with p == 0")
+    _core.attention_forward(out, probs, dropped, qkv, h, bool(causal), float(p), int(seed))
+    return out, probs, dropped
+
+
+def attention_backward(dout, qkv, probs, dropped, num_heads, causal=False, dqkv=None):
+    """dqkv (B, T, 3E), written."""
+    _attention_sizes(qkv, num_heads)
+    dqkv = _like(dqkv, qkv.shape, qkv.dtype)
+    _core.attention_backward(dqkv, dout, qkv, probs, dropped, int(num_heads), bool(causal))
+    return dqkv

@@ -199,3 +199,67 @@ def conv1d_backward(dy, x, weight, stride=1, dilation=1, padding=(0, 0)):
         dweight[:, :, k] = np.einsum("bto,btc->oc", dy, xp[:, rows, :])
     left = padding[0]
     return dxp[:, left:left + np.shape(x)[1], :], dweight, dy.sum(axis=(0, 1))
+
+
+def _heads(qkv, num_heads):
+    """qkv (B, T, 3E) -> q, k, v (B, H, T, d), float64."""
+    qkv = _f64(qkv)
+    b, t, e3 = qkv.shape
+    d = e3 // 3 // num_heads
+    q, k, v = (qkv[:, :, i * e3 // 3:(i + 1) * e3 // 3].reshape(b, t, num_heads, d)
+               .transpose(0, 2, 1, 3) for i in range(3))
+    return q, k, v
+
+
+def attention_forward(qkv, num_heads, causal=False, p=0.0, seed=0):
+    """Self-attention per head on qkv (B, T, 3E) (q | k | v, head h in columns h d of each):
+    probs (B, H, T, T) = softmax(Q K^T / sqrt(d)) (-inf above the diagonal if causal),
+    dropped = dropout(probs, p, seed) (the kernel's mask over probs' elements in order),
+    out (B, T, E) = dropped V with the heads side by side. Returns (out, probs, dropped)."""
+    q, k, v = _heads(qkv, num_heads)
+    b, h, t, d = q.shape
+    s = q @ k.transpose(0, 1, 3, 2) / math.sqrt(d)
+    if causal:
+        s = np.where(np.tril(np.ones((t, t), bool)), s, -np.inf)
+    e = np.exp(s - s.max(axis=-1, keepdims=True))
+    probs = e / e.sum(axis=-1, keepdims=True)
+    dropped = dropout(probs, p, seed) if p > 0 else probs
+    out = (dropped @ v).transpose(0, 2, 1, 3).reshape(b, t, h * d)
+    return out, probs, dropped
+
+
+def attention_backward(dout, qkv, probs, dropped, num_heads):
+    """dqkv (B, T, 3E) from dout (B, T, E): dV = Pd^T dO, dPd = dO V^T, dS = (Pd dPd -
+    P rowsum(Pd dPd)) / sqrt(d), dQ = dS K, dK = dS^T Q."""
+    q, k, v = _heads(qkv, num_heads)
+    b, h, t, d = q.shape
+    p, pd = _f64(probs), _f64(dropped)
+    do = _f64(dout).reshape(b, t, h, d).transpose(0, 2, 1, 3)
+    dv = pd.transpose(0, 1, 3, 2) @ do
+    dpd = do @ v.transpose(0, 1, 3, 2)
+    ds = (pd * dpd - p * (pd * dpd).sum(axis=-1, keepdims=True)) / math.sqrt(d)
+    dq, dk = ds @ k, ds.transpose(0, 1, 3, 2) @ q
+    return np.concatenate([g.transpose(0, 2, 1, 3).reshape(b, t, h * d) for g in (dq, dk, dv)],
+                          axis=2)
+
+
+def multihead_attention_forward(x, in_proj_weight, in_proj_bias, out_proj_weight, out_proj_bias,
+                                num_heads, causal=False):
+    """torch.nn.MultiheadAttention(batch_first=True)(x, x, x) without dropout: y (B, T, E) =
+    attention(x W_in^T + b_in) W_out^T + b_out."""
+    qkv = _f64(x) @ _f64(in_proj_weight).T
+    if in_proj_bias is not None:
+        qkv = qkv + _f64(in_proj_bias)
+    out = attention_forward(qkv, num_heads, causal)[0] @ _f64(out_proj_weight).T
+    return out if out_proj_bias is None else out + _f64(out_proj_bias)
+
+
+def positional_encoding(max_len, d_model):
+    """The sinusoidal table (max_len, d_model) of Vaswani et al. 2017 as the PyTorch tutorial
+    builds it: pe[t, 2i] = sin(t w_i), pe[t, 2i + 1] = cos(t w_i), w_i = 10000^(-2i / d_model)."""
+    position = np.arange(max_len, dtype=np.float64)[:, None]
+    rate = np.exp(np.arange(0, d_model, 2, dtype=np.float64) * (-math.log(10000.0) / d_model))
+    pe = np.zeros((max_len, d_model))
+    pe[:, 0::2] = np.sin(position * rate)
+    pe[:, 1::2] = np.cos(position * rate[:d_model // 2])
+    return pe
