@@ -11,6 +11,7 @@
 #include "steepest/nn/dense.h"
 #include "steepest/nn/dropout.h"
 #include "steepest/nn/gemm.h"
+#include "steepest/nn/gru.h"
 #include "steepest/nn/layernorm.h"
 #include "steepest/nn/losses.h"
 #include "steepest/optim.h"
@@ -62,7 +63,9 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(layernorm_forward, LayerNormForwardKernel)            \
   X(layernorm_backward, LayerNormBackwardKernel)          \
   X(conv1d_forward, Conv1dForwardKernel)                  \
-  X(conv1d_backward, Conv1dBackwardKernel)
+  X(conv1d_backward, Conv1dBackwardKernel)                \
+  X(gru_forward, GruForwardKernel)                        \
+  X(gru_backward, GruBackwardKernel)
 
 template <class T>
 struct Kernels {

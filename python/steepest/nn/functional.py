@@ -90,6 +90,20 @@ Dropout (inverted: kept elements are scaled by 1 / (1 - p))::
                     dx=None, input_grad=True, accumulate=True, relu_output=None) -> dx or None
         dweight (out, in, K) and dbias (out,) += (or = with accumulate=False) their gradients;
         dx (B, T, in) written unless input_grad=False; relu_output as in dense_backward.
+
+One GRU layer over a whole sequence (torch.nn.GRU's weights (3H, F) / (3H, H), gates r, z, n;
+equations in ``steepest.reference.nn.gru_forward``), one call per layer per pass::
+
+    gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, out=None,
+                gates=None) -> (y, gates)
+        x (B, T, F), h0 (B, H) or None (zeros) -> y (B, T, H) = h_1..h_T, gates (B, T, 4H) = r,
+        z, n and W_hn h + b_hn of each step (what gru_backward needs).
+    gru_backward(dy, x, weight_ih, weight_hh, y, gates, dweight_ih, dweight_hh, dbias_ih=None,
+                 dbias_hh=None, h0=None, dx=None, dh0=None, input_grad=True, accumulate=True,
+                 dgates_ih=None, dgates_hh=None) -> dx or None
+        dy (B, T, H) = dL/dy: the weight and bias gradients += (or = with accumulate=False);
+        dx (B, T, F) written unless input_grad=False; dh0 (B, H) = dL/dh0 written if given;
+        dgates_ih, dgates_hh (B, T, 3H): the gates' gradients (scratch, allocated if None).
 """
 
 import numbers
@@ -351,3 +365,42 @@ def conv1d_backward(dy, x, weight, dweight, dbias=None, stride=1, dilation=1, pa
     _core.conv1d_backward(dx, dweight, dbias, dy, x, weight, stride, dilation, left, right,
                           bool(accumulate), relu_output)
     return dx
+
+
+def _gru_sizes(x, weight_hh):
+    _dtype_of("x", x)
+    _dtype_of("weight_hh", weight_hh)
+    if x.ndim != 3 or weight_hh.ndim != 2:
+        raise ValueError(f"gru: x must be 3-d (batch, steps, features) and weight_hh 2-d "
+                         f"(3 * hidden_size, hidden_size), got {x.shape} and {weight_hh.shape}")
+    return x.shape[0], x.shape[1], weight_hh.shape[1]
+
+
+def gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, out=None,
+                gates=None):
+    """(y (B, T, H), gates (B, T, 4H)) of one GRU layer over x (B, T, F) from h0 (None: 0)."""
+    batch, steps, hidden = _gru_sizes(x, weight_hh)
+    out = _like(out, (batch, steps, hidden), x.dtype)
+    gates = _like(gates, (batch, steps, 4 * hidden), x.dtype)
+    _core.gru_forward(out, gates, x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    return out, gates
+
+
+def gru_backward(dy, x, weight_ih, weight_hh, y, gates, dweight_ih, dweight_hh, dbias_ih=None,
+                 dbias_hh=None, h0=None, dx=None, dh0=None, input_grad=True, accumulate=True,
+                 dgates_ih=None, dgates_hh=None):
+    """Backward through time of gru_forward: parameter gradients += (= with accumulate=False),
+    dh0 written if given, dx (B, T, F) written and returned unless input_grad=False."""
+    batch, steps, hidden = _gru_sizes(x, weight_hh)
+    if input_grad:
+        dx = _like(dx, x.shape, x.dtype)
+    elif dx is not None:
+        raise ValueError("gru_backward: dx given with input_grad=False")
+    dgates_ih = _like(dgates_ih, (batch, steps, 3 * hidden), x.dtype)
+    dgates_hh = _like(dgates_hh, (batch, steps, 3 * hidden), x.dtype)
+    _core.gru_backward(dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh, dgates_ih, dgates_hh,
+                       dy, x, h0, y, gates, weight_ih, weight_hh, bool(accumulate))
+    return dx
+
+
+__all__ += ["gru_forward", "gru_backward"]

@@ -199,3 +199,64 @@ def conv1d_backward(dy, x, weight, stride=1, dilation=1, padding=(0, 0)):
         dweight[:, :, k] = np.einsum("bto,btc->oc", dy, xp[:, rows, :])
     left = padding[0]
     return dxp[:, left:left + np.shape(x)[1], :], dweight, dy.sum(axis=(0, 1))
+
+
+def _sigmoid(a):
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+def gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None):
+    """(y, gates) of one torch.nn.GRU layer over x (B, T, F) from h0 (B, H) (None: zeros), gates
+    r, z, n in that order (weight_ih (3H, F), weight_hh (3H, H), biases (3H,)):
+
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)     z likewise
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))  h' = (1 - z) * n + z * h
+
+    y (B, T, H) is every h'; gates (B, T, 4H) holds r, z, n and W_hn h + b_hn of each step."""
+    x, w_ih, w_hh = _f64(x), _f64(weight_ih), _f64(weight_hh)
+    batch, steps, _ = x.shape
+    hidden = w_hh.shape[1]
+    b_ih = np.zeros(3 * hidden) if bias_ih is None else _f64(bias_ih)
+    b_hh = np.zeros(3 * hidden) if bias_hh is None else _f64(bias_hh)
+    h = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    y = np.zeros((batch, steps, hidden))
+    gates = np.zeros((batch, steps, 4 * hidden))
+    for t in range(steps):
+        gi_r, gi_z, gi_n = np.split(x[:, t] @ w_ih.T + b_ih, 3, axis=1)
+        gh_r, gh_z, gh_n = np.split(h @ w_hh.T + b_hh, 3, axis=1)
+        r = _sigmoid(gi_r + gh_r)
+        z = _sigmoid(gi_z + gh_z)
+        n = np.tanh(gi_n + r * gh_n)
+        h = (1 - z) * n + z * h
+        y[:, t] = h
+        gates[:, t] = np.concatenate([r, z, n, gh_n], axis=1)
+    return y, gates
+
+
+def gru_backward(dy, x, weight_ih, weight_hh, y, gates, h0=None):
+    """(dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh) of gru_forward for the upstream dy
+    (B, T, H), backwards through time from its saved y and gates."""
+    dy, x, w_ih, w_hh = _f64(dy), _f64(x), _f64(weight_ih), _f64(weight_hh)
+    y, gates = _f64(y), _f64(gates)
+    batch, steps, hidden = dy.shape
+    h0 = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    dx = np.zeros_like(x)
+    dw_ih, dw_hh = np.zeros_like(w_ih), np.zeros_like(w_hh)
+    db_ih, db_hh = np.zeros(3 * hidden), np.zeros(3 * hidden)
+    dh_next = np.zeros((batch, hidden))
+    for t in reversed(range(steps)):
+        h_prev = y[:, t - 1] if t > 0 else h0
+        r, z, n, gh_n = np.split(gates[:, t], 4, axis=1)
+        dh = dy[:, t] + dh_next
+        da_n = dh * (1 - z) * (1 - n * n)              # through n = tanh(a_n)
+        da_z = dh * (h_prev - n) * z * (1 - z)         # through z = sigmoid(a_z)
+        da_r = da_n * gh_n * r * (1 - r)               # a_n = gi_n + r gh_n
+        dgi = np.concatenate([da_r, da_z, da_n], axis=1)
+        dgh = np.concatenate([da_r, da_z, da_n * r], axis=1)
+        dx[:, t] = dgi @ w_ih
+        dw_ih += dgi.T @ x[:, t]
+        dw_hh += dgh.T @ h_prev
+        db_ih += dgi.sum(axis=0)
+        db_hh += dgh.sum(axis=0)
+        dh_next = dh * z + dgh @ w_hh
+    return dx, dh_next, dw_ih, dw_hh, db_ih, db_hh
