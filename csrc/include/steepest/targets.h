@@ -13,6 +13,7 @@
 #include "steepest/nn/gemm.h"
 #include "steepest/nn/layernorm.h"
 #include "steepest/nn/losses.h"
+#include "steepest/nn/lstm.h"
 #include "steepest/optim.h"
 
 namespace steepest {
@@ -62,7 +63,9 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(layernorm_forward, LayerNormForwardKernel)            \
   X(layernorm_backward, LayerNormBackwardKernel)          \
   X(conv1d_forward, Conv1dForwardKernel)                  \
-  X(conv1d_backward, Conv1dBackwardKernel)
+  X(conv1d_backward, Conv1dBackwardKernel)                \
+  X(lstm_forward, LstmForwardKernel)                      \
+  X(lstm_backward, LstmBackwardKernel)
 
 template <class T>
 struct Kernels {
