@@ -16,6 +16,7 @@ void register_nn(py::module_& m);
 void register_clip(py::module_& m);
 void register_trading(py::module_& m);
 void register_conv(py::module_& m);
+void register_lstm(py::module_& m);
 void register_gru(py::module_& m);
 }
 }  // namespace steepest
@@ -51,5 +52,6 @@ PYBIND11_MODULE(_core, m) {
   bind::register_clip(m);
   bind::register_trading(m);
   bind::register_conv(m);
+  bind::register_lstm(m);
   bind::register_gru(m);
 }

@@ -14,6 +14,7 @@
 #include "steepest/nn/gru.h"
 #include "steepest/nn/layernorm.h"
 #include "steepest/nn/losses.h"
+#include "steepest/nn/lstm.h"
 #include "steepest/optim.h"
 
 namespace steepest {
@@ -64,6 +65,8 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(layernorm_backward, LayerNormBackwardKernel)          \
   X(conv1d_forward, Conv1dForwardKernel)                  \
   X(conv1d_backward, Conv1dBackwardKernel)                \
+  X(lstm_forward, LstmForwardKernel)                      \
+  X(lstm_backward, LstmBackwardKernel)                    \
   X(gru_forward, GruForwardKernel)                        \
   X(gru_backward, GruBackwardKernel)
 

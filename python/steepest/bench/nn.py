@@ -13,8 +13,10 @@ import time
 import steepest
 
 from . import gemm, machine, nn_model, nn_tcn, seq_models
+from . import nn_lstm
 
 SEQUENCE_MODELS = (nn_tcn,)
+SEQUENCE_MODELS += nn_lstm.SPECS
 
 
 def main(argv=None):

@@ -17,9 +17,11 @@ from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Los
                      ReinforceLoss, SharpeLoss, SortinoLoss)
 from .model import Sequential
 from .conv import Conv1d, TCNBlock
+from .recurrent import LSTM, Recurrent
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
            "Conv1d", "TCNBlock", "Loss", "MSELoss", "L1Loss", "HuberLoss", "CrossEntropyLoss",
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
            "History", "fit", "evaluate", "functional", "init"]
+__all__ += ["Recurrent", "LSTM"]

@@ -201,8 +201,55 @@ def conv1d_backward(dy, x, weight, stride=1, dilation=1, padding=(0, 0)):
     return dxp[:, left:left + np.shape(x)[1], :], dweight, dy.sum(axis=(0, 1))
 
 
-def _sigmoid(a):
-    return 1.0 / (1.0 + np.exp(-a))
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=None):
+    """One LSTM layer (torch.nn.LSTM's equations, gate order i, f, g, o) over x (B, T, F):
+    (y (B, T, H), c (B, T, H), gates (B, T, 4H) = [i f g o] after their activations), step by
+    step: z = x_t W_ih^T + b_ih + h W_hh^T + b_hh, c = f c + i g, h = o tanh(c)."""
+    x, weight_ih, weight_hh = _f64(x), _f64(weight_ih), _f64(weight_hh)
+    batch, steps, _ = x.shape
+    hidden = weight_hh.shape[1]
+    h = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    cell = np.zeros((batch, hidden)) if c0 is None else _f64(c0)
+    bias = (0.0 if bias_ih is None else _f64(bias_ih)) + (0.0 if bias_hh is None else _f64(bias_hh))
+    y, c, gates = (np.empty((batch, steps, n * hidden)) for n in (1, 1, 4))
+    for t in range(steps):
+        z = x[:, t] @ weight_ih.T + h @ weight_hh.T + bias
+        i, f, g, o = np.split(z, 4, axis=1)
+        i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+        cell = f * cell + i * g
+        h = o * np.tanh(cell)
+        y[:, t], c[:, t], gates[:, t] = h, cell, np.concatenate([i, f, g, o], axis=1)
+    return y, c, gates
+
+
+def lstm_backward(dy, x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=None):
+    """(dx, dweight_ih, dweight_hh, dbias) of lstm_forward for the upstream dy (B, T, H) (the
+    final states' gradients zero; dbias is both biases' gradient), backward through time."""
+    dy, x, weight_ih, weight_hh = _f64(dy), _f64(x), _f64(weight_ih), _f64(weight_hh)
+    y, c, gates = lstm_forward(x, weight_ih, weight_hh, bias_ih, bias_hh, h0, c0)
+    batch, steps, hidden = y.shape
+    h_init = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    c_init = np.zeros((batch, hidden)) if c0 is None else _f64(c0)
+    dz = np.empty_like(gates)
+    dh, dc = np.zeros((batch, hidden)), np.zeros((batch, hidden))
+    for t in reversed(range(steps)):
+        i, f, g, o = np.split(gates[:, t], 4, axis=1)
+        c_prev = c[:, t - 1] if t > 0 else c_init
+        tc = np.tanh(c[:, t])
+        dh = dy[:, t] + dh
+        dc = dc + dh * o * (1 - tc**2)
+        dz[:, t] = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                                   dc * i * (1 - g**2), dh * tc * o * (1 - o)], axis=1)
+        dc = dc * f
+        dh = dz[:, t] @ weight_hh
+    h_prev = np.concatenate([h_init[:, None], y[:, :-1]], axis=1)
+    dweight_ih = np.einsum("btg,btf->gf", dz, x)
+    dweight_hh = np.einsum("btg,bth->gh", dz, h_prev)
+    return dz @ weight_ih, dweight_ih, dweight_hh, dz.sum(axis=(0, 1))
 
 
 def gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None):

@@ -1,0 +1,189 @@
+// One LSTM layer over a whole sequence on the gemm of the same SIMD target: equations, shapes and
+// the GEMMs in steepest/nn/lstm.h. The time loop runs here, one call per layer and direction.
+//
+// Threads: the all-T products (the input projection, dW_ih, dW_hh, dX: B T x 4H x F and the
+// like) are large and split over the pool by gemm(). A step's recurrent product is small
+// (B x H x 4H multiply-adds: 2^20 at B = 64, H = 64), and gemm() splits it only from
+// 2 x kChunkFlops = 2^20 on (below that, waking a worker costs more than the product). The
+// element-wise cell pass of a step (B H elements, a few microseconds) runs on the calling thread
+// right after its product: a split would wake the workers once more per step for too little.
+// Every result is bitwise the same for any thread count (gemm's guarantee; the rest is serial).
+#include <cstddef>
+#include <initializer_list>
+#include <vector>
+
+#include "steepest/nn/gemm.h"
+#include "steepest/nn/lstm.h"
+#include "steepest/targets.h"
+#include "../runtime/pool.h"
+
+namespace steepest {
+namespace STEEPEST_TARGET {
+
+#include "steepest/kernel_math.h"
+#include "steepest/nn/approx.h"
+
+template <class T>
+void gemm(const Gemm<T>&);
+template <class T>
+void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);  // gemm.cc
+
+namespace {
+
+// Step t's cell update from its pre-activations z (in gates), c_{t-1} (row b at c_prev + b ldp):
+// gates post-activation (in place), c_t and h_t = y[:, t].
+template <class T>
+void cell_forward(const LstmForward<T>& f, int64_t t, const T* c_prev, int64_t ldp) {
+  const int64_t steps = f.shape.steps, H = f.shape.hidden;
+  for (int64_t b = 0; b < f.shape.batch; ++b) {
+    const int64_t row = b * steps + t;
+    T* __restrict zi = f.gates + row * 4 * H;
+    T* __restrict zf = zi + H;
+    T* __restrict zg = zf + H;
+    T* __restrict zo = zg + H;
+    T* __restrict c = f.c + row * H;
+    T* __restrict h = f.y + row * H;
+    const T* __restrict cp = c_prev + b * ldp;
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = sigmoid_approx(zi[j]), fg = sigmoid_approx(zf[j]);
+      const T g = tanh_approx(zg[j]), o = sigmoid_approx(zo[j]);
+      const T cv = fg * cp[j] + i * g;
+      zi[j] = i;
+      zf[j] = fg;
+      zg[j] = g;
+      zo[j] = o;
+      c[j] = cv;
+      h[j] = o * tanh_approx(cv);
+    }
+  }
+}
+
+// Step t's backward through the cell: dZ_t (in dgates) from dy[:, t] + dh (dh_{t+1}) and dc
+// (dc_{t+1}, replaced by dc_t); c_{t-1} row b at c_prev + b ldp.
+template <class T>
+void cell_backward(const LstmBackward<T>& d, int64_t t, const T* c_prev, int64_t ldp, const T* dh,
+                   T* dc) {
+  const int64_t steps = d.shape.steps, H = d.shape.hidden;
+  for (int64_t b = 0; b < d.shape.batch; ++b) {
+    const int64_t row = b * steps + t;
+    const T* __restrict gi = d.gates + row * 4 * H;
+    const T* __restrict gf = gi + H;
+    const T* __restrict gg = gf + H;
+    const T* __restrict go = gg + H;
+    T* __restrict di = d.dgates + row * 4 * H;
+    T* __restrict df = di + H;
+    T* __restrict dg = df + H;
+    T* __restrict dout = dg + H;
+    const T* __restrict c = d.c + row * H;
+    const T* __restrict cp = c_prev + b * ldp;
+    const T* __restrict dy = d.dy + row * H;
+    const T* __restrict dhb = dh + b * H;
+    T* __restrict dcb = dc + b * H;
+    for (int64_t j = 0; j < H; ++j) {
+      const T i = gi[j], f = gf[j], g = gg[j], o = go[j];
+      const T tc = tanh_approx(c[j]);
+      const T dhv = dy[j] + dhb[j];
+      const T dcv = dcb[j] + dhv * o * (T(1) - tc * tc);
+      di[j] = dcv * g * (i * (T(1) - i));
+      df[j] = dcv * cp[j] * (f * (T(1) - f));
+      dg[j] = dcv * i * (T(1) - g * g);
+      dout[j] = dhv * tc * (o * (T(1) - o));
+      dcb[j] = dcv * f;
+    }
+  }
+}
+
+// db_ih = db_hh (+)= the sum of dZ's B T rows, row by row in double into sum (4H, zeroed).
+template <class T>
+struct LstmBiasGradient {
+  const LstmBackward<T>* d;
+  double* sum;
+
+  static void run(const void* p, int64_t) {
+    const auto& x = *static_cast<const LstmBiasGradient*>(p);
+    const LstmBackward<T>& d = *x.d;
+    const int64_t rows = d.shape.batch * d.shape.steps, n = 4 * d.shape.hidden;
+    double* __restrict s = x.sum;
+    for (int64_t r = 0; r < rows; ++r) {
+      const T* __restrict row = d.dgates + r * n;
+      for (int64_t j = 0; j < n; ++j) s[j] += double(row[j]);
+    }
+    // (+0.0 when written: the sign of a zero sum as if accumulated into a zeroed gradient)
+    for (T* db : {d.dbias_ih, d.dbias_hh})
+      if (db)
+        for (int64_t j = 0; j < n; ++j) db[j] = T((d.accumulate ? double(db[j]) : 0.0) + s[j]);
+  }
+};
+
+}  // namespace
+
+template <class T>
+void lstm_forward(const LstmForward<T>& f) {
+  const LstmShape& s = f.shape;
+  const int64_t B = s.batch, steps = s.steps, F = s.in, H = s.hidden, G = 4 * H;
+  // Everything is allocated here, before any product (chunks must not throw).
+  std::vector<T> bias(f.bias_ih || f.bias_hh ? std::size_t(G) : 0, T(0));
+  for (int64_t j = 0; j < G && !bias.empty(); ++j)
+    bias[j] = (f.bias_ih ? f.bias_ih[j] : T(0)) + (f.bias_hh ? f.bias_hh[j] : T(0));
+  const std::vector<T> zeros(f.c0 ? 0 : std::size_t(H), T(0));  // c_{-1} = 0 (one row, ldp 0)
+
+  // Z (B T, 4H) = X (B T, F) · W_ih^T + (b_ih + b_hh)
+  gemm<T>(Gemm<T>{B * steps, G, F, f.x, F, false, f.weight_ih, F, true, f.gates, G, false,
+                  bias.empty() ? nullptr : bias.data(), Activation::none});
+  for (int64_t t = 0; t < steps; ++t) {
+    // Z_t (B, 4H) += h_{t-1} (B, H) · W_hh^T; rows of Z_t T 4H apart, of h_{t-1} T H apart
+    const T* h_prev = t > 0 ? f.y + (t - 1) * H : f.h0;
+    if (h_prev)
+      gemm<T>(Gemm<T>{B, G, H, h_prev, t > 0 ? steps * H : H, false, f.weight_hh, H, true,
+                      f.gates + t * G, steps * G, true, nullptr, Activation::none});
+    if (t > 0) cell_forward(f, t, f.c + (t - 1) * H, steps * H);
+    else if (f.c0) cell_forward(f, t, f.c0, H);
+    else cell_forward(f, t, zeros.data(), int64_t(0));
+  }
+}
+
+template <class T>
+void lstm_backward(const LstmBackward<T>& d) {
+  const LstmShape& s = d.shape;
+  const int64_t B = s.batch, steps = s.steps, F = s.in, H = s.hidden, G = 4 * H;
+  // Everything is allocated here: chunks must not throw.
+  std::vector<T> dh(std::size_t(B * H), T(0)), dc(std::size_t(B * H), T(0));
+  const std::vector<T> zeros(d.c0 ? 0 : std::size_t(H), T(0));
+  std::vector<double> sum(d.dbias_ih || d.dbias_hh ? std::size_t(G) : 0, 0.0);
+
+  for (int64_t t = steps - 1; t >= 0; --t) {
+    if (t > 0) cell_backward(d, t, d.c + (t - 1) * H, steps * H, dh.data(), dc.data());
+    else if (d.c0) cell_backward(d, t, d.c0, H, dh.data(), dc.data());
+    else cell_backward(d, t, zeros.data(), int64_t(0), dh.data(), dc.data());
+    // dh_t (B, H) = dZ_t (B, 4H) · W_hh (4H, H), for step t - 1
+    if (t > 0)
+      gemm<T>(Gemm<T>{B, H, G, d.dgates + t * G, steps * G, false, d.weight_hh, H, false,
+                      dh.data(), H, false, nullptr, Activation::none});
+  }
+
+  // dX (B T, F) = dZ (B T, 4H) · W_ih (4H, F)
+  const Gemm<T> dx{B * steps, F, G, d.dgates, G, false, d.weight_ih, F, false, d.dx, F, false,
+                   nullptr, Activation::none};
+  // dW_ih (4H, F) (+)= dZ^T (4H, B T) · X (B T, F)
+  const Gemm<T> dw_ih{G, F, B * steps, d.dgates, G, true, d.x, F, false, d.dweight_ih, F,
+                      d.accumulate, nullptr, Activation::none};
+  const LstmBiasGradient<T> bias{&d, sum.data()};
+  gemm_together<T>(d.dx ? &dx : nullptr, dw_ih,
+                   ChunkTask{sum.empty() ? nullptr : &LstmBiasGradient<T>::run, &bias});
+  // dW_hh (4H, H) (+)= dZ^T (4H, B T) · H_prev (B T, H), H_prev[(b, t)] = y[b, t - 1] (0 at t = 0)
+  const Shifted<T> h_prev{d.y, steps, steps, H, 1, 0, -1, 1};
+  Gemm<T> dw_hh{G, H, B * steps, d.dgates, G, true, nullptr, 0, false, d.dweight_hh, H,
+                d.accumulate, nullptr, Activation::none};
+  dw_hh.shifted_b = &h_prev;
+  gemm<T>(dw_hh);
+  // ... += dZ_0^T (4H, B) · h0 (B, H): the t = 0 rows' h_{-1}
+  if (d.h0)
+    gemm<T>(Gemm<T>{G, H, B, d.dgates, steps * G, true, d.h0, H, false, d.dweight_hh, H, true,
+                    nullptr, Activation::none});
+}
+
+STEEPEST_KERNEL_ENTRY(lstm_forward)
+STEEPEST_KERNEL_ENTRY(lstm_backward)
+
+}  // namespace STEEPEST_TARGET
+}  // namespace steepest
