@@ -118,9 +118,13 @@ void gru_forward(const GruForward<T>& f) {
   const T* h_prev = f.h0 ? f.h0 : zeros.data();
   int64_t ld_prev = hidden;
   for (int64_t t = 0; t < steps; ++t) {
-    // S (B, 3H) = h_{t-1} (B, H) · W_hh^T (H, 3H) + b_hh
-    gemm<T>(Gemm<T>{batch, 3 * hidden, hidden, h_prev, ld_prev, false, f.weight_hh, hidden, true,
-                    s.data(), 3 * hidden, false, f.bias_hh, Activation::none});
+    // S (B, 3H) = h_{t-1} (B, H) · W_hh^T (H, 3H) + b_hh; b_hh alone from h_{-1} = 0
+    if (t > 0 || f.h0)
+      gemm<T>(Gemm<T>{batch, 3 * hidden, hidden, h_prev, ld_prev, false, f.weight_hh, hidden,
+                      true, s.data(), 3 * hidden, false, f.bias_hh, Activation::none});
+    else
+      for (int64_t i = 0; i < batch * 3 * hidden; ++i)
+        s[std::size_t(i)] = f.bias_hh ? f.bias_hh[i % (3 * hidden)] : T(0);
     forward_step(f, t, s.data(), h_prev, ld_prev);
     h_prev = f.y + t * hidden;  // h_t: y[:, t], rows T H apart
     ld_prev = steps * hidden;

@@ -25,6 +25,8 @@ def test_bench_nn_writes_both_tables(tmp_path, capsys):
     lstms = [r for r in report["sequence"] if r["model"].startswith("LSTM")]
     assert [r["model"] for r in lstms] == ["LSTM-h64", "LSTM-h128"]
     assert all(r["steepest_s"] > 0 and r["floor_s"] > 0 for r in lstms)
+    (gru,) = [r for r in report["sequence"] if r["model"] == "GRU"]
+    assert gru["steepest_s"] > 0 and gru["floor_s"] > 0
 
 
 def test_bench_nn_rejects_bad_threads():
@@ -71,3 +73,24 @@ def test_lstm_models_agree_and_the_flops_are_the_models(hidden):
     assert seq_models.flops(spec) == 2 * (projection + 2 * (T - 1) * recurrent + weights)
     assert sum(p.data.size for p in spec.steepest_model().parameters()) == \
         G * (F + hidden + 2) + hidden + 1
+
+
+def test_gru_models_agree_and_the_flops_are_the_models():
+    """The bench's PyTorch GRU has our model's weights and output, and products() counts the
+    step's matrix products: the input projection, T - 1 recurrent products forward and T - 1
+    backward (h_{-1} = 0 needs none), dW_ih and dW_hh."""
+    torch = pytest.importorskip("torch")
+    from steepest.bench import nn_gru, seq_models
+
+    X, y = nn_gru.data()
+    net = nn_gru.torch_model()
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(nn_gru.steepest_model().predict(X), theirs, rtol=1e-4, atol=1e-5)
+    assert seq_models.torch_step(nn_gru, X, y)() is None
+    B, T, F, H = nn_gru.B, nn_gru.T, nn_gru.F, nn_gru.H
+    G = 3 * H
+    projection, recurrent, weights = B * T * F * G, B * H * G, G * B * T * (F + H)
+    assert seq_models.flops(nn_gru) == 2 * (projection + 2 * (T - 1) * recurrent + weights)
+    assert sum(p.data.size for p in nn_gru.steepest_model().parameters()) == \
+        G * (F + H + 2) + H + 1

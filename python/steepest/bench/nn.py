@@ -14,9 +14,11 @@ import steepest
 
 from . import gemm, machine, nn_model, nn_tcn, seq_models
 from . import nn_lstm
+from . import nn_gru
 
 SEQUENCE_MODELS = (nn_tcn,)
 SEQUENCE_MODELS += nn_lstm.SPECS
+SEQUENCE_MODELS += (nn_gru,)
 
 
 def main(argv=None):

@@ -18,6 +18,7 @@ from .losses import (BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, L1Loss, Los
 from .model import Sequential
 from .conv import Conv1d, TCNBlock
 from .recurrent import LSTM, Recurrent
+from .recurrent import GRU
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
@@ -25,3 +26,4 @@ __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyR
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
            "History", "fit", "evaluate", "functional", "init"]
 __all__ += ["Recurrent", "LSTM"]
+__all__ += ["GRU"]

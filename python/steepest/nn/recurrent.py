@@ -1,4 +1,5 @@
-"""Recurrent layers on sequences of shape (B, T, F): LSTM (and the base ``Recurrent`` a GRU shares).
+"""Recurrent layers on sequences of shape (B, T, F): LSTM and GRU, on their shared base
+``Recurrent``.
 
 Parameters, names, layouts, gate orders and initialization are torch.nn's, so a torch
 state_dict loads and gives the same outputs; the data is batch first (torch's
@@ -17,7 +18,7 @@ from . import init as initializers
 from .checks import check_finite, positive_int
 from .layers import Dropout, Layer, Parameter, _check_dtype, _check_dy, _grads
 
-__all__ = ["Recurrent", "LSTM"]
+__all__ = ["Recurrent", "LSTM", "GRU"]
 
 
 class Recurrent(Layer):
@@ -249,3 +250,42 @@ class LSTM(Recurrent):
 
     def _last_states(self, y, saved):
         return y[:, -1], saved["c"][:, -1]
+
+
+class GRU(Recurrent):
+    """Gated recurrent unit (Cho et al. 2014, "Learning Phrase Representations using RNN
+    Encoder-Decoder for Statistical Machine Translation"), torch.nn.GRU(batch_first=True)'s
+    equations, per layer and step t (h_{-1} = h0, zeros by default):
+
+        r = σ(W_ir x_t + b_ir + W_hr h_{t-1} + b_hr)        z = σ(W_iz x_t + ... )
+        n = tanh(W_in x_t + b_in + r * (W_hn h_{t-1} + b_hn))
+        h_t = (1 - z) * n + z * h_{t-1}
+
+    with ``weight_ih_l{k}`` = [W_ir W_iz W_in] (3H, F_k) and so on (gate order r, z, n).
+    y (B, T, H) = h_t of the last layer; ``initial_state`` and ``final_state`` are h, an array
+    (num_layers, B, H). See ``Recurrent`` for the arguments.
+    """
+
+    gate_count = 3
+    state_names = ("h",)
+
+    def _saved_shapes(self, batch, steps):
+        return {"gates": (batch, steps, 4 * self.hidden_size)}  # r, z, n, W_hn h + b_hn
+
+    def _kernel_forward(self, k, x, initial, y, saved):
+        w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k)
+        F.gru_forward(x, w_ih, w_hh, b_ih, b_hh, *initial, out=y, gates=saved["gates"])
+
+    def _kernel_backward(self, k, dy, x, initial, y, saved, dgates, dx, accumulate):
+        w_ih, w_hh, b_ih, b_hh = self.layer_parameters(k)
+        grads = [None if a is None else getattr(self, f"{n}_l{k}").grad
+                 for n, a in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"),
+                                 (w_ih, w_hh, b_ih, b_hh))]
+        # dgates: the input side's gate gradients; the recurrent side's differ in n's third
+        dgates_hh = self._buffers.get("dgates_hh", dgates.shape, dgates.dtype)
+        F.gru_backward(dy, x, w_ih, w_hh, y, saved["gates"], *grads, *initial, dx=dx,
+                       input_grad=dx is not None, accumulate=accumulate, dgates_ih=dgates,
+                       dgates_hh=dgates_hh)
+
+    def _last_states(self, y, saved):
+        return (y[:, -1],)

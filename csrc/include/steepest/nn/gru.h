@@ -20,7 +20,7 @@
 //             dgates_hh[:, t] = [da_r, da_z, da_n r]      (dL/d of W_h* h_{t-1} + b_h*)
 //             dL/dh_{t-1} = dh z + dgates_hh[:, t] · W_hh      (a small GEMM per step)
 //           then over all steps at once:
-//             dx (B T, F)         = dgates_ih (B T, 3H) · W_ih               (written; if not null)
+//             dx (B T, F)         = dgates_ih (B T, 3H) · W_ih         (written; if not null)
 //             dweight_ih (3H, F) += dgates_ih^T · X (B T, F)
 //             dweight_hh (3H, H) += dgates_hh^T · H_prev (B T, H),  H_prev[(b, t)] = h_{t-1}
 //                                   (y shifted by one step in place, h0 at t = 0)
