@@ -23,58 +23,75 @@ void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra)
 
 namespace {
 
+// One row of a step's gates, j < H: the input parts in r, z, n (W_i* x_t + b_i*) and the
+// recurrent parts s_r, s_z, s_n (W_h* h_{t-1} + b_h*) become the gates r, z, n and s_n is kept
+// in keep_s; h = h_t from hp = h_{t-1}. The quarters of a row are separate restrict arguments,
+// which lets the loop vectorize (GCC does not trust restrict on locals here).
+template <class T>
+void forward_row(int64_t hidden, T* __restrict r, T* __restrict z, T* __restrict n,
+                 T* __restrict keep_s, T* __restrict h, const T* __restrict s_r,
+                 const T* __restrict s_z, const T* __restrict s_n, const T* __restrict hp) {
+  for (int64_t j = 0; j < hidden; ++j) {
+    const T rj = sigmoid_approx(r[j] + s_r[j]);
+    const T zj = sigmoid_approx(z[j] + s_z[j]);
+    const T nj = tanh_approx(n[j] + rj * s_n[j]);
+    r[j] = rj;
+    z[j] = zj;
+    n[j] = nj;
+    keep_s[j] = s_n[j];
+    h[j] = nj + zj * (hp[j] - nj);  // (1 - z) n + z h_{t-1}, as torch computes it
+  }
+}
+
 // Step t: the input part of the gates, row b of gates at (b T + t) 4H (first 3H columns), and
 // the recurrent part s (B, 3H) become r, z, n and s_n in gates' row; h_t goes into y.
 // h_prev (B, H) with row stride ld_prev is h_{t-1}.
 template <class T>
 void forward_step(const GruForward<T>& f, int64_t t, const T* s, const T* h_prev,
                   int64_t ld_prev) {
-  const int64_t steps = f.shape.steps, hidden = f.shape.hidden;
+  const int64_t steps = f.shape.steps, H = f.shape.hidden;
   for (int64_t b = 0; b < f.shape.batch; ++b) {
-    T* __restrict g = f.gates + (b * steps + t) * 4 * hidden;
-    const T* __restrict sr = s + b * 3 * hidden;
-    const T* __restrict hp = h_prev + b * ld_prev;
-    T* __restrict h = f.y + (b * steps + t) * hidden;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const T r = sigmoid_approx(g[j] + sr[j]);
-      const T z = sigmoid_approx(g[hidden + j] + sr[hidden + j]);
-      const T s_n = sr[2 * hidden + j];
-      const T n = tanh_approx(g[2 * hidden + j] + r * s_n);
-      g[j] = r;
-      g[hidden + j] = z;
-      g[2 * hidden + j] = n;
-      g[3 * hidden + j] = s_n;
-      h[j] = n + z * (hp[j] - n);  // (1 - z) n + z h_{t-1}, as torch computes it
-    }
+    T* g = f.gates + (b * steps + t) * 4 * H;
+    const T* sb = s + b * 3 * H;
+    forward_row(H, g, g + H, g + 2 * H, g + 3 * H, f.y + (b * steps + t) * H, sb, sb + H,
+                sb + 2 * H, h_prev + b * ld_prev);
+  }
+}
+
+// One row of a step backwards, j < H: dh = dy + c (dL/dh_t), the gate gradients from the saved
+// r, z, n, s_n into the input side (i_r, i_z, i_n) and the recurrent side (h_r, h_z, h_n), and
+// c = dh z, the direct part of dL/dh_{t-1}.
+template <class T>
+void backward_row(int64_t hidden, T* __restrict i_r, T* __restrict i_z, T* __restrict i_n,
+                  T* __restrict h_r, T* __restrict h_z, T* __restrict h_n, T* __restrict c,
+                  const T* __restrict dy, const T* __restrict r, const T* __restrict z,
+                  const T* __restrict n, const T* __restrict s_n, const T* __restrict hp) {
+  for (int64_t j = 0; j < hidden; ++j) {
+    const T dh = dy[j] + c[j];
+    const T da_n = dh * (T(1) - z[j]) * (T(1) - n[j] * n[j]);
+    const T da_z = dh * (hp[j] - n[j]) * z[j] * (T(1) - z[j]);
+    const T da_r = da_n * s_n[j] * r[j] * (T(1) - r[j]);
+    i_r[j] = h_r[j] = da_r;
+    i_z[j] = h_z[j] = da_z;
+    i_n[j] = da_n;
+    h_n[j] = da_n * r[j];
+    c[j] = dh * z[j];
   }
 }
 
 // Step t backwards: dh = dy[:, t] + carry (dL/dh_t), then the gate gradients of step t into
-// dgates_ih and dgates_hh and carry = dh z, the direct part of dL/dh_{t-1}.
+// dgates_ih and dgates_hh and carry = dh z.
 template <class T>
 void backward_step(const GruBackward<T>& d, int64_t t, const T* h_prev, int64_t ld_prev,
                    T* carry) {
-  const int64_t steps = d.shape.steps, hidden = d.shape.hidden;
+  const int64_t steps = d.shape.steps, H = d.shape.hidden;
   for (int64_t b = 0; b < d.shape.batch; ++b) {
     const int64_t row = b * steps + t;
-    const T* __restrict g = d.gates + row * 4 * hidden;
-    const T* __restrict dy = d.dy + row * hidden;
-    const T* __restrict hp = h_prev + b * ld_prev;
-    T* __restrict c = carry + b * hidden;
-    T* __restrict gi = d.dgates_ih + row * 3 * hidden;
-    T* __restrict gh = d.dgates_hh + row * 3 * hidden;
-    for (int64_t j = 0; j < hidden; ++j) {
-      const T dh = dy[j] + c[j];
-      const T r = g[j], z = g[hidden + j], n = g[2 * hidden + j], s_n = g[3 * hidden + j];
-      const T da_n = dh * (T(1) - z) * (T(1) - n * n);
-      const T da_z = dh * (hp[j] - n) * z * (T(1) - z);
-      const T da_r = da_n * s_n * r * (T(1) - r);
-      gi[j] = gh[j] = da_r;
-      gi[hidden + j] = gh[hidden + j] = da_z;
-      gi[2 * hidden + j] = da_n;
-      gh[2 * hidden + j] = da_n * r;
-      c[j] = dh * z;
-    }
+    const T* g = d.gates + row * 4 * H;         // r, z, n, s_n
+    T* gi = d.dgates_ih + row * 3 * H;          // [da_r, da_z, da_n]
+    T* gh = d.dgates_hh + row * 3 * H;          // [da_r, da_z, da_n r]
+    backward_row(H, gi, gi + H, gi + 2 * H, gh, gh + H, gh + 2 * H, carry + b * H,
+                 d.dy + row * H, g, g + H, g + 2 * H, g + 3 * H, h_prev + b * ld_prev);
   }
 }
 
