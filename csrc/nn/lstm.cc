@@ -4,10 +4,11 @@
 // Threads: the all-T products (the input projection, dW_ih, dW_hh, dX: B T x 4H x F and the
 // like) are large and split over the pool by gemm(). A step's recurrent product is small
 // (B x H x 4H multiply-adds: 2^20 at B = 64, H = 64), and gemm() splits it only from
-// 2 x kChunkFlops = 2^20 on (below that, waking a worker costs more than the product). The
-// element-wise cell pass of a step (B H elements, a few microseconds) runs on the calling thread
-// right after its product: a split would wake the workers once more per step for too little.
-// Every result is bitwise the same for any thread count (gemm's guarantee; the rest is serial).
+// 2 x kChunkFlops = 2^20 on (below that, waking a worker costs more than the product). A step's
+// element-wise cell pass (B H elements, each a few exponentials) is cut by rows of the batch from
+// kCellChunk elements per chunk on: the workers still spin from the product just before, and at
+// B = H = 64 the pass costs about a third of the product. Rows are independent: every result is
+// bitwise the same for any thread count (and gemm guarantees it for the products).
 #include <cstddef>
 #include <initializer_list>
 #include <vector>
@@ -18,6 +19,9 @@
 #include "../runtime/pool.h"
 
 namespace steepest {
+
+int get_num_threads();  // runtime/parallel.h (not included: its inline code is not per target)
+
 namespace STEEPEST_TARGET {
 
 #include "steepest/kernel_math.h"
@@ -30,67 +34,99 @@ void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra)
 
 namespace {
 
-// Step t's cell update from its pre-activations z (in gates), c_{t-1} (row b at c_prev + b ldp):
-// gates post-activation (in place), c_t and h_t = y[:, t].
+// x[j] = f(x[j]) for j < n, in place.
 template <class T>
-void cell_forward(const LstmForward<T>& f, int64_t t, const T* c_prev, int64_t ldp) {
-  const int64_t steps = f.shape.steps, H = f.shape.hidden;
-  for (int64_t b = 0; b < f.shape.batch; ++b) {
-    const int64_t row = b * steps + t;
-    T* __restrict zi = f.gates + row * 4 * H;
-    T* __restrict zf = zi + H;
-    T* __restrict zg = zf + H;
-    T* __restrict zo = zg + H;
-    T* __restrict c = f.c + row * H;
-    T* __restrict h = f.y + row * H;
-    const T* __restrict cp = c_prev + b * ldp;
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = sigmoid_approx(zi[j]), fg = sigmoid_approx(zf[j]);
-      const T g = tanh_approx(zg[j]), o = sigmoid_approx(zo[j]);
-      const T cv = fg * cp[j] + i * g;
-      zi[j] = i;
-      zf[j] = fg;
-      zg[j] = g;
-      zo[j] = o;
-      c[j] = cv;
-      h[j] = o * tanh_approx(cv);
-    }
+void sigmoid_in_place(T* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] = sigmoid_approx(x[j]);
+}
+template <class T>
+void tanh_in_place(T* __restrict x, int64_t n) {
+  for (int64_t j = 0; j < n; ++j) x[j] = tanh_approx(x[j]);
+}
+
+// One row of step t's cell: c = f c_prev + i g, h = o tanh(c), from the gates z = [i f g o] (4H)
+// after their activations. (Restrict parameters: the loop vectorizes.)
+template <class T>
+void cell_row(T* __restrict c, T* __restrict h, const T* __restrict z, const T* __restrict c_prev,
+              int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T cv = z[H + j] * c_prev[j] + z[j] * z[2 * H + j];
+    c[j] = cv;
+    h[j] = z[3 * H + j] * tanh_approx(cv);
   }
 }
 
-// Step t's backward through the cell: dZ_t (in dgates) from dy[:, t] + dh (dh_{t+1}) and dc
+// Rows [b0, b1) of step t's cell update from its pre-activations z (in gates), c_{t-1} (row b
+// at c_prev + b ldp): gates post-activation (in place), c_t and h_t = y[:, t]; row by row, a few passes over the
+// row's 4H gates while they are in L1.
+template <class T>
+void cell_forward(const LstmForward<T>& f, int64_t t, const T* c_prev, int64_t ldp, int64_t b0,
+                  int64_t b1) {
+  const int64_t steps = f.shape.steps, H = f.shape.hidden;
+  for (int64_t b = b0; b < b1; ++b) {
+    const int64_t row = b * steps + t;
+    T* z = f.gates + row * 4 * H;
+    sigmoid_in_place(z, 2 * H);      // i, f
+    tanh_in_place(z + 2 * H, H);     // g
+    sigmoid_in_place(z + 3 * H, H);  // o
+    cell_row(f.c + row * H, f.y + row * H, z, c_prev + b * ldp, H);
+  }
+}
+
+// One row of step t's backward: dz (4H) from the gates z (4H), c_t, c_{t-1}, dy and dh (the
+// dh_{t+1} of the step before); dc holds dc_{t+1} and is replaced by dc_t.
+template <class T>
+void cell_row_backward(T* __restrict dz, T* __restrict dc, const T* __restrict z,
+                       const T* __restrict c, const T* __restrict c_prev, const T* __restrict dy,
+                       const T* __restrict dh, int64_t H) {
+  for (int64_t j = 0; j < H; ++j) {
+    const T i = z[j], f = z[H + j], g = z[2 * H + j], o = z[3 * H + j];
+    const T tc = tanh_approx(c[j]);
+    const T dhv = dy[j] + dh[j];
+    const T dcv = dc[j] + dhv * o * (T(1) - tc * tc);
+    dz[j] = dcv * g * (i * (T(1) - i));
+    dz[H + j] = dcv * c_prev[j] * (f * (T(1) - f));
+    dz[2 * H + j] = dcv * i * (T(1) - g * g);
+    dz[3 * H + j] = dhv * tc * (o * (T(1) - o));
+    dc[j] = dcv * f;
+  }
+}
+
+// Rows [b0, b1) of step t's backward through the cell: dZ_t (in dgates) from dy[:, t] + dh (dh_{t+1}) and dc
 // (dc_{t+1}, replaced by dc_t); c_{t-1} row b at c_prev + b ldp.
 template <class T>
 void cell_backward(const LstmBackward<T>& d, int64_t t, const T* c_prev, int64_t ldp, const T* dh,
-                   T* dc) {
+                   T* dc, int64_t b0, int64_t b1) {
   const int64_t steps = d.shape.steps, H = d.shape.hidden;
-  for (int64_t b = 0; b < d.shape.batch; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const int64_t row = b * steps + t;
-    const T* __restrict gi = d.gates + row * 4 * H;
-    const T* __restrict gf = gi + H;
-    const T* __restrict gg = gf + H;
-    const T* __restrict go = gg + H;
-    T* __restrict di = d.dgates + row * 4 * H;
-    T* __restrict df = di + H;
-    T* __restrict dg = df + H;
-    T* __restrict dout = dg + H;
-    const T* __restrict c = d.c + row * H;
-    const T* __restrict cp = c_prev + b * ldp;
-    const T* __restrict dy = d.dy + row * H;
-    const T* __restrict dhb = dh + b * H;
-    T* __restrict dcb = dc + b * H;
-    for (int64_t j = 0; j < H; ++j) {
-      const T i = gi[j], f = gf[j], g = gg[j], o = go[j];
-      const T tc = tanh_approx(c[j]);
-      const T dhv = dy[j] + dhb[j];
-      const T dcv = dcb[j] + dhv * o * (T(1) - tc * tc);
-      di[j] = dcv * g * (i * (T(1) - i));
-      df[j] = dcv * cp[j] * (f * (T(1) - f));
-      dg[j] = dcv * i * (T(1) - g * g);
-      dout[j] = dhv * tc * (o * (T(1) - o));
-      dcb[j] = dcv * f;
-    }
+    cell_row_backward(d.dgates + row * 4 * H, dc + b * H, d.gates + row * 4 * H, d.c + row * H,
+                      c_prev + b * ldp, d.dy + row * H, dh + b * H, H);
   }
+}
+
+// A step's cell pass: at least kCellChunk elements (B H) per chunk.
+constexpr int64_t kCellChunk = 2048;
+
+template <class Rows>
+struct RowChunks {
+  const Rows* rows;
+  int64_t batch, parts;
+  static void run(const void* p, int64_t c) {  // part c of parts: rows [B c / parts, B (c+1) / parts)
+    const auto& x = *static_cast<const RowChunks*>(p);
+    (*x.rows)(x.batch * c / x.parts, x.batch * (c + 1) / x.parts);
+  }
+};
+
+// rows(b0, b1) over [0, batch) in up to get_num_threads() parts (rows must not throw).
+template <class Rows>
+void for_rows(int64_t batch, int64_t hidden, const Rows& rows) {
+  int64_t parts = batch * hidden / kCellChunk;
+  parts = parts < get_num_threads() ? parts : get_num_threads();
+  parts = parts < batch ? parts : batch;
+  if (parts <= 1) return rows(int64_t(0), batch);
+  const RowChunks<Rows> x{&rows, batch, parts};
+  run_chunks(parts, int(parts), ChunkTask{&RowChunks<Rows>::run, &x});
 }
 
 // db_ih = db_hh (+)= the sum of dZ's B T rows, row by row in double into sum (4H, zeroed).
@@ -136,9 +172,10 @@ void lstm_forward(const LstmForward<T>& f) {
     if (h_prev)
       gemm<T>(Gemm<T>{B, G, H, h_prev, t > 0 ? steps * H : H, false, f.weight_hh, H, true,
                       f.gates + t * G, steps * G, true, nullptr, Activation::none});
-    if (t > 0) cell_forward(f, t, f.c + (t - 1) * H, steps * H);
-    else if (f.c0) cell_forward(f, t, f.c0, H);
-    else cell_forward(f, t, zeros.data(), int64_t(0));
+    // c_{t-1}: row b at c_prev + b ldp
+    const T* c_prev = t > 0 ? f.c + (t - 1) * H : f.c0 ? f.c0 : zeros.data();
+    const int64_t ldp = t > 0 ? steps * H : f.c0 ? H : 0;
+    for_rows(B, H, [&](int64_t b0, int64_t b1) { cell_forward(f, t, c_prev, ldp, b0, b1); });
   }
 }
 
@@ -152,9 +189,11 @@ void lstm_backward(const LstmBackward<T>& d) {
   std::vector<double> sum(d.dbias_ih || d.dbias_hh ? std::size_t(G) : 0, 0.0);
 
   for (int64_t t = steps - 1; t >= 0; --t) {
-    if (t > 0) cell_backward(d, t, d.c + (t - 1) * H, steps * H, dh.data(), dc.data());
-    else if (d.c0) cell_backward(d, t, d.c0, H, dh.data(), dc.data());
-    else cell_backward(d, t, zeros.data(), int64_t(0), dh.data(), dc.data());
+    const T* c_prev = t > 0 ? d.c + (t - 1) * H : d.c0 ? d.c0 : zeros.data();
+    const int64_t ldp = t > 0 ? steps * H : d.c0 ? H : 0;
+    for_rows(B, H, [&](int64_t b0, int64_t b1) {
+      cell_backward(d, t, c_prev, ldp, dh.data(), dc.data(), b0, b1);
+    });
     // dh_t (B, H) = dZ_t (B, 4H) · W_hh (4H, H), for step t - 1
     if (t > 0)
       gemm<T>(Gemm<T>{B, H, G, d.dgates + t * G, steps * G, false, d.weight_hh, H, false,

@@ -117,6 +117,34 @@ def test_lstm_kernels_bad_input_write_nothing():
         assert not y.any() and not c.any() and not g.any()
 
 
+def test_lstm_backward_kernel_bad_input_writes_nothing():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 3, 4)).astype(np.float32)
+    w_ih, w_hh = rng.standard_normal((8, 4)).astype(np.float32), \
+        rng.standard_normal((8, 2)).astype(np.float32)
+    y, c, gates = F.lstm_forward(x, w_ih, w_hh)
+    dy = rng.standard_normal(y.shape).astype(np.float32)
+    dw_ih, dw_hh, dx, dgates = np.zeros_like(w_ih), np.zeros_like(w_hh), np.zeros_like(x), \
+        np.zeros_like(gates)
+    bad = [
+        (dict(dy=dy[:, :2].copy()), ValueError, "dy"),
+        (dict(gates=gates[:, :, :4].copy()), ValueError, "gates"),
+        (dict(dgates=np.zeros((2, 3, 4), np.float32)), ValueError, "dgates"),
+        (dict(dweight_hh=np.zeros((8, 3), np.float32)), ValueError, "dweight_hh"),
+        (dict(dbias_ih=np.zeros(8, np.float64)), TypeError, "dbias_ih"),
+        (dict(dgates=gates), ValueError, "overlaps"),
+        (dict(c0=np.zeros((2, 3), np.float32)), ValueError, "c0"),
+        (dict(dx=np.zeros((2, 3, 2), np.float32)), ValueError, "dx"),
+    ]
+    for change, error, match in bad:
+        args = dict(dy=dy, x=x, y=y, c=c, gates=gates, weight_ih=w_ih, weight_hh=w_hh,
+                    dweight_ih=dw_ih, dweight_hh=dw_hh, dx=dx, dgates=dgates)
+        args.update(change)
+        with pytest.raises(error, match=match):
+            F.lstm_backward(**args)
+        assert not dw_ih.any() and not dw_hh.any() and not dx.any() and not dgates.any()
+
+
 # --- the layer against torch.nn.LSTM --------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -70,7 +70,8 @@ struct LstmBackward {
 };
 
 // Bitwise the same for any thread count (the gemm's guarantee; the rest runs on one thread in a
-// fixed order). May throw std::bad_alloc before anything is written.
+// fixed order). May throw std::bad_alloc (the kernel's own arrays, allocated first, or a GEMM's
+// packing space when it grows): then the written arrays are unspecified, the others untouched.
 template <class T>
 using LstmForwardKernel = void (*)(const LstmForward<T>&);
 template <class T>
