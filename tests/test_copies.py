@@ -471,6 +471,10 @@ NN_CASES = {
     "nn.TransformerEncoderLayer": (
         layer_system(lambda: nn.TransformerEncoderLayer(6, 2, 8, dropout=0.2, seed=0)),
         sequence_forward_backward, look_sequence_layer, {"TransformerEncoderLayer"}),
+    "nn.LSTM": (layer_system(lambda: nn.LSTM(6, 4, num_layers=2, dropout=0.2, seed=0)),
+                sequence_forward_backward, look_sequence_layer, {"LSTM"}),
+    "nn.GRU": (layer_system(lambda: nn.GRU(6, 4, num_layers=2, dropout=0.2, seed=0)),
+               sequence_forward_backward, look_sequence_layer, {"GRU"}),
     "nn.PositionalEncoding": (
         layer_system(lambda: nn.PositionalEncoding(6, max_len=9, kind="learned", seed=0)),
         sequence_forward_backward, look_sequence_layer, {"PositionalEncoding"}),
@@ -586,5 +590,6 @@ def test_every_public_object_is_covered():
             if inspect.isclass(obj) or name == "fit":
                 public.add(name)
     covered = set().union(*(covers for *_, covers in CASES.values()))
-    bases = {"Optimizer", "LRScheduler", "Loss", "StopTraining"}  # StopTraining: an exception
+    bases = {"Optimizer", "LRScheduler", "Loss", "Recurrent",
+             "StopTraining"}  # StopTraining: an exception
     assert public - covered - bases == set()

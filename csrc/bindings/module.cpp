@@ -18,6 +18,8 @@ void register_trading(py::module_& m);
 void register_conv(py::module_& m);
 void register_linear_epoch(py::module_& m);
 void register_attention(py::module_& m);
+void register_lstm(py::module_& m);
+void register_gru(py::module_& m);
 }
 }  // namespace steepest
 
@@ -54,4 +56,6 @@ PYBIND11_MODULE(_core, m) {
   bind::register_conv(m);
   bind::register_linear_epoch(m);
   bind::register_attention(m);
+  bind::register_lstm(m);
+  bind::register_gru(m);
 }

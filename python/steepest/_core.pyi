@@ -5,7 +5,7 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
@@ -120,6 +120,18 @@ def get_num_threads() -> int:
     """
     Threads a kernel may use.
     """
+def gru_backward(dx: typing.Any, dh0: typing.Any, dweight_ih: typing.Any, dweight_hh: typing.Any, dbias_ih: typing.Any, dbias_hh: typing.Any, dgates_ih: typing.Any, dgates_hh: typing.Any, dy: typing.Any, x: typing.Any, h0: typing.Any, y: typing.Any, gates: typing.Any, weight_ih: typing.Any, weight_hh: typing.Any, accumulate: bool = True) -> None:
+    """
+    Backward through time from dy (B, T, H): dx (B, T, F) and dh0 (B, H) written (if not
+    None); weight and bias gradients accumulated (+=), or written with accumulate=False;
+    dgates_ih, dgates_hh (B, T, 3H) written (the gates' gradients, scratch).
+    """
+def gru_forward(out: typing.Any, gates: typing.Any, x: typing.Any, h0: typing.Any, weight_ih: typing.Any, weight_hh: typing.Any, bias_ih: typing.Any, bias_hh: typing.Any) -> None:
+    """
+    One GRU layer over x (B, T, F) from h0 (B, H) (None: zeros), torch.nn.GRU's gates:
+    out (B, T, H) = h_1..h_T; gates (B, T, 4H) = r, z, n, W_hn h + b_hn per step (for
+    backward). weight_ih (3H, F), weight_hh (3H, H), biases (3H,) or None.
+    """
 def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...
 def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
@@ -143,6 +155,18 @@ def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.
 def loss(name: str, grad: typing.Any, pred: typing.Any, target: typing.Any, delta: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
     The mean loss; writes d loss / d pred into grad unless it is None.
+    """
+def lstm_backward(dx: typing.Any, dweight_ih: typing.Any, dweight_hh: typing.Any, dbias_ih: typing.Any, dbias_hh: typing.Any, dgates: typing.Any, dy: typing.Any, x: typing.Any, h0: typing.Any, c0: typing.Any, y: typing.Any, c: typing.Any, gates: typing.Any, weight_ih: typing.Any, weight_hh: typing.Any, accumulate: bool = True) -> None:
+    """
+    Backward through time of lstm_forward from dy (B, T, H): dx (B, T, F) written (if not
+    None), dgates (B, T, 4H) written (the pre-activation gradients), dweight_* and dbias_*
+    accumulated (+=), or written with accumulate=False.
+    """
+def lstm_forward(out: typing.Any, c: typing.Any, gates: typing.Any, x: typing.Any, h0: typing.Any, c0: typing.Any, weight_ih: typing.Any, weight_hh: typing.Any, bias_ih: typing.Any, bias_hh: typing.Any) -> None:
+    """
+    One LSTM layer over x (B, T, F): out (B, T, H) = h_t, c (B, T, H) = c_t and gates
+    (B, T, 4H) = i, f, g, o (torch's order) after their activations, written; h0, c0
+    (B, H) or None (zeros), bias_ih, bias_hh (4H,) or None.
     """
 def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...

@@ -20,9 +20,15 @@ def test_bench_nn_writes_both_tables(tmp_path, capsys):
     assert {r["case"] for r in report["gemm"]} == {"nn", "nt", "tn", "tt"}
     assert [r["framework"] for r in report["model"]] == ["steepest", "sklearn"]
     assert report["machine"]["cores"] >= 1
-    tcn, transformer = report["sequence"]
+    tcn = report["sequence"][0]
     assert tcn["model"] == "TCN" and tcn["threads"] == 1 and tcn["steepest_s"] > 0 and tcn["floor_s"] > 0
-    assert transformer["model"] == "Transformer" and transformer["steepest_s"] > 0
+    lstms = [r for r in report["sequence"] if r["model"].startswith("LSTM")]
+    assert [r["model"] for r in lstms] == ["LSTM-h64", "LSTM-h128"]
+    assert all(r["steepest_s"] > 0 and r["floor_s"] > 0 for r in lstms)
+    (gru,) = [r for r in report["sequence"] if r["model"] == "GRU"]
+    assert gru["steepest_s"] > 0 and gru["floor_s"] > 0
+    assert report["sequence"][-1]["model"] == "Transformer"
+    assert report["sequence"][-1]["steepest_s"] > 0
 
 
 def test_bench_nn_rejects_bad_threads():
@@ -47,6 +53,49 @@ def test_tcn_models_agree_and_the_flops_are_the_models():
     assert seq_models.flops(nn_tcn) == 2 * first + 8 * 3 * conv  # the first conv needs no dx
     ours = nn_tcn.steepest_model()
     assert sum(p.data.size for p in ours.parameters()) == 4 * (2 * (64 * 64 * 3 + 64)) + 45 * 64 + 64 + 65
+
+
+@pytest.mark.parametrize("hidden", [64, 128])
+def test_lstm_models_agree_and_the_flops_are_the_models(hidden):
+    """The bench's PyTorch LSTM has our model's weights and output, and products() counts the
+    step's matrix products: the input projection, T - 1 recurrent products forward and T - 1
+    backward (h_{-1} = 0 needs none), dW_ih and dW_hh."""
+    torch = pytest.importorskip("torch")
+    from steepest.bench import nn_lstm, seq_models
+
+    spec = {64: nn_lstm.H64, 128: nn_lstm.H128}[hidden]
+    X, y = spec.data()
+    net = spec.torch_model()
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(spec.steepest_model().predict(X), theirs, rtol=1e-4, atol=1e-5)
+    assert seq_models.torch_step(spec, X, y)() is None
+    B, T, F, G = nn_lstm.B, nn_lstm.T, nn_lstm.F, 4 * hidden
+    projection, recurrent, weights = B * T * F * G, B * hidden * G, G * B * T * (F + hidden)
+    assert seq_models.flops(spec) == 2 * (projection + 2 * (T - 1) * recurrent + weights)
+    assert sum(p.data.size for p in spec.steepest_model().parameters()) == \
+        G * (F + hidden + 2) + hidden + 1
+
+
+def test_gru_models_agree_and_the_flops_are_the_models():
+    """The bench's PyTorch GRU has our model's weights and output, and products() counts the
+    step's matrix products: the input projection, T - 1 recurrent products forward and T - 1
+    backward (h_{-1} = 0 needs none), dW_ih and dW_hh."""
+    torch = pytest.importorskip("torch")
+    from steepest.bench import nn_gru, seq_models
+
+    X, y = nn_gru.data()
+    net = nn_gru.torch_model()
+    with torch.no_grad():
+        theirs = net(torch.from_numpy(X)).numpy()
+    np.testing.assert_allclose(nn_gru.steepest_model().predict(X), theirs, rtol=1e-4, atol=1e-5)
+    assert seq_models.torch_step(nn_gru, X, y)() is None
+    B, T, F, H = nn_gru.B, nn_gru.T, nn_gru.F, nn_gru.H
+    G = 3 * H
+    projection, recurrent, weights = B * T * F * G, B * H * G, G * B * T * (F + H)
+    assert seq_models.flops(nn_gru) == 2 * (projection + 2 * (T - 1) * recurrent + weights)
+    assert sum(p.data.size for p in nn_gru.steepest_model().parameters()) == \
+        G * (F + H + 2) + H + 1
 
 
 def test_transformer_models_agree_and_the_flops_are_the_models():

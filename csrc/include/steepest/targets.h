@@ -12,8 +12,10 @@
 #include "steepest/nn/dense.h"
 #include "steepest/nn/dropout.h"
 #include "steepest/nn/gemm.h"
+#include "steepest/nn/gru.h"
 #include "steepest/nn/layernorm.h"
 #include "steepest/nn/losses.h"
+#include "steepest/nn/lstm.h"
 #include "steepest/optim.h"
 
 namespace steepest {
@@ -65,7 +67,11 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(conv1d_forward, Conv1dForwardKernel)                  \
   X(conv1d_backward, Conv1dBackwardKernel)                \
   X(attention_forward, AttentionForwardKernel)            \
-  X(attention_backward, AttentionBackwardKernel)
+  X(attention_backward, AttentionBackwardKernel)          \
+  X(lstm_forward, LstmForwardKernel)                      \
+  X(lstm_backward, LstmBackwardKernel)                    \
+  X(gru_forward, GruForwardKernel)                        \
+  X(gru_backward, GruBackwardKernel)
 
 template <class T>
 struct Kernels {

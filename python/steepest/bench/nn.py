@@ -13,9 +13,9 @@ import time
 import steepest
 
 from . import gemm, machine, nn_model, nn_tcn, seq_models
-from . import nn_transformer
+from . import nn_gru, nn_lstm, nn_transformer
 
-SEQUENCE_MODELS = (nn_tcn, nn_transformer)
+SEQUENCE_MODELS = (nn_tcn, *nn_lstm.SPECS, nn_gru, nn_transformer)
 
 
 def main(argv=None):

@@ -1,7 +1,8 @@
 """The sequence models of our users: a training step in steepest and in PyTorch, beside its
 FLOP floor, at 1 and 2 threads, quiet and with busy processes beside it.
 
-Each model is a spec module (bench/nn_tcn.py, ...) that provides: ``NAME``, ``TITLE`` (one line:
+Each model is a spec module (bench/nn_tcn.py, ...), or an object (bench/nn_lstm.py: one per
+hidden size, with a ``MODULE`` name for the command line), that provides: ``NAME``, ``TITLE`` (one line:
 the model and its windows), ``data()`` -> (X (B, T, F), y (B, 1)) float32, ``steepest_model()``,
 ``torch_model()`` (torch.nn with steepest_model()'s initial weights, taking (B, T, F) batch-first
 windows) and ``products()``: the step's matrix products as (m, n, k, trans_a, trans_b) of
@@ -139,7 +140,8 @@ def table(rows):
 
 def main(spec, argv=None):
     """The command line of a spec module: ``python -m steepest.bench.nn_<model>``."""
-    module = spec.__spec__.name if getattr(spec, "__spec__", None) else spec.__name__
+    module = getattr(spec, "MODULE", None) or (
+        spec.__spec__.name if getattr(spec, "__spec__", None) else spec.__name__)
     ap = argparse.ArgumentParser(prog=f"python -m {module}", description=spec.__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", default="1,2")

@@ -21,6 +21,7 @@ from .gradcheck import check_grad
 from .losses import CustomLoss
 from .config import from_config as layer_from_config
 from .attention import MultiheadAttention, PositionalEncoding, TransformerEncoderLayer
+from .recurrent import GRU, LSTM, Recurrent
 
 __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyReLU", "Tanh",
            "Sigmoid", "GELU", "Dropout", "LayerNorm", "LastStep", "MeanOverTime", "Flatten",
@@ -28,4 +29,4 @@ __all__ = ["Sequential", "Layer", "Block", "Parameter", "Dense", "ReLU", "LeakyR
            "BCEWithLogitsLoss", "SharpeLoss", "SortinoLoss", "ReinforceLoss", "EarlyStopping",
            "History", "fit", "evaluate", "functional", "init", "StopTraining", "check_grad",
            "CustomLoss", "layer_from_config", "MultiheadAttention", "TransformerEncoderLayer",
-           "PositionalEncoding"]
+           "PositionalEncoding", "Recurrent", "LSTM", "GRU"]

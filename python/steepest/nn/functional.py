@@ -101,6 +101,36 @@ Self-attention per head on a packed projection (torch.nn.MultiheadAttention's co
         dropped V (probs V without dropout), heads side by side.
     attention_backward(dout, qkv, probs, dropped, num_heads, causal=False, dqkv=None) -> dqkv
         dqkv (B, T, 3E) written from dout (B, T, E) and the forward's probs and dropped.
+
+One LSTM layer over a whole sequence (torch.nn.LSTM's layouts, gate order i, f, g, o)::
+
+    lstm_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=None,
+                 out=None, c=None, gates=None) -> (y, c, gates)
+        x (B, T, F), weight_ih (4H, F), weight_hh (4H, H), biases (4H,), h0, c0 (B, H) (None:
+        zeros): z_t = x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh, i, f, o = sigmoid, g = tanh of
+        z_t's quarters, c_t = f c_{t-1} + i g, h_t = o tanh(c_t). y (B, T, H) = h_t, c (B, T, H)
+        = c_t and gates (B, T, 4H) = [i f g o] are what lstm_backward reads.
+    lstm_backward(dy, x, y, c, gates, weight_ih, weight_hh, dweight_ih, dweight_hh,
+                  dbias_ih=None, dbias_hh=None, h0=None, c0=None, dgates=None, dx=None,
+                  input_grad=True, accumulate=True) -> dx or None
+        Backward through time from dy (B, T, H) (the final states' gradients zero): dweight_*
+        and dbias_* += (or = with accumulate=False) their gradients, dx (B, T, F) written unless
+        input_grad=False; dgates (B, T, 4H) is a workspace (the gates' pre-activation
+        gradients).
+
+One GRU layer over a whole sequence (torch.nn.GRU's weights (3H, F) / (3H, H), gates r, z, n;
+equations in ``steepest.reference.nn.gru_forward``), one call per layer per pass::
+
+    gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, out=None,
+                gates=None) -> (y, gates)
+        x (B, T, F), h0 (B, H) or None (zeros) -> y (B, T, H) = h_1..h_T, gates (B, T, 4H) = r,
+        z, n and W_hn h + b_hn of each step (what gru_backward needs).
+    gru_backward(dy, x, weight_ih, weight_hh, y, gates, dweight_ih, dweight_hh, dbias_ih=None,
+                 dbias_hh=None, h0=None, dx=None, dh0=None, input_grad=True, accumulate=True,
+                 dgates_ih=None, dgates_hh=None) -> dx or None
+        dy (B, T, H) = dL/dy: the weight and bias gradients += (or = with accumulate=False);
+        dx (B, T, F) written unless input_grad=False; dh0 (B, H) = dL/dh0 written if given;
+        dgates_ih, dgates_hh (B, T, 3H): the gates' gradients (scratch, allocated if None).
 """
 
 import numbers
@@ -398,3 +428,80 @@ def attention_backward(dout, qkv, probs, dropped, num_heads, causal=False, dqkv=
     dqkv = _like(dqkv, qkv.shape, qkv.dtype)
     _core.attention_backward(dqkv, dout, qkv, probs, dropped, int(num_heads), bool(causal))
     return dqkv
+
+__all__ += ["lstm_forward", "lstm_backward"]
+
+
+def _lstm_sizes(x, weight_hh):
+    _dtype_of("x", x)
+    _dtype_of("weight_hh", weight_hh)
+    if x.ndim != 3 or weight_hh.ndim != 2:
+        raise ValueError(f"lstm: x must be 3-d (batch, steps, features) and weight_hh 2-d "
+                         f"(4 hidden, hidden), got {x.shape} and {weight_hh.shape}")
+    return x.shape[0], x.shape[1], weight_hh.shape[1]
+
+
+def lstm_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=None,
+                 out=None, c=None, gates=None):
+    """One LSTM layer over x (B, T, F): (y (B, T, H), c (B, T, H), gates (B, T, 4H))."""
+    batch, steps, hidden = _lstm_sizes(x, weight_hh)
+    out = _like(out, (batch, steps, hidden), x.dtype)
+    c = _like(c, (batch, steps, hidden), x.dtype)
+    gates = _like(gates, (batch, steps, 4 * hidden), x.dtype)
+    _core.lstm_forward(out, c, gates, x, h0, c0, weight_ih, weight_hh, bias_ih, bias_hh)
+    return out, c, gates
+
+
+def lstm_backward(dy, x, y, c, gates, weight_ih, weight_hh, dweight_ih, dweight_hh,
+                  dbias_ih=None, dbias_hh=None, h0=None, c0=None, dgates=None, dx=None,
+                  input_grad=True, accumulate=True):
+    """Backward through time of lstm_forward: parameter gradients += (or = with
+    ``accumulate=False``); dx (B, T, F) written and returned if input_grad, else None."""
+    batch, steps, hidden = _lstm_sizes(x, weight_hh)
+    if input_grad:
+        dx = _like(dx, x.shape, x.dtype)
+    elif dx is not None:
+        raise ValueError("lstm_backward: dx given with input_grad=False")
+    dgates = _like(dgates, (batch, steps, 4 * hidden), x.dtype)
+    _core.lstm_backward(dx, dweight_ih, dweight_hh, dbias_ih, dbias_hh, dgates, dy, x, h0, c0, y,
+                        c, gates, weight_ih, weight_hh, bool(accumulate))
+    return dx
+
+
+def _gru_sizes(x, weight_hh):
+    _dtype_of("x", x)
+    _dtype_of("weight_hh", weight_hh)
+    if x.ndim != 3 or weight_hh.ndim != 2:
+        raise ValueError(f"gru: x must be 3-d (batch, steps, features) and weight_hh 2-d "
+                         f"(3 * hidden_size, hidden_size), got {x.shape} and {weight_hh.shape}")
+    return x.shape[0], x.shape[1], weight_hh.shape[1]
+
+
+def gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, out=None,
+                gates=None):
+    """(y (B, T, H), gates (B, T, 4H)) of one GRU layer over x (B, T, F) from h0 (None: 0)."""
+    batch, steps, hidden = _gru_sizes(x, weight_hh)
+    out = _like(out, (batch, steps, hidden), x.dtype)
+    gates = _like(gates, (batch, steps, 4 * hidden), x.dtype)
+    _core.gru_forward(out, gates, x, h0, weight_ih, weight_hh, bias_ih, bias_hh)
+    return out, gates
+
+
+def gru_backward(dy, x, weight_ih, weight_hh, y, gates, dweight_ih, dweight_hh, dbias_ih=None,
+                 dbias_hh=None, h0=None, dx=None, dh0=None, input_grad=True, accumulate=True,
+                 dgates_ih=None, dgates_hh=None):
+    """Backward through time of gru_forward: parameter gradients += (= with accumulate=False),
+    dh0 written if given, dx (B, T, F) written and returned unless input_grad=False."""
+    batch, steps, hidden = _gru_sizes(x, weight_hh)
+    if input_grad:
+        dx = _like(dx, x.shape, x.dtype)
+    elif dx is not None:
+        raise ValueError("gru_backward: dx given with input_grad=False")
+    dgates_ih = _like(dgates_ih, (batch, steps, 3 * hidden), x.dtype)
+    dgates_hh = _like(dgates_hh, (batch, steps, 3 * hidden), x.dtype)
+    _core.gru_backward(dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh, dgates_ih, dgates_hh,
+                       dy, x, h0, y, gates, weight_ih, weight_hh, bool(accumulate))
+    return dx
+
+
+__all__ += ["gru_forward", "gru_backward"]

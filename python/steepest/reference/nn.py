@@ -263,3 +263,110 @@ def positional_encoding(max_len, d_model):
     pe[:, 0::2] = np.sin(position * rate)
     pe[:, 1::2] = np.cos(position * rate[:d_model // 2])
     return pe
+
+def _sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+def lstm_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=None):
+    """One LSTM layer (torch.nn.LSTM's equations, gate order i, f, g, o) over x (B, T, F):
+    (y (B, T, H), c (B, T, H), gates (B, T, 4H) = [i f g o] after their activations), step by
+    step: z = x_t W_ih^T + b_ih + h W_hh^T + b_hh, c = f c + i g, h = o tanh(c)."""
+    x, weight_ih, weight_hh = _f64(x), _f64(weight_ih), _f64(weight_hh)
+    batch, steps, _ = x.shape
+    hidden = weight_hh.shape[1]
+    h = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    cell = np.zeros((batch, hidden)) if c0 is None else _f64(c0)
+    bias = (0.0 if bias_ih is None else _f64(bias_ih)) + (0.0 if bias_hh is None else _f64(bias_hh))
+    y, c, gates = (np.empty((batch, steps, n * hidden)) for n in (1, 1, 4))
+    for t in range(steps):
+        z = x[:, t] @ weight_ih.T + h @ weight_hh.T + bias
+        i, f, g, o = np.split(z, 4, axis=1)
+        i, f, g, o = _sigmoid(i), _sigmoid(f), np.tanh(g), _sigmoid(o)
+        cell = f * cell + i * g
+        h = o * np.tanh(cell)
+        y[:, t], c[:, t], gates[:, t] = h, cell, np.concatenate([i, f, g, o], axis=1)
+    return y, c, gates
+
+
+def lstm_backward(dy, x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None, c0=None):
+    """(dx, dweight_ih, dweight_hh, dbias) of lstm_forward for the upstream dy (B, T, H) (the
+    final states' gradients zero; dbias is both biases' gradient), backward through time."""
+    dy, x, weight_ih, weight_hh = _f64(dy), _f64(x), _f64(weight_ih), _f64(weight_hh)
+    y, c, gates = lstm_forward(x, weight_ih, weight_hh, bias_ih, bias_hh, h0, c0)
+    batch, steps, hidden = y.shape
+    h_init = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    c_init = np.zeros((batch, hidden)) if c0 is None else _f64(c0)
+    dz = np.empty_like(gates)
+    dh, dc = np.zeros((batch, hidden)), np.zeros((batch, hidden))
+    for t in reversed(range(steps)):
+        i, f, g, o = np.split(gates[:, t], 4, axis=1)
+        c_prev = c[:, t - 1] if t > 0 else c_init
+        tc = np.tanh(c[:, t])
+        dh = dy[:, t] + dh
+        dc = dc + dh * o * (1 - tc**2)
+        dz[:, t] = np.concatenate([dc * g * i * (1 - i), dc * c_prev * f * (1 - f),
+                                   dc * i * (1 - g**2), dh * tc * o * (1 - o)], axis=1)
+        dc = dc * f
+        dh = dz[:, t] @ weight_hh
+    h_prev = np.concatenate([h_init[:, None], y[:, :-1]], axis=1)
+    dweight_ih = np.einsum("btg,btf->gf", dz, x)
+    dweight_hh = np.einsum("btg,bth->gh", dz, h_prev)
+    return dz @ weight_ih, dweight_ih, dweight_hh, dz.sum(axis=(0, 1))
+
+
+def gru_forward(x, weight_ih, weight_hh, bias_ih=None, bias_hh=None, h0=None):
+    """(y, gates) of one torch.nn.GRU layer over x (B, T, F) from h0 (B, H) (None: zeros), gates
+    r, z, n in that order (weight_ih (3H, F), weight_hh (3H, H), biases (3H,)):
+
+        r = sigmoid(W_ir x + b_ir + W_hr h + b_hr)     z likewise
+        n = tanh(W_in x + b_in + r * (W_hn h + b_hn))  h' = (1 - z) * n + z * h
+
+    y (B, T, H) is every h'; gates (B, T, 4H) holds r, z, n and W_hn h + b_hn of each step."""
+    x, w_ih, w_hh = _f64(x), _f64(weight_ih), _f64(weight_hh)
+    batch, steps, _ = x.shape
+    hidden = w_hh.shape[1]
+    b_ih = np.zeros(3 * hidden) if bias_ih is None else _f64(bias_ih)
+    b_hh = np.zeros(3 * hidden) if bias_hh is None else _f64(bias_hh)
+    h = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    y = np.zeros((batch, steps, hidden))
+    gates = np.zeros((batch, steps, 4 * hidden))
+    for t in range(steps):
+        gi_r, gi_z, gi_n = np.split(x[:, t] @ w_ih.T + b_ih, 3, axis=1)
+        gh_r, gh_z, gh_n = np.split(h @ w_hh.T + b_hh, 3, axis=1)
+        r = _sigmoid(gi_r + gh_r)
+        z = _sigmoid(gi_z + gh_z)
+        n = np.tanh(gi_n + r * gh_n)
+        h = (1 - z) * n + z * h
+        y[:, t] = h
+        gates[:, t] = np.concatenate([r, z, n, gh_n], axis=1)
+    return y, gates
+
+
+def gru_backward(dy, x, weight_ih, weight_hh, y, gates, h0=None):
+    """(dx, dh0, dweight_ih, dweight_hh, dbias_ih, dbias_hh) of gru_forward for the upstream dy
+    (B, T, H), backwards through time from its saved y and gates."""
+    dy, x, w_ih, w_hh = _f64(dy), _f64(x), _f64(weight_ih), _f64(weight_hh)
+    y, gates = _f64(y), _f64(gates)
+    batch, steps, hidden = dy.shape
+    h0 = np.zeros((batch, hidden)) if h0 is None else _f64(h0)
+    dx = np.zeros_like(x)
+    dw_ih, dw_hh = np.zeros_like(w_ih), np.zeros_like(w_hh)
+    db_ih, db_hh = np.zeros(3 * hidden), np.zeros(3 * hidden)
+    dh_next = np.zeros((batch, hidden))
+    for t in reversed(range(steps)):
+        h_prev = y[:, t - 1] if t > 0 else h0
+        r, z, n, gh_n = np.split(gates[:, t], 4, axis=1)
+        dh = dy[:, t] + dh_next
+        da_n = dh * (1 - z) * (1 - n * n)              # through n = tanh(a_n)
+        da_z = dh * (h_prev - n) * z * (1 - z)         # through z = sigmoid(a_z)
+        da_r = da_n * gh_n * r * (1 - r)               # a_n = gi_n + r gh_n
+        dgi = np.concatenate([da_r, da_z, da_n], axis=1)
+        dgh = np.concatenate([da_r, da_z, da_n * r], axis=1)
+        dx[:, t] = dgi @ w_ih
+        dw_ih += dgi.T @ x[:, t]
+        dw_hh += dgh.T @ h_prev
+        db_ih += dgi.sum(axis=0)
+        db_hh += dgh.sum(axis=0)
+        dh_next = dh * z + dgh @ w_hh
+    return dx, dh_next, dw_ih, dw_hh, db_ih, db_hh
