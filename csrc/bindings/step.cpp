@@ -4,13 +4,14 @@
 #include <stdexcept>
 
 namespace steepest {
-namespace bind {
 
 void require(bool ok, const char* what, double value) {
   if (!ok)
     throw std::invalid_argument(std::string(what) + ": " +
-                                std::string(py::repr(py::float_(value))));
+                                std::string(pybind11::repr(pybind11::float_(value))));
 }
+
+namespace bind {
 
 double number(const py::tuple& t, size_t i, const char* name) {
   PyObject* o = t[i].ptr();

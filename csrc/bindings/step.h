@@ -52,6 +52,7 @@
 #include "../optim/driver.h"
 #include "check.h"
 #include "nonfinite.h"
+#include "steepest/optim/rule.h"
 #include "steepest/targets.h"
 
 namespace steepest {
@@ -99,20 +100,6 @@ class StepCounter {
 // Throws ValueError naming state[k]['step'] unless the count can advance: 0 <= count < 2**63 - 1
 // (advancing past int64's range would be undefined behaviour).
 void check_step_count(int64_t count, size_t k);
-// Throws ValueError "<what>: <value>" (torch.optim's wording) unless ok.
-void require(bool ok, const char* what, double value);
-inline bool finite_nonnegative(double x) { return 0.0 <= x && x < 1.0 / 0.0; }
-inline bool in_unit_interval(double x) { return 0.0 <= x && x < 1.0; }
-// The checks every Adam-family rule shares, in torch.optim's order and wording: lr, eps,
-// betas in [0, 1), weight_decay.
-template <class Hyper>
-void check_adam_family(const Hyper& h) {
-  require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-  require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-  require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-  require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-  require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-}
 // The total number of parameters in `groups`; throws ValueError unless grads has one each.
 size_t check_grads_length(const py::list& groups, const py::list& grads);
 
