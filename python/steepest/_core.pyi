@@ -5,7 +5,7 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
@@ -26,6 +26,8 @@ def active_target() -> str:
     """
     The SIMD target the kernels run on.
     """
+def adabelief_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
 def adadelta_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...
 def adafactor_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
@@ -36,11 +38,15 @@ def adam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.
     ...
 def adamax_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
     ...
+def adan_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
 def approx(name: str, out: typing.Any, x: typing.Any) -> None:
     """
     out = exp, tanh or erf of x by the kernels' own approximations (float32) or libm.
     """
 def asgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None) -> int:
+    ...
+def check_adabelief(*args) -> None:
     ...
 def check_adadelta(*args) -> None:
     ...
@@ -51,6 +57,8 @@ def check_adagrad(*args) -> None:
 def check_adam(*args) -> None:
     ...
 def check_adamax(*args) -> None:
+    ...
+def check_adan(*args) -> None:
     ...
 def check_asgd(*args) -> None:
     ...
