@@ -366,8 +366,9 @@ struct Adafactor {
   static constexpr const char* kStateKeys[] = {"row_var", "col_var", "variance"};
 
   static void check(const Hyper& h) { check_adafactor(h); }
-  static AdafactorGathered gather(py::list groups, py::list grads, Nonfinite policy) {
-    return gather_adafactor(groups, grads, policy);
+  static AdafactorGathered gather(py::list groups, py::list grads, Nonfinite policy,
+                                  StepCache* cache) {
+    return gather_adafactor(groups, grads, policy, cache);
   }
   static void run(const AdafactorGathered& step) {
     step.f32.run();
@@ -408,6 +409,11 @@ STEEPEST_HEADER_RULES(STEEPEST_BIND_HEADER_RULE)
   X(adafactor, Adafactor)
 
 void register_optim(py::module_& m) {
+  // An optimizer's memory of its last step (check.h); a copy starts empty.
+  py::class_<StepCache>(m, "StepCache", "An optimizer's memory of its last step's checks.")
+      .def(py::init<>())
+      .def(py::pickle([](const StepCache&) { return py::tuple(); },
+                      [](const py::tuple&) { return StepCache(); }));
   py::dict rules;
 #define STEEPEST_DEF_RULE(name, Rule) def_rule<Rule>(m, rules, #name);
 #define STEEPEST_DEF_HEADER_RULE(name, Struct) def_rule<Struct##Binding>(m, rules, #name);

@@ -45,6 +45,13 @@ StepCounter::StepCounter(py::handle counts) {
     throw py::value_error("applied_steps and skipped_steps cannot advance past 2**63 - 1");
 }
 
+StepCache* step_cache(py::handle cache) {
+  if (cache.is_none()) return nullptr;
+  if (!py::isinstance<StepCache>(cache))
+    throw py::type_error("cache: expected a StepCache or None");
+  return &cache.cast<StepCache&>();
+}
+
 void check_step_count(int64_t count, size_t k) {
   if (count < 0)
     throw py::value_error(arg_name("state", "step", k) + ": expected a count >= 0, got " +
