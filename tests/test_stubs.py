@@ -75,7 +75,9 @@ def test_stub_names_every_public_name_and_no_other():
     assert not stub - set(PUBLIC), f"in the stub, not in _core: {sorted(stub - set(PUBLIC))}"
 
 
-@pytest.mark.parametrize("name", [n for n in PUBLIC if callable(getattr(_core, n))])
+# functions only: a class (StepCache) is named by the stub as a class, checked above
+@pytest.mark.parametrize("name", [n for n in PUBLIC if callable(getattr(_core, n))
+                                  and not isinstance(getattr(_core, n), type)])
 def test_stub_parameters_match_the_extension(name):
     stub = _stub()
     assert stub.get(name) is not None, f"{name}: no def in the stub"

@@ -17,6 +17,8 @@
 //           with the guard on, missing state is created only once the scan has passed.
 //   counts: the optimizer's (applied, skipped) step counters, an int64 array of 2 (or None),
 //           advanced as the step's last act (StepCounter).
+//   cache:  the optimizer's _core.StepCache (or None): what its last step's overlap check
+//           passed (check.h).
 //
 // Every step is rule_step<Rule>: Rule::gather checks every array of every group (and creates
 // missing state) with the GIL held, applies the non-finite guard and advances the step counts;
@@ -52,6 +54,7 @@
 #include "../optim/driver.h"
 #include "check.h"
 #include "nonfinite.h"
+#include "steepest/optim/rule.h"
 #include "steepest/targets.h"
 
 namespace steepest {
@@ -96,23 +99,11 @@ class StepCounter {
  private:
   int64_t* counts_ = nullptr;
 };
+// The optimizer's _core.StepCache (check.h), or null for None; TypeError for anything else.
+StepCache* step_cache(py::handle cache);
 // Throws ValueError naming state[k]['step'] unless the count can advance: 0 <= count < 2**63 - 1
 // (advancing past int64's range would be undefined behaviour).
 void check_step_count(int64_t count, size_t k);
-// Throws ValueError "<what>: <value>" (torch.optim's wording) unless ok.
-void require(bool ok, const char* what, double value);
-inline bool finite_nonnegative(double x) { return 0.0 <= x && x < 1.0 / 0.0; }
-inline bool in_unit_interval(double x) { return 0.0 <= x && x < 1.0; }
-// The checks every Adam-family rule shares, in torch.optim's order and wording: lr, eps,
-// betas in [0, 1), weight_decay.
-template <class Hyper>
-void check_adam_family(const Hyper& h) {
-  require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-  require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-  require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-  require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-  require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-}
 // The total number of parameters in `groups`; throws ValueError unless grads has one each.
 size_t check_grads_length(const py::list& groups, const py::list& grads);
 
@@ -170,7 +161,7 @@ struct PendingState {
 // advances the step counts and the per-tensor scalar state; with the GIL held. Throws before
 // any array is touched. A skipped step has no tensors and created == kSkipped.
 template <class Rule>
-Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
+Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, StepCache* cache) {
   constexpr int S = Rule::kStates;
   constexpr size_t K = Rule::kScalarStates;
   constexpr size_t kSteps = 1 + S, kScalarStates = 2 + S, kHyper = 3 + S;
@@ -246,7 +237,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
     }
     first += n;
   }
-  arrays.check_no_overlap();
+  arrays.check_no_overlap(cache);
   if (skip_nonfinite(scanned, policy)) {
     Gathered<Rule> skipped;
     skipped.created = kSkipped;
@@ -267,9 +258,10 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy) {
 // Every rule's <rule>_step: the checks with the GIL held, the passes without it, the counters
 // advanced as the last act (a step that raised changed nothing and counts nothing).
 template <class Rule>
-int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts) {
+int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
+              py::handle cache) {
   const StepCounter counter(counts);
-  auto step = Rule::gather(groups, grads, nonfinite_policy(nonfinite));
+  auto step = Rule::gather(groups, grads, nonfinite_policy(nonfinite), step_cache(cache));
   if (step.created == kSkipped) {
     counter.skipped();
     return kSkipped;
@@ -285,8 +277,9 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts)
 // The rules gathered by gather_step. Rule derives from Gathers<Rule> and provides run().
 template <class Rule>
 struct Gathers {
-  static Gathered<Rule> gather(py::list groups, py::list grads, Nonfinite policy) {
-    return gather_step<Rule>(groups, grads, policy);
+  static Gathered<Rule> gather(py::list groups, py::list grads, Nonfinite policy,
+                               StepCache* cache) {
+    return gather_step<Rule>(groups, grads, policy, cache);
   }
 };
 
@@ -326,7 +319,7 @@ py::dict rule_info() {
 template <class Rule>
 void def_rule(py::module_& m, py::dict rules, const std::string& name) {
   m.def((name + "_step").c_str(), &rule_step<Rule>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0, py::arg("counts") = py::none());
+        py::arg("nonfinite") = 0, py::arg("counts") = py::none(), py::arg("cache") = py::none());
   m.def(("check_" + name).c_str(), &check_only<Rule>);
   rules[py::str(name)] = rule_info<Rule>();
 }

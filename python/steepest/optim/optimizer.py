@@ -34,6 +34,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import _core
 from ._plan import ArrayView, adopt_new_state, current_plan
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -246,9 +247,14 @@ class StepCounts:
     advances as a step's last act; ``_steps_seen`` the steps whose bookkeeping (new state
     adopted) is done. A step that raised happened if and only if they differ."""
 
+    # What the last step's checks passed, kept for the next (_core.StepCache); None in an
+    # optimizer pickled before it existed.
+    _step_cache = None
+
     def _new_counts(self):
         self._counts = np.zeros(2, np.int64)
         self._steps_seen = 0
+        self._step_cache = _core.StepCache()
 
     @property
     def nonfinite(self):
@@ -413,7 +419,8 @@ class Optimizer(StepCounts):
             grads = list(grads)
         args = self._group_args(plan)
         try:
-            created = self._kernel(args, grads, self._nonfinite, self._counts)
+            created = self._kernel(args, grads, self._nonfinite, self._counts,
+                                   self._step_cache)
         except BaseException:
             self._after_exception(plan, grads)
             raise
