@@ -62,7 +62,10 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(layernorm_forward, LayerNormForwardKernel)            \
   X(layernorm_backward, LayerNormBackwardKernel)          \
   X(conv1d_forward, Conv1dForwardKernel)                  \
-  X(conv1d_backward, Conv1dBackwardKernel)
+  X(conv1d_backward, Conv1dBackwardKernel)                \
+  X(widen, WidenKernel)                                   \
+  X(narrow, NarrowKernel)                                 \
+  X(conversions, ConversionsKernel)
 
 template <class T>
 struct Kernels {
