@@ -83,10 +83,8 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
     else known = false;
   }
   if (!known || !native)
-    throw py::type_error(name() + (half ? ": expected a float32, float64, bfloat16 or float16 "
-                                          "array in native byte order, got "
-                                        : ": expected a float32 or float64 array in native "
-                                          "byte order, got ") +
+    throw py::type_error(name() + ": expected a float32 or float64 array" +
+                         (half ? " (or bfloat16, float16)" : "") + " in native byte order, got " +
                          std::string(py::str(py::handle(a->descr))));
   check_layout(a, written, name);
   int64_t size = 1;

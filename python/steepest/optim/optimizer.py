@@ -383,11 +383,10 @@ class Optimizer(StepCounts):
                     f"ndarray .data, got {type(p).__name__}"
                 )
             if data.dtype not in _FLOATS and not (self._one_pass and half_format(data.dtype)):
-                kinds = ("float32, float64, bfloat16 or float16" if self._one_pass
-                         else "float32 or float64")
+                half = " (or bfloat16, float16)" if self._one_pass else ""
                 raise TypeError(
-                    f"params[{first + k}]: expected a {kinds} array in native byte "
-                    f"order, got {data.dtype}"
+                    f"params[{first + k}]: expected a float32 or float64 array{half} in native "
+                    f"byte order, got {data.dtype}"
                 )
             self._precision.check_param(data, first + k)
             if id(data) in seen:
