@@ -53,7 +53,8 @@ void check_adafactor(const AdafactorHyper& h) {
           h.weight_decay);
 }
 
-AdafactorGathered gather_adafactor(py::list groups, py::list grads, Nonfinite policy) {
+AdafactorGathered gather_adafactor(py::list groups, py::list grads, Nonfinite policy,
+                                   StepCache* cache) {
   check_grads_length(groups, grads);
   AdafactorGathered out;
   auto& f32 = out.f32;
@@ -134,7 +135,7 @@ AdafactorGathered gather_adafactor(py::list groups, py::list grads, Nonfinite po
     }
     first += n;
   }
-  arrays.check_no_overlap();
+  arrays.check_no_overlap(cache);
   if (skip_nonfinite(scanned, policy)) {
     AdafactorGathered skipped;
     skipped.created = kSkipped;

@@ -25,7 +25,8 @@ void check_adafactor(const AdafactorHyper& h);
 // state (row_var (..., R, 1) and col_var (..., 1, C) for 2+ dims, variance for fewer), applies
 // the non-finite guard, prepares the driver (allocating its scratch) and advances the step
 // counts; with the GIL held, and throwing before any array is touched.
-AdafactorGathered gather_adafactor(py::list groups, py::list grads, Nonfinite policy);
+AdafactorGathered gather_adafactor(py::list groups, py::list grads, Nonfinite policy,
+                                   StepCache* cache);
 
 }  // namespace bind
 }  // namespace steepest

@@ -250,16 +250,12 @@ Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t 
   return a;
 }
 
-void StepArrays::check_no_overlap() const {
-  // A training loop steps the same arrays again and again: when the ranges are, in order, those
-  // of the last call that passed, they pass again. Comparing them costs a fraction of the sort
-  // below. Called with the GIL held.
-  static std::vector<Range> passed;
-  const auto same = [](const Range& a, const Range& b) {
+void StepArrays::check_no_overlap(StepCache* cache) const {
+  const auto same = [](const Range& a, const StepCache::Range& b) {
     return a.lo == b.lo && a.hi == b.hi && a.written == b.written;
   };
-  if (passed.size() == ranges_.size() &&
-      std::equal(ranges_.begin(), ranges_.end(), passed.begin(), same))
+  if (cache && cache->passed_.size() == ranges_.size() &&
+      std::equal(ranges_.begin(), ranges_.end(), cache->passed_.begin(), same))
     return;
   // Sweep the ranges by start: a range overlaps an earlier one iff it starts before the furthest
   // end seen so far; it is an error when either of the two is written.
@@ -282,7 +278,10 @@ void StepArrays::check_no_overlap() const {
     if (!furthest || r->hi > furthest->hi) furthest = r;
     if (r->written && (!furthest_written || r->hi > furthest_written->hi)) furthest_written = r;
   }
-  passed = ranges_;
+  if (cache) {
+    cache->passed_.clear();
+    for (const Range& r : ranges_) cache->passed_.push_back({r.lo, r.hi, r.written});
+  }
 }
 
 int64_t* step_counts(py::handle h, size_t count, size_t first_k) {

@@ -29,6 +29,21 @@ struct Array {
   int ndim;
 };
 
+class StepArrays;
+
+// One optimizer's memory of its last step that passed the overlap check (_core.StepCache, which
+// Python keeps beside the optimizer's step counts): a training loop steps the same arrays again
+// and again, and when a step's ranges are, in order, those of the last step that passed, they
+// pass again. Comparing them costs a fraction of the check's sort. Used with the GIL held.
+class StepCache {
+  friend class StepArrays;
+  struct Range {
+    uintptr_t lo, hi;
+    bool written;
+  };
+  std::vector<Range> passed_;
+};
+
 // Checks the arrays of one step, tensor by tensor, then that no array written overlaps another
 // array of the step (in any group).
 class StepArrays {
@@ -61,8 +76,9 @@ class StepArrays {
   // ml_dtypes.bfloat16), updated in place; a None entry is replaced by a new zeroed array of
   // uint16 bits or float32 (`created` is then set).
   Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created);
-  // Throws ValueError naming two arrays that share memory where one of them is written.
-  void check_no_overlap() const;
+  // Throws ValueError naming two arrays that share memory where one of them is written. With a
+  // cache (an optimizer's), a step whose ranges are those of its last step that passed passes.
+  void check_no_overlap(StepCache* cache = nullptr) const;
 
  private:
   // Which argument an array is: "params" / "grads" (key null) or a state key, of tensor k.

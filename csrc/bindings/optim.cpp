@@ -368,8 +368,8 @@ struct Adafactor {
   static void check(const Hyper& h) { check_adafactor(h); }
   static constexpr bool kBlocks = false;
   static AdafactorGathered gather(py::list groups, py::list grads, Nonfinite policy,
-                                  const Precision&) {
-    return gather_adafactor(groups, grads, policy);
+                                  StepCache* cache, const Precision&) {
+    return gather_adafactor(groups, grads, policy, cache);
   }
   static void run(const AdafactorGathered& step) {
     step.f32.run();
@@ -377,9 +377,21 @@ struct Adafactor {
   }
 };
 
+// The rules listed by their headers (steepest/optim/rule.h): the header's struct, with the
+// kernel of its field in the active table.
+#define STEEPEST_BIND_HEADER_RULE(name, Struct)       \
+  struct Struct##Binding : Struct, OnePass<Struct##Binding> { \
+    template <class T>                                \
+    static Struct::Kernel<T> kernel() {               \
+      return kernels<T>().name;                       \
+    }                                                 \
+  };
+STEEPEST_HEADER_RULES(STEEPEST_BIND_HEADER_RULE)
+#undef STEEPEST_BIND_HEADER_RULE
+
 }  // namespace
 
-// Every update rule: X(name, Rule). Each is registered as <name>_step, check_<name> and
+// The update rules written here: X(name, Rule). Each, like each rule listed by its header, is registered as <name>_step, check_<name> and
 // rules[name] (step.h's def_rule).
 #define STEEPEST_RULES(X) \
   X(sgd, Sgd)             \
@@ -398,9 +410,17 @@ struct Adafactor {
   X(adafactor, Adafactor)
 
 void register_optim(py::module_& m) {
+  // An optimizer's memory of its last step (check.h); a copy starts empty.
+  py::class_<StepCache>(m, "StepCache", "An optimizer's memory of its last step's checks.")
+      .def(py::init<>())
+      .def(py::pickle([](const StepCache&) { return py::tuple(); },
+                      [](const py::tuple&) { return StepCache(); }));
   py::dict rules;
 #define STEEPEST_DEF_RULE(name, Rule) def_rule<Rule>(m, rules, #name);
+#define STEEPEST_DEF_HEADER_RULE(name, Struct) def_rule<Struct##Binding>(m, rules, #name);
   STEEPEST_RULES(STEEPEST_DEF_RULE)
+  STEEPEST_HEADER_RULES(STEEPEST_DEF_HEADER_RULE)
+#undef STEEPEST_DEF_HEADER_RULE
 #undef STEEPEST_DEF_RULE
   m.attr("rules") = rules;
 }

@@ -4,13 +4,14 @@
 #include <stdexcept>
 
 namespace steepest {
-namespace bind {
 
 void require(bool ok, const char* what, double value) {
   if (!ok)
     throw std::invalid_argument(std::string(what) + ": " +
-                                std::string(py::repr(py::float_(value))));
+                                std::string(pybind11::repr(pybind11::float_(value))));
 }
+
+namespace bind {
 
 double number(const py::tuple& t, size_t i, const char* name) {
   PyObject* o = t[i].ptr();
@@ -42,6 +43,13 @@ StepCounter::StepCounter(py::handle counts) {
   constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
   if (counts_[0] == kMax || counts_[1] == kMax)
     throw py::value_error("applied_steps and skipped_steps cannot advance past 2**63 - 1");
+}
+
+StepCache* step_cache(py::handle cache) {
+  if (cache.is_none()) return nullptr;
+  if (!py::isinstance<StepCache>(cache))
+    throw py::type_error("cache: expected a StepCache or None");
+  return &cache.cast<StepCache&>();
 }
 
 void check_step_count(int64_t count, size_t k) {

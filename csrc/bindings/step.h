@@ -17,6 +17,8 @@
 //           with the guard on, missing state is created only once the scan has passed.
 //   counts: the optimizer's (applied, skipped) step counters, an int64 array of 2 (or None),
 //           advanced as the step's last act (StepCounter).
+//   cache:  the optimizer's _core.StepCache (or None): what its last step's overlap check
+//           passed (check.h).
 //
 // Every step is rule_step<Rule>: Rule::gather checks every array of every group (and creates
 // missing state) with the GIL held, applies the non-finite guard and advances the step counts;
@@ -53,6 +55,7 @@
 #include "../optim/precision.h"
 #include "check.h"
 #include "nonfinite.h"
+#include "steepest/optim/rule.h"
 #include "steepest/targets.h"
 
 namespace steepest {
@@ -97,23 +100,11 @@ class StepCounter {
  private:
   int64_t* counts_ = nullptr;
 };
+// The optimizer's _core.StepCache (check.h), or null for None; TypeError for anything else.
+StepCache* step_cache(py::handle cache);
 // Throws ValueError naming state[k]['step'] unless the count can advance: 0 <= count < 2**63 - 1
 // (advancing past int64's range would be undefined behaviour).
 void check_step_count(int64_t count, size_t k);
-// Throws ValueError "<what>: <value>" (torch.optim's wording) unless ok.
-void require(bool ok, const char* what, double value);
-inline bool finite_nonnegative(double x) { return 0.0 <= x && x < 1.0 / 0.0; }
-inline bool in_unit_interval(double x) { return 0.0 <= x && x < 1.0; }
-// The checks every Adam-family rule shares, in torch.optim's order and wording: lr, eps,
-// betas in [0, 1), weight_decay.
-template <class Hyper>
-void check_adam_family(const Hyper& h) {
-  require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-  require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-  require(in_unit_interval(h.beta1), "Invalid beta parameter at index 0", h.beta1);
-  require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
-  require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-}
 // The total number of parameters in `groups`; throws ValueError unless grads has one each.
 size_t check_grads_length(const py::list& groups, const py::list& grads);
 
@@ -212,7 +203,7 @@ struct PendingState {
 // advances the step counts and the per-tensor scalar state; with the GIL held. Throws before
 // any array is touched. A skipped step has no tensors and created == kSkipped.
 template <class Rule>
-Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy,
+Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, StepCache* cache,
                            const Precision& prec = Precision()) {
   constexpr int S = Rule::kStates;
   constexpr size_t K = Rule::kScalarStates;
@@ -325,7 +316,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy,
     first += n;
     ++group_index;
   }
-  arrays.check_no_overlap();
+  arrays.check_no_overlap(cache);
   if (skip_nonfinite(scanned, policy)) {
     Gathered<Rule> skipped;
     skipped.created = kSkipped;
@@ -356,12 +347,13 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy,
 // advanced as the last act (a step that raised changed nothing and counts nothing).
 template <class Rule>
 int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
-              py::handle precision) {
+              py::handle cache, py::handle precision) {
   const StepCounter counter(counts);
   const Precision prec = read_precision(precision);
   if (prec.active() && !Rule::kBlocks)
     throw py::value_error("state_dtype and master_weights apply to the one-pass rules only");
-  auto step = Rule::gather(groups, grads, nonfinite_policy(nonfinite), prec);
+  auto step =
+      Rule::gather(groups, grads, nonfinite_policy(nonfinite), step_cache(cache), prec);
   if (step.created == kSkipped) {
     counter.skipped();
     return kSkipped;
@@ -379,8 +371,8 @@ template <class Rule>
 struct Gathers {
   static constexpr bool kBlocks = false;  // runs on 16-bit storage (OnePass)
   static Gathered<Rule> gather(py::list groups, py::list grads, Nonfinite policy,
-                               const Precision& prec) {
-    return gather_step<Rule>(groups, grads, policy, prec);
+                               StepCache* cache, const Precision& prec) {
+    return gather_step<Rule>(groups, grads, policy, cache, prec);
   }
 };
 
@@ -424,7 +416,7 @@ py::dict rule_info() {
 template <class Rule>
 void def_rule(py::module_& m, py::dict rules, const std::string& name) {
   m.def((name + "_step").c_str(), &rule_step<Rule>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0, py::arg("counts") = py::none(),
+        py::arg("nonfinite") = 0, py::arg("counts") = py::none(), py::arg("cache") = py::none(),
         py::arg("precision") = py::none());
   m.def(("check_" + name).c_str(), &check_only<Rule>);
   rules[py::str(name)] = rule_info<Rule>();

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "pool.h"
+#include "steepest/optim/rule.h"
 
 namespace steepest {
 
@@ -24,17 +25,7 @@ void set_num_threads(int n);  // n >= 1
 // cpu.cfs_period_us; 0 when there is none (no quota, no such files, unreadable).
 int cgroup_cpu_limit(const std::string& root);
 
-// A loop's parallel_min: below this many elements one thread does all the work. Entering a
-// parallel region costs about as much as a worker's round trip between cores, so a second
-// thread pays off only once one thread's share of the work takes longer than that: the lighter
-// the work per element, the more elements it takes. Each update rule names its threshold
-// (Rule::parallel_min in bindings/optim.cpp): kParallelMinElements for rules with a square root
-// or a division per element, kParallelMinLight for lighter ones, kParallelMinBare for a bare
-// p -= lr g (benchmarks/parallel_threshold.py measures them); element-wise nn kernels and
-// clipping use kParallelMinElements.
-constexpr int64_t kParallelMinElements = int64_t(1) << 14;
-constexpr int64_t kParallelMinLight = int64_t(1) << 15;
-constexpr int64_t kParallelMinBare = int64_t(1) << 16;
+// A loop's parallel_min (kParallelMinElements, ...): steepest/optim/rule.h.
 
 // Each tensor of a step after the first raises the threshold by this many elements (the
 // thresholds above hold for one tensor): a split step hands every tensor's record (pointers,

@@ -5,7 +5,17 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['activation_backward', 'activation_forward', 'active_target', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'approx', 'asgd_step', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'lion_step', 'loss', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+class StepCache:
+    """
+    An optimizer's memory of its last step's checks.
+    """
+    def __getstate__(self) -> tuple:
+        ...
+    def __init__(self) -> None:
+        ...
+    def __setstate__(self, arg0: tuple) -> None:
+        ...
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
@@ -26,21 +36,27 @@ def active_target() -> str:
     """
     The SIMD target the kernels run on.
     """
-def adadelta_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def adabelief_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adafactor_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def adadelta_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adagrad_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def adafactor_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def adagrad_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adamax_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def adam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
+    ...
+def adamax_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
+    ...
+def adan_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def approx(name: str, out: typing.Any, x: typing.Any) -> None:
     """
     out = exp, tanh or erf of x by the kernels' own approximations (float32) or libm.
     """
-def asgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def asgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
+    ...
+def check_adabelief(*args) -> None:
     ...
 def check_adadelta(*args) -> None:
     ...
@@ -51,6 +67,8 @@ def check_adagrad(*args) -> None:
 def check_adam(*args) -> None:
     ...
 def check_adamax(*args) -> None:
+    ...
+def check_adan(*args) -> None:
     ...
 def check_asgd(*args) -> None:
     ...
@@ -114,9 +132,9 @@ def get_num_threads() -> int:
     """
     Threads a kernel may use.
     """
-def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def layernorm_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, mean: typing.Any, rstd: typing.Any, weight: typing.Any, accumulate: bool = True) -> None:
     """
@@ -128,19 +146,19 @@ def layernorm_forward(out: typing.Any, mean: typing.Any, rstd: typing.Any, x: ty
     out (rows, C) = (x - mean) * rstd * weight + bias per row; mean, rstd (rows) saved
     unless None; weight, bias (C) or None.
     """
-def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def loss(name: str, grad: typing.Any, pred: typing.Any, target: typing.Any, delta: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
     The mean loss; writes d loss / d pred into grad unless it is None.
     """
-def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def pattern_pass(arrays: list, writes: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     One pass of a step's memory pattern: read every array, write the first `writes` back.
     """
-def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def ratio_loss(kind: str, grad: typing.Any, pred: typing.Any, target: typing.Any, cost: typing.SupportsFloat | typing.SupportsIndex, periods_per_year: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
@@ -150,9 +168,9 @@ def reinforce_loss(grad: typing.Any, pred: typing.Any, target: typing.Any) -> fl
     """
     REINFORCE's loss of a softmax policy (pred: logits (n, A); target (n, 2): the action taken and its advantage); writes dL/dpred into grad unless None.
     """
-def rmsprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def rmsprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def rprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def rprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def select_target(name: str) -> None:
     """
@@ -162,7 +180,7 @@ def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Set the threads a kernel may use.
     """
-def sgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, precision: typing.Any = None) -> int:
+def sgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def sum_squares(arrays: list) -> list:
     """

@@ -761,3 +761,15 @@ def test_adafactor_bad_state_array(dtype, bad):
         opt.state[2]["col_var"] = grads[2][:1]
         exc, match = ValueError, r"overlaps"
     fails(opt, grads, exc, match)
+
+
+def test_step_cache_is_checked():
+    """The optimizer's memory of its last passed overlap check (``_core.StepCache``, one per
+    optimizer) is an argument like the others: anything else is refused before any change."""
+    params = [np.zeros(3)]
+    opt = RULES["sgd"].make(params, lr=0.1)
+    args = opt._group_args(opt._current_plan())
+    with pytest.raises(TypeError, match=r"cache: expected a StepCache or None"):
+        opt._kernel(args, [np.ones(3)], 0, opt._counts, object())
+    assert params[0].tolist() == [0.0, 0.0, 0.0] and opt._counts.tolist() == [0, 0]
+    assert opt._step_cache is not RULES["sgd"].make(params, lr=0.1)._step_cache

@@ -288,7 +288,7 @@ def _adam_scales(rule, hyper, step, p, g, m, v, m_new, vhat_new, eps_dtype):
 
 
 # Rules whose gradient is g + weight_decay * p (an L2 penalty) before anything else.
-L2_RULES = {"rmsprop", "adagrad", "adadelta", "adamax", "asgd", "nadam", "radam"}
+L2_RULES = {key for key, row in REGISTRY.items() if row.l2}
 
 
 def _generic_scales(rule, hyper, p_in, g_in, state_in, p_out, state_out):

@@ -14,6 +14,7 @@
 #include "steepest/nn/layernorm.h"
 #include "steepest/nn/losses.h"
 #include "steepest/optim.h"
+#include "steepest/rules.h"  // generated: the rules listed by their headers (optim/rule.h)
 
 namespace steepest {
 
@@ -23,11 +24,13 @@ template <class T>
 using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t begin,
                                int64_t end);
 
-// Every kernel a SIMD target compiles: X(name, pointer type). The one list from which come the
+// Every kernel a SIMD target compiles: X(name, pointer type), the rules listed by their headers
+// (steepest/optim/rule.h) first. The one list from which come the
 // fields of Kernels<T>, the entries each kernel's source defines (STEEPEST_KERNEL_ENTRY) and
 // each target's table (runtime/dispatch.cc), all by name: a kernel cannot land in another's
 // field, even one of the same type (scale and clamp_abs).
 #define STEEPEST_KERNELS(X)                               \
+  STEEPEST_HEADER_RULE_KERNELS(X)                         \
   X(sgd, SgdKernel)                                       \
   X(adam, AdamKernel)                                     \
   X(rmsprop, RmspropKernel)                               \

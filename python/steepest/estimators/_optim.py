@@ -4,13 +4,10 @@ import inspect
 import math
 
 from .. import optim
-from ..optim import lr_scheduler
+from ..optim import lr_scheduler, registry
 
-# Rules a name selects (torch.optim's class names, lower-case).
-RULES = {cls.__name__.lower(): cls for cls in (
-    optim.SGD, optim.Adam, optim.AdamW, optim.RMSprop, optim.Adagrad, optim.Adadelta,
-    optim.Adamax, optim.NAdam, optim.RAdam, optim.Rprop, optim.ASGD, optim.Adafactor,
-    optim.Lion, optim.Lamb, optim.Lars)}
+# Rules a name selects (torch.optim's class names, lower-case): every fused rule of the registry.
+RULES = {key: rule.cls for key, rule in registry.RULES.items()}
 
 SCHEDULES = ("constant", "cosine", "step", "exponential", "linear", "plateau")
 

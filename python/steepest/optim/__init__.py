@@ -3,10 +3,12 @@ training tools around them (schedulers, clipping, accumulation, averaging, SAM, 
 
 from . import lr_scheduler
 from .accumulate import Accumulate
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adan import Adan
 from .adamax import Adamax
 from .asgd import ASGD
 from .averaging import EMA, SWA
@@ -24,6 +26,7 @@ from .sam import SAM
 from .sgd import SGD
 
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta", "Adamax",
-           "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "Lamb", "Lars", "LBFGS",
+           "NAdam", "RAdam", "Rprop", "ASGD", "Adafactor", "Lion", "Lamb", "Lars", "AdaBelief",
+           "Adan", "LBFGS",
            "Accumulate", "EMA", "SWA", "SAM", "lr_scheduler", "clip_grad_norm_",
            "clip_grad_value_"]

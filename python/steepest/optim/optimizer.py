@@ -249,9 +249,14 @@ class StepCounts:
     advances as a step's last act; ``_steps_seen`` the steps whose bookkeeping (new state
     adopted) is done. A step that raised happened if and only if they differ."""
 
+    # What the last step's checks passed, kept for the next (_core.StepCache); None in an
+    # optimizer pickled before it existed.
+    _step_cache = None
+
     def _new_counts(self):
         self._counts = np.zeros(2, np.int64)
         self._steps_seen = 0
+        self._step_cache = _core.StepCache()
 
     @property
     def nonfinite(self):
@@ -433,11 +438,13 @@ class Optimizer(StepCounts):
         args = self._group_args(plan)
         try:
             if self._precision.default:
-                created = self._kernel(args, grads, self._nonfinite, self._counts)
+                created = self._kernel(args, grads, self._nonfinite, self._counts,
+                                       self._step_cache)
             else:
                 masters = ([gp.masters for gp in plan] if self._precision.master_weights
                            else None)
                 created = self._kernel(args, grads, self._nonfinite, self._counts,
+                                       self._step_cache,
                                        self._precision.args(self._counts.sum(), masters))
         except BaseException:
             self._after_exception(plan, grads)

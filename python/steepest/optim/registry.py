@@ -23,6 +23,8 @@ A row says, for its rule:
   must raise, at construction and at a step after it was written into a param group;
 - ``reference``: its NumPy oracle in steepest.reference.optim (``reference_step`` calls it with
   the class's hyperparameters);
+- ``l2``: ``weight_decay`` adds ``weight_decay * p`` to the gradient (unless the group sets
+  ``decoupled_weight_decay``), where it can cancel (test_parity's error scales widen there);
 - tolerances: ``parity_k`` (test_parity's tolerance in units of eps(dtype) times each element's
   first-order error scale; None where the rule has scales of its own there) and ``torch_rtol``
   ({dtype name: rtol} of 200 free-running steps against torch, both dtypes);
@@ -43,10 +45,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .adabelief import AdaBelief
 from .adadelta import Adadelta
 from .adafactor import Adafactor
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
+from .adan import Adan
 from .adamax import Adamax
 from .asgd import ASGD
 from .lamb import Lamb
@@ -79,6 +83,7 @@ class Rule:
     reads: int
     writes: int
     passes: tuple = ()
+    l2: bool = False
     parity_k: float = None
     torch: str = None
     torch_lr: tuple = None
@@ -209,7 +214,7 @@ RULES = {rule.key: rule for rule in [
              r"Nesterov momentum requires a momentum and zero dampening"),
             (dict(dampening=0.5, nesterov=True),
              r"Nesterov momentum requires a momentum and zero dampening")),
-        reference="sgd", torch="SGD", torch_lr=(0.01, 0.003),
+        reference="sgd", l2=True, torch="SGD", torch_lr=(0.01, 0.003),
         # reads p, g, b; writes p, b
         bench=dict(lr=1e-3, momentum=0.9), reads=3, writes=2),
     Rule(
@@ -219,7 +224,8 @@ RULES = {rule.key: rule for rule in [
         fuzz_configs=(dict(lr=0.01), dict(lr=0.01, amsgrad=True, weight_decay=0.1)),
         # torch 2.13's Adam takes AdamW's decay as an option
         options=(_either("decoupled_weight_decay", False, True) + _flags("amsgrad") + _WD_MAX),
-        bad_hyper=_BAD_ADAM, reference="adam", torch="Adam", torch_lr=(0.01, 0.002),
+        bad_hyper=_BAD_ADAM, reference="adam", l2=True, torch="Adam",
+        torch_lr=(0.01, 0.002),
         # reads p, g, m, v; writes p, m, v: 28 bytes per float32 parameter
         bench=dict(lr=1e-3), reads=4, writes=3),
     Rule(
@@ -240,7 +246,8 @@ RULES = {rule.key: rule for rule in [
         bad_hyper=_BAD_LR + _BAD_EPS + _BAD_WD + (
             (dict(alpha=-0.5), r"Invalid alpha value: -0\.5"),
             (dict(momentum=-0.9), r"Invalid momentum value: -0\.9")),
-        reference="rmsprop", parity_k=_ELEMENTWISE_K, torch="RMSprop", torch_lr=(0.01, 0.003),
+        reference="rmsprop", l2=True,
+        parity_k=_ELEMENTWISE_K, torch="RMSprop", torch_lr=(0.01, 0.003),
         # reads p, g, v; writes p, v
         bench=dict(lr=1e-2), reads=3, writes=2),
     Rule(
@@ -254,7 +261,8 @@ RULES = {rule.key: rule for rule in [
             (dict(lr_decay=-0.1), r"Invalid lr_decay value: -0\.1"),
             (dict(initial_accumulator_value=-1.0),
              r"Invalid initial_accumulator_value value: -1\.0")),
-        reference="adagrad", parity_k=_ELEMENTWISE_K, torch="Adagrad", torch_lr=(0.05, 0.01),
+        reference="adagrad", l2=True,
+        parity_k=_ELEMENTWISE_K, torch="Adagrad", torch_lr=(0.05, 0.01),
         # reads p, g, sum; writes p, sum
         bench=dict(lr=1e-2), reads=3, writes=2),
     Rule(
@@ -265,7 +273,8 @@ RULES = {rule.key: rule for rule in [
         bad_hyper=_BAD_LR + _BAD_EPS + _BAD_WD + (
             (dict(rho=1.5), r"Invalid rho value: 1\.5"),
             (dict(rho=-0.1), r"Invalid rho value: -0\.1")),
-        reference="adadelta", parity_k=_ELEMENTWISE_K, torch="Adadelta", torch_lr=(1.0, 0.3),
+        reference="adadelta", l2=True,
+        parity_k=_ELEMENTWISE_K, torch="Adadelta", torch_lr=(1.0, 0.3),
         # acc_delta squares a quotient of square roots: 8.6e-7 / 1.4e-15 measured vs torch
         torch_rtol={"float32": 1e-5, "float64": 2e-14},
         # reads p, g, v, u; writes p, v, u
@@ -276,7 +285,8 @@ RULES = {rule.key: rule for rule in [
         fuzz_configs=(dict(), dict(weight_decay=0.1)),
         options=_WD_MAX,
         bad_hyper=_BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS,
-        reference="adamax", parity_k=_ELEMENTWISE_K, torch="Adamax", torch_lr=(0.01, 0.002),
+        reference="adamax", l2=True,
+        parity_k=_ELEMENTWISE_K, torch="Adamax", torch_lr=(0.01, 0.002),
         # reads p, g, m, u; writes p, m, u
         bench=dict(lr=2e-3), reads=4, writes=3),
     Rule(
@@ -287,7 +297,7 @@ RULES = {rule.key: rule for rule in [
         options=(_flags("decoupled_weight_decay") + _WD_MAX),
         bad_hyper=_BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS + (
             (dict(momentum_decay=-0.1), r"Invalid momentum_decay value: -0\.1"),),
-        reference="nadam", parity_k=_ELEMENTWISE_K, torch="NAdam", torch_lr=(0.01, 0.002),
+        reference="nadam", l2=True, parity_k=_ELEMENTWISE_K, torch="NAdam", torch_lr=(0.01, 0.002),
         # reads p, g, m, v; writes p, m, v
         bench=dict(lr=2e-3), reads=4, writes=3),
     Rule(
@@ -297,7 +307,7 @@ RULES = {rule.key: rule for rule in [
         fuzz_configs=(dict(), dict(weight_decay=0.1, decoupled_weight_decay=True)),
         options=(_flags("decoupled_weight_decay") + _WD_MAX),
         bad_hyper=_BAD_LR + _BAD_EPS + _BAD_WD + _BAD_BETAS,
-        reference="radam", parity_k=_ELEMENTWISE_K, torch="RAdam", torch_lr=(0.01, 0.002),
+        reference="radam", l2=True, parity_k=_ELEMENTWISE_K, torch="RAdam", torch_lr=(0.01, 0.002),
         # reads p, g, m, v; writes p, m, v
         bench=dict(lr=1e-3), reads=4, writes=3),
     Rule(
@@ -323,7 +333,7 @@ RULES = {rule.key: rule for rule in [
         fuzz_configs=(dict(), dict(t0=1.0, weight_decay=0.1)),
         options=(({"t0": 1e6, "lambd": 1e-4}, {"t0": 50.0, "lambd": 0.01}), *_WD_MAX),
         bad_hyper=_BAD_LR + _BAD_WD + ((dict(lambd=math.nan), r"Invalid lambd value: nan"),),
-        reference="asgd", parity_k=_ELEMENTWISE_K, torch="ASGD", torch_lr=(0.01, 0.003),
+        reference="asgd", l2=True, parity_k=_ELEMENTWISE_K, torch="ASGD", torch_lr=(0.01, 0.003),
         # With the default t0 (mu = 1, ax = p): reads p, g; writes p, ax. ax is only written,
         # but a write-allocating cache reads its lines first: the (3, 2) pattern.
         bench=dict(lr=1e-2), reads=3, writes=2),
@@ -392,4 +402,28 @@ RULES = {rule.key: rule for rule in [
         # writes v); ||u|| (reads g, v); p (reads p, g, v, writes p): 40 bytes per float32
         # parameter. (Factored 2-d tensors: p, g; g; p, g -> p.)
         bench=dict(), reads=8, writes=2, passes=((3, 1), (2, 0), (3, 1))),
+    Rule(
+        AdaBelief, hyper=dict(lr=0.1, amsgrad=True),
+        configs=(dict(lr=0.01, betas=(0.8, 0.95), eps=1e-12, weight_decay=0.01, amsgrad=True,
+                      decoupled_weight_decay=False),
+                 dict(lr=0.003, weight_decay=0.1, bias_correction=False, maximize=True)),
+        fuzz_configs=(dict(), dict(amsgrad=True, weight_decay=0.1, decoupled_weight_decay=False)),
+        options=(_flags("amsgrad", "decoupled_weight_decay", "bias_correction") + _WD_MAX),
+        bad_hyper=_BAD_ADAM, reference="adabelief", l2=True, parity_k=_ELEMENTWISE_K,
+        # reads p, g, m, s; writes p, m, s
+        bench=dict(lr=1e-3), reads=4, writes=3),
+    Rule(
+        Adan, hyper=dict(lr=0.01),
+        configs=(dict(lr=0.01, betas=(0.9, 0.8, 0.95), eps=1e-6, weight_decay=0.02),
+                 dict(lr=0.003, weight_decay=0.1, no_prox=True, maximize=True)),
+        fuzz_configs=(dict(), dict(weight_decay=0.1, no_prox=True)),
+        options=(_flags("no_prox") + _WD_MAX),
+        bad_hyper=_BAD_LR + _BAD_EPS + _BAD_WD + (
+            (dict(betas=(1.0, 0.92, 0.99)), r"Invalid beta parameter at index 0: 1\.0"),
+            (dict(betas=(0.98, -0.1, 0.99)), r"Invalid beta parameter at index 1: -0\.1"),
+            (dict(betas=(0.98, 0.92, math.nan)), r"Invalid beta parameter at index 2: nan"),
+            (dict(betas=(0.98, 0.92)), r"Invalid betas: expected 3 values, got 2")),
+        reference="adan", parity_k=_ELEMENTWISE_K,
+        # reads p, g, m, n, v, -g_prev; writes p, m, n, v, -g_prev
+        bench=dict(lr=1e-3), reads=6, writes=5),
 ]}

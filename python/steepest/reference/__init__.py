@@ -6,8 +6,7 @@ place like the kernels do, which also makes them the "NumPy baseline" of the ben
 deliberately plain: one NumPy operation per line of the equations, no fusion.
 """
 
-from .optim import (adadelta, adafactor, adagrad, adam, adamax, asgd, lamb, lars, lion, nadam,
-                    radam, rmsprop, rprop, sgd)
+from . import optim as _optim
+from .optim import *  # noqa: F403 (every rule's oracle: optim.__all__)
 
-__all__ = ["sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "rprop",
-           "asgd", "lion", "lamb", "lars", "adafactor"]
+__all__ = list(_optim.__all__)

@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 __all__ = ["sgd", "adam", "rmsprop", "adagrad", "adadelta", "adamax", "nadam", "radam", "rprop",
-           "asgd", "lion", "lamb", "lars", "adafactor"]
+           "asgd", "lion", "lamb", "lars", "adafactor", "adabelief", "adan"]
 
 
 def _check(p, g):
@@ -585,3 +585,90 @@ def adafactor(p, g, state, *, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0
     denom = max(1.0, _norm(update) / (math.sqrt(numel) * d))
     update *= alpha / denom
     np.subtract(p, update, out=p)
+
+
+def adabelief(p, g, state, *, lr, beta1, beta2, eps, weight_decay=0.0, amsgrad=False,
+              decoupled_weight_decay=True, bias_correction=True, maximize=False):
+    r"""One step of AdaBelief (Zhuang et al. 2020, "AdaBelief Optimizer: Adapting Stepsizes by
+    the Belief in Observed Gradients", NeurIPS, Algorithm 2), with the options of the authors'
+    adabelief-pytorch (decoupled or L2 weight decay, AMSGrad; no rectification), in place.
+    At step t = 1, 2, ... (``m``, ``s``, ``smax`` are ``state['exp_avg']``,
+    ``state['exp_avg_var']``, ``state['max_exp_avg_var']``)::
+
+        g = -grad if maximize else grad
+        p = p * (1 - lr * weight_decay)                   (decoupled_weight_decay)
+        g = g + weight_decay * p                          (otherwise: L2 penalty)
+        m = beta1 * m + (1 - beta1) * g
+        s = beta2 * s + (1 - beta2) * (g - m)**2 + eps    (the new m)
+        smax = max(smax, s);  s^ = smax                   (amsgrad; else s^ = s)
+        p = p - lr / bc1 * m / (sqrt(s^) / sqrt(bc2) + eps)
+
+    bc1 = 1 - beta1**t and bc2 = 1 - beta2**t, or 1 without ``bias_correction``.
+    """
+    _check(p, g)
+    t = _count_step(state)
+    _zeros(state, p, "exp_avg", "exp_avg_var", *(("max_exp_avg_var",) if amsgrad else ()))
+    work = _signed_grad(g, maximize, p.dtype)
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            np.multiply(p, 1.0 - lr * weight_decay, out=p)
+        else:
+            work += weight_decay * p
+    m, s = state["exp_avg"], state["exp_avg_var"]
+    np.multiply(m, beta1, out=m)
+    m += (1.0 - beta1) * work
+    residual = work - m
+    np.multiply(s, beta2, out=s)
+    s += (1.0 - beta2) * residual * residual
+    s += eps
+    if amsgrad:
+        np.maximum(state["max_exp_avg_var"], s, out=state["max_exp_avg_var"])
+        s = state["max_exp_avg_var"]
+    bc1 = 1.0 - beta1**t if bias_correction else 1.0
+    bc2 = 1.0 - beta2**t if bias_correction else 1.0
+    denom = np.sqrt(s) / math.sqrt(bc2) + eps
+    p -= (lr / bc1) * (m / denom)
+
+
+def adan(p, g, state, *, lr, betas=(0.98, 0.92, 0.99), eps=1e-8, weight_decay=0.0,
+         no_prox=False, maximize=False):
+    r"""One step of Adan (Xie et al. 2022, "Adan: Adaptive Nesterov Momentum Algorithm for
+    Faster Optimizing Deep Models", Algorithm 1), in place. ``betas`` weigh the old value as in
+    the authors' code (the paper's beta_i is 1 - beta_i here), and the moments are
+    bias-corrected as there. At step t = 1, 2, ... (``m``, ``n``, ``v`` are
+    ``state['exp_avg']``, ``state['exp_avg_sq']``, ``state['exp_avg_diff']``; the previous
+    gradient is kept negated in ``state['neg_pre_grad']``, the code's key)::
+
+        g = -grad if maximize else grad
+        d = g - g_prev                                    (0 at t = 1)
+        m = beta1 * m + (1 - beta1) * g
+        v = beta2 * v + (1 - beta2) * d
+        n = beta3 * n + (1 - beta3) * (g + beta2 * d)**2
+        eta = lr / (sqrt(n / bc3) + eps)                  bc_i = 1 - beta_i**t
+        p = (p - eta * (m / bc1 + beta2 * v / bc2)) / (1 + lr * weight_decay)
+        p = p * (1 - lr * weight_decay) - eta * (m / bc1 + beta2 * v / bc2)     (no_prox)
+    """
+    _check(p, g)
+    beta1, beta2, beta3 = betas
+    t = _count_step(state)
+    _zeros(state, p, "exp_avg", "exp_avg_sq", "exp_avg_diff", "neg_pre_grad")
+    work = _signed_grad(g, maximize, p.dtype)
+    m, n, v = state["exp_avg"], state["exp_avg_sq"], state["exp_avg_diff"]
+    diff = np.zeros_like(work) if t == 1 else work + state["neg_pre_grad"]
+    np.multiply(m, beta1, out=m)
+    m += (1.0 - beta1) * work
+    np.multiply(v, beta2, out=v)
+    v += (1.0 - beta2) * diff
+    u = work + beta2 * diff
+    np.multiply(n, beta3, out=n)
+    n += (1.0 - beta3) * u * u
+    bc1, bc2, bc3 = (1.0 - beta1**t), (1.0 - beta2**t), (1.0 - beta3**t)
+    denom = np.sqrt(n) / math.sqrt(bc3) + eps
+    update = ((lr / bc1) * m + (lr * beta2 / bc2) * v) / denom
+    if no_prox:
+        np.multiply(p, 1.0 - lr * weight_decay, out=p)
+        p -= update
+    else:
+        p -= update
+        p /= 1.0 + lr * weight_decay
+    np.negative(work, out=state["neg_pre_grad"])

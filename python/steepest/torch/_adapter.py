@@ -240,7 +240,7 @@ def adapt(rule):
             for k, p, work in gp.copies:
                 if grads[gp.first + k] is not None:
                     work.copy_(p.detach())
-        created = opt._kernel(args, grads, opt._nonfinite, opt._counts)
+        created = opt._kernel(args, grads, opt._nonfinite, opt._counts, opt._step_cache)
         copy_back(plan, grads)
         return created
 
