@@ -10,9 +10,25 @@ namespace bind {
 namespace {
 
 constexpr int kFloat32 = 11, kFloat64 = 12;  // NumPy's NPY_FLOAT, NPY_DOUBLE
+constexpr int kUint16 = 4, kFloat16 = 23;    // NPY_USHORT, NPY_HALF
+constexpr int kUserTypes = 256;              // NPY_USERDEF: ml_dtypes' types are numbered from it
 
-const char* dtype_name(int type_num) {
-  return type_num == kFloat32 ? "float32" : type_num == kFloat64 ? "float64" : "other";
+// Whether `type_num` is ml_dtypes.bfloat16, whose number NumPy assigns when ml_dtypes loads:
+// found by its name and size once, then by its number.
+bool is_bfloat16(int type_num, PyObject* descr) {
+  static int known = -1;
+  if (type_num == known) return true;
+  if (type_num < kUserTypes || known != -1) return false;
+  const py::dtype d = py::reinterpret_borrow<py::dtype>(descr);
+  if (d.itemsize() != 2 || std::string(py::str(d)) != "bfloat16") return false;
+  known = type_num;
+  return true;
+}
+
+const char* dtype_name(int type_num, PyObject* descr = nullptr) {
+  if (descr && is_bfloat16(type_num, descr)) return "bfloat16";
+  return type_num == kFloat32 ? "float32" : type_num == kFloat64 ? "float64"
+       : type_num == kFloat16 ? "float16" : type_num == kUint16 ? "uint16" : "other";
 }
 
 std::string shape_of(const py::detail::PyArray_Proxy* a) {
@@ -47,20 +63,33 @@ std::string arg_name(const char* list, const char* key, size_t k) {
   return "state[" + std::to_string(k) + "]['" + key + "']";
 }
 
-Array StepArrays::check(py::handle h, const char* list, const char* key, size_t k, bool written) {
+Array StepArrays::check(py::handle h, const char* list, const char* key, size_t k, bool written,
+                        bool half) {
   auto name = [&] { return arg_name(list, key, k); };
   if (!py::isinstance<py::array>(h))
     throw py::type_error(name() + ": expected a numpy.ndarray, got " + type_name(h));
   const auto* a = py::detail::array_proxy(h.ptr());
   const auto* d = py::detail::array_descriptor_proxy(a->descr);
   const bool native = d->byteorder == '=' || d->byteorder == '|';
-  if ((d->type_num != kFloat32 && d->type_num != kFloat64) || !native)
-    throw py::type_error(name() + ": expected a float32 or float64 array in native byte order, got " +
+  // 16-bit storage (half): float16, bfloat16 and uint16 (bfloat16 bits), told apart by the
+  // caller (check_like_param, state_as).
+  Dtype dtype = d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64;
+  bool known = d->type_num == kFloat32 || d->type_num == kFloat64;
+  if (half && !known) {
+    known = true;
+    if (d->type_num == kFloat16) dtype = Dtype::f16;
+    else if (d->type_num == kUint16) dtype = Dtype::bf16_bits;
+    else if (is_bfloat16(d->type_num, a->descr)) dtype = Dtype::bf16;
+    else known = false;
+  }
+  if (!known || !native)
+    throw py::type_error(name() + ": expected a float32 or float64 array" +
+                         (half ? " (or bfloat16, float16)" : "") + " in native byte order, got " +
                          std::string(py::str(py::handle(a->descr))));
   check_layout(a, written, name);
   int64_t size = 1;
   for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
-  const size_t item = d->type_num == kFloat32 ? 4 : 8;
+  const size_t item = dtype == Dtype::f32 ? 4 : dtype == Dtype::f64 ? 8 : 2;
   if (size > 0) {
     // Field by field: a Range built on the stack and copied with 16-byte moves over its 8-byte
     // and 1-byte stores misses store forwarding.
@@ -72,7 +101,7 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
     r.arg.key = key;
     r.arg.k = k;
   }
-  return {a->data, size, d->type_num == kFloat32 ? Dtype::f32 : Dtype::f64, a->nd};
+  return {a->data, size, dtype, a->nd};
 }
 
 py::array kernel_array(py::handle h, const std::string& name, const py::dtype& want, bool written) {
@@ -99,8 +128,16 @@ void StepArrays::check_like_param(py::handle h, const char* list, const char* ke
   const int tb = py::detail::array_descriptor_proxy(b->descr)->type_num;
   if (ta != tb)
     throw py::type_error(arg_name(list, key, k) + ": expected dtype " +
-                         dtype_name(tb) + ", the dtype of " + arg_name("params", nullptr, k) +
-                         ", got " + dtype_name(ta) + "; steepest never converts arrays");
+                         dtype_name(tb, b->descr) + ", the dtype of " +
+                         arg_name("params", nullptr, k) + ", got " + dtype_name(ta, a->descr) +
+                         "; steepest never converts arrays");
+  check_shape_of_param(h, list, key, k);
+}
+
+void StepArrays::check_shape_of_param(py::handle h, const char* list, const char* key,
+                                      size_t k) const {
+  const auto* a = py::detail::array_proxy(h.ptr());
+  const auto* b = py::detail::array_proxy(param_.ptr());
   bool same = a->nd == b->nd;
   for (int i = 0; same && i < a->nd; ++i) same = a->dimensions[i] == b->dimensions[i];
   if (!same)
@@ -112,6 +149,47 @@ void StepArrays::check_like_param(py::handle h, const char* list, const char* ke
 Array StepArrays::param(py::handle h, size_t k) {
   param_ = h;
   return check(h, "params", nullptr, k, true);
+}
+
+Array StepArrays::param_any(py::handle h, size_t k) {
+  param_ = h;
+  return check(h, "params", nullptr, k, true, true);
+}
+
+Array StepArrays::grad_any(py::handle h, size_t k) {
+  const Array a = check(h, "grads", nullptr, k, false, true);
+  check_like_param(h, "grads", nullptr, k);
+  return a;
+}
+
+py::array new_state_as(py::handle param, Dtype as) {
+  const auto* p = py::detail::array_proxy(param.ptr());
+  const py::dtype dtype = as == Dtype::f32 ? py::dtype::of<float>() : py::dtype::of<uint16_t>();
+  py::array fresh(dtype, std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd));
+  std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
+  return fresh;
+}
+
+Array StepArrays::state_as(py::list list, size_t i, const char* key, size_t k, Dtype as,
+                           bool& created) {
+  if (py::handle(PyList_GET_ITEM(list.ptr(), i)).is_none()) {
+    list[i] = new_state_as(param_, as);
+    created = true;
+  }
+  const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
+  Array a = check(h, "state", key, k, true, true);
+  // bfloat16 state is uint16 bits or an ml_dtypes.bfloat16 view of them: the same bytes
+  const bool ok = as == Dtype::f32 ? a.dtype == Dtype::f32
+                                   : a.dtype == Dtype::bf16_bits || a.dtype == Dtype::bf16;
+  if (!ok)
+    throw py::type_error(arg_name("state", key, k) + ": expected dtype " +
+                         (as == Dtype::f32 ? "float32" : "bfloat16 (or its uint16 bits)") +
+                         ", got " + std::string(py::str(py::handle(
+                                        py::detail::array_proxy(h.ptr())->descr))) +
+                         "; steepest never converts arrays");
+  check_shape_of_param(h, "state", key, k);
+  a.dtype = as;
+  return a;
 }
 
 Array StepArrays::like_param(py::handle h, const char* list, size_t k, bool written) {

@@ -17,9 +17,11 @@ namespace bind {
 
 namespace py = pybind11;
 
-enum class Dtype { f32, f64 };
+// float32, float64; and the 16-bit storage of csrc/optim/precision.h: bfloat16 (ml_dtypes'),
+// float16, and bf16_bits (bfloat16 state kept as uint16 bits, or as an ml_dtypes.bfloat16 view).
+enum class Dtype { f32, f64, bf16, f16, bf16_bits };
 
-// One float32/float64 C-contiguous array argument, checked.
+// One float32/float64 (or 16-bit: param_any) C-contiguous array argument, checked.
 struct Array {
   void* data;
   int64_t size;
@@ -66,6 +68,14 @@ class StepArrays {
   Array standalone(py::handle h, const char* list, size_t k, bool written) {
     return check(h, list, nullptr, k, written);
   }
+  // params[k] and grads[k] of a rule that also runs on 16-bit storage: float32, float64,
+  // bfloat16 or float16 (the grad of the param's dtype).
+  Array param_any(py::handle h, size_t k);
+  Array grad_any(py::handle h, size_t k);
+  // state[k][key] of the param's shape stored as `as` (f32, or bf16_bits: uint16 or
+  // ml_dtypes.bfloat16), updated in place; a None entry is replaced by a new zeroed array of
+  // uint16 bits or float32 (`created` is then set).
+  Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created);
   // Throws ValueError naming two arrays that share memory where one of them is written. With a
   // cache (an optimizer's), a step whose ranges are those of its last step that passed passes.
   void check_no_overlap(StepCache* cache = nullptr) const;
@@ -85,8 +95,10 @@ class StepArrays {
   };
   // The argument's name is passed as scalars, in registers: an Arg read back from the caller's
   // stack with wider loads than its stores misses store forwarding.
-  Array check(py::handle h, const char* list, const char* key, size_t k, bool written);
+  Array check(py::handle h, const char* list, const char* key, size_t k, bool written,
+              bool half = false);
   void check_like_param(py::handle h, const char* list, const char* key, size_t k) const;
+  void check_shape_of_param(py::handle h, const char* list, const char* key, size_t k) const;
 
   py::handle param_;  // the param of the tensor being checked
   std::vector<Range> ranges_;
@@ -96,6 +108,8 @@ class StepArrays {
 py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
 // The same with the param's shape.
 py::array new_state(py::handle param, bool zero);
+// A new zeroed array of the param's shape: float32 (as f32) or uint16 (as bf16_bits).
+py::array new_state_as(py::handle param, Dtype as);
 
 // One array argument of a kernel, named as the caller spells it ("weight", "arrays[2]"): a
 // numpy.ndarray of dtype `want` in native byte order (compared by value: an unpickled array has a

@@ -31,6 +31,8 @@ PYBIND11_MODULE(_core, m) {
   m.def("supported_targets", &supported_targets, "Compiled SIMD targets this CPU can run.");
   m.def("active_target", [] { return std::string(active_kernels().name); },
         "The SIMD target the kernels run on.");
+  m.def("conversions", [] { return std::string(kernels<float>().conversions()); },
+        "How the active SIMD target converts between float32 and bfloat16/float16.");
   m.def("select_target", &select_target, py::arg("name"),
         "Run the kernels on the named SIMD target (ValueError if unknown or unsupported).");
   m.def("get_num_threads", &get_num_threads, "Threads a kernel may use.");

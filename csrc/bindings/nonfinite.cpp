@@ -16,6 +16,20 @@ Nonfinite nonfinite_policy(int code) {
   return Nonfinite(code);
 }
 
+namespace {
+
+// A 16-bit gradient (bfloat16, float16) holds a NaN or an infinity where all its exponent bits
+// are set: 1.0 if some element of [begin, end) does, else 0.0.
+double nonfinite_16(const GradRef& g, int64_t begin, int64_t end) {
+  const uint16_t mask = g.dtype == Dtype::f16 ? 0x7C00 : 0x7F80;
+  const uint16_t* x = static_cast<const uint16_t*>(g.data);
+  unsigned any = 0;
+  for (int64_t i = begin; i < end; ++i) any |= (x[i] & mask) == mask;
+  return any ? 1.0 : 0.0;
+}
+
+}  // namespace
+
 bool skip_nonfinite(const std::vector<GradRef>& grads, Nonfinite policy) {
   if (policy == Nonfinite::propagate || grads.empty()) return false;
   std::vector<int64_t> sizes;
@@ -29,7 +43,8 @@ bool skip_nonfinite(const std::vector<GradRef>& grads, Nonfinite policy) {
     found = reduce_per_tensor<1>(sizes, [&](int64_t t, int64_t begin, int64_t end, double* out) {
       const GradRef& g = grads[size_t(t)];
       if (g.dtype == Dtype::f32) f32(static_cast<const float*>(g.data), begin, end, out);
-      else f64(static_cast<const double*>(g.data), begin, end, out);
+      else if (g.dtype == Dtype::f64) f64(static_cast<const double*>(g.data), begin, end, out);
+      else out[0] = nonfinite_16(g, begin, end);
     });
   }
   for (size_t t = 0; t < grads.size(); ++t) {

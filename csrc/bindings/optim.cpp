@@ -366,8 +366,9 @@ struct Adafactor {
   static constexpr const char* kStateKeys[] = {"row_var", "col_var", "variance"};
 
   static void check(const Hyper& h) { check_adafactor(h); }
+  static constexpr bool kBlocks = false;
   static AdafactorGathered gather(py::list groups, py::list grads, Nonfinite policy,
-                                  StepCache* cache) {
+                                  StepCache* cache, const Precision&) {
     return gather_adafactor(groups, grads, policy, cache);
   }
   static void run(const AdafactorGathered& step) {

@@ -79,5 +79,32 @@ size_t check_grads_length(const py::list& groups, const py::list& grads) {
   return total;
 }
 
+Precision read_precision(py::handle precision) {
+  Precision prec;
+  if (precision.is_none()) return prec;
+  const auto t = py::reinterpret_borrow<py::tuple>(precision);
+  if (t.size() != 5) throw std::logic_error("internal: a precision tuple of the wrong size");
+  const int state = t[0].cast<int>(), rounding = t[1].cast<int>();
+  if (state < 0 || state > 1 || rounding < 0 || rounding > 1)
+    throw std::logic_error("internal: an unknown state_dtype or rounding code");
+  prec.state_bf16 = state == 1;
+  prec.rounding = rounding == 1 ? Rounding::stochastic : Rounding::nearest;
+  prec.seed = t[2].cast<uint64_t>();
+  prec.counter = t[3].cast<int64_t>();
+  prec.masters = t[4];
+  return prec;
+}
+
+void check_precision(const Precision& prec, Dtype dtype, size_t k) {
+  const bool half = dtype == Dtype::bf16 || dtype == Dtype::f16;
+  if (!prec.masters.is_none() && !half)
+    throw py::value_error(arg_name("params", nullptr, k) + ": master_weights=True keeps float32 "
+                          "copies of bfloat16 or float16 params, got a " +
+                          (dtype == Dtype::f32 ? "float32" : "float64") + " param");
+  if (prec.state_bf16 && dtype == Dtype::f64)
+    throw py::value_error(arg_name("params", nullptr, k) + ": state_dtype='bfloat16' takes "
+                          "float32, bfloat16 or float16 params, got a float64 param");
+}
+
 }  // namespace bind
 }  // namespace steepest

@@ -52,6 +52,7 @@
 #include <vector>
 
 #include "../optim/driver.h"
+#include "../optim/precision.h"
 #include "check.h"
 #include "nonfinite.h"
 #include "steepest/optim/rule.h"
@@ -135,33 +136,75 @@ void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, size_t grou
   batch.ndims.push_back(p.ndim);
 }
 
-// The checked tensors of one step, by dtype, and the number of state arrays created.
+// The checked tensors of one step, by dtype, and the number of state arrays created. `low`:
+// the tensors with 16-bit storage (csrc/optim/precision.h), for the one-pass rules.
 template <class Rule>
 struct Gathered {
   Batch<float, typename Rule::template Scalars<float>> f32;
   Batch<double, typename Rule::template Scalars<double>> f64;
+  LowBatch<typename Rule::template Scalars<float>> low;
   int created = 0;
 };
+
+// A step's 16-bit options (csrc/optim/precision.h), from Python's `precision` argument: None
+// (none), or (state_dtype, rounding, seed, counter, masters):
+//   state_dtype  0: like the param (float32 for a 16-bit param), 1: bfloat16;
+//   rounding     0: nearest, 1: stochastic, of a 16-bit param without a master copy;
+//   seed, counter: stochastic rounding's seed and the optimizer's count of steps taken;
+//   masters      None, or one list per group of the params' float32 master copies (None where
+//                not created yet: created here from the param, at its first step).
+struct Precision {
+  bool state_bf16 = false;
+  Rounding rounding = Rounding::nearest;
+  uint64_t seed = 0;
+  int64_t counter = 0;
+  py::object masters = py::none();  // a list of lists, or None
+
+  bool active() const { return state_bf16 || !masters.is_none(); }
+};
+Precision read_precision(py::handle precision);
+
+// Throws unless params[k], of `dtype`, may take the step's options (Python checks them first,
+// in the optimizer's constructor; this guards the binding).
+void check_precision(const Precision& prec, Dtype dtype, size_t k);
+
+// Adds a tensor with 16-bit storage; its scalars are computed for it (no sharing: Batch's).
+template <class Rule>
+void add_low_tensor(LowBatch<typename Rule::template Scalars<float>>& batch, const Array& p,
+                    const Array& g, void* const* states, Storage state_as, float* master,
+                    bool master_fresh, int64_t step, bool fresh, const typename Rule::Hyper& h,
+                    double* scalar_state, const Precision& prec, size_t k) {
+  const Storage param_as = p.dtype == Dtype::bf16 ? Storage::bf16
+                           : p.dtype == Dtype::f16 ? Storage::f16 : Storage::f32;
+  LowTensor t{p.data, g.data, param_as, {}, state_as, master, master_fresh, step, fresh,
+              prec.rounding, stochastic_key(prec.seed, prec.counter, k)};
+  for (int s = 0; s < Rule::kStates; ++s) t.state[s] = states[s];
+  batch.items.push_back({t, Rule::template scalars<float>(h, step, scalar_state)});
+  batch.sizes.push_back(p.size);
+}
 
 // What a step returns when the non-finite guard skipped it.
 constexpr int kSkipped = -1;
 
 // A state array to create once the non-finite guard has passed the step: list[i], for the
-// param `param`, pointed to by state `s` of item `item` of the f32 or f64 batch.
+// param `param`, pointed to by state `s` of item `item` of the f32, f64 or low batch (s = -1:
+// the master copy of a low item; `as` the low item's storage of the array).
 struct PendingState {
   py::list list;
   size_t i;
   py::handle param;
-  bool f64;
+  Dtype batch;  // f32, f64, or bf16 for the low batch
   size_t item;
   int s;
+  Dtype as;
 };
 
 // Checks every array of every group (creating missing state), applies the non-finite guard and
 // advances the step counts and the per-tensor scalar state; with the GIL held. Throws before
 // any array is touched. A skipped step has no tensors and created == kSkipped.
 template <class Rule>
-Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, StepCache* cache) {
+Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, StepCache* cache,
+                           const Precision& prec = Precision()) {
   constexpr int S = Rule::kStates;
   constexpr size_t K = Rule::kScalarStates;
   constexpr size_t kSteps = 1 + S, kScalarStates = 2 + S, kHyper = 3 + S;
@@ -179,7 +222,9 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
   std::vector<GradRef> scanned;  // for the non-finite guard
   std::vector<PendingState> pending;
   const bool scan = policy != Nonfinite::propagate;
+  auto& low = out.low;
   size_t first = 0;  // flat index of the group's first parameter
+  size_t group_index = 0;
   for (py::handle handle : groups) {
     auto group = py::reinterpret_borrow<py::tuple>(handle);
     if (group.size() != kHyper + hyper_count<typename Rule::Hyper>())
@@ -188,7 +233,14 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
     const size_t n = params.size();
     const auto h = read_hyper<typename Rule::Hyper>(group, kHyper);
     Rule::check(h);
-    f32.parallel_min = f64.parallel_min = std::max(f32.parallel_min, Rule::parallel_min(h));
+    f32.parallel_min = f64.parallel_min = low.parallel_min =
+        std::max(f32.parallel_min, Rule::parallel_min(h));
+    const bool has_masters = !prec.masters.is_none();
+    py::list masters;  // the group's master copies, with master weights
+    if (has_masters) {
+      masters = prec.masters.cast<py::list>()[group_index].cast<py::list>();
+      if (masters.size() != n) throw std::logic_error("internal: a master list of the wrong length");
+    }
     py::list lists[S > 0 ? S : 1];
     for (int s = 0; s < S; ++s) {
       if (!Rule::uses_state(h, s)) continue;
@@ -206,8 +258,15 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       if (grad.is_none()) continue;
       if (steps) check_step_count(steps[i], k);
       const py::handle param = PyList_GET_ITEM(params.ptr(), i);
-      const Array p = arrays.param(param, k);
-      const Array g = arrays.grad(grad, k);
+      // 16-bit params and grads, or bfloat16 state: the low batch (one-pass rules only)
+      const Array p = Rule::kBlocks ? arrays.param_any(param, k) : arrays.param(param, k);
+      const Array g = Rule::kBlocks ? arrays.grad_any(grad, k) : arrays.grad(grad, k);
+      check_precision(prec, p.dtype, k);
+      const bool is_low = p.dtype == Dtype::bf16 || p.dtype == Dtype::f16 || prec.state_bf16;
+      const Dtype state_as = prec.state_bf16 ? Dtype::bf16_bits : Dtype::f32;
+      const Dtype batch_of = is_low ? Dtype::bf16 : p.dtype;
+      const size_t item = is_low ? low.items.size()
+                          : p.dtype == Dtype::f64 ? f64.items.size() : f32.items.size();
       if (scan) scanned.push_back({g.data, g.size, g.dtype, k});
       void* states[S > 0 ? S : 1] = {};
       bool fresh = false;
@@ -215,15 +274,26 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
         if (!Rule::uses_state(h, s)) continue;
         if (scan && py::handle(PyList_GET_ITEM(lists[s].ptr(), i)).is_none()) {
           // created after the scan, if the step runs
-          const bool f64_item = p.dtype == Dtype::f64;
-          pending.push_back({lists[s], i, param, f64_item,
-                             f64_item ? f64.items.size() : f32.items.size(), s});
+          pending.push_back({lists[s], i, param, batch_of, item, s, state_as});
           fresh = true;
           continue;
         }
-        states[s] = arrays.state(lists[s], i, Rule::kStateKeys[s], k, Rule::kZeroState, fresh).data;
+        const char* key = Rule::kStateKeys[s];
+        states[s] = is_low ? arrays.state_as(lists[s], i, key, k, state_as, fresh).data
+                           : arrays.state(lists[s], i, key, k, Rule::kZeroState, fresh).data;
       }
-      created += fresh;
+      float* master = nullptr;
+      bool master_fresh = false;
+      if (has_masters) {
+        if (scan && py::handle(PyList_GET_ITEM(masters.ptr(), i)).is_none()) {
+          pending.push_back({masters, i, param, batch_of, item, -1, Dtype::f32});
+          master_fresh = true;
+        } else {
+          master = static_cast<float*>(
+              arrays.state_as(masters, i, "master_param", k, Dtype::f32, master_fresh).data);
+        }
+      }
+      created += fresh || master_fresh;
       const int64_t step = steps ? steps[i] + 1 : 0;
       if (steps) stepped.push_back(&steps[i]);
       double row[K > 0 ? K : 1] = {};
@@ -231,11 +301,20 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
         std::copy(scalars + i * K, scalars + (i + 1) * K, row);
         scalar_rows.push_back(scalars + i * K);
       }
-      if (p.dtype == Dtype::f32) add_tensor<float, Rule>(f32, f32_first, p, g, states, step, fresh, h, row);
-      else add_tensor<double, Rule>(f64, f64_first, p, g, states, step, fresh, h, row);
+      if (is_low) {
+        if constexpr (Rule::kBlocks)
+          add_low_tensor<Rule>(low, p, g, states,
+                               prec.state_bf16 ? Storage::bf16 : Storage::f32, master,
+                               master_fresh, step, fresh, h, row, prec, k);
+      } else if (p.dtype == Dtype::f32) {
+        add_tensor<float, Rule>(f32, f32_first, p, g, states, step, fresh, h, row);
+      } else {
+        add_tensor<double, Rule>(f64, f64_first, p, g, states, step, fresh, h, row);
+      }
       if (K) scalar_values.insert(scalar_values.end(), row, row + K);
     }
     first += n;
+    ++group_index;
   }
   arrays.check_no_overlap(cache);
   if (skip_nonfinite(scanned, policy)) {
@@ -244,10 +323,19 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
     return skipped;
   }
   for (const PendingState& q : pending) {
-    py::array a = new_state(q.param, Rule::kZeroState);
+    py::array a = q.batch == Dtype::bf16 ? new_state_as(q.param, q.as)
+                                         : new_state(q.param, Rule::kZeroState);
     q.list[q.i] = a;
-    if (q.f64) f64.items[q.item].tensor.state[q.s] = static_cast<double*>(a.mutable_data());
-    else f32.items[q.item].tensor.state[q.s] = static_cast<float*>(a.mutable_data());
+    if (q.batch == Dtype::f64) {
+      f64.items[q.item].tensor.state[q.s] = static_cast<double*>(a.mutable_data());
+    } else if (q.batch == Dtype::f32) {
+      f32.items[q.item].tensor.state[q.s] = static_cast<float*>(a.mutable_data());
+    } else if (q.s >= 0) {
+      low.items[q.item].tensor.state[q.s] = a.mutable_data();
+    } else {
+      low.items[q.item].tensor.master = static_cast<float*>(a.mutable_data());
+      low.items[q.item].tensor.master_fresh = true;
+    }
   }
   for (int64_t* s : stepped) ++*s;
   for (size_t r = 0; r < scalar_rows.size(); ++r)
@@ -259,9 +347,13 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
 // advanced as the last act (a step that raised changed nothing and counts nothing).
 template <class Rule>
 int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
-              py::handle cache) {
+              py::handle cache, py::handle precision) {
   const StepCounter counter(counts);
-  auto step = Rule::gather(groups, grads, nonfinite_policy(nonfinite), step_cache(cache));
+  const Precision prec = read_precision(precision);
+  if (prec.active() && !Rule::kBlocks)
+    throw py::value_error("state_dtype and master_weights apply to the one-pass rules only");
+  auto step =
+      Rule::gather(groups, grads, nonfinite_policy(nonfinite), step_cache(cache), prec);
   if (step.created == kSkipped) {
     counter.skipped();
     return kSkipped;
@@ -277,18 +369,22 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
 // The rules gathered by gather_step. Rule derives from Gathers<Rule> and provides run().
 template <class Rule>
 struct Gathers {
+  static constexpr bool kBlocks = false;  // runs on 16-bit storage (OnePass)
   static Gathered<Rule> gather(py::list groups, py::list grads, Nonfinite policy,
-                               StepCache* cache) {
-    return gather_step<Rule>(groups, grads, policy, cache);
+                               StepCache* cache, const Precision& prec) {
+    return gather_step<Rule>(groups, grads, policy, cache, prec);
   }
 };
 
 // The rules of one fused pass: Rule::kernel<T>() over every element of each dtype's tensors.
+// They also run on 16-bit storage: the float32 kernel by blocks (csrc/optim/precision.h).
 template <class Rule>
 struct OnePass : Gathers<Rule> {
+  static constexpr bool kBlocks = true;
   static void run(const Gathered<Rule>& step) {
     step.f32.run(Rule::template kernel<float>());
     step.f64.run(Rule::template kernel<double>());
+    step.low.run(Rule::template kernel<float>());
   }
 };
 
@@ -311,6 +407,7 @@ py::dict rule_info() {
   py::dict info;
   info["hyper"] = py::tuple(hyper);
   info["state"] = py::tuple(state);
+  info["one_pass"] = Rule::kBlocks;  // also runs on 16-bit storage (csrc/optim/precision.h)
   return info;
 }
 
@@ -319,7 +416,8 @@ py::dict rule_info() {
 template <class Rule>
 void def_rule(py::module_& m, py::dict rules, const std::string& name) {
   m.def((name + "_step").c_str(), &rule_step<Rule>, py::arg("groups"), py::arg("grads"),
-        py::arg("nonfinite") = 0, py::arg("counts") = py::none(), py::arg("cache") = py::none());
+        py::arg("nonfinite") = 0, py::arg("counts") = py::none(), py::arg("cache") = py::none(),
+        py::arg("precision") = py::none());
   m.def(("check_" + name).c_str(), &check_only<Rule>);
   rules[py::str(name)] = rule_info<Rule>();
 }

@@ -48,14 +48,15 @@ def set_num_threads(n):
 
 def show_config(mode="stdout"):
     """Print (``mode="stdout"``) or return (``mode="dicts"``) how steepest was built and runs:
-    the SIMD targets compiled in, those this CPU supports, the one in use, the thread count and
-    the compiler."""
+    the SIMD targets compiled in, those this CPU supports, the one in use and how it converts
+    float32 to and from bfloat16/float16, the thread count and the compiler."""
     config = {
         "version": __version__,
         "simd": {
             "compiled": list(_core.compiled_targets()),
             "supported": list(_core.supported_targets()),
             "active": _core.active_target(),
+            "conversions": _core.conversions(),
         },
         "threads": _core.get_num_threads(),
         "compiler": _core.compiler,
@@ -67,6 +68,7 @@ def show_config(mode="stdout"):
     simd = config["simd"]
     print(f"steepest {config['version']}")
     print(f"  SIMD target in use : {simd['active']}")
+    print(f"  16-bit conversions : {simd['conversions']}")
     print(f"  compiled targets   : {', '.join(simd['compiled'])}")
     print(f"  supported by CPU   : {', '.join(simd['supported'])}")
     print(f"  threads            : {config['threads']}")

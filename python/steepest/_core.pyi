@@ -5,7 +5,7 @@ steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
 import typing
-__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 class StepCache:
     """
     An optimizer's memory of its last step's checks.
@@ -36,25 +36,25 @@ def active_target() -> str:
     """
     The SIMD target the kernels run on.
     """
-def adabelief_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adabelief_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adadelta_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adadelta_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adafactor_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adafactor_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adagrad_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adagrad_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adamax_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adamax_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def adan_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def adan_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def approx(name: str, out: typing.Any, x: typing.Any) -> None:
     """
     out = exp, tanh or erf of x by the kernels' own approximations (float32) or libm.
     """
-def asgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def asgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def attention_backward(dqkv: typing.Any, dout: typing.Any, qkv: typing.Any, probs: typing.Any, dropped: typing.Any, num_heads: typing.SupportsInt | typing.SupportsIndex, causal: bool) -> None:
     """
@@ -116,6 +116,10 @@ def conv1d_forward(out: typing.Any, x: typing.Any, weight: typing.Any, bias: typ
     out (B, T_out, out) = conv1d of x (B, T, in) with weight (out, in, K) + bias, then
     'none' or 'relu'; channels last, x zero-padded by pad_left / pad_right steps.
     """
+def conversions() -> str:
+    """
+    How the active SIMD target converts between float32 and bfloat16/float16.
+    """
 def dense_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, accumulate: bool = True, relu_output: typing.Any = None) -> None:
     """
     dx = dy @ weight (if not None); dweight += dy.T @ x; dbias += dy.sum(0) (if not None);
@@ -150,9 +154,9 @@ def gru_forward(out: typing.Any, gates: typing.Any, x: typing.Any, h0: typing.An
     out (B, T, H) = h_1..h_T; gates (B, T, 4H) = r, z, n, W_hn h + b_hn per step (for
     backward). weight_ih (3H, F), weight_hh (3H, H), biases (3H,) or None.
     """
-def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def lamb_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def lars_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def layernorm_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, mean: typing.Any, rstd: typing.Any, weight: typing.Any, accumulate: bool = True) -> None:
     """
@@ -168,7 +172,7 @@ def linear_epoch(x: typing.Any, targets: typing.Any, order: typing.Any, rows: ty
     """
     Batches [first, end) of mini-batch gradient descent on a linear model (steepest/nn/linear_epoch.h); returns total + sum of value * rows.
     """
-def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def lion_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def loss(name: str, grad: typing.Any, pred: typing.Any, target: typing.Any, delta: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
@@ -186,13 +190,13 @@ def lstm_forward(out: typing.Any, c: typing.Any, gates: typing.Any, x: typing.An
     (B, T, 4H) = i, f, g, o (torch's order) after their activations, written; h0, c0
     (B, H) or None (zeros), bias_ih, bias_hh (4H,) or None.
     """
-def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def pattern_pass(arrays: list, writes: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     One pass of a step's memory pattern: read every array, write the first `writes` back.
     """
-def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def ratio_loss(kind: str, grad: typing.Any, pred: typing.Any, target: typing.Any, cost: typing.SupportsFloat | typing.SupportsIndex, periods_per_year: typing.SupportsFloat | typing.SupportsIndex, eps: typing.SupportsFloat | typing.SupportsIndex) -> float:
     """
@@ -202,9 +206,9 @@ def reinforce_loss(grad: typing.Any, pred: typing.Any, target: typing.Any) -> fl
     """
     REINFORCE's loss of a softmax policy (pred: logits (n, A); target (n, 2): the action taken and its advantage); writes dL/dpred into grad unless None.
     """
-def rmsprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def rmsprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
-def rprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def rprop_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def select_target(name: str) -> None:
     """
@@ -214,7 +218,7 @@ def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     Set the threads a kernel may use.
     """
-def sgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None) -> int:
+def sgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
 def sum_squares(arrays: list) -> list:
     """

@@ -12,6 +12,7 @@
 #include "steepest/optim/lars.h"
 #include "steepest/optim/lion.h"
 #include "steepest/optim/nadam.h"
+#include "steepest/optim/precision.h"
 #include "steepest/optim/radam.h"
 #include "steepest/optim/reduce.h"
 #include "steepest/optim/rmsprop.h"

@@ -74,7 +74,10 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(lstm_forward, LstmForwardKernel)                      \
   X(lstm_backward, LstmBackwardKernel)                    \
   X(gru_forward, GruForwardKernel)                        \
-  X(gru_backward, GruBackwardKernel)
+  X(gru_backward, GruBackwardKernel)                      \
+  X(widen, WidenKernel)                                   \
+  X(narrow, NarrowKernel)                                 \
+  X(conversions, ConversionsKernel)
 
 template <class T>
 struct Kernels {

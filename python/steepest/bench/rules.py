@@ -52,3 +52,13 @@ def _of(row):
 
 
 RULES = {key: _of(row) for key, row in registry.RULES.items()}
+
+
+# AdamW with state_dtype="bfloat16" (optim/_precision.py), timed beside "adamw" (`steepest bench
+# --rules adamw,adamw-bf16state`): float32 p, g and bfloat16 m, v read, p, m, v written, 20
+# bytes per parameter, the traffic of the float32 (3 reads, 2 writes) pattern, its ceiling. The
+# NumPy reference keeps float32 state; torch has no such option.
+_ADAMW = RULES["adamw"]
+RULES["adamw-bf16state"] = Rule("adamw-bf16state", "AdamW",
+                                dict(_ADAMW.hyper, state_dtype="bfloat16"), _ADAMW.reference,
+                                _ADAMW.reference_hyper, reads=3, writes=2)

@@ -14,6 +14,8 @@ of shape (n, K), or None; ``state[i][key]`` is a 0-d view into column k).
 
 import numpy as np
 
+from ._precision import bits_view
+
 
 class GroupPlan:
     """What C++ gets for one group each step, beside its gradients and hyperparameters.
@@ -23,10 +25,10 @@ class GroupPlan:
     indices of complex params; ``direct`` whether every param is stepped on its own memory."""
 
     __slots__ = ("group", "params", "size", "first", "pointers", "state_lists", "steps",
-                 "scalars", "head", "copies", "complex", "direct")
+                 "scalars", "head", "copies", "complex", "direct", "masters")
 
     def __init__(self, group, first, arrays, state_lists, steps, scalars, pointers=None,
-                 copies=(), complex_=()):
+                 copies=(), complex_=(), masters=None):
         self.group = group
         self.params = params = group["params"]
         self.size = len(params)
@@ -39,6 +41,14 @@ class GroupPlan:
         self.copies = copies
         self.complex = complex_
         self.direct = not copies and not complex_
+        # The float32 master copies of 16-bit params (master_weights=True), or None: not part
+        # of the group tuple (C++ takes them with the step's 16-bit options).
+        self.masters = masters
+
+    @property
+    def all_lists(self):
+        """The state lists and the master copies' list, in the order of ``_array_keys``."""
+        return self.state_lists if self.masters is None else (*self.state_lists, self.masters)
 
     def args(self, hyper):
         """The group's tuple for C++, given its hyperparameters."""
@@ -87,13 +97,21 @@ class ArrayView:
 
     @staticmethod
     def new_state(array, is_complex):
-        return array
+        # bfloat16 state arrives as its uint16 bits
+        return bits_view(array) if array.dtype == np.uint16 else array
 
 
 def _keys(rule):
     """(state array keys, per-tensor scalar keys, whether the rule counts steps) of a rule."""
     array_keys = [k for k in rule.state_keys if k != "step" and k not in rule.scalar_state]
     return array_keys, list(rule.scalar_state), "step" in rule.state_keys
+
+
+def _array_keys(owner, rule):
+    """The state array keys of ``rule``'s plan for ``owner``: with master weights, the master
+    copies last."""
+    master = getattr(getattr(owner, "_precision", None), "master_weights", False)
+    return _keys(rule)[0] + (["master_param"] if master else [])
 
 
 def current_plan(opt, view, rule):
@@ -119,7 +137,8 @@ def make_plan(owner, state, view, rule):
     step counts and scalars in state become views of the plan's arrays."""
     from .optimizer import _scalar_value, _State, _step_count
 
-    array_keys, scalar_keys, counts_steps = _keys(rule)
+    _, scalar_keys, counts_steps = _keys(rule)
+    array_keys = _array_keys(owner, rule)
     scalar_initial = [float(v) for v in rule.scalar_state.values()]
     for key, s in list(state.items()):
         if isinstance(s, dict) and not isinstance(s, _State):  # load_state_dict, the user
@@ -131,6 +150,9 @@ def make_plan(owner, state, view, rule):
         states = [state.get(view.key(p, first + k), {}) for k, p in enumerate(params)]
         lists = tuple([None if s.get(key) is None else view.state_array(s, key, first + k)
                        for k, s in enumerate(states)] for key in array_keys)
+        masters = None
+        if array_keys[-1:] == ["master_param"]:
+            lists, masters = lists[:-1], lists[-1]
         steps = None
         if counts_steps:
             steps = np.array([_step_count(s["step"], first + k) if "step" in s else 0
@@ -151,7 +173,7 @@ def make_plan(owner, state, view, rule):
                     if key in s:
                         dict.__setitem__(s, key, numbers[k, j, ...])
         plan.append(GroupPlan(group, first, arrays, lists, steps, scalars,
-                              view.pointers(params), copies, complex_))
+                              view.pointers(params), copies, complex_, masters))
         first += len(params)
     return plan
 
@@ -161,14 +183,15 @@ def adopt_new_state(owner, state, plan, grads, view, rule):
     and views of the step counts and scalars of the params stepped for the first time."""
     from .optimizer import _State
 
-    array_keys, scalar_keys, _ = _keys(rule)
+    _, scalar_keys, _ = _keys(rule)
+    array_keys = _array_keys(owner, rule)
     for gp in plan:
         counts = None if gp.steps is None else view.counts(gp.steps)
         numbers = None if gp.scalars is None else view.counts(gp.scalars)
         for k, p in enumerate(gp.params):
             if grads[gp.first + k] is None:
                 continue
-            created = [(key, arrays[k]) for key, arrays in zip(array_keys, gp.state_lists)
+            created = [(key, arrays[k]) for key, arrays in zip(array_keys, gp.all_lists)
                        if arrays[k] is not None]
             if not created and not view.always_state:
                 continue

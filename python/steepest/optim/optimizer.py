@@ -28,6 +28,7 @@ So are the group tuples with the hyperparameters, until a group dict is changed 
 (``Optimizer._group_args``).
 """
 
+import functools
 import math
 import numbers
 from collections.abc import Mapping
@@ -36,6 +37,7 @@ import numpy as np
 
 from .. import _core
 from ._plan import ArrayView, adopt_new_state, current_plan
+from ._precision import Precision, half_format
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -297,6 +299,10 @@ class Optimizer(StepCounts):
     hyperparameters by the C++ rule's names (``_hyper`` puts them in its order). Their
     constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
     group's hyperparameter.
+
+    The constructors of the one-pass rules (``_core.rules[rule]["one_pass"]``) also take the
+    keywords ``state_dtype``, ``master_weights``, ``rounding`` and ``seed`` (optim/_precision.py:
+    bfloat16 state, bfloat16/float16 params), added here to every such class's constructor.
     """
 
     state_keys = ()
@@ -305,6 +311,16 @@ class Optimizer(StepCounts):
     _kernel = None
     _checker = None
     _hyper_names = ()
+    _one_pass = False  # the rule's step is one fused pass: it takes the 16-bit options
+    _precision = Precision()
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        kernel = cls.__dict__.get("_kernel")
+        if kernel is not None:
+            cls._one_pass = _core.rules[kernel.__func__.__name__[:-len("_step")]]["one_pass"]
+        if cls._one_pass and "__init__" in cls.__dict__:
+            cls.__init__ = _taking_precision(cls.__dict__["__init__"])
 
     def __init__(self, params, defaults, nonfinite="propagate"):
         self.nonfinite = nonfinite
@@ -371,11 +387,13 @@ class Optimizer(StepCounts):
                     f"params[{first + k}]: expected a numpy.ndarray or an object with an "
                     f"ndarray .data, got {type(p).__name__}"
                 )
-            if data.dtype not in _FLOATS:
+            if data.dtype not in _FLOATS and not (self._one_pass and half_format(data.dtype)):
+                half = " (or bfloat16, float16)" if self._one_pass else ""
                 raise TypeError(
-                    f"params[{first + k}]: expected a float32 or float64 array in native byte "
-                    f"order, got {data.dtype}"
+                    f"params[{first + k}]: expected a float32 or float64 array{half} in native "
+                    f"byte order, got {data.dtype}"
                 )
+            self._precision.check_param(data, first + k)
             if id(data) in seen:
                 raise ValueError(f"params[{first + k}]: some parameters appear more than once")
             seen.add(id(data))
@@ -419,8 +437,15 @@ class Optimizer(StepCounts):
             grads = list(grads)
         args = self._group_args(plan)
         try:
-            created = self._kernel(args, grads, self._nonfinite, self._counts,
-                                   self._step_cache)
+            if self._precision.default:
+                created = self._kernel(args, grads, self._nonfinite, self._counts,
+                                       self._step_cache)
+            else:
+                masters = ([gp.masters for gp in plan] if self._precision.master_weights
+                           else None)
+                created = self._kernel(args, grads, self._nonfinite, self._counts,
+                                       self._step_cache,
+                                       self._precision.args(self._counts.sum(), masters))
         except BaseException:
             self._after_exception(plan, grads)
             raise
@@ -515,7 +540,8 @@ class Optimizer(StepCounts):
                 raise ValueError(f"loaded state for parameter {saved_index} must be a dict, got "
                                  f"{type(saved_state).__name__}")
             i, data = number[saved_index]
-            unknown = set(saved_state) - set(self.state_keys)
+            unknown = set(saved_state) - set(self.state_keys) - (
+                {"master_param"} if self._precision.master_weights else set())
             if unknown:
                 raise ValueError(
                     f"loaded state for parameter {saved_index} has keys {sorted(unknown)} "
@@ -533,6 +559,9 @@ class Optimizer(StepCounts):
                     value = _step_count(value, saved_index)
                 elif key in self.scalar_state:
                     value = _scalar_value(value, saved_index, key)
+                elif value is not None and (not self._precision.default
+                                            or half_format(data.dtype)):
+                    value = self._loadable_16(value, data, saved_index, key)
                 elif value is not None:
                     value = loadable(value, data, f"loaded state[{saved_index}][{key!r}]",
                                      self._state_shape(key, data.shape))
@@ -552,6 +581,19 @@ class Optimizer(StepCounts):
             self.applied_steps, self.skipped_steps = counts
 
         return apply
+
+    def _loadable_16(self, value, data, index, key):
+        """A saved state array of an optimizer with 16-bit options or params, as it is
+        stored (optim/_precision.py): the param's shape, a float dtype or bfloat16 bits."""
+        a = np.asarray(value)
+        what = f"loaded state[{index}][{key!r}]"
+        if a.shape != data.shape:
+            raise ValueError(f"{what} has shape {a.shape}, the parameter has {data.shape}")
+        bits = self._precision.stored(key, data) == "bfloat16" and a.dtype == np.uint16
+        if not (a.dtype.kind == "f" or half_format(a.dtype) or bits):
+            raise TypeError(f"{what} has dtype {a.dtype}, expected a floating-point array "
+                            "(or the uint16 bits of bfloat16 state)")
+        return self._precision.loaded(a, key, data)
 
     # -- for subclasses ------------------------------------------------------------------
 
@@ -622,6 +664,21 @@ class Optimizer(StepCounts):
     def _adopt_new_state(self, plan, grads):
         """Store in ``opt.state`` the state arrays C++ created during the step."""
         adopt_new_state(self, self._state, plan, grads, _ARRAYS, type(self))
+
+
+def _taking_precision(init):
+    """A one-pass rule's constructor that also takes the 16-bit options (keyword-only; a
+    subclass's constructor passing to its base's sets them once)."""
+
+    @functools.wraps(init)
+    def __init__(self, *args, state_dtype=None, master_weights=False, rounding="nearest",
+                 seed=0, **kwargs):
+        given = Precision(state_dtype, master_weights, rounding, seed)
+        if "_precision" not in self.__dict__ or not given.default:
+            self._precision = given
+        init(self, *args, **kwargs)
+
+    return __init__
 
 
 class Wrapper:

@@ -1,0 +1,114 @@
+// The block driver of 16-bit storage (steepest/optim/precision.h): any one-pass rule's float32
+// kernel, unchanged, over tensors whose params, grads or state are stored in 16 bits. Each
+// block of kBlock elements is widened into float32 scratch on the stack (L1-resident), the
+// rule's kernel runs on the block (indices 0..len of a StepTensor<float> pointing at the scratch,
+// or at the real float32 arrays), and what it wrote is narrowed back. Memory sees the 16-bit
+// bytes only; the conversions are vectorized per target (csrc/optim/convert.cc) and the calls
+// cost a few per block. Element-wise, so any cut of a tensor into chunks and blocks gives the
+// same bits, stochastic rounding included (its draws depend on the element's index).
+//
+// Modes, per tensor:
+//   state_as bf16:        every state array of the rule is bfloat16 (rounded to nearest even);
+//   param_as bf16/f16:    params and grads in 16 bits; with `master` (a float32 copy of the
+//                         params, in the state) the kernel updates the master in place and the
+//                         param is the master rounded to nearest even; without, the param is
+//                         widened, updated and rounded back (nearest, or stochastically).
+// Built once (not per SIMD target): it calls the active target's kernels (targets.h).
+#pragma once
+
+#include <algorithm>
+#include <cstdint>
+#include <vector>
+
+#include "../runtime/parallel.h"
+#include "steepest/targets.h"
+
+namespace steepest {
+
+// One tensor of a step with some array stored in 16 bits.
+struct LowTensor {
+  void* param;                // param_as
+  const void* grad;           // param_as
+  Storage param_as;
+  void* state[kMaxStates];    // state_as; null where the rule does not use the state
+  Storage state_as;
+  float* master;              // the float32 master copy of a 16-bit param, or null
+  bool master_fresh;          // the master was created for this step: set it from the param first
+  int64_t step;
+  bool fresh;                 // the rule's state was created for this step (StepTensor::fresh)
+  Rounding rounding;          // of the param, when it has no master
+  uint32_t key;               // stochastic_key(seed, step, k), for stochastic rounding
+};
+
+// The 16-bit tensors of one step, with their per-tensor scalars.
+template <class Scalars>
+struct LowBatch {
+  static constexpr int64_t kBlock = 256;
+  struct Item {
+    LowTensor tensor;
+    Scalars scalars;
+  };
+  std::vector<Item> items;
+  std::vector<int64_t> sizes;
+  int64_t parallel_min = 0;
+
+  // One pass of the rule's float32 `kernel` over every element of every item.
+  template <class Kernel>
+  void run(Kernel kernel) const {
+    if (items.empty()) return;
+    for_each_range(
+        sizes,
+        [&](int64_t t, int64_t begin, int64_t end) {
+          const Item& item = items[size_t(t)];
+          for (int64_t b = begin; b < end; b += kBlock)
+            block(kernel, item.tensor, item.scalars, b, std::min(end, b + kBlock));
+        },
+        parallel_min);
+  }
+
+  // Elements [b, e) of tensor t: widen, step, narrow.
+  template <class Kernel>
+  static void block(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e) {
+    const Kernels<float>& k = kernels<float>();
+    const int64_t n = e - b;
+    alignas(64) float param[kBlock], grad[kBlock], state[kMaxStates][kBlock];
+    StepTensor<float> block{nullptr, nullptr, {}, t.step, t.fresh};
+    const auto bits = [b](const void* a) { return static_cast<const uint16_t*>(a) + b; };
+    if (t.param_as == Storage::f32) {
+      block.param = static_cast<float*>(t.param) + b;
+      block.grad = static_cast<const float*>(t.grad) + b;
+    } else {
+      k.widen(t.param_as, bits(t.grad), grad, n);
+      block.grad = grad;
+      if (t.master) {
+        block.param = t.master + b;
+        if (t.master_fresh) k.widen(t.param_as, bits(t.param), block.param, n);
+      } else {
+        k.widen(t.param_as, bits(t.param), param, n);
+        block.param = param;
+      }
+    }
+    for (int i = 0; i < kMaxStates; ++i) {
+      if (!t.state[i]) continue;
+      if (t.state_as == Storage::f32) {
+        block.state[i] = static_cast<float*>(t.state[i]) + b;
+      } else {
+        k.widen(t.state_as, bits(t.state[i]), state[i], n);
+        block.state[i] = state[i];
+      }
+    }
+    kernel(block, s, 0, n);
+    if (t.state_as != Storage::f32)
+      for (int i = 0; i < kMaxStates; ++i)
+        if (t.state[i])
+          k.narrow(t.state_as, state[i], static_cast<uint16_t*>(t.state[i]) + b, n, nullptr);
+    if (t.param_as != Storage::f32) {
+      const Stochastic draw{t.key, b};
+      const bool stochastic = !t.master && t.rounding == Rounding::stochastic;
+      k.narrow(t.param_as, block.param, static_cast<uint16_t*>(t.param) + b, n,
+               stochastic ? &draw : nullptr);
+    }
+  }
+};
+
+}  // namespace steepest
