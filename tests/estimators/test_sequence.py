@@ -27,8 +27,10 @@ X, Y = ar_windows()
 TRAIN = 1200
 
 
-def test_regressor_predicts_the_next_value_better_than_the_mean():
-    reg = SequenceRegressor(hidden_size=16, epochs=8, lr=3e-3, seed=0).fit(X[:TRAIN], Y[:TRAIN])
+@pytest.mark.parametrize("model", ["tcn", "lstm", "gru", "transformer"])
+def test_regressor_predicts_the_next_value_better_than_the_mean(model):
+    reg = SequenceRegressor(model=model, hidden_size=16, num_layers=1, epochs=8, lr=3e-3,
+                            seed=0).fit(X[:TRAIN], Y[:TRAIN])
     assert reg.n_features_in_ == 2 and reg.n_outputs_ == 1
     assert reg.predict(X[TRAIN:]).shape == (len(X) - TRAIN,)
     assert reg.score(X[TRAIN:], Y[TRAIN:]) > 0.15  # R^2 of the mean: 0
@@ -77,8 +79,13 @@ def test_partial_fit_continues_and_grid_search_runs_on_walk_forward_folds():
 
 
 @pytest.mark.parametrize("param, value", [
-    ("model", "rnn"), ("hidden_size", 0), ("num_layers", 0), ("kernel_size", 0),
+    ("model", "rnn"), ("hidden_size", 0), ("num_heads", 0), ("dim_feedforward", 0), ("num_layers", 0), ("kernel_size", 0),
     ("dropout", 1.0), ("optimizer", "lbfgs"), ("loss", "cross_entropy")])
 def test_bad_parameters_raise_naming_them(param, value):
     with pytest.raises(ValueError, match=param):
         SequenceRegressor(**{param: value}).fit(X[:50], Y[:50])
+
+
+def test_transformer_width_must_split_into_heads():
+    with pytest.raises(ValueError, match="multiple of num_heads"):
+        SequenceRegressor(model="transformer", hidden_size=10, num_heads=4).fit(X[:50], Y[:50])

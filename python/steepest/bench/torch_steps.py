@@ -40,6 +40,9 @@ def variants(rule, params, grads):
     tensors = [torch.from_numpy(np.array(p)) for p in params]
     for t, g in zip(tensors, grads):
         t.grad = torch.from_numpy(g)
-    steps["steepest.torch"] = getattr(steepest.torch, rule.steepest_class)(
-        tensors, **rule.hyper).step
+    try:
+        steps["steepest.torch"] = getattr(steepest.torch, rule.steepest_class)(
+            tensors, **rule.hyper).step
+    except TypeError:
+        pass  # an option the drop-in does not take (adamw-bf16state's state_dtype)
     return steps

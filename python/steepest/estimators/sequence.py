@@ -2,9 +2,13 @@
 windows X (n, T, F) (n windows of T time steps of F features; a 2-d X (n, F) is n windows of
 one step). The network, by ``model``:
 
-    "tcn"   Conv1d(F, H, 1), num_layers causal TCNBlock(H, H, kernel_size, dilation 2^i, dropout)
-            (i = 0, 1, ...), the last step, Dense(H, k)
+    "tcn"          Conv1d(F, H, 1), num_layers causal TCNBlock(H, H, kernel_size, dilation 2^i,
+                   dropout) (i = 0, 1, ...)
+    "lstm", "gru"  LSTM(F, H, num_layers, dropout) or GRU(...)
+    "transformer"  Dense(F, H), PositionalEncoding(H), num_layers causal
+                   TransformerEncoderLayer(H, num_heads, dim_feedforward, dropout)
 
+then the last step and Dense(H, k);
 H = hidden_size, k the outputs. Trained as every network estimator is (_network.py).
 """
 
@@ -25,8 +29,24 @@ def _tcn(est, n_features, n_outputs, rng):
     return [nn.Conv1d(n_features, H, 1, seed=rng, dtype=DTYPE), *blocks]
 
 
+def _recurrent(layer):
+    def build(est, n_features, n_outputs, rng):
+        return [layer(n_features, est.hidden_size, num_layers=est.num_layers,
+                      dropout=est.dropout, seed=rng, dtype=DTYPE)]
+    return build
+
+
+def _transformer(est, n_features, n_outputs, rng):
+    H = est.hidden_size
+    return [nn.Dense(n_features, H, seed=rng, dtype=DTYPE), nn.PositionalEncoding(H, dtype=DTYPE),
+            *[nn.TransformerEncoderLayer(H, est.num_heads, est.dim_feedforward,
+                                         dropout=est.dropout, causal=True, seed=rng, dtype=DTYPE)
+              for _ in range(est.num_layers)]]
+
+
 # model name -> the layers from the input to the hidden sequence (n, T, H)
-MODELS = {"tcn": _tcn}
+MODELS = {"tcn": _tcn, "lstm": _recurrent(nn.LSTM), "gru": _recurrent(nn.GRU),
+          "transformer": _transformer}
 
 
 class _SequenceModel(NetworkEstimator):
@@ -36,6 +56,11 @@ class _SequenceModel(NetworkEstimator):
         _checks.integer(self, "hidden_size", 1)
         _checks.integer(self, "num_layers", 1)
         _checks.integer(self, "kernel_size", 1)
+        heads = _checks.integer(self, "num_heads", 1)
+        _checks.integer(self, "dim_feedforward", 1)
+        if self.model == "transformer" and self.hidden_size % heads:
+            raise ValueError(f"{type(self).__name__}: hidden_size ({self.hidden_size}) must be "
+                             f"a multiple of num_heads ({heads}) for the transformer")
 
     def _init_model(self, n_features, n_outputs, rng):
         body = MODELS[self.model](self, n_features, n_outputs, rng)
@@ -78,9 +103,10 @@ class _SequenceModel(NetworkEstimator):
 
 
 _COMMON_DOC = """
-    model: "tcn" (the network above). hidden_size: H, the width of every hidden layer.
-    num_layers: the number of TCNBlocks. kernel_size: their
-    convolutions' taps. dropout: the probability of the blocks' dropouts (0: none).
+    model: "tcn", "lstm", "gru" or "transformer" (the networks above). hidden_size: H, the
+    width of every hidden layer. num_layers: the number of TCNBlocks, recurrent layers or
+    encoder layers. kernel_size: the TCN's taps. num_heads, dim_feedforward: the transformer's.
+    dropout: the probability of the layers' dropouts (0: none).
     optimizer: a steepest.optim rule by name ("adamw", "adam", "sgd", ...), learning rate lr,
     weight_decay on the weights (not the biases). lr_schedule: "constant", "cosine", "step",
     "exponential", "linear" or "plateau", stepped once per epoch. batch_size: windows per step
@@ -94,8 +120,8 @@ class SequenceRegressor(RegressorOutputs, _SequenceModel):
     __doc__ = ("A sequence model regressor (loss \"mse\", \"mae\" or \"huber\") on windows "
                "(n, T, F), trained by steepest.nn." + _COMMON_DOC)
 
-    def __init__(self, model="tcn", hidden_size=32, num_layers=2, kernel_size=3, dropout=0.0,
-                 loss="mse", optimizer="adamw", lr=1e-3, weight_decay=1e-4,
+    def __init__(self, model="tcn", hidden_size=32, num_layers=2, kernel_size=3, num_heads=4,
+                 dim_feedforward=64, dropout=0.0, loss="mse", optimizer="adamw", lr=1e-3, weight_decay=1e-4,
                  lr_schedule="constant", batch_size=64, epochs=50, tol=1e-4,
                  early_stopping=False, validation_fraction=0.1, n_iter_no_change=10,
                  shuffle=True, warm_start=False, seed=None, callbacks=None):
@@ -103,6 +129,8 @@ class SequenceRegressor(RegressorOutputs, _SequenceModel):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.kernel_size = kernel_size
+        self.num_heads = num_heads
+        self.dim_feedforward = dim_feedforward
         self.dropout = dropout
         self.loss = loss
         self.optimizer = optimizer
@@ -130,8 +158,8 @@ class SequenceClassifier(ClassifierOutputs, _SequenceModel):
                "logit for two classes) on windows (n, T, F), labels of any type, trained by "
                "steepest.nn." + _COMMON_DOC + " classes_: the labels, sorted.")
 
-    def __init__(self, model="tcn", hidden_size=32, num_layers=2, kernel_size=3, dropout=0.0,
-                 optimizer="adamw", lr=1e-3, weight_decay=1e-4, lr_schedule="constant",
+    def __init__(self, model="tcn", hidden_size=32, num_layers=2, kernel_size=3, num_heads=4,
+                 dim_feedforward=64, dropout=0.0, optimizer="adamw", lr=1e-3, weight_decay=1e-4, lr_schedule="constant",
                  batch_size=64, epochs=50, tol=1e-4, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, shuffle=True, warm_start=False,
                  seed=None, callbacks=None):
@@ -139,6 +167,8 @@ class SequenceClassifier(ClassifierOutputs, _SequenceModel):
         self.hidden_size = hidden_size
         self.num_layers = num_layers
         self.kernel_size = kernel_size
+        self.num_heads = num_heads
+        self.dim_feedforward = dim_feedforward
         self.dropout = dropout
         self.optimizer = optimizer
         self.lr = lr
