@@ -10,8 +10,6 @@ product (B, H) x (H, G) per step from the second on (h_{-1} = 0 needs none); bac
 (G, B*T) x (B*T, H) (no dX: the GRU is the first layer). The head's tiny products are left out.
 """
 
-import numpy as np
-
 from steepest import nn
 
 from . import seq_models
@@ -27,10 +25,7 @@ def steepest_model(seed=0):
 
 
 def data(seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((B, T, F)).astype(np.float32)
-    y = (X[:, -8:, :3].sum((1, 2)) * 0.1).astype(np.float32).reshape(B, 1)
-    return X, y
+    return seq_models.windows(B, T, F, seed)
 
 
 def torch_model():
@@ -46,12 +41,7 @@ def torch_model():
         def forward(self, x):
             return self.head(self.gru(x)[0][:, -1])
 
-    net = Net()
-    params = [p for _, p in steepest_model().named_parameters()]
-    with torch.no_grad():
-        for p, q in zip(params, net.parameters()):
-            q.copy_(torch.from_numpy(p.data))
-    return net
+    return seq_models.copy_weights(steepest_model(), Net())
 
 
 def products():

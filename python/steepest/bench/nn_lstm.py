@@ -10,8 +10,6 @@ product (B, H) x (H, G) per step from the second on (h_{-1} = 0 needs none); bac
 (G, B*T) x (B*T, H) (no dX: the LSTM is the first layer). The head's tiny products are left out.
 """
 
-import numpy as np
-
 from steepest import nn
 
 from . import seq_models
@@ -36,10 +34,7 @@ class LstmSpec:
                              nn.Dense(self.H, 1, seed=seed + 1))
 
     def data(self, seed=0):
-        rng = np.random.default_rng(seed)
-        X = rng.standard_normal((B, T, F)).astype(np.float32)
-        y = (X[:, -8:, :3].sum((1, 2)) * 0.1).astype(np.float32).reshape(B, 1)
-        return X, y
+        return seq_models.windows(B, T, F, seed)
 
     def torch_model(self):
         """The model in torch.nn with steepest_model()'s initial weights, on (B, T, F) windows."""
@@ -54,12 +49,7 @@ class LstmSpec:
             def forward(self, x):
                 return self.head(self.lstm(x)[0][:, -1])
 
-        net = Net(self.H)
-        params = [p for _, p in self.steepest_model().named_parameters()]
-        with torch.no_grad():
-            for p, q in zip(params, net.parameters()):
-                q.copy_(torch.from_numpy(p.data))
-        return net
+        return seq_models.copy_weights(self.steepest_model(), Net(self.H))
 
     def products(self):
         G, H = 4 * self.H, self.H

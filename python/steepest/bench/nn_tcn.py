@@ -10,8 +10,6 @@ Products: per convolution of c_in channels and k taps, forward (B*T, c_in*k) x (
 im2col matrices, which our Conv1d reads in place.
 """
 
-import numpy as np
-
 from steepest import nn
 
 from . import seq_models
@@ -30,10 +28,7 @@ def steepest_model(seed=0):
 
 
 def data(seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((B, T, F)).astype(np.float32)
-    y = (X[:, -8:, :3].sum((1, 2)) * 0.1).astype(np.float32).reshape(B, 1)
-    return X, y
+    return seq_models.windows(B, T, F, seed)
 
 
 def torch_model():
@@ -62,12 +57,7 @@ def torch_model():
         def forward(self, x):  # x (B, T, F), as torch users transpose it for Conv1d
             return self.head(self.body(x.transpose(1, 2))[:, :, -1])
 
-    net = TCN()
-    params = [p for _, p in steepest_model().named_parameters()]
-    with torch.no_grad():
-        for p, q in zip(params, net.parameters()):
-            q.copy_(torch.from_numpy(p.data))
-    return net
+    return seq_models.copy_weights(steepest_model(), TCN())
 
 
 def products():

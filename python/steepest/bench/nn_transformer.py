@@ -35,10 +35,7 @@ def steepest_model(seed=0):
 
 
 def data(seed=0):
-    rng = np.random.default_rng(seed)
-    X = rng.standard_normal((B, T, F)).astype(np.float32)
-    y = (X[:, -8:, :3].sum((1, 2)) * 0.1).astype(np.float32).reshape(B, 1)
-    return X, y
+    return seq_models.windows(B, T, F, seed)
 
 
 def torch_model():
@@ -58,14 +55,7 @@ def torch_model():
         def forward(self, x):  # x (B, T, F)
             return self.head(self.encoder(self.proj(x) + self.pe)[:, -1])
 
-    net = Transformer()
-    params = [p for _, p in steepest_model().named_parameters()]
-    theirs = list(net.parameters())
-    assert len(params) == len(theirs)
-    with torch.no_grad():
-        for p, q in zip(params, theirs):
-            q.copy_(torch.from_numpy(p.data))
-    return net
+    return seq_models.copy_weights(steepest_model(), Transformer())
 
 
 def products():

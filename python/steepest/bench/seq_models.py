@@ -39,6 +39,28 @@ from .timing import interleaved_seconds_per_call, seconds_per_call
 SETTLE, BLOCK = 0.2, 0.1
 
 
+def windows(B, T, F, seed=0):
+    """The benches' data: X (B, T, F) standard normal windows, y (B, 1) = 0.1 x the sum of the
+    first 3 features over the last 8 steps (float32)."""
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((B, T, F)).astype(np.float32)
+    y = (X[:, -8:, :3].sum((1, 2)) * 0.1).astype(np.float32).reshape(B, 1)
+    return X, y
+
+
+def copy_weights(ours, net):
+    """net (a torch.nn.Module) with the parameters of ``ours`` (a steepest model), in order."""
+    import torch
+
+    params = [p for _, p in ours.named_parameters()]
+    theirs = list(net.parameters())
+    assert len(params) == len(theirs), (len(params), len(theirs))
+    with torch.no_grad():
+        for p, q in zip(params, theirs):
+            q.copy_(torch.from_numpy(p.data))
+    return net
+
+
 def steepest_step(spec, X, y):
     model = spec.steepest_model()
     opt = steepest.optim.AdamW(model.parameters(), lr=1e-3, weight_decay=1e-2)
