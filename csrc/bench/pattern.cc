@@ -59,7 +59,8 @@ void read_loop(T* const* a, int64_t begin, int64_t end) {
 template <class T>
 void pattern(T* const* arrays, int reads, int writes, int64_t begin, int64_t end) {
   // The patterns of the rules: (2, 1) plain SGD, (3, 2) SGD with momentum, Adagrad, RMSprop,
-  // (4, 3) Adam, AdamW, Lion with two states, (5, 4) AMSGrad; LAMB's two passes (4, 2), (3, 1);
+  // (4, 3) Adam, AdamW, Lion with two states, (5, 4) AMSGrad, (6, 5) Adan; LAMB's two passes
+  // (4, 2), (3, 1);
   // LARS's norms pass (2, 0); Adafactor's (1, 0).
   const int key = reads * 10 + writes;
   switch (key) {
@@ -67,6 +68,7 @@ void pattern(T* const* arrays, int reads, int writes, int64_t begin, int64_t end
     case 32: pattern_loop<T, 3, 2>(arrays, begin, end); break;
     case 43: pattern_loop<T, 4, 3>(arrays, begin, end); break;
     case 54: pattern_loop<T, 5, 4>(arrays, begin, end); break;
+    case 65: pattern_loop<T, 6, 5>(arrays, begin, end); break;
     case 42: pattern_loop<T, 4, 2>(arrays, begin, end); break;
     case 31: pattern_loop<T, 3, 1>(arrays, begin, end); break;
     case 20: read_loop<T, 2>(arrays, begin, end); break;

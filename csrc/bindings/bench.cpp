@@ -29,10 +29,10 @@ void run_pattern(const std::vector<Array>& arrays, int writes) {
 void pattern_pass(py::list arrays, int writes) {
   const int reads = int(arrays.size());
   const int key = reads * 10 + writes;
-  if (key != 21 && key != 32 && key != 43 && key != 54 && key != 42 && key != 31 && key != 20 &&
-      key != 10)
+  if (key != 21 && key != 32 && key != 43 && key != 54 && key != 65 && key != 42 && key != 31 &&
+      key != 20 && key != 10)
     throw py::value_error("pattern_pass: (reads, writes) must be (2, 1), (3, 2), (4, 3), "
-                          "(5, 4), (4, 2), (3, 1), (2, 0) or (1, 0), got (" + std::to_string(reads) + ", " +
+                          "(5, 4), (6, 5), (4, 2), (3, 1), (2, 0) or (1, 0), got (" + std::to_string(reads) + ", " +
                           std::to_string(writes) + ")");
   StepArrays check;
   std::vector<Array> checked{check.param(arrays[0], 0)};  // the others take its dtype and shape

@@ -41,3 +41,18 @@ def test_bench_rejects_bad_options(argv, message, capsys):
     with pytest.raises(SystemExit):
         main(["bench", *argv])
     assert message in capsys.readouterr().err
+
+
+def test_every_rule_has_its_ceiling_pattern():
+    """The default `steepest bench` measures the ceiling of every rule's access pattern: each
+    (reads, writes) of every rule (a new rule's too) has a pattern kernel."""
+    import numpy as np
+
+    from steepest import _core
+    from steepest.bench.rules import RULES
+
+    for rule in RULES.values():
+        for reads, writes in rule.patterns:
+            arrays = [np.ones(37, np.float32) for _ in range(reads)]
+            _core.pattern_pass(arrays, writes)
+            assert all(np.isfinite(a).all() for a in arrays), rule.name
