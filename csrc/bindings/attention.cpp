@@ -21,25 +21,6 @@ namespace py = pybind11;
 
 namespace {
 
-std::string shape_string(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t d = 0; d < a.ndim(); ++d)
-    s += std::to_string(a.shape(d)) + (a.ndim() == 1 ? "," : d + 1 < a.ndim() ? ", " : "");
-  return s + ")";
-}
-
-void require_shape(const py::array& a, const char* name, const std::vector<py::ssize_t>& shape) {
-  bool same = a.ndim() == py::ssize_t(shape.size());
-  for (size_t d = 0; same && d < shape.size(); ++d) same = a.shape(d) == shape[d];
-  if (!same) {
-    std::string want = "(";
-    for (size_t d = 0; d < shape.size(); ++d)
-      want += std::to_string(shape[d]) + (d + 1 < shape.size() ? ", " : "");
-    throw py::value_error(std::string(name) + " must have shape " + want + "), got " +
-                          shape_string(a));
-  }
-}
-
 // qkv (B, T, 3E) with E = heads * head_dim: the sizes, none empty.
 AttentionShape attention_shape(const char* where, const py::array& qkv, int64_t heads,
                                bool causal) {

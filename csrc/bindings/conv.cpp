@@ -24,23 +24,6 @@ namespace {
 // Above this a stride, dilation or padding is refused (every index then fits in int64).
 constexpr int64_t kMaxGeometry = int64_t(1) << 31;
 
-std::string shape_string(const std::vector<py::ssize_t>& shape) {
-  std::string s = "(";
-  for (size_t d = 0; d < shape.size(); ++d)
-    s += std::to_string(shape[d]) + (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
-  return s + ")";
-}
-
-std::vector<py::ssize_t> shape_of(const py::array& a) {
-  return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
-}
-
-void require_shape(const py::array& a, const char* name, const std::vector<py::ssize_t>& shape) {
-  if (shape_of(a) != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_string(shape) +
-                          ", got " + shape_string(shape_of(a)));
-}
-
 // x (B, T, in) and weight (out, in, K), checked, with the stride, dilation and padding: the
 // convolution's sizes, at least one output step.
 template <class T>
@@ -48,16 +31,16 @@ Conv1dShape conv_shape(const char* where, const py::array_t<T>& x, const py::arr
                        int64_t stride, int64_t dilation, int64_t pad_left, int64_t pad_right) {
   if (x.ndim() != 3)
     throw py::value_error(std::string(where) + ": x must be 3-d (batch, steps, in_channels), got " +
-                          shape_string(shape_of(x)));
+                          shape_string(x));
   if (w.ndim() != 3)
     throw py::value_error(std::string(where) +
                           ": weight must be 3-d (out_channels, in_channels, kernel_size), got " +
-                          shape_string(shape_of(w)));
+                          shape_string(w));
   const Conv1dShape s{x.shape(0), x.shape(1), x.shape(2), w.shape(0), w.shape(2),
                       stride,     dilation,   pad_left,   pad_right};
   if (s.batch < 1 || s.steps < 1 || s.in < 1 || s.out < 1 || s.taps < 1)
-    throw py::value_error(std::string(where) + ": x " + shape_string(shape_of(x)) +
-                          " and weight " + shape_string(shape_of(w)) + " must not be empty");
+    throw py::value_error(std::string(where) + ": x " + shape_string(x) +
+                          " and weight " + shape_string(w) + " must not be empty");
   require_shape(w, "weight", {s.out, s.in, s.taps});
   if (stride < 1 || stride > kMaxGeometry)
     throw py::value_error(std::string(where) + ": stride must be in [1, 2**31], got " +

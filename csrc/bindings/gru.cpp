@@ -20,37 +20,20 @@ namespace py = pybind11;
 
 namespace {
 
-std::string shape_string(const std::vector<py::ssize_t>& shape) {
-  std::string s = "(";
-  for (size_t d = 0; d < shape.size(); ++d)
-    s += std::to_string(shape[d]) + (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
-  return s + ")";
-}
-
-std::vector<py::ssize_t> shape_of(const py::array& a) {
-  return std::vector<py::ssize_t>(a.shape(), a.shape() + a.ndim());
-}
-
-void require_shape(const py::array& a, const char* name, const std::vector<py::ssize_t>& shape) {
-  if (shape_of(a) != shape)
-    throw py::value_error(std::string(name) + " must have shape " + shape_string(shape) +
-                          ", got " + shape_string(shape_of(a)));
-}
-
 // x (B, T, F), weight_ih (3H, F) and weight_hh (3H, H), checked: the layer's sizes.
 template <class T>
 GruShape gru_shape(const char* where, const py::array_t<T>& x, const py::array_t<T>& w_ih,
                    const py::array_t<T>& w_hh) {
   if (x.ndim() != 3)
     throw py::value_error(std::string(where) + ": x must be 3-d (batch, steps, features), got " +
-                          shape_string(shape_of(x)));
+                          shape_string(x));
   if (w_ih.ndim() != 2 || w_ih.shape(0) % 3 != 0 || w_ih.shape(0) == 0)
     throw py::value_error(std::string(where) +
                           ": weight_ih must be 2-d (3 * hidden_size, input_size), got " +
-                          shape_string(shape_of(w_ih)));
+                          shape_string(w_ih));
   const GruShape s{x.shape(0), x.shape(1), x.shape(2), w_ih.shape(0) / 3};
   if (s.batch < 1 || s.steps < 1 || s.in < 1)
-    throw py::value_error(std::string(where) + ": x " + shape_string(shape_of(x)) +
+    throw py::value_error(std::string(where) + ": x " + shape_string(x) +
                           " must not be empty");
   require_shape(w_ih, "weight_ih", {3 * s.hidden, s.in});
   require_shape(w_hh, "weight_hh", {3 * s.hidden, s.hidden});

@@ -26,27 +26,6 @@ namespace py = pybind11;
 
 namespace {
 
-std::string shape_string(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t d = 0; d < a.ndim(); ++d)
-    s += std::to_string(a.shape(d)) + (a.ndim() == 1 ? "," : d + 1 < a.ndim() ? ", " : "");
-  return s + ")";
-}
-
-void require_shape(const py::array& a, const char* name, const std::vector<py::ssize_t>& shape) {
-  bool same = a.ndim() == py::ssize_t(shape.size());
-  for (size_t d = 0; same && d < shape.size(); ++d) same = a.shape(py::ssize_t(d)) == shape[d];
-  if (!same) {
-    std::string want = "(";
-    for (size_t d = 0; d < shape.size(); ++d) {
-      want += std::to_string(shape[d]);
-      want += shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "";
-    }
-    throw py::value_error(std::string("linear_epoch: ") + name + " must have shape " + want +
-                          "), got " + shape_string(a));
-  }
-}
-
 LossFunction loss_of(const std::string& name) {
   if (name == "mse") return LossFunction::mse;
   if (name == "mae") return LossFunction::mae;
@@ -81,10 +60,10 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
   if (n < 1 || F < 1 || K < 1)
     throw py::value_error("linear_epoch: x " + shape_string(x) + " and weight " +
                           shape_string(w) + " must not be empty");
-  require_shape(w, "weight", {K, F});
-  require_shape(dw, "dweight", {K, F});
-  require_shape(b, "bias", {K});
-  require_shape(db, "dbias", {K});
+  require_shape(w, "linear_epoch: weight", {K, F});
+  require_shape(dw, "linear_epoch: dweight", {K, F});
+  require_shape(b, "linear_epoch: bias", {K});
+  require_shape(db, "linear_epoch: dbias", {K});
   if (rows < 1) throw py::value_error("linear_epoch: rows must be >= 1");
   const int64_t batches = (n + rows - 1) / rows;
   if (!(0 <= first && first <= end && end <= batches))
@@ -114,19 +93,19 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
   Arrays arrays{{{"weight", w}, {"bias", b}, {"dweight", dw}, {"dbias", db}}, {{"x", x}}};
   if (e.loss == LossFunction::cross_entropy) {
     auto labels = checked<int64_t>(htargets, "targets", false);
-    require_shape(labels, "targets", {n});
+    require_shape(labels, "linear_epoch: targets", {n});
     require_indices(labels.data(), n, K, "targets");
     arrays.read.push_back({"targets", labels});
     e.labels = labels.data();
   } else {
     auto targets = checked<T>(htargets, "targets", false);
-    require_shape(targets, "targets", {n, K});
+    require_shape(targets, "linear_epoch: targets", {n, K});
     arrays.read.push_back({"targets", targets});
     e.targets = targets.data();
   }
   if (!horder.is_none()) {
     auto order = checked<int64_t>(horder, "order", false);
-    require_shape(order, "order", {n});
+    require_shape(order, "linear_epoch: order", {n});
     require_indices(order.data(), n, n, "order");
     arrays.read.push_back({"order", order});
     e.order = order.data();
@@ -171,8 +150,8 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
         throw py::value_error(std::string("linear_epoch: ") + kState[i][s] +
                               " is missing: the optimizer's first step creates its state");
       auto st = checked<T>(a, kState[i][s], true);
-      require_shape(st, kState[i][s], i == 0 ? std::vector<py::ssize_t>{K, F}
-                                             : std::vector<py::ssize_t>{K});
+      require_shape(st, std::string("linear_epoch: ") + kState[i][s],
+                    i == 0 ? std::vector<py::ssize_t>{K, F} : std::vector<py::ssize_t>{K});
       arrays.written.push_back({kState[i][s], st});
       e.state[i][s] = st.mutable_data();
     }

@@ -75,30 +75,11 @@ void gemm(py::handle a, py::handle b, py::handle c, bool trans_a, bool trans_b, 
     gemm_typed<float>(a, b, c, trans_a, trans_b, accumulate, bias, act);
 }
 
-std::string shape_of(const py::array& a) {
-  std::string s = "(";
-  for (py::ssize_t d = 0; d < a.ndim(); ++d)
-    s += std::to_string(a.shape(d)) + (a.ndim() == 1 ? "," : d + 1 < a.ndim() ? ", " : "");
-  return s + ")";
-}
-
 bool same_shape(const py::array& a, const py::array& b) {
   if (a.ndim() != b.ndim()) return false;
   for (py::ssize_t d = 0; d < a.ndim(); ++d)
     if (a.shape(d) != b.shape(d)) return false;
   return true;
-}
-
-void require_shape(const py::array& a, const char* name, const std::vector<py::ssize_t>& shape) {
-  bool ok = a.ndim() == py::ssize_t(shape.size());
-  for (size_t d = 0; ok && d < shape.size(); ++d) ok = a.shape(d) == shape[d];
-  if (!ok) {
-    std::string want = "(";
-    for (size_t d = 0; d < shape.size(); ++d)
-      want += std::to_string(shape[d]) + (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
-    throw py::value_error(std::string(name) + " must have shape " + want + "), got " +
-                          shape_of(a));
-  }
 }
 
 Activation epilogue(const std::string& activation, const char* where) {
@@ -115,7 +96,7 @@ void dense_forward_typed(py::handle hy, py::handle hx, py::handle hw, py::handle
   auto y = matrix<T>(hy, "out", true);
   const int64_t batch = x.shape(0), in = x.shape(1), out = w.shape(0);
   if (batch < 1 || in < 1 || out < 1)
-    throw py::value_error("dense_forward: x " + shape_of(x) + " and weight " + shape_of(w) +
+    throw py::value_error("dense_forward: x " + shape_string(x) + " and weight " + shape_string(w) +
                           " must not be empty");
   require_shape(w, "weight", {out, in});
   require_shape(y, "out", {batch, out});
@@ -149,7 +130,7 @@ void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::ha
   auto w = matrix<T>(hw, "weight", false), dw = matrix<T>(hdw, "dweight", true);
   const int64_t batch = x.shape(0), in = x.shape(1), out = w.shape(0);
   if (batch < 1 || in < 1 || out < 1)
-    throw py::value_error("dense_backward: x " + shape_of(x) + " and weight " + shape_of(w) +
+    throw py::value_error("dense_backward: x " + shape_string(x) + " and weight " + shape_string(w) +
                           " must not be empty");
   require_shape(w, "weight", {out, in});
   require_shape(dy, "dy", {batch, out});
@@ -214,7 +195,7 @@ template <class T>
 void activation_forward_typed(ActivationFunction f, py::handle hy, py::handle hx, double slope) {
   auto x = checked<T>(hx, "x", false), y = checked<T>(hy, "out", true);
   if (!same_shape(x, y))
-    throw py::value_error("out must have x's shape " + shape_of(x) + ", got " + shape_of(y));
+    throw py::value_error("out must have x's shape " + shape_string(x) + ", got " + shape_string(y));
   Arrays{{{"out", y}}, {{"x", x}}}.check_no_overlap();
   const ActivationForward<T> a{y.mutable_data(), x.data(), f, T(slope)};
   const auto kernel = kernels<T>().activation_forward;
@@ -233,9 +214,9 @@ void activation_backward_typed(ActivationFunction f, py::handle hdx, py::handle 
   auto dy = checked<T>(hdy, "dy", false), s = checked<T>(hs, "saved", false);
   auto dx = checked<T>(hdx, "dx", true);
   if (!same_shape(dy, s))
-    throw py::value_error("saved must have dy's shape " + shape_of(dy) + ", got " + shape_of(s));
+    throw py::value_error("saved must have dy's shape " + shape_string(dy) + ", got " + shape_string(s));
   if (!same_shape(dy, dx))
-    throw py::value_error("dx must have dy's shape " + shape_of(dy) + ", got " + shape_of(dx));
+    throw py::value_error("dx must have dy's shape " + shape_string(dy) + ", got " + shape_string(dx));
   Arrays{{{"dx", dx}}, {{"dy", dy}, {"saved", s}}}.check_no_overlap();
   const ActivationBackward<T> a{dx.mutable_data(), dy.data(), s.data(), f, T(slope)};
   const auto kernel = kernels<T>().activation_backward;
@@ -253,7 +234,7 @@ template <class T>
 void approx_typed(ApproxFunction f, py::handle hy, py::handle hx) {
   auto x = checked<T>(hx, "x", false), y = checked<T>(hy, "out", true);
   if (!same_shape(x, y))
-    throw py::value_error("out must have x's shape " + shape_of(x) + ", got " + shape_of(y));
+    throw py::value_error("out must have x's shape " + shape_string(x) + ", got " + shape_string(y));
   Arrays{{{"out", y}}, {{"x", x}}}.check_no_overlap();
   const auto kernel = kernels<T>().approx;
   T* yp = y.mutable_data();
@@ -291,7 +272,7 @@ double loss_typed(LossFunction f, py::handle hg, py::handle hp, py::handle ht, d
   if (f == LossFunction::cross_entropy) {
     if (pred.ndim() != 2)
       throw py::value_error("cross_entropy: pred must be 2-d (batch, classes), got " +
-                            shape_of(pred));
+                            shape_string(pred));
     auto labels = checked<int64_t>(ht, "target", false);
     require_shape(labels, "target", {pred.shape(0)});
     count = pred.shape(0);
@@ -306,8 +287,8 @@ double loss_typed(LossFunction f, py::handle hg, py::handle hp, py::handle ht, d
   } else {
     auto target = checked<T>(ht, "target", false);
     if (!same_shape(pred, target))
-      throw py::value_error("target must have pred's shape " + shape_of(pred) + ", got " +
-                            shape_of(target));
+      throw py::value_error("target must have pred's shape " + shape_string(pred) + ", got " +
+                            shape_string(target));
     arrays.read.push_back({"target", target});
     l.target = target.data();
   }
@@ -316,8 +297,8 @@ double loss_typed(LossFunction f, py::handle hg, py::handle hp, py::handle ht, d
   if (!hg.is_none()) {
     auto g = checked<T>(hg, "grad", true);
     if (!same_shape(pred, g))
-      throw py::value_error("grad must have pred's shape " + shape_of(pred) + ", got " +
-                            shape_of(g));
+      throw py::value_error("grad must have pred's shape " + shape_string(pred) + ", got " +
+                            shape_string(g));
     arrays.written.push_back({"grad", g});
     l.grad = g.mutable_data();
   }
@@ -342,7 +323,7 @@ template <class T>
 void dropout_typed(py::handle hy, py::handle hx, double p, uint64_t seed) {
   auto x = checked<T>(hx, "x", false), y = checked<T>(hy, "out", true);
   if (!same_shape(x, y))
-    throw py::value_error("out must have x's shape " + shape_of(x) + ", got " + shape_of(y));
+    throw py::value_error("out must have x's shape " + shape_string(x) + ", got " + shape_string(y));
   Arrays{{{"out", y}}, {{"x", x}}}.check_no_overlap();
   const Dropout<T> d{y.mutable_data(), x.data(), seed, uint32_t(std::lround(p * 16777216.0)),
                      p < 1 ? T(1) / T(1 - p) : T(0)};
@@ -375,7 +356,7 @@ void layernorm_forward_typed(py::handle hy, py::handle hmean, py::handle hrstd, 
   auto x = matrix<T>(hx, "x", false), y = matrix<T>(hy, "out", true);
   const int64_t rows = x.shape(0), cols = x.shape(1);
   if (rows < 1 || cols < 1)
-    throw py::value_error("layernorm_forward: x " + shape_of(x) + " must not be empty");
+    throw py::value_error("layernorm_forward: x " + shape_string(x) + " must not be empty");
   if (!(eps > 0)) throw py::value_error("layernorm_forward: eps must be > 0");
   require_shape(y, "out", {rows, cols});
   if (hmean.is_none() != hrstd.is_none())
@@ -407,7 +388,7 @@ void layernorm_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py
   auto dy = matrix<T>(hdy, "dy", false), x = matrix<T>(hx, "x", false);
   const int64_t rows = x.shape(0), cols = x.shape(1);
   if (rows < 1 || cols < 1)
-    throw py::value_error("layernorm_backward: x " + shape_of(x) + " must not be empty");
+    throw py::value_error("layernorm_backward: x " + shape_string(x) + " must not be empty");
   require_shape(dy, "dy", {rows, cols});
   auto mean = checked<T>(hmean, "mean", false), rstd = checked<T>(hrstd, "rstd", false);
   require_shape(mean, "mean", {rows});

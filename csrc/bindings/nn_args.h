@@ -1,10 +1,12 @@
-// Argument checks shared by the nn area's bindings (nn.cpp, conv.cpp, trading.cpp): every array
-// is checked by check.h's kernel_array before anything is touched.
+// Argument checks shared by the nn area's bindings (nn.cpp, conv.cpp, lstm.cpp, gru.cpp,
+// attention.cpp, linear_epoch.cpp, trading.cpp): every array is checked by check.h's
+// kernel_array before anything is touched.
 #pragma once
 
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 #include <vector>
@@ -34,6 +36,26 @@ inline bool overlap(const pybind11::array& x, const pybind11::array& y) {
   const auto* xl = static_cast<const char*>(x.data());
   const auto* yl = static_cast<const char*>(y.data());
   return xl < yl + y.nbytes() && yl < xl + x.nbytes() && x.nbytes() > 0 && y.nbytes() > 0;
+}
+
+// A shape as Python writes the tuple: "(3, 4)", "(5,)", "()".
+inline std::string shape_string(const std::vector<pybind11::ssize_t>& shape) {
+  std::string s = "(";
+  for (size_t d = 0; d < shape.size(); ++d)
+    s += std::to_string(shape[d]) + (shape.size() == 1 ? "," : d + 1 < shape.size() ? ", " : "");
+  return s + ")";
+}
+
+inline std::string shape_string(const pybind11::array& a) {
+  return shape_string(std::vector<pybind11::ssize_t>(a.shape(), a.shape() + a.ndim()));
+}
+
+// ValueError "<name> must have shape <shape>, got <a's>" unless a has that shape.
+inline void require_shape(const pybind11::array& a, const std::string& name,
+                          const std::vector<pybind11::ssize_t>& shape) {
+  if (!std::equal(shape.begin(), shape.end(), a.shape(), a.shape() + a.ndim()))
+    throw pybind11::value_error(name + " must have shape " + shape_string(shape) + ", got " +
+                                shape_string(a));
 }
 
 // The arrays of one call by name; no array written may share memory with any other.
