@@ -18,10 +18,7 @@ int get_num_threads();  // runtime/parallel.h (not included: its inline code is 
 
 namespace STEEPEST_TARGET {
 
-template <class T>
-int64_t gemm_serial_space(const Gemm<T>&);
-template <class T>
-void gemm_serial(const Gemm<T>&, T* space);         // gemm.cc
+#include "gemm_calls.h"
 template <class T>
 void dropout(const Dropout<T>&, int64_t, int64_t);  // dropout.cc
 

@@ -10,10 +10,7 @@
 namespace steepest {
 namespace STEEPEST_TARGET {
 
-template <class T>
-void gemm(const Gemm<T>&);
-template <class T>
-void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);  // gemm.cc
+#include "gemm_calls.h"
 
 namespace {
 

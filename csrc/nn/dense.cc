@@ -8,10 +8,7 @@
 namespace steepest {
 namespace STEEPEST_TARGET {
 
-template <class T>
-void gemm(const Gemm<T>&);
-template <class T>
-void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);  // gemm.cc
+#include "gemm_calls.h"
 
 template <class T>
 void dense_forward(const DenseForward<T>& d) {

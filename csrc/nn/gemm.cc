@@ -198,11 +198,7 @@ inline int64_t pool_threads() { return lesser(get_num_threads(), kMaxChunks / kC
 
 }  // namespace
 
-// first (or null) and second in one pool job, with `extra` (call null if none) as one more
-// chunk: in a dense layer's backward dX's last chunks, dW's first and the bias gradient share
-// the threads instead of each product waiting for its own stragglers.
-template <class T>
-void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);
+#include "gemm_calls.h"  // the entries below, as the other kernels see them
 
 template <class T>
 void gemm(const Gemm<T>& g) {
@@ -235,10 +231,6 @@ void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra)
   else if (chunks > 1) run_chunks(chunks, int(lesser(threads, chunks)), task);
 }
 
-// One product on the calling thread alone, for kernels that run many small products inside
-// their own pool chunks (attention's per-head products): gemm_serial_space(g) elements of
-// packing space (a multiple of 64 bytes), then gemm_serial(g, space) with space 64-byte aligned.
-// Nothing is allocated, nothing throws; the result is bitwise gemm(g)'s.
 template <class T>
 int64_t gemm_serial_space(const Gemm<T>& g) {
   return split(g, 1).slot;

@@ -16,10 +16,7 @@ namespace STEEPEST_TARGET {
 #include "steepest/kernel_math.h"
 #include "steepest/nn/approx.h"
 
-template <class T>
-void gemm(const Gemm<T>&);
-template <class T>
-void gemm_together(const Gemm<T>* first, const Gemm<T>& second, ChunkTask extra);  // gemm.cc
+#include "gemm_calls.h"
 
 namespace {
 
