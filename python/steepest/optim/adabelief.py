@@ -1,7 +1,7 @@
 """AdaBelief (not in torch.optim)."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer
 
 _RULE = _core.rules["adabelief"]
 
@@ -42,12 +42,3 @@ class AdaBelief(Optimizer):
                         amsgrad=amsgrad, decoupled_weight_decay=decoupled_weight_decay,
                         bias_correction=bias_correction, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        check_betas(betas)
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "eps": group["eps"], "weight_decay": group["weight_decay"],
-                "amsgrad": group["amsgrad"],
-                "decoupled_weight_decay": group["decoupled_weight_decay"],
-                "bias_correction": group["bias_correction"], "maximize": group["maximize"]}

@@ -28,7 +28,3 @@ class Adadelta(Optimizer):
                  nonfinite="propagate"):
         defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        return {"lr": group["lr"], "rho": group["rho"], "eps": group["eps"],
-                "weight_decay": group["weight_decay"], "maximize": group["maximize"]}

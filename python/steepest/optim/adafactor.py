@@ -38,21 +38,13 @@ class Adafactor(Optimizer):
     _kernel = staticmethod(_core.adafactor_step)
     _checker = staticmethod(_core.check_adafactor)
     _hyper_names = _core.rules["adafactor"]["hyper"]
+    _none_as = {"eps[0]": math.nan}
 
     def __init__(self, params, lr=1e-2, beta2_decay=-0.8, eps=(None, 1e-3), d=1.0,
                  weight_decay=0.0, *, maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, beta2_decay=beta2_decay, eps=tuple(eps), d=d,
                         weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        eps = group["eps"]
-        if len(eps) != 2:
-            raise ValueError(f"Invalid eps: expected 2 values, got {len(eps)}")
-        eps1 = math.nan if eps[0] is None else eps[0]
-        return {"lr": group["lr"], "beta2_decay": group["beta2_decay"], "eps[0]": eps1,
-                "eps[1]": eps[1], "d": group["d"], "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"]}
 
     def _state_shape(self, key, shape):
         factored = len(shape) > 1

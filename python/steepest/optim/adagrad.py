@@ -31,9 +31,3 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, eps=eps,
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        return {"lr": group["lr"], "lr_decay": group["lr_decay"],
-                "weight_decay": group["weight_decay"],
-                "initial_accumulator_value": group["initial_accumulator_value"],
-                "eps": group["eps"], "maximize": group["maximize"]}

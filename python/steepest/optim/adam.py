@@ -1,7 +1,7 @@
 """Adam and AdamW (torch.optim.Adam, torch.optim.AdamW)."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer
 
 
 class Adam(Optimizer):
@@ -25,9 +25,6 @@ class Adam(Optimizer):
 
     state_keys = ("step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq")
     required_state = ("step", "exp_avg", "exp_avg_sq")
-    # Group keys a class fixes whatever its groups say (AdamW's decoupled decay); the drop-in
-    # sets them in every group it loads, as torch.optim.AdamW does.
-    fixed_hyper = {}
     _kernel = staticmethod(_core.adam_step)
     _checker = staticmethod(_core.check_adam)
     _hyper_names = _core.rules["adam"]["hyper"]
@@ -39,15 +36,6 @@ class Adam(Optimizer):
                         amsgrad=amsgrad, maximize=maximize,
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        check_betas(betas)
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "eps": group["eps"], "weight_decay": group["weight_decay"],
-                "amsgrad": group["amsgrad"], "maximize": group["maximize"],
-                "decoupled_weight_decay": self.fixed_hyper.get("decoupled_weight_decay",
-                                                               group["decoupled_weight_decay"])}
 
 
 class AdamW(Adam):

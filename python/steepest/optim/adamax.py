@@ -1,7 +1,7 @@
 """Adamax (torch.optim.Adamax)."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer
 
 
 class Adamax(Optimizer):
@@ -29,10 +29,3 @@ class Adamax(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        check_betas(betas)
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "eps": group["eps"], "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"]}

@@ -39,12 +39,3 @@ class Adan(Optimizer):
         defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
                         no_prox=no_prox, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        if len(betas) != 3:
-            raise ValueError(f"Invalid betas: expected 3 values, got {len(betas)}")
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "betas[2]": betas[2], "eps": group["eps"],
-                "weight_decay": group["weight_decay"], "no_prox": group["no_prox"],
-                "maximize": group["maximize"]}

@@ -32,8 +32,3 @@ class ASGD(Optimizer):
         defaults = dict(lr=lr, lambd=lambd, alpha=alpha, t0=t0, weight_decay=weight_decay,
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        return {"lr": group["lr"], "lambd": group["lambd"], "alpha": group["alpha"],
-                "t0": group["t0"], "weight_decay": group["weight_decay"],
-                "maximize": group["maximize"]}

@@ -3,7 +3,7 @@
 import math
 
 from .. import _core
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer
 
 
 class Lamb(Optimizer):
@@ -32,6 +32,7 @@ class Lamb(Optimizer):
     _kernel = staticmethod(_core.lamb_step)
     _checker = staticmethod(_core.check_lamb)
     _hyper_names = _core.rules["lamb"]["hyper"]
+    _none_as = {"max_weight_norm": math.inf}
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-6, weight_decay=0.0,
                  max_weight_norm=None, bias_correction=True, *, maximize=False,
@@ -40,12 +41,3 @@ class Lamb(Optimizer):
                         max_weight_norm=max_weight_norm, bias_correction=bias_correction,
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        check_betas(betas)
-        clamp = group["max_weight_norm"]
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "eps": group["eps"], "weight_decay": group["weight_decay"],
-                "max_weight_norm": math.inf if clamp is None else clamp,
-                "bias_correction": group["bias_correction"], "maximize": group["maximize"]}

@@ -41,10 +41,3 @@ class Lars(Optimizer):
                         trust_coefficient=trust_coefficient, eps=eps, exclude_1d=exclude_1d,
                         maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        return {"lr": group["lr"], "momentum": group["momentum"],
-                "weight_decay": group["weight_decay"],
-                "trust_coefficient": group["trust_coefficient"], "eps": group["eps"],
-                "nesterov": group["nesterov"], "exclude_1d": group["exclude_1d"],
-                "maximize": group["maximize"]}

@@ -1,7 +1,7 @@
 """Lion (not in torch.optim)."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer
 
 
 class Lion(Optimizer):
@@ -26,9 +26,3 @@ class Lion(Optimizer):
                  nonfinite="propagate"):
         defaults = dict(lr=lr, betas=tuple(betas), weight_decay=weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        check_betas(betas)
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "weight_decay": group["weight_decay"], "maximize": group["maximize"]}

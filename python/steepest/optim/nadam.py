@@ -1,7 +1,7 @@
 """NAdam (torch.optim.NAdam)."""
 
 from .. import _core
-from .optimizer import Optimizer, check_betas
+from .optimizer import Optimizer
 
 
 class NAdam(Optimizer):
@@ -38,12 +38,3 @@ class NAdam(Optimizer):
                         momentum_decay=momentum_decay,
                         decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        betas = group["betas"]
-        check_betas(betas)
-        return {"lr": group["lr"], "betas[0]": betas[0], "betas[1]": betas[1],
-                "eps": group["eps"], "weight_decay": group["weight_decay"],
-                "momentum_decay": group["momentum_decay"],
-                "decoupled_weight_decay": group["decoupled_weight_decay"],
-                "maximize": group["maximize"]}

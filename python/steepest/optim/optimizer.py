@@ -107,10 +107,19 @@ def _data(p):
     return p if isinstance(p, np.ndarray) else p.data
 
 
-def check_betas(betas):
-    """Raise unless ``betas`` is a pair (the values are checked with the rule's others)."""
-    if len(betas) != 2:
-        raise ValueError(f"Invalid betas: expected 2 values, got {len(betas)}")
+@functools.lru_cache(maxsize=None)
+def _hyper_fields(names):
+    """The C++ rule's hyperparameter names (``_core.rules[rule]["hyper"]``) as group fields:
+    ``(name, key, index)`` per name ("betas[1]" is ("betas[1]", "betas", 1), "lr" is ("lr",
+    "lr", None)), and the length each sequence must have ({"betas": 2})."""
+    fields, lengths = [], {}
+    for name in names:
+        key, bracket, index = name.partition("[")
+        if bracket:
+            index = int(index.rstrip("]"))
+            lengths[key] = max(lengths.get(key, 0), index + 1)
+        fields.append((name, key, int(index) if bracket else None))
+    return tuple(fields), lengths
 
 
 class _Watched(dict):
@@ -295,8 +304,8 @@ class Optimizer(StepCounts):
     count steps, the arrays in the order their C++ rule takes them), ``required_state`` (the keys
     every stepped parameter has), ``_kernel``, ``_checker`` and ``_hyper_names``
     (the rule's ``_core.<rule>_step``, ``_core.check_<rule>`` and
-    ``_core.rules[<rule>]["hyper"]``), and implement ``_hyper_values(group)``: the group's
-    hyperparameters by the C++ rule's names (``_hyper`` puts them in its order). Their
+    ``_core.rules[<rule>]["hyper"]``); ``_hyper`` reads a group's hyperparameters by those
+    names (a group key each, or ``key[i]`` of a sequence such as betas). Their
     constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
     group's hyperparameter.
 
@@ -311,6 +320,8 @@ class Optimizer(StepCounts):
     _kernel = None
     _checker = None
     _hyper_names = ()
+    fixed_hyper = {}  # hyperparameters the class sets whatever a group says (AdamW's decay)
+    _none_as = {}  # a C++ name -> the value a group's None stands for (LAMB's max_weight_norm)
     _one_pass = False  # the rule's step is one fused pass: it takes the 16-bit options
     _precision = Precision()
 
@@ -597,28 +608,32 @@ class Optimizer(StepCounts):
 
     # -- for subclasses ------------------------------------------------------------------
 
-    def _hyper_values(self, group):
-        """The group's hyperparameters as a dict keyed by the C++ rule's names
-        (``_hyper_names``, e.g. ``"betas[0]"``)."""
-        raise NotImplementedError
-
     def _hyper(self, group):
-        """The group's hyperparameters as the C++ rule takes them: ``_hyper_values(group)`` in
-        the order of the rule's names, which C++ exports (``_core.rules[rule]["hyper"]``, from
-        the list its hyperparameters are read by). A name missing or extra is a bug of the
-        rule's class, reported as such."""
-        values = self._hyper_values(group)
-        names = self._hyper_names
-        try:
-            ordered = tuple(map(values.__getitem__, names))
-        except KeyError as e:
-            raise RuntimeError(f"internal: {type(self).__name__}._hyper_values lacks the C++ "
-                               f"hyperparameter {e}") from None
-        if len(values) != len(names):
-            extra = sorted(set(values) - set(names))
-            raise RuntimeError(f"internal: {type(self).__name__}._hyper_values has {extra}, "
-                               f"which the C++ rule does not take (it takes {list(names)})")
-        return ordered
+        """The group's hyperparameters as the C++ rule takes them, in the order of its names
+        (``_hyper_names``, which C++ exports from the list its rule reads them by): "lr" is
+        ``group["lr"]``, "betas[1]" is ``group["betas"][1]``, a class's ``fixed_hyper`` wins
+        over the group, and a None listed in ``_none_as`` becomes its value there. Raises
+        ValueError when a sequence (betas, etas, ...) does not have the length the rule takes.
+        Uses class attributes only: the drop-in calls it on an instance never initialised."""
+        fields, lengths = _hyper_fields(self._hyper_names)
+        fixed = self.fixed_hyper
+        missing = {key for _, key, _ in fields} - set(group) - set(fixed)
+        if missing:
+            raise RuntimeError(f"internal: {type(self).__name__}'s groups lack the C++ "
+                               f"hyperparameters {sorted(missing)}")
+        for key, n in lengths.items():
+            value = fixed.get(key, group[key])
+            if len(value) != n:
+                raise ValueError(f"Invalid {key}: expected {n} values, got {len(value)}")
+        values = []
+        for name, key, index in fields:
+            value = fixed[key] if key in fixed else group[key]
+            if index is not None:
+                value = value[index]
+            if value is None and name in self._none_as:
+                value = self._none_as[name]
+            values.append(value)
+        return tuple(values)
 
     def _state_shape(self, key, shape):
         """The shape of state array ``key`` of a parameter of ``shape``, or None if such a

@@ -32,8 +32,3 @@ class RMSprop(Optimizer):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
                         momentum=momentum, centered=centered, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        return {"lr": group["lr"], "alpha": group["alpha"], "eps": group["eps"],
-                "weight_decay": group["weight_decay"], "momentum": group["momentum"],
-                "centered": group["centered"], "maximize": group["maximize"]}

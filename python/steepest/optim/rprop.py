@@ -4,12 +4,6 @@ from .. import _core
 from .optimizer import Optimizer
 
 
-def _pair(name, value):
-    if len(value) != 2:
-        raise ValueError(f"Invalid {name}: expected 2 values, got {len(value)}")
-    return value
-
-
 class Rprop(Optimizer):
     r"""Rprop, resilient backpropagation (Riedmiller & Braun 1993, "A Direct Adaptive Method for
     Faster Backpropagation Learning: The RPROP Algorithm"), with torch.optim.Rprop's arguments,
@@ -38,10 +32,3 @@ class Rprop(Optimizer):
                  maximize=False, nonfinite="propagate"):
         defaults = dict(lr=lr, etas=tuple(etas), step_sizes=tuple(step_sizes), maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        etas = _pair("etas", group["etas"])
-        step_sizes = _pair("step_sizes", group["step_sizes"])
-        return {"lr": group["lr"], "etas[0]": etas[0], "etas[1]": etas[1],
-                "step_sizes[0]": step_sizes[0], "step_sizes[1]": step_sizes[1],
-                "maximize": group["maximize"]}

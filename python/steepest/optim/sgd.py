@@ -30,8 +30,3 @@ class SGD(Optimizer):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
                         weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
         super().__init__(params, defaults, nonfinite)
-
-    def _hyper_values(self, group):
-        return {"lr": group["lr"], "momentum": group["momentum"], "dampening": group["dampening"],
-                "weight_decay": group["weight_decay"], "nesterov": group["nesterov"],
-                "maximize": group["maximize"]}
