@@ -44,6 +44,13 @@ void require_indices(const int64_t* a, int64_t n, int64_t bound, const char* nam
                             std::to_string(bound) + ")");
 }
 
+// TypeError "linear_epoch: <list>[i] must be a <type>, got <h's type>".
+[[noreturn]] void wrong_type(py::handle h, const char* list, int i, const char* type) {
+  throw py::type_error(std::string("linear_epoch: ") + list + "[" + std::to_string(i) +
+                       "] must be a " + type + ", got " +
+                       std::string(py::str(h.get_type().attr("__name__"))));
+}
+
 template <class T>
 double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, int64_t first,
            int64_t end, double total, const std::string& loss, double delta, double l1,
@@ -107,7 +114,10 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
       {"state[1][0]", "state[1][1]", "state[1][2]", "state[1][3]"}};
   static const char* const kSteps[2] = {"steps[0]", "steps[1]"};
   for (int i = 0; i < 2; ++i) {
-    const auto h = py::reinterpret_borrow<py::tuple>(hyper[size_t(i)]);
+    const py::handle hh = hyper[size_t(i)], hl = states[size_t(i)];
+    if (!py::isinstance<py::tuple>(hh)) wrong_type(hh, "hyper", i, "tuple");
+    if (!py::isinstance<py::list>(hl)) wrong_type(hl, "states", i, "list");
+    const auto h = py::reinterpret_borrow<py::tuple>(hh);
     bool used[kMaxStates] = {};
     if (e.rule == LinearRule::sgd) {
       if (h.size() != hyper_count<SgdHyper>())
@@ -125,7 +135,7 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
       used[0] = used[1] = true;
       used[2] = e.adam[i].amsgrad;
     }
-    const auto list = py::reinterpret_borrow<py::list>(states[size_t(i)]);
+    const auto list = py::reinterpret_borrow<py::list>(hl);
     if (list.size() > size_t(kMaxStates))
       throw py::value_error("linear_epoch: too many state arrays");
     for (size_t s = 0; s < size_t(kMaxStates); ++s) {

@@ -195,6 +195,8 @@ BAD = [
     (dict(ADAM, states=[[np.zeros((2, 7), np.float32)] * 2, [np.zeros(2, np.float32)] * 2]),
      ValueError, "overlaps"),
     (dict(dbias=None), TypeError, "dbias: expected a numpy.ndarray"),
+    (dict(hyper=(1, 2)), TypeError, "hyper\\[0\\] must be a tuple, got int"),
+    (dict(states=[(), ()]), TypeError, "states\\[0\\] must be a list, got tuple"),
 ]
 
 
