@@ -8,7 +8,6 @@
 #include <cmath>
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "nn_args.h"
 
@@ -40,22 +39,15 @@ AttentionShape attention_shape(const char* where, const py::array& qkv, int64_t 
 template <class T>
 void forward_typed(py::handle hout, py::handle hprobs, py::handle hdropped, py::handle hqkv,
                    int64_t heads, bool causal, double p, uint64_t seed) {
-  auto qkv = checked<T>(hqkv, "qkv", false);
-  auto out = checked<T>(hout, "out", true), probs = checked<T>(hprobs, "probs", true);
+  Args<T> args;
+  auto qkv = args.array(hqkv, "qkv", Use::read);
   const AttentionShape s = attention_shape("attention_forward", qkv, heads, causal);
-  require_shape(out, "out", {s.batch, s.steps, s.embed()});
-  require_shape(probs, "probs", {s.batch, s.heads, s.steps, s.steps});
-  Arrays arrays{{{"out", out}, {"probs", probs}}, {{"qkv", qkv}}};
-  T* dropped = nullptr;
-  if (!hdropped.is_none()) {
-    auto a = checked<T>(hdropped, "dropped", true);
-    require_shape(a, "dropped", {s.batch, s.heads, s.steps, s.steps});
-    arrays.written.push_back({"dropped", a});
-    dropped = a.mutable_data();
-  }
-  arrays.check_no_overlap();
-  const AttentionForward<T> f{out.mutable_data(), probs.mutable_data(), dropped, qkv.data(), s,
-                              seed, uint32_t(std::lround(p * 16777216.0)),
+  T* out = args.written(hout, "out", {s.batch, s.steps, s.embed()});
+  T* probs = args.written(hprobs, "probs", {s.batch, s.heads, s.steps, s.steps});
+  T* dropped = args.optional_written(hdropped, "dropped", {s.batch, s.heads, s.steps, s.steps});
+  args.check_no_overlap();
+  const AttentionForward<T> f{out, probs, dropped, qkv.data(), s, seed,
+                              uint32_t(std::lround(p * 16777216.0)),
                               p < 1 ? T(1) / T(1 - p) : T(0)};
   const auto kernel = kernels<T>().attention_forward;
   py::gil_scoped_release nogil;
@@ -74,23 +66,15 @@ void forward(py::handle out, py::handle probs, py::handle dropped, py::handle qk
 template <class T>
 void backward_typed(py::handle hdqkv, py::handle hdout, py::handle hqkv, py::handle hprobs,
                     py::handle hdropped, int64_t heads, bool causal) {
-  auto qkv = checked<T>(hqkv, "qkv", false), dout = checked<T>(hdout, "dout", false);
-  auto probs = checked<T>(hprobs, "probs", false), dqkv = checked<T>(hdqkv, "dqkv", true);
+  Args<T> args;
+  auto qkv = args.array(hqkv, "qkv", Use::read);
   const AttentionShape s = attention_shape("attention_backward", qkv, heads, causal);
-  require_shape(dqkv, "dqkv", {s.batch, s.steps, 3 * s.embed()});
-  require_shape(dout, "dout", {s.batch, s.steps, s.embed()});
-  require_shape(probs, "probs", {s.batch, s.heads, s.steps, s.steps});
-  Arrays arrays{{{"dqkv", dqkv}}, {{"dout", dout}, {"qkv", qkv}, {"probs", probs}}};
-  const T* dropped = nullptr;
-  if (!hdropped.is_none()) {
-    auto a = checked<T>(hdropped, "dropped", false);
-    require_shape(a, "dropped", {s.batch, s.heads, s.steps, s.steps});
-    arrays.read.push_back({"dropped", a});
-    dropped = a.data();
-  }
-  arrays.check_no_overlap();
-  const AttentionBackward<T> d{dqkv.mutable_data(), dout.data(), qkv.data(), probs.data(),
-                               dropped, s};
+  const T* dout = args.read(hdout, "dout", {s.batch, s.steps, s.embed()});
+  const T* probs = args.read(hprobs, "probs", {s.batch, s.heads, s.steps, s.steps});
+  const T* dropped = args.optional_read(hdropped, "dropped", {s.batch, s.heads, s.steps, s.steps});
+  T* dqkv = args.written(hdqkv, "dqkv", {s.batch, s.steps, 3 * s.embed()});
+  args.check_no_overlap();
+  const AttentionBackward<T> d{dqkv, dout, qkv.data(), probs, dropped, s};
   const auto kernel = kernels<T>().attention_backward;
   py::gil_scoped_release nogil;
   kernel(d);

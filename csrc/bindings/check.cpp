@@ -223,13 +223,13 @@ Array StepArrays::state(py::list list, size_t i, const char* key, size_t k, bool
 }
 
 Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t k,
-                               const std::vector<py::ssize_t>& shape, bool& created) {
+                               const std::vector<py::ssize_t>& shape, bool zero, bool& created) {
   const auto* p = py::detail::array_proxy(param_.ptr());
-  if (list[i].is_none()) {
-    list[i] = new_state(param_, shape, true);
+  if (py::handle(PyList_GET_ITEM(list.ptr(), i)).is_none()) {
+    list[i] = new_state(param_, shape, zero);
     created = true;
   }
-  py::handle h = list[i];
+  const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
   const Array a = check(h, "state", key, k, true);
   const auto* s = py::detail::array_proxy(h.ptr());
   const int ts = py::detail::array_descriptor_proxy(s->descr)->type_num;

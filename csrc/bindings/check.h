@@ -61,9 +61,10 @@ class StepArrays {
   // then set.
   Array state(py::list list, size_t i, const char* key, size_t k, bool zero, bool& created);
   // state[k][key] of a shape of its own (Adafactor's row and column variances), with the
-  // param's dtype; a None entry is replaced by a new zeroed array of that shape.
+  // param's dtype, updated in place. A None entry is replaced by a new array of that shape,
+  // zeroed if `zero`; `created` is then set.
   Array state_shaped(py::list list, size_t i, const char* key, size_t k,
-                     const std::vector<py::ssize_t>& shape, bool& created);
+                     const std::vector<py::ssize_t>& shape, bool zero, bool& created);
   // list[k], an array of its own (any shape), read, or updated in place if `written`.
   Array standalone(py::handle h, const char* list, size_t k, bool written) {
     return check(h, list, nullptr, k, written);

@@ -7,8 +7,6 @@
 
 #include <cstdint>
 #include <string>
-#include <utility>
-#include <vector>
 
 #include "nn_args.h"
 
@@ -26,8 +24,7 @@ constexpr int64_t kMaxGeometry = int64_t(1) << 31;
 
 // x (B, T, in) and weight (out, in, K), checked, with the stride, dilation and padding: the
 // convolution's sizes, at least one output step.
-template <class T>
-Conv1dShape conv_shape(const char* where, const py::array_t<T>& x, const py::array_t<T>& w,
+Conv1dShape conv_shape(const char* where, const py::array& x, const py::array& w,
                        int64_t stride, int64_t dilation, int64_t pad_left, int64_t pad_right) {
   if (x.ndim() != 3)
     throw py::value_error(std::string(where) + ": x must be 3-d (batch, steps, in_channels), got " +
@@ -71,20 +68,13 @@ Activation epilogue(const std::string& activation) {
 template <class T>
 void forward_typed(py::handle hy, py::handle hx, py::handle hw, py::handle hb, int64_t stride,
                    int64_t dilation, int64_t pad_left, int64_t pad_right, Activation activation) {
-  auto x = checked<T>(hx, "x", false), w = checked<T>(hw, "weight", false);
-  auto y = checked<T>(hy, "out", true);
+  Args<T> args;
+  auto x = args.array(hx, "x", Use::read), w = args.array(hw, "weight", Use::read);
   const Conv1dShape s = conv_shape("conv1d_forward", x, w, stride, dilation, pad_left, pad_right);
-  require_shape(y, "out", {s.batch, s.steps_out(), s.out});
-  Arrays arrays{{{"out", y}}, {{"x", x}, {"weight", w}}};
-  const T* bias = nullptr;
-  if (!hb.is_none()) {
-    auto b = checked<T>(hb, "bias", false);
-    require_shape(b, "bias", {s.out});
-    arrays.read.push_back({"bias", b});
-    bias = b.data();
-  }
-  arrays.check_no_overlap();
-  const Conv1dForward<T> f{y.mutable_data(), x.data(), w.data(), bias, s, activation};
+  T* y = args.written(hy, "out", {s.batch, s.steps_out(), s.out});
+  const T* bias = args.optional_read(hb, "bias", {s.out});
+  args.check_no_overlap();
+  const Conv1dForward<T> f{y, x.data(), w.data(), bias, s, activation};
   const auto kernel = kernels<T>().conv1d_forward;
   py::gil_scoped_release nogil;
   kernel(f);
@@ -102,36 +92,18 @@ template <class T>
 void backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle hdy, py::handle hx,
                     py::handle hw, int64_t stride, int64_t dilation, int64_t pad_left,
                     int64_t pad_right, bool accumulate, py::handle hrelu) {
-  auto dy = checked<T>(hdy, "dy", false), x = checked<T>(hx, "x", false);
-  auto w = checked<T>(hw, "weight", false), dw = checked<T>(hdw, "dweight", true);
+  Args<T> args;
+  auto x = args.array(hx, "x", Use::read), w = args.array(hw, "weight", Use::read);
   const Conv1dShape s = conv_shape("conv1d_backward", x, w, stride, dilation, pad_left, pad_right);
-  require_shape(dy, "dy", {s.batch, s.steps_out(), s.out});
-  require_shape(dw, "dweight", {s.out, s.in, s.taps});
-  Arrays arrays{{{"dweight", dw}}, {{"dy", dy}, {"x", x}, {"weight", w}}};
-  T *dx = nullptr, *db = nullptr;
-  if (!hdx.is_none()) {
-    auto a = checked<T>(hdx, "dx", true);
-    require_shape(a, "dx", {s.batch, s.steps, s.in});
-    arrays.written.push_back({"dx", a});
-    dx = a.mutable_data();
-  }
-  const T* relu_output = nullptr;
-  if (!hrelu.is_none()) {
-    if (!dx) throw py::value_error("conv1d_backward: relu_output given without dx");
-    auto a = checked<T>(hrelu, "relu_output", false);
-    require_shape(a, "relu_output", {s.batch, s.steps, s.in});
-    arrays.read.push_back({"relu_output", a});
-    relu_output = a.data();
-  }
-  if (!hdb.is_none()) {
-    auto a = checked<T>(hdb, "dbias", true);
-    require_shape(a, "dbias", {s.out});
-    arrays.written.push_back({"dbias", a});
-    db = a.mutable_data();
-  }
-  arrays.check_no_overlap();
-  const Conv1dBackward<T> d{dx, dw.mutable_data(), db, dy.data(), x.data(), w.data(),
-                            s, accumulate, relu_output};
+  const T* dy = args.read(hdy, "dy", {s.batch, s.steps_out(), s.out});
+  T* dw = args.written(hdw, "dweight", {s.out, s.in, s.taps});
+  T* dx = args.optional_written(hdx, "dx", {s.batch, s.steps, s.in});
+  if (!hrelu.is_none() && !dx)
+    throw py::value_error("conv1d_backward: relu_output given without dx");
+  const T* relu_output = args.optional_read(hrelu, "relu_output", {s.batch, s.steps, s.in});
+  T* db = args.optional_written(hdb, "dbias", {s.out});
+  args.check_no_overlap();
+  const Conv1dBackward<T> d{dx, dw, db, dy, x.data(), w.data(), s, accumulate, relu_output};
   const auto kernel = kernels<T>().conv1d_backward;
   py::gil_scoped_release nogil;
   kernel(d);

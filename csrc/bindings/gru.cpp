@@ -7,7 +7,6 @@
 
 #include <cstdint>
 #include <string>
-#include <vector>
 
 #include "nn_args.h"
 
@@ -21,9 +20,8 @@ namespace py = pybind11;
 namespace {
 
 // x (B, T, F), weight_ih (3H, F) and weight_hh (3H, H), checked: the layer's sizes.
-template <class T>
-GruShape gru_shape(const char* where, const py::array_t<T>& x, const py::array_t<T>& w_ih,
-                   const py::array_t<T>& w_hh) {
+GruShape gru_shape(const char* where, const py::array& x, const py::array& w_ih,
+                   const py::array& w_hh) {
   if (x.ndim() != 3)
     throw py::value_error(std::string(where) + ": x must be 3-d (batch, steps, features), got " +
                           shape_string(x));
@@ -40,45 +38,21 @@ GruShape gru_shape(const char* where, const py::array_t<T>& x, const py::array_t
   return s;
 }
 
-// An optional array (None: null) of the given shape, checked and added to the arrays read or
-// written.
-template <class T>
-const T* optional_read(py::handle h, const char* name, const std::vector<py::ssize_t>& shape,
-                       Arrays& arrays) {
-  if (h.is_none()) return nullptr;
-  auto a = checked<T>(h, name, false);
-  require_shape(a, name, shape);
-  arrays.read.push_back({name, a});
-  return a.data();
-}
-
-template <class T>
-T* optional_written(py::handle h, const char* name, const std::vector<py::ssize_t>& shape,
-                    Arrays& arrays) {
-  if (h.is_none()) return nullptr;
-  auto a = checked<T>(h, name, true);
-  require_shape(a, name, shape);
-  arrays.written.push_back({name, a});
-  return a.mutable_data();
-}
-
 template <class T>
 void forward_typed(py::handle hy, py::handle hgates, py::handle hx, py::handle hh0,
                    py::handle hw_ih, py::handle hw_hh, py::handle hb_ih, py::handle hb_hh) {
-  auto x = checked<T>(hx, "x", false), w_ih = checked<T>(hw_ih, "weight_ih", false);
-  auto w_hh = checked<T>(hw_hh, "weight_hh", false);
-  auto y = checked<T>(hy, "out", true), gates = checked<T>(hgates, "gates", true);
+  Args<T> args;
+  auto x = args.array(hx, "x", Use::read), w_ih = args.array(hw_ih, "weight_ih", Use::read),
+       w_hh = args.array(hw_hh, "weight_hh", Use::read);
   const GruShape s = gru_shape("gru_forward", x, w_ih, w_hh);
-  require_shape(y, "out", {s.batch, s.steps, s.hidden});
-  require_shape(gates, "gates", {s.batch, s.steps, 4 * s.hidden});
-  Arrays arrays{{{"out", y}, {"gates", gates}},
-                {{"x", x}, {"weight_ih", w_ih}, {"weight_hh", w_hh}}};
-  const T* h0 = optional_read<T>(hh0, "h0", {s.batch, s.hidden}, arrays);
-  const T* b_ih = optional_read<T>(hb_ih, "bias_ih", {3 * s.hidden}, arrays);
-  const T* b_hh = optional_read<T>(hb_hh, "bias_hh", {3 * s.hidden}, arrays);
-  arrays.check_no_overlap();
-  const GruForward<T> f{y.mutable_data(), gates.mutable_data(), x.data(), h0, w_ih.data(),
-                        w_hh.data(), b_ih, b_hh, s};
+  const int64_t B = s.batch, steps = s.steps, H = s.hidden;
+  T* y = args.written(hy, "out", {B, steps, H});
+  T* gates = args.written(hgates, "gates", {B, steps, 4 * H});
+  const T* h0 = args.optional_read(hh0, "h0", {B, H});
+  const T* b_ih = args.optional_read(hb_ih, "bias_ih", {3 * H});
+  const T* b_hh = args.optional_read(hb_hh, "bias_hh", {3 * H});
+  args.check_no_overlap();
+  const GruForward<T> f{y, gates, x.data(), h0, w_ih.data(), w_hh.data(), b_ih, b_hh, s};
   const auto kernel = kernels<T>().gru_forward;
   py::gil_scoped_release nogil;
   kernel(f);
@@ -95,33 +69,26 @@ void backward_typed(py::handle hdx, py::handle hdh0, py::handle hdw_ih, py::hand
                     py::handle hdb_ih, py::handle hdb_hh, py::handle hdg_ih, py::handle hdg_hh,
                     py::handle hdy, py::handle hx, py::handle hh0, py::handle hy,
                     py::handle hgates, py::handle hw_ih, py::handle hw_hh, bool accumulate) {
-  auto dy = checked<T>(hdy, "dy", false), x = checked<T>(hx, "x", false);
-  auto y = checked<T>(hy, "y", false), gates = checked<T>(hgates, "gates", false);
-  auto w_ih = checked<T>(hw_ih, "weight_ih", false), w_hh = checked<T>(hw_hh, "weight_hh", false);
-  auto dw_ih = checked<T>(hdw_ih, "dweight_ih", true);
-  auto dw_hh = checked<T>(hdw_hh, "dweight_hh", true);
-  auto dg_ih = checked<T>(hdg_ih, "dgates_ih", true), dg_hh = checked<T>(hdg_hh, "dgates_hh", true);
+  Args<T> args;
+  auto x = args.array(hx, "x", Use::read), w_ih = args.array(hw_ih, "weight_ih", Use::read),
+       w_hh = args.array(hw_hh, "weight_hh", Use::read);
   const GruShape s = gru_shape("gru_backward", x, w_ih, w_hh);
-  require_shape(dy, "dy", {s.batch, s.steps, s.hidden});
-  require_shape(y, "y", {s.batch, s.steps, s.hidden});
-  require_shape(gates, "gates", {s.batch, s.steps, 4 * s.hidden});
-  require_shape(dw_ih, "dweight_ih", {3 * s.hidden, s.in});
-  require_shape(dw_hh, "dweight_hh", {3 * s.hidden, s.hidden});
-  require_shape(dg_ih, "dgates_ih", {s.batch, s.steps, 3 * s.hidden});
-  require_shape(dg_hh, "dgates_hh", {s.batch, s.steps, 3 * s.hidden});
-  Arrays arrays{{{"dweight_ih", dw_ih}, {"dweight_hh", dw_hh}, {"dgates_ih", dg_ih},
-                 {"dgates_hh", dg_hh}},
-                {{"dy", dy}, {"x", x}, {"y", y}, {"gates", gates}, {"weight_ih", w_ih},
-                 {"weight_hh", w_hh}}};
-  T* dx = optional_written<T>(hdx, "dx", {s.batch, s.steps, s.in}, arrays);
-  T* dh0 = optional_written<T>(hdh0, "dh0", {s.batch, s.hidden}, arrays);
-  T* db_ih = optional_written<T>(hdb_ih, "dbias_ih", {3 * s.hidden}, arrays);
-  T* db_hh = optional_written<T>(hdb_hh, "dbias_hh", {3 * s.hidden}, arrays);
-  const T* h0 = optional_read<T>(hh0, "h0", {s.batch, s.hidden}, arrays);
-  arrays.check_no_overlap();
-  const GruBackward<T> d{dx, dh0, dw_ih.mutable_data(), dw_hh.mutable_data(), db_ih, db_hh,
-                         dg_ih.mutable_data(), dg_hh.mutable_data(), dy.data(), x.data(), h0,
-                         y.data(), gates.data(), w_ih.data(), w_hh.data(), s, accumulate};
+  const int64_t B = s.batch, steps = s.steps, F = s.in, H = s.hidden;
+  const T* dy = args.read(hdy, "dy", {B, steps, H});
+  const T* y = args.read(hy, "y", {B, steps, H});
+  const T* gates = args.read(hgates, "gates", {B, steps, 4 * H});
+  const T* h0 = args.optional_read(hh0, "h0", {B, H});
+  T* dw_ih = args.written(hdw_ih, "dweight_ih", {3 * H, F});
+  T* dw_hh = args.written(hdw_hh, "dweight_hh", {3 * H, H});
+  T* dg_ih = args.written(hdg_ih, "dgates_ih", {B, steps, 3 * H});
+  T* dg_hh = args.written(hdg_hh, "dgates_hh", {B, steps, 3 * H});
+  T* dx = args.optional_written(hdx, "dx", {B, steps, F});
+  T* dh0 = args.optional_written(hdh0, "dh0", {B, H});
+  T* db_ih = args.optional_written(hdb_ih, "dbias_ih", {3 * H});
+  T* db_hh = args.optional_written(hdb_hh, "dbias_hh", {3 * H});
+  args.check_no_overlap();
+  const GruBackward<T> d{dx, dh0, dw_ih, dw_hh, db_ih, db_hh, dg_ih, dg_hh, dy, x.data(), h0, y,
+                         gates, w_ih.data(), w_hh.data(), s, accumulate};
   const auto kernel = kernels<T>().gru_backward;
   py::gil_scoped_release nogil;
   kernel(d);

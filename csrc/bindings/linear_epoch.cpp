@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <limits>
 #include <string>
-#include <vector>
 
 #include "nn_args.h"
 #include "step.h"
@@ -45,14 +44,20 @@ void require_indices(const int64_t* a, int64_t n, int64_t bound, const char* nam
                             std::to_string(bound) + ")");
 }
 
+// TypeError "linear_epoch: <list>[i] must be a <type>, got <h's type>".
+[[noreturn]] void wrong_type(py::handle h, const char* list, int i, const char* type) {
+  throw py::type_error(std::string("linear_epoch: ") + list + "[" + std::to_string(i) +
+                       "] must be a " + type + ", got " +
+                       std::string(py::str(h.get_type().attr("__name__"))));
+}
+
 template <class T>
 double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, int64_t first,
            int64_t end, double total, const std::string& loss, double delta, double l1,
            py::handle hw, py::handle hb, py::handle hdw, py::handle hdb, const std::string& rule,
            py::tuple hyper, py::list states, py::list steps) {
-  auto w = checked<T>(hw, "weight", true), b = checked<T>(hb, "bias", true);
-  auto dw = checked<T>(hdw, "dweight", true), db = checked<T>(hdb, "dbias", true);
-  auto x = checked<T>(hx, "x", false);
+  Args<T> args;
+  auto w = args.array(hw, "weight", Use::written), x = args.array(hx, "x", Use::read);
   if (w.ndim() != 2 || x.ndim() != 2)
     throw py::value_error("linear_epoch: weight " + shape_string(w) + " and x " +
                           shape_string(x) + " must be 2-d");
@@ -60,22 +65,19 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
   if (n < 1 || F < 1 || K < 1)
     throw py::value_error("linear_epoch: x " + shape_string(x) + " and weight " +
                           shape_string(w) + " must not be empty");
-  require_shape(w, "linear_epoch: weight", {K, F});
-  require_shape(dw, "linear_epoch: dweight", {K, F});
-  require_shape(b, "linear_epoch: bias", {K});
-  require_shape(db, "linear_epoch: dbias", {K});
+  require_shape(w, "weight", {K, F});
+  LinearEpoch<T> e{};
+  e.weight = w.mutable_data();
+  e.x = x.data();
+  e.bias = args.written(hb, "bias", {K});
+  e.dweight = args.written(hdw, "dweight", {K, F});
+  e.dbias = args.written(hdb, "dbias", {K});
   if (rows < 1) throw py::value_error("linear_epoch: rows must be >= 1");
   const int64_t batches = (n + rows - 1) / rows;
   if (!(0 <= first && first <= end && end <= batches))
     throw py::value_error("linear_epoch: the batches [" + std::to_string(first) + ", " +
                           std::to_string(end) + ") are not within the " +
                           std::to_string(batches) + " of the data");
-  LinearEpoch<T> e{};
-  e.weight = w.mutable_data();
-  e.bias = b.mutable_data();
-  e.dweight = dw.mutable_data();
-  e.dbias = db.mutable_data();
-  e.x = x.data();
   e.n = n;
   e.features = F;
   e.outputs = K;
@@ -90,25 +92,15 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
     throw py::value_error("linear_epoch: l1 must be a finite number >= 0, got " +
                           std::to_string(l1));
   e.l1 = l1;
-  Arrays arrays{{{"weight", w}, {"bias", b}, {"dweight", dw}, {"dbias", db}}, {{"x", x}}};
   if (e.loss == LossFunction::cross_entropy) {
-    auto labels = checked<int64_t>(htargets, "targets", false);
-    require_shape(labels, "linear_epoch: targets", {n});
-    require_indices(labels.data(), n, K, "targets");
-    arrays.read.push_back({"targets", labels});
-    e.labels = labels.data();
+    e.labels = args.read_int64(htargets, "targets", {n});
+    require_indices(e.labels, n, K, "targets");
   } else {
-    auto targets = checked<T>(htargets, "targets", false);
-    require_shape(targets, "linear_epoch: targets", {n, K});
-    arrays.read.push_back({"targets", targets});
-    e.targets = targets.data();
+    e.targets = args.read(htargets, "targets", {n, K});
   }
   if (!horder.is_none()) {
-    auto order = checked<int64_t>(horder, "order", false);
-    require_shape(order, "linear_epoch: order", {n});
-    require_indices(order.data(), n, n, "order");
-    arrays.read.push_back({"order", order});
-    e.order = order.data();
+    e.order = args.read_int64(horder, "order", {n});
+    require_indices(e.order, n, n, "order");
   }
   // the rule: per tensor its group's hyperparameters, state arrays and step count
   if (rule != "sgd" && rule != "adam")
@@ -122,7 +114,10 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
       {"state[1][0]", "state[1][1]", "state[1][2]", "state[1][3]"}};
   static const char* const kSteps[2] = {"steps[0]", "steps[1]"};
   for (int i = 0; i < 2; ++i) {
-    const auto h = py::reinterpret_borrow<py::tuple>(hyper[size_t(i)]);
+    const py::handle hh = hyper[size_t(i)], hl = states[size_t(i)];
+    if (!py::isinstance<py::tuple>(hh)) wrong_type(hh, "hyper", i, "tuple");
+    if (!py::isinstance<py::list>(hl)) wrong_type(hl, "states", i, "list");
+    const auto h = py::reinterpret_borrow<py::tuple>(hh);
     bool used[kMaxStates] = {};
     if (e.rule == LinearRule::sgd) {
       if (h.size() != hyper_count<SgdHyper>())
@@ -140,7 +135,7 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
       used[0] = used[1] = true;
       used[2] = e.adam[i].amsgrad;
     }
-    const auto list = py::reinterpret_borrow<py::list>(states[size_t(i)]);
+    const auto list = py::reinterpret_borrow<py::list>(hl);
     if (list.size() > size_t(kMaxStates))
       throw py::value_error("linear_epoch: too many state arrays");
     for (size_t s = 0; s < size_t(kMaxStates); ++s) {
@@ -149,29 +144,21 @@ double run(py::handle hx, py::handle htargets, py::handle horder, int64_t rows, 
       if (a.is_none())
         throw py::value_error(std::string("linear_epoch: ") + kState[i][s] +
                               " is missing: the optimizer's first step creates its state");
-      auto st = checked<T>(a, kState[i][s], true);
-      require_shape(st, std::string("linear_epoch: ") + kState[i][s],
-                    i == 0 ? std::vector<py::ssize_t>{K, F} : std::vector<py::ssize_t>{K});
-      arrays.written.push_back({kState[i][s], st});
-      e.state[i][s] = st.mutable_data();
+      e.state[i][s] = args.written(a, kState[i][s], i == 0 ? Shape{K, F} : Shape{K});
     }
     const py::handle hs = steps[size_t(i)];
     if (e.rule == LinearRule::adam) {
-      auto st = checked<int64_t>(hs, kSteps[i], true);
-      if (st.ndim() != 0)
-        throw py::value_error(std::string("linear_epoch: ") + kSteps[i] + " must be 0-d");
-      const int64_t count = *st.data();
+      e.steps[i] = args.written_int64(hs, kSteps[i], {});
+      const int64_t count = *e.steps[i];
       if (count < 0 || count > std::numeric_limits<int64_t>::max() - (end - first))
         throw py::value_error(std::string("linear_epoch: ") + kSteps[i] + " = " +
                               std::to_string(count) + " cannot advance by " +
                               std::to_string(end - first));
-      arrays.written.push_back({kSteps[i], st});
-      e.steps[i] = st.mutable_data();
     } else if (!hs.is_none()) {
       throw py::value_error(std::string("linear_epoch: ") + kSteps[i] + " must be None for sgd");
     }
   }
-  arrays.check_no_overlap();
+  args.check_no_overlap();
   py::gil_scoped_release nogil;
   return linear_epoch(e, total);
 }

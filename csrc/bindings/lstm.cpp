@@ -5,8 +5,8 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <cstdint>
 #include <string>
-#include <vector>
 
 #include "nn_args.h"
 
@@ -20,9 +20,8 @@ namespace py = pybind11;
 namespace {
 
 // x (B, T, F), weight_ih (4H, F) and weight_hh (4H, H), checked: the layer's sizes.
-template <class T>
-LstmShape lstm_shape(const char* where, const py::array_t<T>& x, const py::array_t<T>& w_ih,
-                     const py::array_t<T>& w_hh) {
+LstmShape lstm_shape(const char* where, const py::array& x, const py::array& w_ih,
+                     const py::array& w_hh) {
   if (x.ndim() != 3)
     throw py::value_error(std::string(where) + ": x must be 3-d (batch, steps, features), got " +
                           shape_string(x));
@@ -37,39 +36,24 @@ LstmShape lstm_shape(const char* where, const py::array_t<T>& x, const py::array
   return s;
 }
 
-// An optional array (None: null) of the given shape, read or written, recorded in arrays.
-template <class T>
-T* optional(py::handle h, const char* name, bool written, const std::vector<py::ssize_t>& shape,
-            Arrays& arrays) {
-  if (h.is_none()) return nullptr;
-  auto a = checked<T>(h, name, written);
-  require_shape(a, name, shape);
-  (written ? arrays.written : arrays.read).push_back({name, a});
-  return written ? a.mutable_data() : const_cast<T*>(a.data());
-}
-
 template <class T>
 void forward_typed(py::handle hy, py::handle hc, py::handle hgates, py::handle hx, py::handle hh0,
                    py::handle hc0, py::handle hw_ih, py::handle hw_hh, py::handle hb_ih,
                    py::handle hb_hh) {
-  auto x = checked<T>(hx, "x", false), w_ih = checked<T>(hw_ih, "weight_ih", false),
-       w_hh = checked<T>(hw_hh, "weight_hh", false);
-  auto y = checked<T>(hy, "out", true), c = checked<T>(hc, "c", true),
-       gates = checked<T>(hgates, "gates", true);
+  Args<T> args;
+  auto x = args.array(hx, "x", Use::read), w_ih = args.array(hw_ih, "weight_ih", Use::read),
+       w_hh = args.array(hw_hh, "weight_hh", Use::read);
   const LstmShape s = lstm_shape("lstm_forward", x, w_ih, w_hh);
-  const int64_t B = s.batch, H = s.hidden;
-  require_shape(y, "out", {B, s.steps, H});
-  require_shape(c, "c", {B, s.steps, H});
-  require_shape(gates, "gates", {B, s.steps, 4 * H});
-  Arrays arrays{{{"out", y}, {"c", c}, {"gates", gates}},
-                {{"x", x}, {"weight_ih", w_ih}, {"weight_hh", w_hh}}};
-  const T* h0 = optional<T>(hh0, "h0", false, {B, H}, arrays);
-  const T* c0 = optional<T>(hc0, "c0", false, {B, H}, arrays);
-  const T* b_ih = optional<T>(hb_ih, "bias_ih", false, {4 * H}, arrays);
-  const T* b_hh = optional<T>(hb_hh, "bias_hh", false, {4 * H}, arrays);
-  arrays.check_no_overlap();
-  const LstmForward<T> f{y.mutable_data(), c.mutable_data(), gates.mutable_data(), x.data(), h0,
-                         c0, w_ih.data(), w_hh.data(), b_ih, b_hh, s};
+  const int64_t B = s.batch, steps = s.steps, H = s.hidden;
+  T* y = args.written(hy, "out", {B, steps, H});
+  T* c = args.written(hc, "c", {B, steps, H});
+  T* gates = args.written(hgates, "gates", {B, steps, 4 * H});
+  const T* h0 = args.optional_read(hh0, "h0", {B, H});
+  const T* c0 = args.optional_read(hc0, "c0", {B, H});
+  const T* b_ih = args.optional_read(hb_ih, "bias_ih", {4 * H});
+  const T* b_hh = args.optional_read(hb_hh, "bias_hh", {4 * H});
+  args.check_no_overlap();
+  const LstmForward<T> f{y, c, gates, x.data(), h0, c0, w_ih.data(), w_hh.data(), b_ih, b_hh, s};
   const auto kernel = kernels<T>().lstm_forward;
   py::gil_scoped_release nogil;
   kernel(f);
@@ -86,33 +70,26 @@ void backward_typed(py::handle hdx, py::handle hdw_ih, py::handle hdw_hh, py::ha
                     py::handle hdb_hh, py::handle hdgates, py::handle hdy, py::handle hx,
                     py::handle hh0, py::handle hc0, py::handle hy, py::handle hc,
                     py::handle hgates, py::handle hw_ih, py::handle hw_hh, bool accumulate) {
-  auto x = checked<T>(hx, "x", false), w_ih = checked<T>(hw_ih, "weight_ih", false),
-       w_hh = checked<T>(hw_hh, "weight_hh", false);
+  Args<T> args;
+  auto x = args.array(hx, "x", Use::read), w_ih = args.array(hw_ih, "weight_ih", Use::read),
+       w_hh = args.array(hw_hh, "weight_hh", Use::read);
   const LstmShape s = lstm_shape("lstm_backward", x, w_ih, w_hh);
   const int64_t B = s.batch, steps = s.steps, F = s.in, H = s.hidden;
-  auto dy = checked<T>(hdy, "dy", false), y = checked<T>(hy, "y", false),
-       c = checked<T>(hc, "c", false), gates = checked<T>(hgates, "gates", false);
-  auto dw_ih = checked<T>(hdw_ih, "dweight_ih", true),
-       dw_hh = checked<T>(hdw_hh, "dweight_hh", true), dgates = checked<T>(hdgates, "dgates", true);
-  require_shape(dy, "dy", {B, steps, H});
-  require_shape(y, "y", {B, steps, H});
-  require_shape(c, "c", {B, steps, H});
-  require_shape(gates, "gates", {B, steps, 4 * H});
-  require_shape(dw_ih, "dweight_ih", {4 * H, F});
-  require_shape(dw_hh, "dweight_hh", {4 * H, H});
-  require_shape(dgates, "dgates", {B, steps, 4 * H});
-  Arrays arrays{{{"dweight_ih", dw_ih}, {"dweight_hh", dw_hh}, {"dgates", dgates}},
-                {{"dy", dy}, {"x", x}, {"y", y}, {"c", c}, {"gates", gates},
-                 {"weight_ih", w_ih}, {"weight_hh", w_hh}}};
-  T* dx = optional<T>(hdx, "dx", true, {B, steps, F}, arrays);
-  T* db_ih = optional<T>(hdb_ih, "dbias_ih", true, {4 * H}, arrays);
-  T* db_hh = optional<T>(hdb_hh, "dbias_hh", true, {4 * H}, arrays);
-  const T* h0 = optional<T>(hh0, "h0", false, {B, H}, arrays);
-  const T* c0 = optional<T>(hc0, "c0", false, {B, H}, arrays);
-  arrays.check_no_overlap();
-  const LstmBackward<T> d{dx, dw_ih.mutable_data(), dw_hh.mutable_data(), db_ih, db_hh,
-                          dgates.mutable_data(), dy.data(), x.data(), h0, c0, y.data(), c.data(),
-                          gates.data(), w_ih.data(), w_hh.data(), s, accumulate};
+  const T* dy = args.read(hdy, "dy", {B, steps, H});
+  const T* y = args.read(hy, "y", {B, steps, H});
+  const T* c = args.read(hc, "c", {B, steps, H});
+  const T* gates = args.read(hgates, "gates", {B, steps, 4 * H});
+  const T* h0 = args.optional_read(hh0, "h0", {B, H});
+  const T* c0 = args.optional_read(hc0, "c0", {B, H});
+  T* dw_ih = args.written(hdw_ih, "dweight_ih", {4 * H, F});
+  T* dw_hh = args.written(hdw_hh, "dweight_hh", {4 * H, H});
+  T* dgates = args.written(hdgates, "dgates", {B, steps, 4 * H});
+  T* dx = args.optional_written(hdx, "dx", {B, steps, F});
+  T* db_ih = args.optional_written(hdb_ih, "dbias_ih", {4 * H});
+  T* db_hh = args.optional_written(hdb_hh, "dbias_hh", {4 * H});
+  args.check_no_overlap();
+  const LstmBackward<T> d{dx, dw_ih, dw_hh, db_ih, db_hh, dgates, dy, x.data(), h0, c0, y, c,
+                          gates, w_ih.data(), w_hh.data(), s, accumulate};
   const auto kernel = kernels<T>().lstm_backward;
   py::gil_scoped_release nogil;
   kernel(d);

@@ -7,7 +7,6 @@
 #include <cmath>
 #include <stdexcept>
 
-#include "adafactor.h"
 #include "step.h"
 
 namespace steepest {
@@ -359,19 +358,70 @@ struct Lars : Gathers<Lars> {
   }
 };
 
-// Adafactor: its own gather (adafactor.cpp: its state arrays do not have the param's shape),
-// then the driver of csrc/optim/driver_adafactor.cc.
-struct Adafactor {
+// Adafactor: the checks of gather_step, with its state shapes, then the driver of
+// csrc/optim/driver_adafactor.cc. A param of 2+ dims, (..., R, C), has row_var (..., R, 1) and
+// col_var (..., 1, C); one of fewer has variance, of its shape.
+struct Adafactor : Gathers<Adafactor> {
   using Hyper = AdafactorHyper;
+  template <class T>
+  using Scalars = AdafactorScalars<T>;
+  template <class T>
+  using Tensors = AdafactorStep<T>;
+  static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"row_var", "col_var", "variance"};
+  static constexpr bool kCountsSteps = true;
+  static constexpr bool kZeroState = true;
+  static constexpr size_t kScalarStates = 0;
 
-  static void check(const Hyper& h) { check_adafactor(h); }
-  static constexpr bool kBlocks = false;
-  static AdafactorGathered gather(py::list groups, py::list grads, Nonfinite policy,
-                                  StepCache* cache, const Precision&) {
-    return gather_adafactor(groups, grads, policy, cache);
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Learning rate should be >= 0 but is", h.lr);
+    require(h.beta2_decay <= 0.0 && std::isfinite(h.beta2_decay),
+            "beta2_decay should be <= 0 but is", h.beta2_decay);
+    require(std::isnan(h.eps1) || finite_nonnegative(h.eps1), "epsilon1 should be >= 0 but is",
+            h.eps1);
+    require(finite_nonnegative(h.eps2), "epsilon2 should be >= 0 but is", h.eps2);
+    require(h.d >= 1.0 && std::isfinite(h.d), "Clipping threshold d should be >= 1 but is", h.d);
+    require(finite_nonnegative(h.weight_decay), "weight_decay should be >= 0 but is",
+            h.weight_decay);
   }
-  static void run(const AdafactorGathered& step) {
+  // Which states a tensor has depends on its dims, not on the hyperparameters: state_shape.
+  static bool uses_state(const Hyper&, int) { return true; }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
+
+  static StateShape state_shape(int s, py::handle param, std::vector<py::ssize_t>& shape) {
+    const auto* p = py::detail::array_proxy(param.ptr());
+    const int nd = p->nd;
+    if (s == 2) return nd > 1 ? StateShape::absent : StateShape::param;  // variance
+    if (nd < 2) return StateShape::absent;
+    shape.assign(p->dimensions, p->dimensions + nd);
+    shape[s == 0 ? nd - 1 : nd - 2] = 1;  // row_var (..., R, 1), col_var (..., 1, C)
+    return StateShape::own;
+  }
+  // Adds the tensor as (batches, R, C) over its last two dims, or (1, 1, n) with fewer.
+  template <class T>
+  static void add(AdafactorStep<T>& step, size_t, py::handle param, const Array& p,
+                  const Array& g, void* const* states, int64_t count, bool, const Hyper& h,
+                  double*) {
+    const auto* a = py::detail::array_proxy(param.ptr());
+    const bool factored = a->nd > 1;
+    int64_t batches = 1, R = 1, C = p.size;
+    if (factored) {
+      R = a->dimensions[a->nd - 2];
+      C = a->dimensions[a->nd - 1];
+      batches = R * C > 0 ? p.size / (R * C) : 0;
+    }
+    step.tensors.push_back({static_cast<T*>(p.data), static_cast<const T*>(g.data),
+                            static_cast<T*>(states[0]), static_cast<T*>(states[1]),
+                            static_cast<T*>(states[2]), nullptr, batches, R, C, factored, 0, 0});
+    step.scalars.push_back(adafactor_scalars<T>(h, count));
+  }
+  // Cuts the tensors into chunks and allocates their scratch (may throw).
+  static void prepare(Gathered<Adafactor>& step) {
+    const int threads = get_num_threads();
+    step.f32.prepare(threads);
+    step.f64.prepare(threads);
+  }
+  static void run(const Gathered<Adafactor>& step) {
     step.f32.run();
     step.f64.run();
   }

@@ -20,17 +20,21 @@
 //   cache:  the optimizer's _core.StepCache (or None): what its last step's overlap check
 //           passed (check.h).
 //
-// Every step is rule_step<Rule>: Rule::gather checks every array of every group (and creates
+// Every step is rule_step<Rule>: gather_step checks every array of every group (and creates
 // missing state) with the GIL held, applies the non-finite guard and advances the step counts;
-// then the GIL is released and Rule::run makes the step's passes. One-pass rules (OnePass)
-// gather with gather_step and run their kernel over each dtype's tensors in one parallel loop;
-// LAMB and LARS gather the same way and run their drivers (csrc/optim/driver.h); Adafactor,
-// whose state does not have the param's shape, gathers its own way (adafactor.cpp).
+// then the GIL is released and Rule::run makes the step's passes. One-pass rules (OnePass) run
+// their kernel over each dtype's tensors in one parallel loop; LAMB, LARS and Adafactor run
+// their drivers (csrc/optim/driver.h).
 //
-// A Rule gathered by gather_step provides: Hyper, Scalars<T>, kStates, kStateKeys,
+// A Rule (derived from Gathers<Rule>) provides: Hyper, Scalars<T>, kStates, kStateKeys,
 // kCountsSteps, kZeroState (new state is zeroed, or left for the kernel to set because `fresh`
 // tells it), kScalarStates, check(hyper), uses_state(hyper, i), parallel_min(hyper) (a step of
 // fewer elements runs on one thread: parallel.h) and scalars<T>(hyper, step, scalar_state).
+// Gathers gives the rest, which a rule whose tensors are not Batches of param-shaped state
+// (Adafactor) declares for itself: Tensors<T>, the tensors of one dtype as run() takes them
+// (a Batch); state_shape, the state-shape policy (StateShape below); add, which adds a checked
+// tensor to its Tensors<T>; prepare, which readies them (and may allocate) before the step
+// changes anything.
 //
 // Per-tensor scalar state: a few rules keep, per tensor, a number that is not a function of the
 // step count (NAdam's mu_product, the running product of its momentum coefficients). Such a rule
@@ -108,43 +112,22 @@ void check_step_count(int64_t count, size_t k);
 // The total number of parameters in `groups`; throws ValueError unless grads has one each.
 size_t check_grads_length(const py::list& groups, const py::list& grads);
 
-// Adds a tensor of the group whose first tensor of this dtype is batch.items[group_first].
-template <class T, class Rule>
-void add_tensor(Batch<T, typename Rule::template Scalars<T>>& batch, size_t group_first,
-                const Array& p, const Array& g, void* const* states, int64_t step, bool fresh,
-                const typename Rule::Hyper& h, double* scalar_state) {
-  constexpr size_t K = Rule::kScalarStates;
-  // Through the type, not `batch`: a reference parameter is no constant expression for clang.
-  static_assert(K <= std::remove_reference_t<decltype(batch)>::kMaxScalarStates,
-                "more per-tensor scalar state than a Batch keeps");
-  StepTensor<T> t{static_cast<T*>(p.data), static_cast<const T*>(g.data), {}, step, fresh};
-  for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
-  // The scalars are a function of the group's hyperparameters, the step and the tensor's scalar
-  // state row: the tensors of a group at the same step with the same row (bit for bit) share
-  // them, and the advanced row (they cost a few pow each).
-  const bool shared = batch.items.size() > group_first && batch.items.back().tensor.step == step &&
-                      std::memcmp(scalar_state, batch.row_before, K * sizeof(double)) == 0;
-  if (shared) {
-    batch.items.push_back({t, batch.items.back().scalars});
-    std::copy(batch.row_after, batch.row_after + K, scalar_state);
-  } else {
-    std::copy(scalar_state, scalar_state + K, batch.row_before);
-    batch.items.push_back({t, Rule::template scalars<T>(h, step, scalar_state)});
-    std::copy(scalar_state, scalar_state + K, batch.row_after);
-  }
-  batch.sizes.push_back(p.size);
-  batch.ndims.push_back(p.ndim);
-}
-
 // The checked tensors of one step, by dtype, and the number of state arrays created. `low`:
 // the tensors with 16-bit storage (csrc/optim/precision.h), for the one-pass rules.
 template <class Rule>
 struct Gathered {
-  Batch<float, typename Rule::template Scalars<float>> f32;
-  Batch<double, typename Rule::template Scalars<double>> f64;
+  typename Rule::template Tensors<float> f32;
+  typename Rule::template Tensors<double> f64;
   LowBatch<typename Rule::template Scalars<float>> low;
   int created = 0;
 };
+
+// The state-shape policy: the shape of state array s of a tensor, for each state the rule uses
+// (uses_state). `param`: the array has the param's shape (every rule's state, Gathers'
+// default); `own`: a shape of its own, which Rule::state_shape(s, param, shape) writes to
+// `shape` (Adafactor's row_var (..., R, 1) and col_var (..., 1, C)); `absent`: the tensor has
+// no such state (Adafactor's variance for a param of 2+ dims, its factors for fewer).
+enum class StateShape { absent, param, own };
 
 // A step's 16-bit options (csrc/optim/precision.h), from Python's `precision` argument: None
 // (none), or (state_dtype, rounding, seed, counter, masters):
@@ -187,8 +170,9 @@ void add_low_tensor(LowBatch<typename Rule::template Scalars<float>>& batch, con
 constexpr int kSkipped = -1;
 
 // A state array to create once the non-finite guard has passed the step: list[i], for the
-// param `param`, pointed to by state `s` of item `item` of the f32, f64 or low batch (s = -1:
-// the master copy of a low item; `as` the low item's storage of the array).
+// param `param` (its shape by the rule's policy), pointed to by state `s` of item `item` of the
+// f32, f64 or low tensors (s = -1: the master copy of a low item; `as` the low item's storage
+// of the array).
 struct PendingState {
   py::list list;
   size_t i;
@@ -199,9 +183,10 @@ struct PendingState {
   Dtype as;
 };
 
-// Checks every array of every group (creating missing state), applies the non-finite guard and
-// advances the step counts and the per-tensor scalar state; with the GIL held. Throws before
-// any array is touched. A skipped step has no tensors and created == kSkipped.
+// Checks every array of every group (creating missing state, of the shapes Rule::state_shape
+// gives), applies the non-finite guard, prepares the tensors (Rule::prepare) and advances the
+// step counts and the per-tensor scalar state; with the GIL held. Throws before any array is
+// touched. A skipped step has no tensors and created == kSkipped.
 template <class Rule>
 Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, StepCache* cache,
                            const Precision& prec = Precision()) {
@@ -221,6 +206,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
   std::vector<double> scalar_values;
   std::vector<GradRef> scanned;  // for the non-finite guard
   std::vector<PendingState> pending;
+  std::vector<py::ssize_t> shape;  // of a state array of a shape of its own (StateShape::own)
   const bool scan = policy != Nonfinite::propagate;
   auto& low = out.low;
   size_t first = 0;  // flat index of the group's first parameter
@@ -249,7 +235,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
     }
     int64_t* steps = Rule::kCountsSteps ? step_counts(group[kSteps], n, first) : nullptr;
     double* scalars = K ? scalar_states(group[kScalarStates], n, K, first) : nullptr;
-    const size_t f32_first = f32.items.size(), f64_first = f64.items.size();
+    const size_t f32_first = f32.size(), f64_first = f64.size();
     for (size_t i = 0; i < n; ++i) {
       const size_t k = first + i;
       // Borrowed items: the lists outlive the step (a list accessor costs a reference count
@@ -266,12 +252,14 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       const Dtype state_as = prec.state_bf16 ? Dtype::bf16_bits : Dtype::f32;
       const Dtype batch_of = is_low ? Dtype::bf16 : p.dtype;
       const size_t item = is_low ? low.items.size()
-                          : p.dtype == Dtype::f64 ? f64.items.size() : f32.items.size();
+                          : p.dtype == Dtype::f64 ? f64.size() : f32.size();
       if (scan) scanned.push_back({g.data, g.size, g.dtype, k});
       void* states[S > 0 ? S : 1] = {};
       bool fresh = false;
       for (int s = 0; s < S; ++s) {
         if (!Rule::uses_state(h, s)) continue;
+        const StateShape shaped = Rule::state_shape(s, param, shape);
+        if (shaped == StateShape::absent) continue;
         if (scan && py::handle(PyList_GET_ITEM(lists[s].ptr(), i)).is_none()) {
           // created after the scan, if the step runs
           pending.push_back({lists[s], i, param, batch_of, item, s, state_as});
@@ -279,8 +267,12 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
           continue;
         }
         const char* key = Rule::kStateKeys[s];
-        states[s] = is_low ? arrays.state_as(lists[s], i, key, k, state_as, fresh).data
-                           : arrays.state(lists[s], i, key, k, Rule::kZeroState, fresh).data;
+        if (is_low)
+          states[s] = arrays.state_as(lists[s], i, key, k, state_as, fresh).data;
+        else if (shaped == StateShape::own)
+          states[s] = arrays.state_shaped(lists[s], i, key, k, shape, Rule::kZeroState, fresh).data;
+        else
+          states[s] = arrays.state(lists[s], i, key, k, Rule::kZeroState, fresh).data;
       }
       float* master = nullptr;
       bool master_fresh = false;
@@ -307,9 +299,9 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
                                prec.state_bf16 ? Storage::bf16 : Storage::f32, master,
                                master_fresh, step, fresh, h, row, prec, k);
       } else if (p.dtype == Dtype::f32) {
-        add_tensor<float, Rule>(f32, f32_first, p, g, states, step, fresh, h, row);
+        Rule::add(f32, f32_first, param, p, g, states, step, fresh, h, row);
       } else {
-        add_tensor<double, Rule>(f64, f64_first, p, g, states, step, fresh, h, row);
+        Rule::add(f64, f64_first, param, p, g, states, step, fresh, h, row);
       }
       if (K) scalar_values.insert(scalar_values.end(), row, row + K);
     }
@@ -322,14 +314,17 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
     skipped.created = kSkipped;
     return skipped;
   }
+  Rule::prepare(out);
   for (const PendingState& q : pending) {
     py::array a = q.batch == Dtype::bf16 ? new_state_as(q.param, q.as)
-                                         : new_state(q.param, Rule::kZeroState);
+                  : Rule::state_shape(q.s, q.param, shape) == StateShape::own
+                      ? new_state(q.param, shape, Rule::kZeroState)
+                      : new_state(q.param, Rule::kZeroState);
     q.list[q.i] = a;
     if (q.batch == Dtype::f64) {
-      f64.items[q.item].tensor.state[q.s] = static_cast<double*>(a.mutable_data());
+      f64.set_state(q.item, q.s, static_cast<double*>(a.mutable_data()));
     } else if (q.batch == Dtype::f32) {
-      f32.items[q.item].tensor.state[q.s] = static_cast<float*>(a.mutable_data());
+      f32.set_state(q.item, q.s, static_cast<float*>(a.mutable_data()));
     } else if (q.s >= 0) {
       low.items[q.item].tensor.state[q.s] = a.mutable_data();
     } else {
@@ -353,7 +348,7 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
   if (prec.active() && !Rule::kBlocks)
     throw py::value_error("state_dtype and master_weights apply to the one-pass rules only");
   auto step =
-      Rule::gather(groups, grads, nonfinite_policy(nonfinite), step_cache(cache), prec);
+      gather_step<Rule>(groups, grads, nonfinite_policy(nonfinite), step_cache(cache), prec);
   if (step.created == kSkipped) {
     counter.skipped();
     return kSkipped;
@@ -366,14 +361,49 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
   return step.created;
 }
 
-// The rules gathered by gather_step. Rule derives from Gathers<Rule> and provides run().
+// What a rule gathered by gather_step has unless it declares its own (see the top): Batches
+// of tensors whose state arrays have the param's shape. Rule derives from Gathers<Rule> and
+// provides run().
 template <class Rule>
 struct Gathers {
   static constexpr bool kBlocks = false;  // runs on 16-bit storage (OnePass)
-  static Gathered<Rule> gather(py::list groups, py::list grads, Nonfinite policy,
-                               StepCache* cache, const Precision& prec) {
-    return gather_step<Rule>(groups, grads, policy, cache, prec);
+  // Batch<T, Rule::Scalars<T>>; R is Rule, complete once the alias is used.
+  template <class T, class R = Rule>
+  using Tensors = Batch<T, typename R::template Scalars<T>>;
+
+  static StateShape state_shape(int, py::handle, std::vector<py::ssize_t>&) {
+    return StateShape::param;
   }
+
+  // Adds a tensor of the group whose first tensor of this dtype is batch.items[group_first].
+  template <class T, class Scalars, class Hyper>
+  static void add(Batch<T, Scalars>& batch, size_t group_first, py::handle, const Array& p,
+                  const Array& g, void* const* states, int64_t step, bool fresh, const Hyper& h,
+                  double* scalar_state) {
+    constexpr size_t K = Rule::kScalarStates;
+    static_assert(K <= Batch<T, Scalars>::kMaxScalarStates,
+                  "more per-tensor scalar state than a Batch keeps");
+    StepTensor<T> t{static_cast<T*>(p.data), static_cast<const T*>(g.data), {}, step, fresh};
+    for (int s = 0; s < Rule::kStates; ++s) t.state[s] = static_cast<T*>(states[s]);
+    // The scalars are a function of the group's hyperparameters, the step and the tensor's
+    // scalar state row: the tensors of a group at the same step with the same row (bit for bit)
+    // share them, and the advanced row (they cost a few pow each).
+    const bool shared = batch.items.size() > group_first &&
+                        batch.items.back().tensor.step == step &&
+                        std::memcmp(scalar_state, batch.row_before, K * sizeof(double)) == 0;
+    if (shared) {
+      batch.items.push_back({t, batch.items.back().scalars});
+      std::copy(batch.row_after, batch.row_after + K, scalar_state);
+    } else {
+      std::copy(scalar_state, scalar_state + K, batch.row_before);
+      batch.items.push_back({t, Rule::template scalars<T>(h, step, scalar_state)});
+      std::copy(scalar_state, scalar_state + K, batch.row_after);
+    }
+    batch.sizes.push_back(p.size);
+    batch.ndims.push_back(p.ndim);
+  }
+
+  static void prepare(Gathered<Rule>&) {}
 };
 
 // The rules of one fused pass: Rule::kernel<T>() over every element of each dtype's tensors.

@@ -1,6 +1,6 @@
 // The trading losses (steepest/nn/trading_losses.h): arguments checked as the nn area's are
-// (dtype by value, C-contiguity, alignment, writeability, shapes, no overlap of grad with an
-// input) before anything is written.
+// (nn_args.h: dtype by value, C-contiguity, alignment, writeability, shapes, no overlap of grad
+// with an input) before anything is written.
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
@@ -18,25 +18,12 @@ namespace py = pybind11;
 
 namespace {
 
-// grad, checked against the input it is the gradient of: its shape, no shared memory with any
-// input. Null when h is None.
-template <class T>
-T* grad_of(py::handle h, const py::array& like, std::initializer_list<const py::array*> inputs) {
-  if (h.is_none()) return nullptr;
-  auto g = checked<T>(h, "grad", true);
-  if (g.ndim() != like.ndim() ||
-      !std::equal(like.shape(), like.shape() + like.ndim(), g.shape()))
-    throw py::value_error("grad must have the shape of the loss's input");
-  for (const py::array* a : inputs)
-    if (overlap(g, *a)) throw py::value_error("grad overlaps an input of the loss");
-  return g.mutable_data();
-}
-
 template <class T>
 double ratio_typed(RatioKind kind, py::handle hg, py::handle hp, py::handle hr, double cost,
                    double periods_per_year, double eps) {
   const char* name = kind == RatioKind::sharpe ? "sharpe" : "sortino";
-  auto p = checked<T>(hp, "pred", false), r = checked<T>(hr, "target", false);
+  Args<T> args;
+  auto p = args.array(hp, "pred", Use::read), r = args.array(hr, "target", Use::read);
   if (p.size() != r.size())
     throw py::value_error(std::string(name) + ": pred has " + std::to_string(p.size()) +
                           " positions but target " + std::to_string(r.size()) + " returns");
@@ -49,9 +36,10 @@ double ratio_typed(RatioKind kind, py::handle hg, py::handle hp, py::handle hr, 
     throw py::value_error(std::string(name) + ": periods_per_year must be a finite number > 0");
   if (!(eps > 0) || !std::isfinite(eps))
     throw py::value_error(std::string(name) + ": eps must be a finite number > 0");
-  RatioLoss<T> l{nullptr, p.data(), r.data(), p.size(), cost, std::sqrt(periods_per_year), eps,
-                 kind};
-  l.grad = grad_of<T>(hg, p, {&p, &r});
+  T* grad = args.optional_written(hg, "grad", shape_of(p, "pred"));
+  args.check_no_overlap();
+  const RatioLoss<T> l{grad, p.data(), r.data(), p.size(), cost, std::sqrt(periods_per_year), eps,
+                       kind};
   py::gil_scoped_release nogil;
   return ratio_loss(l);
 }
@@ -68,7 +56,8 @@ double ratio(const std::string& kind, py::handle grad, py::handle pred, py::hand
 
 template <class T>
 double reinforce_typed(py::handle hg, py::handle hz, py::handle ht) {
-  auto z = checked<T>(hz, "pred", false), t = checked<T>(ht, "target", false);
+  Args<T> args;
+  auto z = args.array(hz, "pred", Use::read), t = args.array(ht, "target", Use::read);
   if (z.ndim() != 2 || z.shape(0) == 0 || z.shape(1) == 0)
     throw py::value_error("reinforce: pred must be the policy's logits (batch, actions), "
                           "not empty");
@@ -83,8 +72,9 @@ double reinforce_typed(py::handle hg, py::handle hz, py::handle ht) {
       throw py::value_error("reinforce: target[" + std::to_string(i) +
                             ", 0] must be an action index in [0, " + std::to_string(A) + ")");
   }
-  Reinforce<T> l{nullptr, z.data(), taken, n, A};
-  l.grad = grad_of<T>(hg, z, {&z, &t});
+  T* grad = args.optional_written(hg, "grad", shape_of(z, "pred"));
+  args.check_no_overlap();
+  const Reinforce<T> l{grad, z.data(), taken, n, A};
   py::gil_scoped_release nogil;
   return reinforce_loss(l);
 }

@@ -35,6 +35,9 @@ struct Batch {
     sizes.reserve(n);
     ndims.reserve(n);
   }
+  size_t size() const { return items.size(); }
+  // State array s of item i (created after the item was added).
+  void set_state(size_t i, int s, T* data) { items[i].tensor.state[s] = data; }
 
   // One pass: kernel(tensor, scalars, begin, end) over every element of every item.
   template <class Kernel>
@@ -75,6 +78,19 @@ struct AdafactorStep {
   std::vector<size_t> split, whole;  // tensors cut across the threads, and the others
   int64_t whole_total = 0;           // elements of the others
   int threads = 1;
+  int64_t parallel_min = 0;  // a tensor, or the whole ones together, of fewer elements: 1 thread
+
+  void reserve(size_t n) {
+    tensors.reserve(n);
+    scalars.reserve(n);
+  }
+  size_t size() const { return tensors.size(); }
+  // State array s of tensor i (created after the tensor was added), in the order of the
+  // binding's state keys: 0 row (row_var), 1 col (col_var), 2 variance.
+  void set_state(size_t i, int s, T* data) {
+    AdafactorTensor<T>& t = tensors[i];
+    (s == 0 ? t.row : s == 1 ? t.col : t.variance) = data;
+  }
 
   // Cuts every tensor into chunks, gives it its scratch and decides how it runs on `threads`
   // threads; allocates (may throw): call it before the step changes anything.

@@ -86,7 +86,7 @@ void AdafactorStep<T>::prepare(int thread_count) {
     AdafactorTensor<T>& t = tensors[i];
     t.scratch = scratch.data() + at;
     at += t.scratch_size();
-    if (threads > 1 && worth_splitting(t.size(), 1, kParallelMinElements) &&
+    if (threads > 1 && worth_splitting(t.size(), 1, parallel_min) &&
         t.size() * 2 * threads >= total) {
       split.push_back(i);
     } else {
@@ -100,7 +100,7 @@ template <class T>
 void AdafactorStep<T>::run() const {
   for (size_t i : split) step_tensor(tensors[i], scalars[i], threads);
   const int64_t count = int64_t(whole.size());
-  const int used = worth_splitting(whole_total, count, kParallelMinElements) ? threads : 1;
+  const int used = worth_splitting(whole_total, count, parallel_min) ? threads : 1;
   for_each_chunk(count, used, [&](int64_t c) {
     step_tensor(tensors[whole[c]], scalars[whole[c]], 1);
   });

@@ -189,12 +189,14 @@ BAD = [
     (dict(hyper=((0.1, 0.9, 0.0, 0.0, False, False),) * 2), ValueError,
      "state\\[0\\]\\[0\\] is missing"),
     (dict(ADAM, steps=[np.zeros(1, np.int64), np.zeros((), np.int64)]), ValueError,
-     "steps\\[0\\] must be 0-d"),
+     "steps\\[0\\] must have shape \\(\\), got \\(1,\\)"),
     (dict(ADAM, steps=[np.full((), -1, np.int64), np.zeros((), np.int64)]), ValueError,
      "steps\\[0\\] = -1 cannot advance"),
     (dict(ADAM, states=[[np.zeros((2, 7), np.float32)] * 2, [np.zeros(2, np.float32)] * 2]),
      ValueError, "overlaps"),
     (dict(dbias=None), TypeError, "dbias: expected a numpy.ndarray"),
+    (dict(hyper=(1, 2)), TypeError, "hyper\\[0\\] must be a tuple, got int"),
+    (dict(states=[(), ()]), TypeError, "states\\[0\\] must be a list, got tuple"),
 ]
 
 

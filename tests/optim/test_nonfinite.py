@@ -120,6 +120,32 @@ def test_a_stopped_step_creates_no_state(name, policy):
     assert all(opt.state[i] for i in range(len(params)))
 
 
+@pytest.mark.parametrize("policy", ["skip", "raise"])
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name", NAMES)
+def test_state_created_after_the_scan_has_the_rules_shapes(name, dtype, policy):
+    """The state the guard creates once its scan has passed has the shapes of the rule's
+    state-shape policy (Adafactor: row_var (..., R, 1) and col_var (..., 1, C) of a 3-d param,
+    variance of a 1-d one), and the run is bitwise the one without the guard."""
+    runs = {}
+    for nonfinite in ("propagate", policy):
+        rng = np.random.default_rng(1)
+        params = [rng.standard_normal(s).astype(dtype) for s in [(2, 3, 5), (7,), (4, 3)]]
+        opt = make(name, params, nonfinite=nonfinite)
+        for t in range(2):
+            assert opt.step(grads_for(params, t, dtype)) is True
+        runs[nonfinite] = opt, params
+    (ref, ref_params), (opt, params) = runs["propagate"], runs[policy]
+    for p, q in zip(params, ref_params):
+        assert np.array_equal(p, q)
+    for i, p in enumerate(params):
+        assert opt.state[i].keys() == ref.state[i].keys()
+        for key, value in opt.state[i].items():
+            if isinstance(value, np.ndarray) and key != "step" and key not in opt.scalar_state:
+                assert value.shape == opt._state_shape(key, p.shape) and value.dtype == dtype
+            assert np.array_equal(np.asarray(value), np.asarray(ref.state[i][key])), (i, key)
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("name", NAMES)
 def test_raise_names_the_gradient_and_changes_nothing(name, dtype):
