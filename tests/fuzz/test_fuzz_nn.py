@@ -155,6 +155,8 @@ def shape_errors(s, args):
         if flat:
             return [f"{n}: not 2-d" for n in flat]
     if s.kernel == "gemm":
+        if not all(isinstance(s.scalars[t], bool) for t in ("trans_a", "trans_b")):
+            return []  # an odd flag: the shapes it implies are unknown (s.eithers names it)
         a, b = shape["a"], shape["b"]
         m, k = a[::-1] if s.scalars["trans_a"] else a
         kb, n = b[::-1] if s.scalars["trans_b"] else b

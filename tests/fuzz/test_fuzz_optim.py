@@ -130,6 +130,12 @@ def all_arrays(opt, grads):
     return arrays
 
 
+def takes_16(cls, p):
+    """A native float16 param, which a one-pass rule takes (master weights or rounding)."""
+    return cls._one_pass and isinstance(p, np.ndarray) and p.dtype == np.float16 and \
+        p.dtype.isnative
+
+
 def model(case, opt, grads, policy):
     """The contract's verdict on ``opt.step(grads)`` (fills case.errors / case.eithers)."""
     cls = type(opt)
@@ -149,6 +155,12 @@ def model(case, opt, grads, policy):
                 (case.errors if verdict == "error" else case.eithers).append(f"state[{i}][{key!r}]")
         g = grads[i]
         if g is None:
+            continue
+        if takes_16(cls, p):
+            # The 16-bit path (optim/_precision.py, its contract in tests/optim/
+            # test_precision.py): here only the oracle's generic half holds, a clean error
+            # changing nothing or the step of clean copies, bit for bit.
+            case.eithers.append(f"params[{i}]: float16")
             continue
         for why in problems(p, written=True):
             case.errors.append(f"params[{i}]: {why}")
@@ -179,7 +191,8 @@ def model(case, opt, grads, policy):
         if grads[i] is None:
             inactive.append((f"params[{i}]", p, False))
             inactive += [(f"state[{i}][{k!r}]", v, False) for k, v in opt.state.get(i, {}).items()
-                         if isinstance(v, np.ndarray) and v.ndim and k != "step"]
+                         if isinstance(v, np.ndarray) and k != "step"
+                         and k not in type(opt).scalar_state]
     names = {n for n, _, _ in inactive}
     case.aliased = {n for pair in overlaps(written + inactive) for n in pair if n in names}
     case.nonfinite_raise = nonfinite and policy == "raise" and not case.errors
@@ -285,7 +298,8 @@ def draw_grads(data, rng, opt, params):
             arrays = [v for v in opt.state[k].values() if isinstance(v, np.ndarray) and v.ndim]
             grads.append(arrays[0] if arrays else None)
         else:
-            v = draw_values(rng, p.shape, canonical(p), data.draw(st.booleans(), label="specials"))
+            dtype = p.dtype if takes_16(type(opt), p) else canonical(p) or np.dtype(np.float64)
+            v = draw_values(rng, p.shape, dtype, data.draw(st.booleans(), label="specials"))
             grads.append(arrange(v, data.draw(layouts(7), label="grad layout"), rng))
     return grads
 
@@ -373,9 +387,9 @@ def test_fuzz_optimizer_step(name, data):
             case.hyper_changed = True
             case.eithers.append(f"hyper {key}={g[key]!r}")
 
-    # construction: refuses exactly the params that are not float32/float64 arrays (and
-    # the same array twice), changing nothing
-    bad = [k for k, p in enumerate(params) if not is_float_array(p)]
+    # construction: refuses exactly the params that are not float32/float64 arrays (float16
+    # too for a one-pass rule) and the same array twice, changing nothing
+    bad = [k for k, p in enumerate(params) if not is_float_array(p) and not takes_16(cls, p)]
     twice = any(p is q for k, p in enumerate(params) for q in params[:k])
     snap = Snapshot(params)
     try:
