@@ -13,6 +13,7 @@
 #pragma once
 
 #include <cmath>
+#include <cstddef>
 
 #include "steepest/optim/hyper.h"
 #include "steepest/optim/rule.h"
