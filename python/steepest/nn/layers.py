@@ -609,7 +609,7 @@ class LayerNorm(Layer):
                  dtype=np.float32):
         super().__init__()
         shape = normalized_shape
-        if isinstance(shape, tuple | list):
+        if isinstance(shape, (tuple, list)):
             if len(shape) != 1:
                 raise ValueError(f"LayerNorm normalizes over the last dimension: "
                                  f"normalized_shape must be an int or a 1-tuple, got {shape!r}")
