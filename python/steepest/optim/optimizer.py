@@ -118,7 +118,7 @@ def _hyper_fields(names):
         if bracket:
             index = int(index.rstrip("]"))
             lengths[key] = max(lengths.get(key, 0), index + 1)
-        fields.append((name, key, int(index) if bracket else None))
+        fields.append((name, key, index if bracket else None))
     return tuple(fields), lengths
 
 
