@@ -1,6 +1,7 @@
-// The update rules' bindings: each rule's checks of its hyperparameters (torch.optim's
-// messages), its state and how its step runs; and the list of rules, registered from it. The
-// step itself is rule_step (step.h); the hyperparameters are read by their Hyper's list
+// The update rules' bindings: every rule listed by its header (steepest/optim/rule.h) as it is,
+// and here the rules of several passes (LAMB, LARS, Adafactor): their checks of the
+// hyperparameters (torch.optim's messages), their state and how their step runs. The step
+// itself is rule_step (step.h); the hyperparameters are read by their Hyper's list
 // (steepest/optim/hyper.h).
 #include <pybind11/pybind11.h>
 
@@ -14,310 +15,18 @@ namespace bind {
 
 namespace {
 
-struct Sgd : OnePass<Sgd> {
-  using Hyper = SgdHyper;
-  template <class T>
-  using Scalars = SgdScalars<T>;
-  static constexpr int kStates = 1;
-  static constexpr const char* kStateKeys[] = {"momentum_buffer"};
-  static constexpr bool kCountsSteps = false;
-  static constexpr bool kZeroState = false;  // the first step sets b = g
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.momentum), "Invalid momentum value", h.momentum);
-    require(std::isfinite(h.dampening), "Invalid dampening value", h.dampening);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-    if (h.nesterov && !(h.momentum > 0 && h.dampening == 0))
-      throw std::invalid_argument("Nesterov momentum requires a momentum and zero dampening");
-  }
-  static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
-  static int64_t parallel_min(const Hyper& h) {
-    return h.momentum != 0.0 ? kParallelMinLight : kParallelMinBare;
-  }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return sgd_scalars<T>(h, step); }
-  template <class T>
-  static SgdKernel<T> kernel() { return kernels<T>().sgd; }
-};
-
-struct Adam : OnePass<Adam> {
-  using Hyper = AdamHyper;
-  template <class T>
-  using Scalars = AdamScalars<T>;
-  static constexpr int kStates = 3;
-  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    check_adam_family(h);
-  }
-  static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) { return adam_scalars<T>(h, step); }
-  template <class T>
-  static AdamKernel<T> kernel() { return kernels<T>().adam; }
-};
-
-struct Rmsprop : OnePass<Rmsprop> {
-  using Hyper = RmspropHyper;
-  template <class T>
-  using Scalars = RmspropScalars<T>;
-  static constexpr int kStates = 3;
-  static constexpr const char* kStateKeys[] = {"square_avg", "momentum_buffer", "grad_avg"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(finite_nonnegative(h.momentum), "Invalid momentum value", h.momentum);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-    require(finite_nonnegative(h.alpha), "Invalid alpha value", h.alpha);
-  }
-  static bool uses_state(const Hyper& h, int s) {
-    return s == 0 || (s == 1 && h.momentum > 0.0) || (s == 2 && h.centered);
-  }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return rmsprop_scalars<T>(h, step);
-  }
-  template <class T>
-  static RmspropKernel<T> kernel() { return kernels<T>().rmsprop; }
-};
-
-struct Adagrad : OnePass<Adagrad> {
-  using Hyper = AdagradHyper;
-  template <class T>
-  using Scalars = AdagradScalars<T>;
-  static constexpr int kStates = 1;
-  static constexpr const char* kStateKeys[] = {"sum"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = false;  // the first step starts s at initial_accumulator_value
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.lr_decay), "Invalid lr_decay value", h.lr_decay);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-    require(finite_nonnegative(h.initial_accumulator_value),
-            "Invalid initial_accumulator_value value", h.initial_accumulator_value);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return adagrad_scalars<T>(h, step);
-  }
-  template <class T>
-  static AdagradKernel<T> kernel() { return kernels<T>().adagrad; }
-};
-
-struct Adadelta : OnePass<Adadelta> {
-  using Hyper = AdadeltaHyper;
-  template <class T>
-  using Scalars = AdadeltaScalars<T>;
-  static constexpr int kStates = 2;
-  static constexpr const char* kStateKeys[] = {"square_avg", "acc_delta"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(0.0 <= h.rho && h.rho <= 1.0, "Invalid rho value", h.rho);
-    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return adadelta_scalars<T>(h, step);
-  }
-  template <class T>
-  static AdadeltaKernel<T> kernel() { return kernels<T>().adadelta; }
-};
-
-struct Adamax : OnePass<Adamax> {
-  using Hyper = AdamaxHyper;
-  template <class T>
-  using Scalars = AdamaxScalars<T>;
-  static constexpr int kStates = 2;
-  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_inf"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    check_adam_family(h);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return adamax_scalars<T>(h, step);
-  }
-  template <class T>
-  static AdamaxKernel<T> kernel() { return kernels<T>().adamax; }
-};
-
-struct Nadam : OnePass<Nadam> {
-  using Hyper = NadamHyper;
-  template <class T>
-  using Scalars = NadamScalars<T>;
-  static constexpr int kStates = 2;
-  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 1;  // mu_product
-
-  static void check(const Hyper& h) {
-    check_adam_family(h);
-    require(finite_nonnegative(h.momentum_decay), "Invalid momentum_decay value",
-            h.momentum_decay);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double* mu_product) {
-    return nadam_scalars<T>(h, step, *mu_product);
-  }
-  template <class T>
-  static NadamKernel<T> kernel() { return kernels<T>().nadam; }
-};
-
-struct Radam : OnePass<Radam> {
-  using Hyper = RadamHyper;
-  template <class T>
-  using Scalars = RadamScalars<T>;
-  static constexpr int kStates = 2;
-  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    check_adam_family(h);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return radam_scalars<T>(h, step);
-  }
-  template <class T>
-  static RadamKernel<T> kernel() { return kernels<T>().radam; }
-};
-
-struct Rprop : OnePass<Rprop> {
-  using Hyper = RpropHyper;
-  template <class T>
-  using Scalars = RpropScalars<T>;
-  static constexpr int kStates = 2;
-  static constexpr const char* kStateKeys[] = {"prev", "step_size"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = false;  // the first step starts prev at 0, step_size at lr
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    if (!(0.0 < h.etaminus && h.etaminus < 1.0 && 1.0 < h.etaplus))
-      throw std::invalid_argument("Invalid eta values: " +
-                                  std::string(py::repr(py::float_(h.etaminus))) + ", " +
-                                  std::string(py::repr(py::float_(h.etaplus))));
-    if (!(h.step_size_min <= h.step_size_max))
-      throw std::invalid_argument("Invalid step_sizes: " +
-                                  std::string(py::repr(py::float_(h.step_size_min))) + ", " +
-                                  std::string(py::repr(py::float_(h.step_size_max))));
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return rprop_scalars<T>(h, step);
-  }
-  template <class T>
-  static RpropKernel<T> kernel() { return kernels<T>().rprop; }
-};
-
-struct Asgd : OnePass<Asgd> {
-  using Hyper = AsgdHyper;
-  template <class T>
-  using Scalars = AsgdScalars<T>;
-  static constexpr int kStates = 1;
-  static constexpr const char* kStateKeys[] = {"ax"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 2;  // eta, mu
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-    require(std::isfinite(h.lambd), "Invalid lambd value", h.lambd);
-    require(std::isfinite(h.alpha), "Invalid alpha value", h.alpha);
-    require(!std::isnan(h.t0), "Invalid t0 value", h.t0);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double* eta_mu) {
-    return asgd_scalars<T>(h, step, eta_mu);
-  }
-  template <class T>
-  static AsgdKernel<T> kernel() { return kernels<T>().asgd; }
-};
-
-struct Lion : OnePass<Lion> {
-  using Hyper = LionHyper;
-  template <class T>
-  using Scalars = LionScalars<T>;
-  static constexpr int kStates = 1;
-  static constexpr const char* kStateKeys[] = {"exp_avg"};
-  static constexpr bool kCountsSteps = false;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
-
-  static void check(const Hyper& h) {
-    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
-    require(0.0 <= h.beta1 && h.beta1 <= 1.0, "Invalid beta parameter at index 0", h.beta1);
-    require(0.0 <= h.beta2 && h.beta2 <= 1.0, "Invalid beta parameter at index 1", h.beta2);
-    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
-  }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
-  template <class T>
-  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
-    return lion_scalars<T>(h, step);
-  }
-  template <class T>
-  static LionKernel<T> kernel() { return kernels<T>().lion; }
-};
-
 // LAMB and LARS: the checks of gather_step, then the passes of csrc/optim/driver_norms.cc.
-struct Lamb : Gathers<Lamb> {
+struct Lamb : Gathers<Lamb>, RuleDefaults {
   using Hyper = LambHyper;
   template <class T>
   using Scalars = LambScalars<T>;
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
 
   static void check(const Hyper& h) {
     check_adam_family(h);
     require(h.max_weight_norm > 0.0, "Invalid max_weight_norm value", h.max_weight_norm);
   }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return lamb_scalars<T>(h, step);
@@ -328,7 +37,7 @@ struct Lamb : Gathers<Lamb> {
   }
 };
 
-struct Lars : Gathers<Lars> {
+struct Lars : Gathers<Lars>, RuleDefaults {
   using Hyper = LarsHyper;
   template <class T>
   using Scalars = LarsScalars<T>;
@@ -336,7 +45,6 @@ struct Lars : Gathers<Lars> {
   static constexpr const char* kStateKeys[] = {"momentum_buffer"};
   static constexpr bool kCountsSteps = false;
   static constexpr bool kZeroState = false;  // the first step sets b = g'
-  static constexpr size_t kScalarStates = 0;
 
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
@@ -361,7 +69,7 @@ struct Lars : Gathers<Lars> {
 // Adafactor: the checks of gather_step, with its state shapes, then the driver of
 // csrc/optim/driver_adafactor.cc. A param of 2+ dims, (..., R, C), has row_var (..., R, 1) and
 // col_var (..., 1, C); one of fewer has variance, of its shape.
-struct Adafactor : Gathers<Adafactor> {
+struct Adafactor : Gathers<Adafactor>, RuleDefaults {
   using Hyper = AdafactorHyper;
   template <class T>
   using Scalars = AdafactorScalars<T>;
@@ -369,9 +77,6 @@ struct Adafactor : Gathers<Adafactor> {
   using Tensors = AdafactorStep<T>;
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"row_var", "col_var", "variance"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
 
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Learning rate should be >= 0 but is", h.lr);
@@ -384,10 +89,7 @@ struct Adafactor : Gathers<Adafactor> {
     require(finite_nonnegative(h.weight_decay), "weight_decay should be >= 0 but is",
             h.weight_decay);
   }
-  // Which states a tensor has depends on its dims, not on the hyperparameters: state_shape.
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
-
+  // Every state is in use where it exists; which exist depends on the dims (state_shape).
   static StateShape state_shape(int s, py::handle param, std::vector<py::ssize_t>& shape) {
     const auto* p = py::detail::array_proxy(param.ptr());
     const int nd = p->nd;
@@ -441,20 +143,9 @@ STEEPEST_HEADER_RULES(STEEPEST_BIND_HEADER_RULE)
 
 }  // namespace
 
-// The update rules written here: X(name, Rule). Each, like each rule listed by its header, is registered as <name>_step, check_<name> and
-// rules[name] (step.h's def_rule).
+// The update rules of several passes, written here: X(name, Rule). Each, like each rule listed
+// by its header, is registered as <name>_step, check_<name> and rules[name] (step.h's def_rule).
 #define STEEPEST_RULES(X) \
-  X(sgd, Sgd)             \
-  X(adam, Adam)           \
-  X(rmsprop, Rmsprop)     \
-  X(adagrad, Adagrad)     \
-  X(adadelta, Adadelta)   \
-  X(adamax, Adamax)       \
-  X(nadam, Nadam)         \
-  X(radam, Radam)         \
-  X(rprop, Rprop)         \
-  X(asgd, Asgd)           \
-  X(lion, Lion)           \
   X(lamb, Lamb)           \
   X(lars, Lars)           \
   X(adafactor, Adafactor)

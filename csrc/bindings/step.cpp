@@ -11,6 +11,13 @@ void require(bool ok, const char* what, double value) {
                                 std::string(pybind11::repr(pybind11::float_(value))));
 }
 
+void require(bool ok, const char* what, double a, double b) {
+  if (!ok)
+    throw std::invalid_argument(std::string(what) + ": " +
+                                std::string(pybind11::repr(pybind11::float_(a))) + ", " +
+                                std::string(pybind11::repr(pybind11::float_(b))));
+}
+
 namespace bind {
 
 double number(const py::tuple& t, size_t i, const char* name) {

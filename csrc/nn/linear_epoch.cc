@@ -29,12 +29,12 @@ void rule_step(const LinearEpoch<T>& e) {
     if (e.steps[i]) t[i].step = ++*e.steps[i];
   }
   if (e.rule == LinearRule::sgd) {
-    const SgdScalars<T> s[2] = {sgd_scalars<T>(e.sgd[0], t[0].step),
-                                sgd_scalars<T>(e.sgd[1], t[1].step)};
+    const SgdScalars<T> s[2] = {SgdRule::scalars<T>(e.sgd[0], t[0].step, nullptr),
+                                SgdRule::scalars<T>(e.sgd[1], t[1].step, nullptr)};
     for_each_range(sizes, [&](int64_t i, int64_t b, int64_t end) { k.sgd(t[i], s[i], b, end); });
   } else {
-    const AdamScalars<T> s[2] = {adam_scalars<T>(e.adam[0], t[0].step),
-                                 adam_scalars<T>(e.adam[1], t[1].step)};
+    const AdamScalars<T> s[2] = {AdamRule::scalars<T>(e.adam[0], t[0].step, nullptr),
+                                 AdamRule::scalars<T>(e.adam[1], t[1].step, nullptr)};
     for_each_range(sizes, [&](int64_t i, int64_t b, int64_t end) { k.adam(t[i], s[i], b, end); });
   }
 }

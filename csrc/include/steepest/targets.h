@@ -34,17 +34,6 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
 // field, even one of the same type (scale and clamp_abs).
 #define STEEPEST_KERNELS(X)                               \
   STEEPEST_HEADER_RULE_KERNELS(X)                         \
-  X(sgd, SgdKernel)                                       \
-  X(adam, AdamKernel)                                     \
-  X(rmsprop, RmspropKernel)                               \
-  X(adagrad, AdagradKernel)                               \
-  X(adadelta, AdadeltaKernel)                             \
-  X(adamax, AdamaxKernel)                                 \
-  X(nadam, NadamKernel)                                   \
-  X(radam, RadamKernel)                                   \
-  X(rprop, RpropKernel)                                   \
-  X(asgd, AsgdKernel)                                     \
-  X(lion, LionKernel)                                     \
   X(lamb_moments, LambMomentsKernel)                      \
   X(lamb_apply, LambApplyKernel)                          \
   X(adafactor_sums, AdafactorSumsKernel)                  \

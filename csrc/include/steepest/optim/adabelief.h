@@ -42,7 +42,7 @@ struct AdaBeliefScalars {
   bool has_l2, has_decay, amsgrad;
 };
 
-struct AdaBeliefRule {
+struct AdaBeliefRule : RuleDefaults {
   using Hyper = AdaBeliefHyper;
   template <class T>
   using Scalars = AdaBeliefScalars<T>;
@@ -50,13 +50,9 @@ struct AdaBeliefRule {
   using Kernel = RuleKernel<T, Scalars<T>>;
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_var", "max_exp_avg_var"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
 
   static void check(const Hyper& h) { check_adam_family(h); }
   static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     const double t = double(step);

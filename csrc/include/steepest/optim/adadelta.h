@@ -8,7 +8,10 @@
 #pragma once
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: adadelta AdadeltaRule
 
 namespace steepest {
 
@@ -27,13 +30,26 @@ struct AdadeltaScalars {
   bool has_weight_decay;
 };
 
-template <class T>
-AdadeltaScalars<T> adadelta_scalars(const AdadeltaHyper& h, int64_t /*step*/) {
-  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(h.rho), T(1.0 - h.rho), T(h.eps),
-          T(-h.lr), h.weight_decay != 0.0};
-}
+struct AdadeltaRule : RuleDefaults {
+  using Hyper = AdadeltaHyper;
+  template <class T>
+  using Scalars = AdadeltaScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 2;
+  static constexpr const char* kStateKeys[] = {"square_avg", "acc_delta"};
 
-template <class T>
-using AdadeltaKernel = RuleKernel<T, AdadeltaScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(0.0 <= h.rho && h.rho <= 1.0, "Invalid rho value", h.rho);
+    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+  }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t /*step*/, double*) {
+    return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(h.rho), T(1.0 - h.rho), T(h.eps),
+            T(-h.lr), h.weight_decay != 0.0};
+  }
+};
 
 }  // namespace steepest

@@ -8,7 +8,10 @@
 #pragma once
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: adagrad AdagradRule
 
 namespace steepest {
 
@@ -28,14 +31,30 @@ struct AdagradScalars {
   bool has_weight_decay;
 };
 
-template <class T>
-AdagradScalars<T> adagrad_scalars(const AdagradHyper& h, int64_t step) {
-  const double clr = h.lr / (1.0 + double(step - 1) * h.lr_decay);
-  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(h.initial_accumulator_value), T(h.eps),
-          T(-clr), h.weight_decay != 0.0};
-}
+struct AdagradRule : RuleDefaults {
+  using Hyper = AdagradHyper;
+  template <class T>
+  using Scalars = AdagradScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 1;
+  static constexpr const char* kStateKeys[] = {"sum"};
+  static constexpr bool kZeroState = false;  // the first step starts s at initial_accumulator_value
 
-template <class T>
-using AdagradKernel = RuleKernel<T, AdagradScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(finite_nonnegative(h.lr_decay), "Invalid lr_decay value", h.lr_decay);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    require(finite_nonnegative(h.initial_accumulator_value),
+            "Invalid initial_accumulator_value value", h.initial_accumulator_value);
+    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
+  }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
+    const double clr = h.lr / (1.0 + double(step - 1) * h.lr_decay);
+    return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(h.initial_accumulator_value),
+            T(h.eps), T(-clr), h.weight_decay != 0.0};
+  }
+};
 
 }  // namespace steepest

@@ -11,7 +11,10 @@
 #include <cmath>
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: adam AdamRule
 
 namespace steepest {
 
@@ -34,28 +37,37 @@ struct AdamScalars {
   bool lerp_from_g, has_l2, has_decay, amsgrad;
 };
 
-template <class T>
-AdamScalars<T> adam_scalars(const AdamHyper& h, int64_t step) {
-  const double t = double(step);
-  const double bias_correction1 = 1.0 - std::pow(h.beta1, t);
-  const double bias_correction2 = 1.0 - std::pow(h.beta2, t);
-  const bool wd = h.weight_decay != 0.0;
-  return {T(h.maximize ? -1.0 : 1.0),
-          T(h.weight_decay),
-          T(1.0 - h.lr * h.weight_decay),
-          T(1.0 - h.beta1 >= 0.5 ? -h.beta1 : 1.0 - h.beta1),
-          T(h.beta2),
-          T(1.0 - h.beta2),
-          T(1.0 / std::sqrt(bias_correction2)),
-          T(h.eps),
-          T(-h.lr / bias_correction1),
-          1.0 - h.beta1 >= 0.5,
-          wd && !h.decoupled_weight_decay,
-          wd && h.decoupled_weight_decay,
-          h.amsgrad};
-}
+struct AdamRule : RuleDefaults {
+  using Hyper = AdamHyper;
+  template <class T>
+  using Scalars = AdamScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 3;
+  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
 
-template <class T>
-using AdamKernel = RuleKernel<T, AdamScalars<T>>;
+  static void check(const Hyper& h) { check_adam_family(h); }
+  static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
+    const double t = double(step);
+    const double bias_correction1 = 1.0 - std::pow(h.beta1, t);
+    const double bias_correction2 = 1.0 - std::pow(h.beta2, t);
+    const bool wd = h.weight_decay != 0.0;
+    return {T(h.maximize ? -1.0 : 1.0),
+            T(h.weight_decay),
+            T(1.0 - h.lr * h.weight_decay),
+            T(1.0 - h.beta1 >= 0.5 ? -h.beta1 : 1.0 - h.beta1),
+            T(h.beta2),
+            T(1.0 - h.beta2),
+            T(1.0 / std::sqrt(bias_correction2)),
+            T(h.eps),
+            T(-h.lr / bias_correction1),
+            1.0 - h.beta1 >= 0.5,
+            wd && !h.decoupled_weight_decay,
+            wd && h.decoupled_weight_decay,
+            h.amsgrad};
+  }
+};
 
 }  // namespace steepest

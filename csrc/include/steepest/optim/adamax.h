@@ -9,7 +9,10 @@
 #include <cmath>
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: adamax AdamaxRule
 
 namespace steepest {
 
@@ -29,15 +32,24 @@ struct AdamaxScalars {
   bool lerp_from_g, has_weight_decay;
 };
 
-template <class T>
-AdamaxScalars<T> adamax_scalars(const AdamaxHyper& h, int64_t step) {
-  const double w = 1.0 - h.beta1;
-  const double bias_correction = 1.0 - std::pow(h.beta1, double(step));
-  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(w >= 0.5 ? -h.beta1 : w), T(h.beta2),
-          T(h.eps), T(-h.lr / bias_correction), w >= 0.5, h.weight_decay != 0.0};
-}
+struct AdamaxRule : RuleDefaults {
+  using Hyper = AdamaxHyper;
+  template <class T>
+  using Scalars = AdamaxScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 2;
+  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_inf"};
 
-template <class T>
-using AdamaxKernel = RuleKernel<T, AdamaxScalars<T>>;
+  static void check(const Hyper& h) { check_adam_family(h); }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
+    const double w = 1.0 - h.beta1;
+    const double bias_correction = 1.0 - std::pow(h.beta1, double(step));
+    return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(w >= 0.5 ? -h.beta1 : w),
+            T(h.beta2), T(h.eps), T(-h.lr / bias_correction), w >= 0.5, h.weight_decay != 0.0};
+  }
+};
 
 }  // namespace steepest

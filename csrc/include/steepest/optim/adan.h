@@ -45,7 +45,7 @@ struct AdanScalars {
   bool first;                   // step 1: no previous gradient, d = 0
 };
 
-struct AdanRule {
+struct AdanRule : RuleDefaults {
   using Hyper = AdanHyper;
   template <class T>
   using Scalars = AdanScalars<T>;
@@ -54,9 +54,6 @@ struct AdanRule {
   static constexpr int kStates = 4;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "exp_avg_diff",
                                                "neg_pre_grad"};
-  static constexpr bool kCountsSteps = true;
-  static constexpr bool kZeroState = true;
-  static constexpr size_t kScalarStates = 0;
 
   static void check(const Hyper& h) {
     require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
@@ -66,8 +63,6 @@ struct AdanRule {
     require(in_unit_interval(h.beta3), "Invalid beta parameter at index 2", h.beta3);
     require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
   }
-  static bool uses_state(const Hyper&, int) { return true; }
-  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     const double t = double(step);

@@ -14,7 +14,10 @@
 #include <cmath>
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: asgd AsgdRule
 
 namespace steepest {
 
@@ -34,18 +37,34 @@ struct AsgdScalars {
   bool has_weight_decay, mu_is_one;
 };
 
-// eta_mu: the tensor's (eta, mu) for this step on entry, for the next on return. A NaN eta
-// stands for "not set yet": the first step takes the group's lr, as torch's state does.
-template <class T>
-AsgdScalars<T> asgd_scalars(const AsgdHyper& h, int64_t step, double* eta_mu) {
-  const double eta = std::isnan(eta_mu[0]) ? h.lr : eta_mu[0], mu = eta_mu[1];
-  eta_mu[0] = h.lr / std::pow(1.0 + h.lambd * h.lr * double(step), h.alpha);
-  eta_mu[1] = 1.0 / std::max(1.0, double(step) - h.t0);
-  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(1.0 - h.lambd * eta), T(-eta), T(mu),
-          h.weight_decay != 0.0, mu == 1.0};
-}
+struct AsgdRule : RuleDefaults {
+  using Hyper = AsgdHyper;
+  template <class T>
+  using Scalars = AsgdScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 1;
+  static constexpr const char* kStateKeys[] = {"ax"};
+  static constexpr size_t kScalarStates = 2;  // eta, mu
 
-template <class T>
-using AsgdKernel = RuleKernel<T, AsgdScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    require(std::isfinite(h.lambd), "Invalid lambd value", h.lambd);
+    require(std::isfinite(h.alpha), "Invalid alpha value", h.alpha);
+    require(!std::isnan(h.t0), "Invalid t0 value", h.t0);
+  }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
+  // eta_mu: the tensor's (eta, mu) for this step on entry, for the next on return. A NaN eta
+  // stands for "not set yet": the first step takes the group's lr, as torch's state does.
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double* eta_mu) {
+    const double eta = std::isnan(eta_mu[0]) ? h.lr : eta_mu[0], mu = eta_mu[1];
+    eta_mu[0] = h.lr / std::pow(1.0 + h.lambd * h.lr * double(step), h.alpha);
+    eta_mu[1] = 1.0 / std::max(1.0, double(step) - h.t0);
+    return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(1.0 - h.lambd * eta), T(-eta),
+            T(mu), h.weight_decay != 0.0, mu == 1.0};
+  }
+};
 
 }  // namespace steepest

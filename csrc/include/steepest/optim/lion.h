@@ -10,7 +10,10 @@
 #pragma once
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: lion LionRule
 
 namespace steepest {
 
@@ -29,13 +32,28 @@ struct LionScalars {
   bool has_decay;
 };
 
-template <class T>
-LionScalars<T> lion_scalars(const LionHyper& h, int64_t /*step*/) {
-  return {T(h.maximize ? -1.0 : 1.0), T(1.0 - h.lr * h.weight_decay), T(h.beta1), T(1.0 - h.beta1),
-          T(h.beta2), T(1.0 - h.beta2), T(-h.lr), h.weight_decay != 0.0};
-}
+struct LionRule : RuleDefaults {
+  using Hyper = LionHyper;
+  template <class T>
+  using Scalars = LionScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 1;
+  static constexpr const char* kStateKeys[] = {"exp_avg"};
+  static constexpr bool kCountsSteps = false;
 
-template <class T>
-using LionKernel = RuleKernel<T, LionScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(0.0 <= h.beta1 && h.beta1 <= 1.0, "Invalid beta parameter at index 0", h.beta1);
+    require(0.0 <= h.beta2 && h.beta2 <= 1.0, "Invalid beta parameter at index 1", h.beta2);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+  }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t /*step*/, double*) {
+    return {T(h.maximize ? -1.0 : 1.0), T(1.0 - h.lr * h.weight_decay), T(h.beta1),
+            T(1.0 - h.beta1), T(h.beta2), T(1.0 - h.beta2), T(-h.lr), h.weight_decay != 0.0};
+  }
+};
 
 }  // namespace steepest

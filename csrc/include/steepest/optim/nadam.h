@@ -14,7 +14,10 @@
 #include <cmath>
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: nadam NadamRule
 
 namespace steepest {
 
@@ -37,32 +40,45 @@ struct NadamScalars {
   bool lerp_from_g, has_l2, has_decay;
 };
 
-// mu_product: the tensor's product of mu_1..mu_{t-1} on entry, of mu_1..mu_t on return.
-template <class T>
-NadamScalars<T> nadam_scalars(const NadamHyper& h, int64_t step, double& mu_product) {
-  const double t = double(step);
-  const double w = 1.0 - h.beta1;
-  const double mu = h.beta1 * (1.0 - 0.5 * std::pow(0.96, t * h.momentum_decay));
-  const double mu_next = h.beta1 * (1.0 - 0.5 * std::pow(0.96, (t + 1.0) * h.momentum_decay));
-  mu_product *= mu;
-  const double mu_product_next = mu_product * mu_next;
-  const bool wd = h.weight_decay != 0.0;
-  return {T(h.maximize ? -1.0 : 1.0),
-          T(h.weight_decay),
-          T(1.0 - h.lr * h.weight_decay),
-          T(w >= 0.5 ? -h.beta1 : w),
-          T(h.beta2),
-          T(1.0 - h.beta2),
-          T(1.0 / (1.0 - std::pow(h.beta2, t))),
-          T(h.eps),
-          T(-h.lr * (1.0 - mu) / (1.0 - mu_product)),
-          T(-h.lr * mu_next / (1.0 - mu_product_next)),
-          w >= 0.5,
-          wd && !h.decoupled_weight_decay,
-          wd && h.decoupled_weight_decay};
-}
+struct NadamRule : RuleDefaults {
+  using Hyper = NadamHyper;
+  template <class T>
+  using Scalars = NadamScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 2;
+  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
+  static constexpr size_t kScalarStates = 1;  // mu_product
 
-template <class T>
-using NadamKernel = RuleKernel<T, NadamScalars<T>>;
+  static void check(const Hyper& h) {
+    check_adam_family(h);
+    require(finite_nonnegative(h.momentum_decay), "Invalid momentum_decay value",
+            h.momentum_decay);
+  }
+  // mu_product: the tensor's product of mu_1..mu_{t-1} on entry, of mu_1..mu_t on return.
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double* mu_product) {
+    const double t = double(step);
+    const double w = 1.0 - h.beta1;
+    const double mu = h.beta1 * (1.0 - 0.5 * std::pow(0.96, t * h.momentum_decay));
+    const double mu_next = h.beta1 * (1.0 - 0.5 * std::pow(0.96, (t + 1.0) * h.momentum_decay));
+    *mu_product *= mu;
+    const double mu_product_next = *mu_product * mu_next;
+    const bool wd = h.weight_decay != 0.0;
+    return {T(h.maximize ? -1.0 : 1.0),
+            T(h.weight_decay),
+            T(1.0 - h.lr * h.weight_decay),
+            T(w >= 0.5 ? -h.beta1 : w),
+            T(h.beta2),
+            T(1.0 - h.beta2),
+            T(1.0 / (1.0 - std::pow(h.beta2, t))),
+            T(h.eps),
+            T(-h.lr * (1.0 - mu) / (1.0 - *mu_product)),
+            T(-h.lr * mu_next / (1.0 - mu_product_next)),
+            w >= 0.5,
+            wd && !h.decoupled_weight_decay,
+            wd && h.decoupled_weight_decay};
+  }
+};
 
 }  // namespace steepest

@@ -14,7 +14,10 @@
 #include <cmath>
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: radam RadamRule
 
 namespace steepest {
 
@@ -35,38 +38,46 @@ struct RadamScalars {
   bool lerp_from_g, has_l2, has_decay, rectified;
 };
 
-template <class T>
-RadamScalars<T> radam_scalars(const RadamHyper& h, int64_t step) {
-  const double t = double(step);
-  const double w = 1.0 - h.beta1;
-  const double bias_correction1 = 1.0 - std::pow(h.beta1, t);
-  const double beta2_t = std::pow(h.beta2, t);
-  const double bias_correction2 = 1.0 - beta2_t;
-  const double rho_inf = 2.0 / (1.0 - h.beta2) - 1.0;
-  const double rho_t = rho_inf - 2.0 * t * beta2_t / bias_correction2;
-  const bool rectified = rho_t > 5.0;
-  double neg_step = -h.lr / bias_correction1;
-  if (rectified) {
-    const double rect = std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
-                                  ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
-    neg_step *= rect * std::sqrt(bias_correction2);
-  }
-  const bool wd = h.weight_decay != 0.0;
-  return {T(h.maximize ? -1.0 : 1.0),
-          T(h.weight_decay),
-          T(1.0 - h.lr * h.weight_decay),
-          T(w >= 0.5 ? -h.beta1 : w),
-          T(h.beta2),
-          T(1.0 - h.beta2),
-          T(h.eps),
-          T(neg_step),
-          w >= 0.5,
-          wd && !h.decoupled_weight_decay,
-          wd && h.decoupled_weight_decay,
-          rectified};
-}
+struct RadamRule : RuleDefaults {
+  using Hyper = RadamHyper;
+  template <class T>
+  using Scalars = RadamScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 2;
+  static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
 
-template <class T>
-using RadamKernel = RuleKernel<T, RadamScalars<T>>;
+  static void check(const Hyper& h) { check_adam_family(h); }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
+    const double t = double(step);
+    const double w = 1.0 - h.beta1;
+    const double bias_correction1 = 1.0 - std::pow(h.beta1, t);
+    const double beta2_t = std::pow(h.beta2, t);
+    const double bias_correction2 = 1.0 - beta2_t;
+    const double rho_inf = 2.0 / (1.0 - h.beta2) - 1.0;
+    const double rho_t = rho_inf - 2.0 * t * beta2_t / bias_correction2;
+    const bool rectified = rho_t > 5.0;
+    double neg_step = -h.lr / bias_correction1;
+    if (rectified) {
+      const double rect = std::sqrt((rho_t - 4.0) * (rho_t - 2.0) * rho_inf /
+                                    ((rho_inf - 4.0) * (rho_inf - 2.0) * rho_t));
+      neg_step *= rect * std::sqrt(bias_correction2);
+    }
+    const bool wd = h.weight_decay != 0.0;
+    return {T(h.maximize ? -1.0 : 1.0),
+            T(h.weight_decay),
+            T(1.0 - h.lr * h.weight_decay),
+            T(w >= 0.5 ? -h.beta1 : w),
+            T(h.beta2),
+            T(1.0 - h.beta2),
+            T(h.eps),
+            T(neg_step),
+            w >= 0.5,
+            wd && !h.decoupled_weight_decay,
+            wd && h.decoupled_weight_decay,
+            rectified};
+  }
+};
 
 }  // namespace steepest

@@ -10,7 +10,10 @@
 #pragma once
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: rmsprop RmspropRule
 
 namespace steepest {
 
@@ -31,15 +34,32 @@ struct RmspropScalars {
   bool lerp_from_g, has_weight_decay, centered, has_momentum;
 };
 
-template <class T>
-RmspropScalars<T> rmsprop_scalars(const RmspropHyper& h, int64_t /*step*/) {
-  const double w = 1.0 - h.alpha;
-  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(h.alpha), T(w),
-          T(w >= 0.5 ? -h.alpha : w), T(h.eps), T(-h.lr), T(h.momentum),
-          w >= 0.5, h.weight_decay != 0.0, h.centered, h.momentum > 0.0};
-}
+struct RmspropRule : RuleDefaults {
+  using Hyper = RmspropHyper;
+  template <class T>
+  using Scalars = RmspropScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 3;
+  static constexpr const char* kStateKeys[] = {"square_avg", "momentum_buffer", "grad_avg"};
 
-template <class T>
-using RmspropKernel = RuleKernel<T, RmspropScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(finite_nonnegative(h.eps), "Invalid epsilon value", h.eps);
+    require(finite_nonnegative(h.momentum), "Invalid momentum value", h.momentum);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    require(finite_nonnegative(h.alpha), "Invalid alpha value", h.alpha);
+  }
+  static bool uses_state(const Hyper& h, int s) {
+    return s == 0 || (s == 1 && h.momentum > 0.0) || (s == 2 && h.centered);
+  }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t /*step*/, double*) {
+    const double w = 1.0 - h.alpha;
+    return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(h.alpha), T(w),
+            T(w >= 0.5 ? -h.alpha : w), T(h.eps), T(-h.lr), T(h.momentum),
+            w >= 0.5, h.weight_decay != 0.0, h.centered, h.momentum > 0.0};
+  }
+};
 
 }  // namespace steepest

@@ -10,7 +10,10 @@
 #pragma once
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: rprop RpropRule
 
 namespace steepest {
 
@@ -29,13 +32,29 @@ struct RpropScalars {
   T sign, lr, etaminus, etaplus, step_size_min, step_size_max;
 };
 
-template <class T>
-RpropScalars<T> rprop_scalars(const RpropHyper& h, int64_t /*step*/) {
-  return {T(h.maximize ? -1.0 : 1.0), T(h.lr), T(h.etaminus), T(h.etaplus), T(h.step_size_min),
-          T(h.step_size_max)};
-}
+struct RpropRule : RuleDefaults {
+  using Hyper = RpropHyper;
+  template <class T>
+  using Scalars = RpropScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 2;
+  static constexpr const char* kStateKeys[] = {"prev", "step_size"};
+  static constexpr bool kZeroState = false;  // the first step starts prev at 0, step_size at lr
 
-template <class T>
-using RpropKernel = RuleKernel<T, RpropScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(0.0 < h.etaminus && h.etaminus < 1.0 && 1.0 < h.etaplus, "Invalid eta values",
+            h.etaminus, h.etaplus);
+    require(h.step_size_min <= h.step_size_max, "Invalid step_sizes", h.step_size_min,
+            h.step_size_max);
+  }
+  static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t /*step*/, double*) {
+    return {T(h.maximize ? -1.0 : 1.0), T(h.lr), T(h.etaminus), T(h.etaplus),
+            T(h.step_size_min), T(h.step_size_max)};
+  }
+};
 
 }  // namespace steepest

@@ -11,9 +11,11 @@
 // kStateKeys (in the order of StepTensor::state), kCountsSteps, kZeroState (new state is zeroed,
 // or left for the kernel to set because `fresh` tells it), kScalarStates, check(hyper) (throws
 // std::invalid_argument, torch.optim's words), uses_state(hyper, i), parallel_min(hyper) and
-// scalars<T>(hyper, step, scalar_state) (bindings/step.h says more).
+// scalars<T>(hyper, step, scalar_state) (bindings/step.h says more). It derives from
+// RuleDefaults (below) and restates only what differs from it.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace steepest {
@@ -33,6 +35,8 @@ constexpr int64_t kParallelMinBare = int64_t(1) << 16;
 // Throws std::invalid_argument (ValueError) "<what>: <value>", value as Python's repr gives it
 // (torch.optim's wording), unless ok. Defined with the bindings (bindings/step.cpp).
 void require(bool ok, const char* what, double value);
+// The same for a pair: "<what>: <a>, <b>" (Rprop's "Invalid eta values: 0.5, 1.2").
+void require(bool ok, const char* what, double a, double b);
 inline bool finite_nonnegative(double x) { return 0.0 <= x && x < 1.0 / 0.0; }
 inline bool in_unit_interval(double x) { return 0.0 <= x && x < 1.0; }
 // The checks every Adam-family rule shares, in torch.optim's order and wording: lr, eps,
@@ -45,5 +49,18 @@ void check_adam_family(const Hyper& h) {
   require(in_unit_interval(h.beta2), "Invalid beta parameter at index 1", h.beta2);
   require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
 }
+
+// The common case of a rule's declarations: it counts steps, its new state starts at zero, it
+// keeps no per-tensor scalar state, every state is in use, and its work per element has a
+// square root or a division.
+struct RuleDefaults {
+  static constexpr bool kCountsSteps = true;
+  static constexpr bool kZeroState = true;
+  static constexpr size_t kScalarStates = 0;
+  template <class Hyper>
+  static bool uses_state(const Hyper&, int) { return true; }
+  template <class Hyper>
+  static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
+};
 
 }  // namespace steepest

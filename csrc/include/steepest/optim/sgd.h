@@ -7,8 +7,14 @@
 // State: b (momentum_buffer), when momentum != 0.
 #pragma once
 
+#include <cmath>
+#include <stdexcept>
+
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/rule.h"
 #include "steepest/optim/tensor.h"
+
+// rule: sgd SgdRule
 
 namespace steepest {
 
@@ -28,13 +34,34 @@ struct SgdScalars {
   bool has_weight_decay, has_momentum, nesterov;
 };
 
-template <class T>
-SgdScalars<T> sgd_scalars(const SgdHyper& h, int64_t /*step*/) {
-  return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(-h.lr), T(h.momentum),
-          T(1.0 - h.dampening), h.weight_decay != 0.0, h.momentum != 0.0, h.nesterov};
-}
+struct SgdRule : RuleDefaults {
+  using Hyper = SgdHyper;
+  template <class T>
+  using Scalars = SgdScalars<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, Scalars<T>>;
+  static constexpr int kStates = 1;
+  static constexpr const char* kStateKeys[] = {"momentum_buffer"};
+  static constexpr bool kCountsSteps = false;
+  static constexpr bool kZeroState = false;  // the first step sets b = g
 
-template <class T>
-using SgdKernel = RuleKernel<T, SgdScalars<T>>;
+  static void check(const Hyper& h) {
+    require(finite_nonnegative(h.lr), "Invalid learning rate", h.lr);
+    require(finite_nonnegative(h.momentum), "Invalid momentum value", h.momentum);
+    require(std::isfinite(h.dampening), "Invalid dampening value", h.dampening);
+    require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
+    if (h.nesterov && !(h.momentum > 0 && h.dampening == 0))
+      throw std::invalid_argument("Nesterov momentum requires a momentum and zero dampening");
+  }
+  static bool uses_state(const Hyper& h, int) { return h.momentum != 0.0; }
+  static int64_t parallel_min(const Hyper& h) {
+    return h.momentum != 0.0 ? kParallelMinLight : kParallelMinBare;
+  }
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t /*step*/, double*) {
+    return {T(h.maximize ? -1.0 : 1.0), T(h.weight_decay), T(-h.lr), T(h.momentum),
+            T(1.0 - h.dampening), h.weight_decay != 0.0, h.momentum != 0.0, h.nesterov};
+  }
+};
 
 }  // namespace steepest
