@@ -13,6 +13,7 @@
 // Every element of C is one chain of fused multiply-adds over k in ascending order starting
 // from C (accumulate) or 0, then + bias, then the activation (gemm_tile.h): the result does not
 // depend on the blocking, the rectangles or the thread count.
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -76,12 +77,113 @@ void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T
     for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = local[i * NR + j];
 }
 
+// Thin products, where a register tile would be mostly zero padding: C of one column (N = 1:
+// a dense layer of one output, y = X w) or of one row (M = 1: its weight gradient, dw = dy^T X).
+// Each element is the tile's chain (fmadd over k ascending from C or 0, then + bias, relu,
+// mask): the result is bitwise the tile path's, only without the padding's work.
+constexpr int kThinVecs = 4;  // independent chains per group, to cover the FMA's latency
+
+template <class T>
+bool column_product(const Gemm<T>& g) {
+  return g.n == 1 && !g.shifted_a && !g.shifted_b;
+}
+template <class T>
+bool row_product(const Gemm<T>& g) {
+  return g.m == 1 && g.n > 1 && !g.trans_b && !g.shifted_a && !g.shifted_b;
+}
+
+// The last steps of an element of C, as tile(): + bias, relu, then 0 where mask <= 0.
+template <class T>
+T epilogue(T v, const Gemm<T>& g, int64_t at, int64_t col) {
+  if (g.bias) v += g.bias[col];
+  if (g.activation == Activation::relu) v = v < T(0) ? T(0) : v;
+  if (g.mask && g.mask[at] <= T(0)) v = T(0);  // a NaN mask keeps v
+  return v;
+}
+
+// N = 1, rows [r0, r1) of C: groups of G rows, each group's rows of op(A) packed k-major
+// (kc x G, zero rows past the end) into a_pack and op(B)'s column into b_pack, kc at a time,
+// with the G chains held in registers across all of K.
+template <class T>
+void column_rows(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, T* a_pack, T* b_pack) {
+  using V = Vec<T>;
+  constexpr int L = kVecLanes<T>, NV = kThinVecs, G = NV * L;
+  for (int64_t i0 = r0; i0 < r1; i0 += G) {
+    const int64_t rows = lesser(G, r1 - i0);
+    alignas(64) T c[G] = {};
+    for (int64_t l = 0; g.accumulate && l < rows; ++l) c[l] = g.c[(i0 + l) * g.ldc];
+    V acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = load(c + v * L);
+    for (int64_t pc = 0; pc < g.k; pc += kc_max) {
+      const int64_t kc = lesser(kc_max, g.k - pc);
+      for (int64_t p = 0; p < kc; ++p)
+        b_pack[p] = g.trans_b ? g.b[pc + p] : g.b[(pc + p) * g.ldb];
+      if (rows < G) std::fill(a_pack, a_pack + kc * G, T(0));
+      if (g.trans_a)  // A (K, M): row pc + p holds op(A)'s column
+        for (int64_t p = 0; p < kc; ++p)
+          for (int64_t l = 0; l < rows; ++l) a_pack[p * G + l] = g.a[(pc + p) * g.lda + i0 + l];
+      else
+        for (int64_t l = 0; l < rows; ++l)
+          for (int64_t p = 0; p < kc; ++p) a_pack[p * G + l] = g.a[(i0 + l) * g.lda + pc + p];
+      for (int64_t p = 0; p < kc; ++p) {
+        const V bp = broadcast(b_pack + p);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[v] = fmadd_vec(load(a_pack + p * G + v * L), bp, acc[v]);
+      }
+    }
+    for (int v = 0; v < NV; ++v) store(c + v * L, acc[v]);
+    for (int64_t l = 0; l < rows; ++l) {
+      const int64_t at = (i0 + l) * g.ldc;
+      g.c[at] = epilogue(c[l], g, at, 0);
+    }
+  }
+}
+
+// M = 1, columns [c0, c1) of C's one row: op(B) = B (K, N) row-major, so each k reads a run of
+// a row of B, scaled by a(k) and added into NV vectors of chains, then one vector at a time,
+// then one element at a time at the end of the range.
+template <class T>
+void row_columns(const Gemm<T>& g, int64_t c0, int64_t c1) {
+  using V = Vec<T>;
+  constexpr int L = kVecLanes<T>, NV = kThinVecs;
+  const auto a_at = [&](int64_t p) { return g.a + (g.trans_a ? p * g.lda : p); };
+  int64_t j = c0;
+  for (; j + NV * L <= c1; j += NV * L) {
+    V acc[NV];
+    for (int v = 0; v < NV; ++v) acc[v] = g.accumulate ? load(g.c + j + v * L) : V{};
+    for (int64_t p = 0; p < g.k; ++p) {
+      const V ap = broadcast(a_at(p));
+      const T* b = g.b + p * g.ldb + j;
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[v] = fmadd_vec(ap, load(b + v * L), acc[v]);
+    }
+    alignas(64) T c[NV * L];
+    for (int v = 0; v < NV; ++v) store(c + v * L, acc[v]);
+    for (int l = 0; l < NV * L; ++l) g.c[j + l] = epilogue(c[l], g, j + l, j + l);
+  }
+  for (; j + L <= c1; j += L) {
+    V acc = g.accumulate ? load(g.c + j) : V{};
+    for (int64_t p = 0; p < g.k; ++p)
+      acc = fmadd_vec(broadcast(a_at(p)), load(g.b + p * g.ldb + j), acc);
+    alignas(64) T c[L];
+    store(c, acc);
+    for (int l = 0; l < L; ++l) g.c[j + l] = epilogue(c[l], g, j + l, j + l);
+  }
+  for (; j < c1; ++j) {
+    T acc = g.accumulate ? g.c[j] : T(0);
+    for (int64_t p = 0; p < g.k; ++p) acc = fmadd(*a_at(p), g.b[p * g.ldb + j], acc);
+    g.c[j] = epilogue(acc, g, j, j);
+  }
+}
+
 // The rectangle rows [r0, r1) x columns [c0, c1) of C, with packing space a_pack (kMaxRows x kc)
 // and b_pack (kc x the rectangle's width rounded up to kTileCols, at most kMaxCols).
 template <class T>
 void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
                T* a_pack, T* b_pack) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
+  if (column_product(g)) return column_rows(g, kc_max, r0, r1, a_pack, b_pack);
+  if (row_product(g)) return row_columns(g, c0, c1);
   const bool relu = g.activation == Activation::relu;
   for (int64_t jc = c0; jc < c1; jc += kMaxCols) {
     const int64_t nc = lesser(kMaxCols, c1 - jc);

@@ -50,6 +50,8 @@ void soft_threshold(T* w, int64_t size, T threshold) {
 
 }  // namespace
 
+constexpr int64_t kAhead = 16;  // rows
+
 template <class T>
 double linear_epoch(const LinearEpoch<T>& e, double total) {
   const Kernels<T>& k = kernels<T>();
@@ -60,6 +62,7 @@ double linear_epoch(const LinearEpoch<T>& e, double total) {
   std::vector<T> x_rows(e.order ? size_t(e.rows * F) : 0);
   std::vector<T> t_rows(e.order && !ce ? size_t(e.rows * K) : 0);
   std::vector<int64_t> l_rows(e.order && ce ? size_t(e.rows) : 0);
+  const int64_t end = std::min(e.n, e.end_batch * e.rows);  // rows of the last batch, end
   for (int64_t batch = e.first_batch; batch < e.end_batch; ++batch) {
     const int64_t start = batch * e.rows, m = std::min(e.rows, e.n - start);
     const T* xb = e.x + start * F;
@@ -67,10 +70,17 @@ double linear_epoch(const LinearEpoch<T>& e, double total) {
     const int64_t* lb = ce ? e.labels + start : nullptr;
     if (e.order) {
       for (int64_t r = 0; r < m; ++r) {
+        // The rows come in random order, from anywhere in X: fetch kAhead rows ahead so that
+        // their cache misses overlap instead of each stalling its copy.
+        if (start + r + kAhead < end) {  // into the next batch's rows too
+          const char* next = reinterpret_cast<const char*>(e.x + e.order[start + r + kAhead] * F);
+          for (int64_t byte = 0; byte < F * int64_t(sizeof(T)); byte += 64)
+            __builtin_prefetch(next + byte);
+        }
         const int64_t row = e.order[start + r];
         std::memcpy(&x_rows[r * F], e.x + row * F, size_t(F) * sizeof(T));
         if (ce) l_rows[r] = e.labels[row];
-        else std::memcpy(&t_rows[r * K], e.targets + row * K, size_t(K) * sizeof(T));
+        else std::copy(e.targets + row * K, e.targets + (row + 1) * K, &t_rows[r * K]);
       }
       xb = x_rows.data();
       tb = ce ? nullptr : t_rows.data();

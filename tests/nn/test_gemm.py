@@ -8,9 +8,12 @@ import pytest
 from steepest import _core
 
 # Odd sizes around the tile shapes (6 x 8/16/32 fp32, 6 x 4/8/16 fp64) and the blocking
-# (mc 72/144, kc 256, so k = 257 and 600 make two and three depth blocks).
+# (mc 72/144, kc 256, so k = 257 and 600 make two and three depth blocks); thin products (one
+# column: groups of 4 vectors of rows; one row: runs of 4 vectors, 1 vector, then elements).
 SHAPES = [(1, 1, 1), (3, 17, 5), (17, 65, 3), (65, 3, 17), (64, 256, 256), (33, 129, 70),
-          (13, 31, 257), (150, 37, 600), (145, 70, 9)]
+          (13, 31, 257), (150, 37, 600), (145, 70, 9),
+          (256, 1, 45), (300, 1, 600), (37, 1, 1), (1, 45, 256), (1, 70, 600), (1, 1, 300),
+          (1, 129, 3)]
 CASES = list(itertools.product([False, True], repeat=2))
 
 
@@ -71,7 +74,8 @@ def test_empty_dimensions(dtype, m, n, k, accumulate):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("trans_a,trans_b", CASES)
-@pytest.mark.parametrize("m,n,k", [(64, 256, 256), (256, 64, 64), (301, 203, 517)])
+@pytest.mark.parametrize("m,n,k", [(64, 256, 256), (256, 64, 64), (301, 203, 517),
+                                   (30001, 1, 45), (1, 4001, 600)])
 def test_threads_bitwise(simd_target, num_threads, dtype, trans_a, trans_b, m, n, k):
     """Large enough to be split across threads; each element's sum order is fixed."""
     rng = np.random.default_rng(7)
@@ -87,6 +91,47 @@ def test_threads_bitwise(simd_target, num_threads, dtype, trans_a, trans_b, m, n
     np.testing.assert_array_equal(out[0], out[2])
     np.testing.assert_allclose(out[0], product(a, b, trans_a, trans_b) + bias + c0,
                                **tolerance(dtype, k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a,trans_b", CASES)
+@pytest.mark.parametrize("m,n,k", [(45, 17, 45), (300, 40, 600), (13, 77, 256), (9, 5, 1)])
+@pytest.mark.parametrize("accumulate", [False, True])
+def test_thin_bitwise_as_tiles(simd_target, dtype, trans_a, trans_b, m, n, k, accumulate):
+    """A product of one column (or one row) is the same chain per element as the register tiles':
+    column j of a wide product, bitwise; and row i likewise."""
+    rng = np.random.default_rng(m + 3 * n + 7 * k)
+    a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
+    bias, c0 = rng.standard_normal(n).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
+    wide = c0.copy()
+    _core.gemm(a, b, wide, trans_a, trans_b, accumulate=accumulate, bias=bias, activation="relu")
+    j, i = n // 2, m // 2
+    col = np.ascontiguousarray(b[j:j + 1] if trans_b else b[:, j:j + 1])
+    c = np.ascontiguousarray(c0[:, j:j + 1])
+    _core.gemm(a, col, c, trans_a, trans_b, accumulate=accumulate, bias=bias[j:j + 1],
+               activation="relu")
+    np.testing.assert_array_equal(c, wide[:, j:j + 1])
+    row = np.ascontiguousarray(a[:, i:i + 1] if trans_a else a[i:i + 1])
+    c = np.ascontiguousarray(c0[i:i + 1])
+    _core.gemm(row, b, c, trans_a, trans_b, accumulate=accumulate, bias=bias, activation="relu")
+    np.testing.assert_array_equal(c, wide[i:i + 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_thin_column_mask(simd_target, dtype):
+    """dx of a dense layer of one input, dx (B, 1) = dy (B, out) @ W (out, 1), is a column product
+    with the ReLU mask fused: 0 where relu_output <= 0, kept where it is NaN."""
+    rng = np.random.default_rng(3)
+    dy, w = rng.standard_normal((70, 9)).astype(dtype), rng.standard_normal((9, 1)).astype(dtype)
+    x, relu_output = rng.standard_normal((70, 1)).astype(dtype), rng.standard_normal((70, 1))
+    relu_output = np.maximum(relu_output, 0).astype(dtype)
+    relu_output[5] = np.nan
+    dx, dw = np.full((70, 1), np.nan, dtype), np.zeros((9, 1), dtype)
+    _core.dense_backward(dx, dw, None, dy, x, w, relu_output=relu_output)
+    want = np.where(relu_output > 0, dy.astype(np.float64) @ w, 0)
+    want[5] = (dy[5].astype(np.float64) @ w)
+    np.testing.assert_allclose(dx, want, **tolerance(dtype, 9))
+    assert (dx[relu_output == 0] == 0).all()
 
 
 def test_relu_of_nan_is_nan(simd_target):
