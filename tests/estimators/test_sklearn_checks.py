@@ -24,11 +24,20 @@ ESTIMATORS = [LinearRegressor(seed=0), LinearRegressor(optimizer="adam", seed=0)
 DIVERGES = "plain SGD at lr=0.01 diverges on the check's unscaled X ~ N(100, 1); fit raises"
 
 
+# The check fits 15 rows once with integer weights and once with the rows repeated (one full
+# batch each, so the same objective) and compares predictions at rtol 1e-7; the models are
+# float32 and the two sums round differently: they agree to 2e-7-3e-7 relative (2-3 float32
+# ulps). test_sample_weight.py checks the same equivalence at float32's tolerance.
+FLOAT32 = "float32 models: the weighted and the repeated fit differ by float32 rounding (3e-7)"
+
+
 def expected_failed_checks(estimator):
+    failing = {"check_sample_weight_equivalence_on_dense_data": FLOAT32}
     if isinstance(estimator, LinearRegressor) and estimator.optimizer == "sgd":
-        return {name: DIVERGES for name in ("check_fit_idempotent", "check_fit_check_is_fitted",
-                                            "check_n_features_in")}
-    return {}
+        failing.update({name: DIVERGES for name in ("check_fit_idempotent",
+                                                    "check_fit_check_is_fitted",
+                                                    "check_n_features_in")})
+    return failing
 
 
 @parametrize_with_checks(ESTIMATORS, expected_failed_checks=expected_failed_checks)

@@ -28,10 +28,10 @@ class NetworkEstimator(GradientDescentEstimator):
     def _make_scheduler(self, epochs):
         return make_scheduler(self.lr_schedule, self._optimizer, epochs)
 
-    def _epoch(self, X, T, seed):
+    def _epoch(self, X, T, W, seed):
         history = self.model_.fit(X, T, loss=self._loss_kind(), optimizer=self._optimizer,
                                   epochs=1, batch_size=self._batch, shuffle=bool(self.shuffle),
-                                  seed=seed, metric=None)
+                                  seed=seed, metric=None, sample_weight=W)
         return history["loss"][0]
 
     def _loss(self, X, T):

@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import _core, optim
 from ..nn import functional as F
+from ..nn.training import _weighted
 from ..nn.layers import Parameter
 from . import _checks
 from ._base import DTYPE, GradientDescentEstimator
@@ -54,16 +55,18 @@ class _LinearModel(GradientDescentEstimator):
     def _make_optimizer(self):
         return make_optimizer(self.optimizer, self.lr, [self._weight], [self._bias], self._l2)
 
-    def _epoch(self, X, T, seed):
+    def _epoch(self, X, T, W, seed):
         """One pass over (X, T) in batches; returns the mean loss over its batches (weighted by
-        their rows), as the weights moved. With a rule the epoch kernel covers (_FUSED) the
-        batches run in one C++ call (_core.linear_epoch), bitwise the per-batch loop; the
-        optimizer's first step, which creates its state, runs in the loop."""
+        their rows), as the weights moved. With a rule the epoch kernel covers (_FUSED) and no
+        row weights W, the batches run in one C++ call (_core.linear_epoch), bitwise the
+        per-batch loop; the optimizer's first step, which creates its state, runs in the loop."""
         n = len(X)
         rows = n if self._batch is None else min(self._batch, n)
         batches = -(-n // rows)
         order = np.random.default_rng(seed).permutation(n) if self.shuffle else None
         opt, total, start = self._optimizer, 0.0, 0
+        if W is not None:
+            return self._batches(X, T, order, rows, 0, batches, total, W) / n
         fused = _fused_rule(opt)
         if fused == "missing state":
             total, start = self._batches(X, T, order, rows, 0, 1, total), 1
@@ -78,11 +81,12 @@ class _LinearModel(GradientDescentEstimator):
         opt.applied_steps = opt.applied_steps + (batches - start)
         return total / n
 
-    def _batches(self, X, T, order, rows, first, end, total):
+    def _batches(self, X, T, order, rows, first, end, total, W=None):
         """Batches [first, end) of the epoch, one optimizer step each; returns total plus
         their loss values times their rows. The loop calls the bindings behind
         steepest.nn.functional's dense_forward, loss_value_and_grad and dense_backward
-        directly (they check every array; the wrappers' Python checks were done by fit)."""
+        directly (they check every array; the wrappers' Python checks were done by fit).
+        With row weights W a batch's loss is sum_i w_i l_i / sum_i w_i (nn.training's)."""
         n, k = len(X), self.n_outputs_
         x_buf = np.empty((rows, X.shape[1]), DTYPE) if order is not None else None
         t_buf = np.empty((rows,) + T.shape[1:], T.dtype) if order is not None else None
@@ -91,11 +95,13 @@ class _LinearModel(GradientDescentEstimator):
         b, db = self._bias.data, self._bias.grad
         kind, delta, opt = self._loss_kind(), self._delta(), self._optimizer
         prox = np.empty_like(w) if self._l1 > 0 else None
+        row_loss = self._row_loss() if W is not None else None
         forward, loss, backward = _core.dense_forward, _core.loss, _core.dense_backward
         for start in range(first * rows, min(end * rows, n), rows):
             m = min(rows, n - start)
             if order is None:
                 xb, tb = X[start:start + m], T[start:start + m]
+                wb = W[start:start + m] if W is not None else None
             else:
                 # mode="clip": take with out= and the default mode="raise" buffers the output
                 index = order[start:start + m]
@@ -103,18 +109,18 @@ class _LinearModel(GradientDescentEstimator):
                              mode="clip")
                 tb = np.take(T, index, axis=0, out=t_buf if m == rows else t_buf[:m],
                              mode="clip")
+                wb = W[index] if W is not None else None
             out_b, grad_b = (out, grad) if m == rows else (out[:m], grad[:m])
             forward(out_b, xb, w, b, "none")                   # out = xb w^T + b
             value = loss(kind, grad_b, out_b, tb, delta)        # grad = dL/dout
+            if W is not None:
+                value = _weighted(row_loss, out_b, tb, wb, grad_b)
             backward(None, dw, db, grad_b, xb, w, False, None)  # dw = grad^T xb, db = sum
             opt.step()
             if prox is not None:
                 _soft_threshold(w, opt.param_groups[0]["lr"] * self._l1, prox)
             total += value * m
         return total
-
-    def _delta(self):
-        return 1.0
 
     def _loss(self, X, T):
         return F.loss_value(self._loss_kind(), self._output(X), T, delta=self._delta())

@@ -35,10 +35,10 @@ class RegressorOutputs(RegressorMixin):
                              f"model {self.n_outputs_}")
         return np.ascontiguousarray(y.reshape(len(y), outputs), dtype=DTYPE)
 
-    def partial_fit(self, X, y):
+    def partial_fit(self, X, y, sample_weight=None):
         """One epoch over (X, y), keeping the weights and the optimizer's state of earlier
-        calls."""
-        return self._train(X, y, partial=True)
+        calls; ``sample_weight`` as in fit."""
+        return self._train(X, y, partial=True, sample_weight=sample_weight)
 
     def predict(self, X):
         """The predicted targets: (n,) float64 when fitted on a 1-d y, else (n, k)."""
@@ -103,7 +103,8 @@ class ClassifierOutputs(ClassifierMixin):
         index = (z > 0).astype(np.intp) if z.ndim == 1 else z.argmax(axis=1)
         return self.classes_[index]
 
-    def partial_fit(self, X, y, classes=None):
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
         """One epoch over (X, y), keeping the weights and the optimizer's state of earlier
-        calls; ``classes`` (every label there will be) is required on the first call."""
-        return self._train(X, y, partial=True, classes=classes)
+        calls; ``classes`` (every label there will be) is required on the first call;
+        ``sample_weight`` as in fit."""
+        return self._train(X, y, partial=True, classes=classes, sample_weight=sample_weight)
