@@ -13,7 +13,6 @@
 // Every element of C is one chain of fused multiply-adds over k in ascending order starting
 // from C (accumulate) or 0, then + bias, then the activation (gemm_tile.h): the result does not
 // depend on the blocking, the rectangles or the thread count.
-#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -102,7 +101,8 @@ T epilogue(T v, const Gemm<T>& g, int64_t at, int64_t col) {
 }
 
 // N = 1, rows [r0, r1) of C: groups of G rows, each group's rows of op(A) packed k-major
-// (kc x G, zero rows past the end) into a_pack and op(B)'s column into b_pack, kc at a time,
+// (kc x G, zero rows past the end: gemm_pack.h) into a_pack and op(B)'s column into b_pack,
+// kc at a time,
 // with the G chains held in registers across all of K.
 template <class T>
 void column_rows(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, T* a_pack, T* b_pack) {
@@ -118,13 +118,13 @@ void column_rows(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, T* a_
       const int64_t kc = lesser(kc_max, g.k - pc);
       for (int64_t p = 0; p < kc; ++p)
         b_pack[p] = g.trans_b ? g.b[pc + p] : g.b[(pc + p) * g.ldb];
-      if (rows < G) std::fill(a_pack, a_pack + kc * G, T(0));
-      if (g.trans_a)  // A (K, M): row pc + p holds op(A)'s column
-        for (int64_t p = 0; p < kc; ++p)
-          for (int64_t l = 0; l < rows; ++l) a_pack[p * G + l] = g.a[(pc + p) * g.lda + i0 + l];
-      else
-        for (int64_t l = 0; l < rows; ++l)
-          for (int64_t p = 0; p < kc; ++p) a_pack[p * G + l] = g.a[(i0 + l) * g.lda + pc + p];
+      if (g.trans_a) {  // A (K, M): a row of A is one k-step of the group
+        copy_rows<G>(g.a + pc * g.lda + i0, g.lda, rows, kc, a_pack);
+      } else {  // A (M, K): each row of the group is read along k (8x8 transposes)
+        const T* src[G];
+        for (int64_t l = 0; l < rows; ++l) src[l] = g.a + (i0 + l) * g.lda + pc;
+        gather(src, int(rows), G, kc, a_pack, G);
+      }
       for (int64_t p = 0; p < kc; ++p) {
         const V bp = broadcast(b_pack + p);
 #pragma GCC unroll 4
