@@ -102,8 +102,7 @@ T epilogue(T v, const Gemm<T>& g, int64_t at, int64_t col) {
 
 // N = 1, rows [r0, r1) of C: groups of G rows, each group's rows of op(A) packed k-major
 // (kc x G, zero rows past the end: gemm_pack.h) into a_pack and op(B)'s column into b_pack,
-// kc at a time,
-// with the G chains held in registers across all of K.
+// kc at a time, with the G chains held in registers across all of K.
 template <class T>
 void column_rows(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, T* a_pack, T* b_pack) {
   using V = Vec<T>;

@@ -11,6 +11,6 @@ except ImportError as e:  # pragma: no cover - exercised in a subprocess without
                       "scikit-learn >= 1.6: pip install scikit-learn (or steepest[sklearn])"
                       ) from e
 
-__all__ = ["_check_sample_weight", "BaseEstimator", "ClassifierMixin", "RegressorMixin", "check_array",
-           "check_classification_targets", "check_is_fitted", "check_X_y", "column_or_1d",
-           "validate_data"]
+__all__ = ["_check_sample_weight", "BaseEstimator", "ClassifierMixin", "RegressorMixin",
+           "check_array", "check_classification_targets", "check_is_fitted", "check_X_y",
+           "column_or_1d", "validate_data"]

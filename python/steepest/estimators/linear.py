@@ -26,8 +26,8 @@ import numpy as np
 
 from .. import _core, optim
 from ..nn import functional as F
-from ..nn.training import _weighted
 from ..nn.layers import Parameter
+from ..nn.training import _weighted
 from . import _checks
 from ._base import DTYPE, GradientDescentEstimator
 from ._optim import RULES, make_optimizer
