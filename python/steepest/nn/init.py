@@ -9,6 +9,9 @@ Fans are torch's: fan_in = shape[1] * receptive field, fan_out = shape[0] * rece
     xavier_normal                           N(0, s^2), s = gain * sqrt(2 / (fan_in + fan_out))
     kaiming_uniform (He et al. 2015)        U(-a, a),  a = gain * sqrt(3 / fan)
     kaiming_normal                          N(0, s^2), s = gain / sqrt(fan)
+    orthogonal      (Saxe et al. 2013)      gain * Q, Q orthonormal rows or columns (the shape
+                                            flattened to (shape[0], rest)), from the QR of a
+                                            normal matrix with the signs of R's diagonal
     zeros
 
 with ``gain = calculate_gain(nonlinearity, a)`` and ``fan`` the fan_in or fan_out (``mode``).
@@ -24,7 +27,7 @@ import numbers
 import numpy as np
 
 __all__ = ["calculate_gain", "xavier_uniform", "xavier_normal", "kaiming_uniform",
-           "kaiming_normal", "zeros", "linear_default", "get", "generator"]
+           "kaiming_normal", "orthogonal", "zeros", "linear_default", "get", "generator"]
 
 
 def calculate_gain(nonlinearity, param=None):
@@ -99,6 +102,23 @@ def kaiming_normal(shape, a=0.0, mode="fan_in", nonlinearity="leaky_relu", seed=
     return _normal(shape, _kaiming_std(shape, a, mode, nonlinearity), seed, dtype)
 
 
+def orthogonal(shape, gain=1.0, seed=None, dtype=np.float32):
+    """torch.nn.init.orthogonal_: a (rows, cols) = (shape[0], prod(shape[1:])) matrix with
+    orthonormal rows (rows <= cols) or columns, times ``gain``, reshaped to ``shape``."""
+    if len(shape) < 2:
+        raise ValueError(f"Only tensors with 2 or more dimensions are supported, got shape "
+                         f"{tuple(shape)}")
+    rows, cols = shape[0], math.prod(shape[1:])
+    a = generator(seed).normal(0.0, 1.0, size=(rows, cols))
+    if rows < cols:
+        a = a.T
+    q, r = np.linalg.qr(a)
+    q *= np.sign(np.diag(r))  # unique: R's diagonal made positive (torch's convention)
+    if rows < cols:
+        q = q.T
+    return (gain * q).reshape(tuple(shape)).astype(dtype)
+
+
 def zeros(shape, seed=None, dtype=np.float32):
     """All zeros (``seed`` is accepted for a uniform signature and unused)."""
     return np.zeros(tuple(shape), dtype)
@@ -117,7 +137,7 @@ _BY_NAME = {
     "xavier_normal": xavier_normal, "glorot_normal": xavier_normal,
     "kaiming_uniform": kaiming_uniform, "he_uniform": kaiming_uniform,
     "kaiming_normal": kaiming_normal, "he_normal": kaiming_normal,
-    "zeros": zeros, "linear_default": linear_default,
+    "orthogonal": orthogonal, "zeros": zeros, "linear_default": linear_default,
 }
 
 

@@ -29,8 +29,15 @@ class Recurrent(Layer):
 
     Parameters of layer k, torch's names and shapes (G gates; F_0 = input_size, else
     hidden_size): ``weight_ih_l{k}`` (G H, F_k), ``weight_hh_l{k}`` (G H, H), ``bias_ih_l{k}``,
-    ``bias_hh_l{k}`` (G H,) (without ``bias=False``), all drawn from U(-1/sqrt(H), 1/sqrt(H))
-    in that order, layer by layer, from ``seed`` (int, Generator or None), then the dropout seeds.
+    ``bias_hh_l{k}`` (G H,) (without ``bias=False``), drawn in that order, layer by layer, from
+    ``seed`` (int, Generator or None), then the dropout seeds. ``init``:
+
+    - "torch" (the default): all from U(-1/sqrt(H), 1/sqrt(H)), torch.nn.LSTM / GRU's;
+    - "keras": Keras's LSTM / GRU defaults: weight_ih glorot_uniform (fans F_k and G H),
+      weight_hh orthogonal, biases zero but the LSTM forget gate's bias_ih, 1 (unit_forget_bias);
+    - a dict with any of the keys "weight_ih", "weight_hh", "bias": an initializer of
+      ``steepest.nn.init`` by name or a callable ``init(shape, seed=..., dtype=...)`` (the keys
+      left out keep torch's uniform; "bias" draws bias_ih and bias_hh alike).
 
     ``forward(x, training=True, initial_state=None)`` and ``infer(x, initial_state=None)``:
     ``initial_state`` is the states at t = -1, each (num_layers, B, H) (None: zeros); after the
@@ -45,8 +52,8 @@ class Recurrent(Layer):
     gate_count = None   # G
     state_names = ()    # ("h",) or ("h", "c"): initial_state is one array or a tuple of these
 
-    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0, seed=None,
-                 dtype=np.float32):
+    def __init__(self, input_size, hidden_size, num_layers=1, bias=True, dropout=0.0,
+                 init="torch", seed=None, dtype=np.float32):
         super().__init__()
         self.input_size = positive_int(input_size, "input_size")
         self.hidden_size = positive_int(hidden_size, "hidden_size")
@@ -58,10 +65,10 @@ class Recurrent(Layer):
             raise ValueError(f"dropout should be a number in range [0, 1] representing the "
                              f"probability of an element being zeroed, got {dropout!r}")
         dtype = _check_dtype(dtype)
+        draws = self._initializers(init)  # every check before any draw
         self.bias, self.p, self.in_features = bool(bias), float(dropout), self.input_size
         rng = initializers.generator(seed)
         H, G = self.hidden_size, self.gate_count
-        bound = 1.0 / math.sqrt(H)
         self._named = []  # [(name, Parameter)] in torch's order
         for k in range(self.num_layers):
             shapes = [(f"weight_ih_l{k}", (G * H, self.input_size if k == 0 else H)),
@@ -69,13 +76,46 @@ class Recurrent(Layer):
             if self.bias:
                 shapes += [(f"bias_ih_l{k}", (G * H,)), (f"bias_hh_l{k}", (G * H,))]
             for name, shape in shapes:
-                p = Parameter(rng.uniform(-bound, bound, size=shape).astype(dtype))
+                kind = name[:-3]  # weight_ih, weight_hh, bias_ih, bias_hh
+                data = draws[kind](shape, seed=rng, dtype=dtype)
+                if not isinstance(data, np.ndarray) or data.shape != shape:
+                    raise ValueError(f"init for {name} must return an array of shape {shape}, "
+                                     f"got {getattr(data, 'shape', type(data).__name__)}")
+                p = Parameter(np.ascontiguousarray(data, dtype=dtype))
                 setattr(self, name, p)
                 self._named.append((name, p))
         seeds = rng.integers(0, 2**63, size=self.num_layers - 1)
         self._dropouts = [Dropout(self.p, seed=int(s)) for s in seeds]
         self.final_state = None
         self._saved = None  # what backward reads: per layer (x_k, initial_k, y_k, saved_k)
+
+    def _initializers(self, init):
+        """{weight_ih, weight_hh, bias_ih, bias_hh: init(shape, seed=, dtype=)} from ``init``."""
+        bound = 1.0 / math.sqrt(self.hidden_size)
+
+        def uniform(shape, seed, dtype):  # torch's reset_parameters
+            return seed.uniform(-bound, bound, size=shape).astype(dtype)
+
+        if isinstance(init, str) and init == "torch":
+            return dict.fromkeys(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), uniform)
+        if isinstance(init, str) and init == "keras":
+            return {"weight_ih": initializers.xavier_uniform, "weight_hh": initializers.orthogonal,
+                    "bias_ih": self._keras_bias_ih, "bias_hh": initializers.zeros}
+        if not isinstance(init, dict):
+            raise ValueError(f'init must be "torch", "keras" or a dict of initializers with '
+                             f'keys "weight_ih", "weight_hh", "bias", got {init!r}')
+        unknown = set(init) - {"weight_ih", "weight_hh", "bias"}
+        if unknown:
+            raise ValueError(f'init takes the keys "weight_ih", "weight_hh" and "bias", got '
+                             f'{sorted(map(repr, unknown))}')
+        got = {key: initializers.get(value) for key, value in init.items()}
+        return {"weight_ih": got.get("weight_ih", uniform),
+                "weight_hh": got.get("weight_hh", uniform),
+                "bias_ih": got.get("bias", uniform), "bias_hh": got.get("bias", uniform)}
+
+    def _keras_bias_ih(self, shape, seed, dtype):
+        """Keras's bias: zeros (an LSTM overrides it with its unit forget bias)."""
+        return np.zeros(shape, dtype)
 
     @property
     def dtype(self):
@@ -230,6 +270,12 @@ class LSTM(Recurrent):
 
     gate_count = 4
     state_names = ("h", "c")
+
+    def _keras_bias_ih(self, shape, seed, dtype):
+        """Keras's unit_forget_bias: the forget gate's bias 1 (block f of i, f, g, o), else 0."""
+        bias = np.zeros(shape, dtype)
+        bias[self.hidden_size:2 * self.hidden_size] = 1
+        return bias
 
     def _saved_shapes(self, batch, steps):
         H = self.hidden_size
