@@ -16,10 +16,7 @@ namespace bind {
 namespace {
 
 // LAMB and LARS: the checks of gather_step, then the passes of csrc/optim/driver_norms.cc.
-struct Lamb : Gathers<Lamb>, RuleDefaults {
-  using Hyper = LambHyper;
-  template <class T>
-  using Scalars = LambScalars<T>;
+struct Lamb : Gathers<Lamb>, RuleDefaults<LambHyper, LambScalars> {
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
 
@@ -37,10 +34,7 @@ struct Lamb : Gathers<Lamb>, RuleDefaults {
   }
 };
 
-struct Lars : Gathers<Lars>, RuleDefaults {
-  using Hyper = LarsHyper;
-  template <class T>
-  using Scalars = LarsScalars<T>;
+struct Lars : Gathers<Lars>, RuleDefaults<LarsHyper, LarsScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"momentum_buffer"};
   static constexpr bool kCountsSteps = false;
@@ -69,10 +63,7 @@ struct Lars : Gathers<Lars>, RuleDefaults {
 // Adafactor: the checks of gather_step, with its state shapes, then the driver of
 // csrc/optim/driver_adafactor.cc. A param of 2+ dims, (..., R, C), has row_var (..., R, 1) and
 // col_var (..., 1, C); one of fewer has variance, of its shape.
-struct Adafactor : Gathers<Adafactor>, RuleDefaults {
-  using Hyper = AdafactorHyper;
-  template <class T>
-  using Scalars = AdafactorScalars<T>;
+struct Adafactor : Gathers<Adafactor>, RuleDefaults<AdafactorHyper, AdafactorScalars> {
   template <class T>
   using Tensors = AdafactorStep<T>;
   static constexpr int kStates = 3;

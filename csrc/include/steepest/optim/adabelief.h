@@ -42,12 +42,7 @@ struct AdaBeliefScalars {
   bool has_l2, has_decay, amsgrad;
 };
 
-struct AdaBeliefRule : RuleDefaults {
-  using Hyper = AdaBeliefHyper;
-  template <class T>
-  using Scalars = AdaBeliefScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AdaBeliefRule : RuleDefaults<AdaBeliefHyper, AdaBeliefScalars> {
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_var", "max_exp_avg_var"};
 

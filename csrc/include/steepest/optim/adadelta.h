@@ -30,12 +30,7 @@ struct AdadeltaScalars {
   bool has_weight_decay;
 };
 
-struct AdadeltaRule : RuleDefaults {
-  using Hyper = AdadeltaHyper;
-  template <class T>
-  using Scalars = AdadeltaScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AdadeltaRule : RuleDefaults<AdadeltaHyper, AdadeltaScalars> {
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"square_avg", "acc_delta"};
 

@@ -31,12 +31,7 @@ struct AdagradScalars {
   bool has_weight_decay;
 };
 
-struct AdagradRule : RuleDefaults {
-  using Hyper = AdagradHyper;
-  template <class T>
-  using Scalars = AdagradScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AdagradRule : RuleDefaults<AdagradHyper, AdagradScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"sum"};
   static constexpr bool kZeroState = false;  // the first step starts s at initial_accumulator_value

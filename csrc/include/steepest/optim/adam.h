@@ -37,12 +37,7 @@ struct AdamScalars {
   bool lerp_from_g, has_l2, has_decay, amsgrad;
 };
 
-struct AdamRule : RuleDefaults {
-  using Hyper = AdamHyper;
-  template <class T>
-  using Scalars = AdamScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AdamRule : RuleDefaults<AdamHyper, AdamScalars> {
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
 

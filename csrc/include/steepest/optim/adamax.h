@@ -32,12 +32,7 @@ struct AdamaxScalars {
   bool lerp_from_g, has_weight_decay;
 };
 
-struct AdamaxRule : RuleDefaults {
-  using Hyper = AdamaxHyper;
-  template <class T>
-  using Scalars = AdamaxScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AdamaxRule : RuleDefaults<AdamaxHyper, AdamaxScalars> {
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_inf"};
 

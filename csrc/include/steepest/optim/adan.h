@@ -45,12 +45,7 @@ struct AdanScalars {
   bool first;                   // step 1: no previous gradient, d = 0
 };
 
-struct AdanRule : RuleDefaults {
-  using Hyper = AdanHyper;
-  template <class T>
-  using Scalars = AdanScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AdanRule : RuleDefaults<AdanHyper, AdanScalars> {
   static constexpr int kStates = 4;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "exp_avg_diff",
                                                "neg_pre_grad"};

@@ -37,12 +37,7 @@ struct AsgdScalars {
   bool has_weight_decay, mu_is_one;
 };
 
-struct AsgdRule : RuleDefaults {
-  using Hyper = AsgdHyper;
-  template <class T>
-  using Scalars = AsgdScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct AsgdRule : RuleDefaults<AsgdHyper, AsgdScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"ax"};
   static constexpr size_t kScalarStates = 2;  // eta, mu

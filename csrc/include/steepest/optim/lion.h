@@ -32,12 +32,7 @@ struct LionScalars {
   bool has_decay;
 };
 
-struct LionRule : RuleDefaults {
-  using Hyper = LionHyper;
-  template <class T>
-  using Scalars = LionScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct LionRule : RuleDefaults<LionHyper, LionScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"exp_avg"};
   static constexpr bool kCountsSteps = false;

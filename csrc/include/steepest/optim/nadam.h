@@ -40,12 +40,7 @@ struct NadamScalars {
   bool lerp_from_g, has_l2, has_decay;
 };
 
-struct NadamRule : RuleDefaults {
-  using Hyper = NadamHyper;
-  template <class T>
-  using Scalars = NadamScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct NadamRule : RuleDefaults<NadamHyper, NadamScalars> {
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
   static constexpr size_t kScalarStates = 1;  // mu_product

@@ -38,12 +38,7 @@ struct RadamScalars {
   bool lerp_from_g, has_l2, has_decay, rectified;
 };
 
-struct RadamRule : RuleDefaults {
-  using Hyper = RadamHyper;
-  template <class T>
-  using Scalars = RadamScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct RadamRule : RuleDefaults<RadamHyper, RadamScalars> {
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq"};
 

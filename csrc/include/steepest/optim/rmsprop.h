@@ -34,12 +34,7 @@ struct RmspropScalars {
   bool lerp_from_g, has_weight_decay, centered, has_momentum;
 };
 
-struct RmspropRule : RuleDefaults {
-  using Hyper = RmspropHyper;
-  template <class T>
-  using Scalars = RmspropScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct RmspropRule : RuleDefaults<RmspropHyper, RmspropScalars> {
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"square_avg", "momentum_buffer", "grad_avg"};
 

@@ -32,12 +32,7 @@ struct RpropScalars {
   T sign, lr, etaminus, etaplus, step_size_min, step_size_max;
 };
 
-struct RpropRule : RuleDefaults {
-  using Hyper = RpropHyper;
-  template <class T>
-  using Scalars = RpropScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct RpropRule : RuleDefaults<RpropHyper, RpropScalars> {
   static constexpr int kStates = 2;
   static constexpr const char* kStateKeys[] = {"prev", "step_size"};
   static constexpr bool kZeroState = false;  // the first step starts prev at 0, step_size at lr

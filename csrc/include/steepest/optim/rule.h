@@ -12,11 +12,14 @@
 // or left for the kernel to set because `fresh` tells it), kScalarStates, check(hyper) (throws
 // std::invalid_argument, torch.optim's words), uses_state(hyper, i), parallel_min(hyper) and
 // scalars<T>(hyper, step, scalar_state) (bindings/step.h says more). It derives from
-// RuleDefaults (below) and restates only what differs from it.
+// RuleDefaults<Hyper, Scalars> (below), which gives the first three and the common values of
+// the rest, and restates only what differs.
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+
+#include "steepest/optim/tensor.h"
 
 namespace steepest {
 
@@ -50,16 +53,22 @@ void check_adam_family(const Hyper& h) {
   require(finite_nonnegative(h.weight_decay), "Invalid weight_decay value", h.weight_decay);
 }
 
-// The common case of a rule's declarations: it counts steps, its new state starts at zero, it
+// A rule's Hyper, Scalars<T> and Kernel<T> from its hyperparameter struct and scalars template,
+// and the common case of its declarations: it counts steps, its new state starts at zero, it
 // keeps no per-tensor scalar state, every state is in use, and its work per element has a
 // square root or a division.
+template <class H, template <class> class S>
 struct RuleDefaults {
+  using Hyper = H;
+  template <class T>
+  using Scalars = S<T>;
+  template <class T>
+  using Kernel = RuleKernel<T, S<T>>;
+
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
-  template <class Hyper>
   static bool uses_state(const Hyper&, int) { return true; }
-  template <class Hyper>
   static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
 };
 

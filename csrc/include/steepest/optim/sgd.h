@@ -34,12 +34,7 @@ struct SgdScalars {
   bool has_weight_decay, has_momentum, nesterov;
 };
 
-struct SgdRule : RuleDefaults {
-  using Hyper = SgdHyper;
-  template <class T>
-  using Scalars = SgdScalars<T>;
-  template <class T>
-  using Kernel = RuleKernel<T, Scalars<T>>;
+struct SgdRule : RuleDefaults<SgdHyper, SgdScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"momentum_buffer"};
   static constexpr bool kCountsSteps = false;
