@@ -110,3 +110,52 @@ def test_bad_weights_raise_and_change_nothing(w, match):
     assert est.loss_curve_ == curve
     np.testing.assert_array_equal(est.predict(X), LinearRegressor(
         seed=0, early_stopping=True, validation_fraction=0.75).fit(X, Y).predict(X))
+
+
+CLASSIFIERS = [lambda **k: LogisticClassifier(**k), lambda **k: LogisticClassifier(**k),
+               lambda **k: MLPClassifier(hidden_layer_sizes=(7,), **k)]
+
+
+@pytest.mark.parametrize("make,y", [(CLASSIFIERS[0], LABELS), (CLASSIFIERS[1], LABELS3),
+                                    (CLASSIFIERS[2], LABELS3)], ids=["binary", "multi", "mlp"])
+def test_class_weight_is_sample_weight_by_label(make, y):
+    """class_weight={label: w} is the fit with sample_weight w[label of the row], bitwise, times
+    any sample_weight given too; "balanced" is scikit-learn's n / (classes * rows of the class)."""
+    from sklearn.utils.class_weight import compute_class_weight
+    kw = dict(batch_size=8, epochs=3, seed=1)
+    labels = np.unique(y)
+    cw = {label: float(i + 1) / 2 for i, label in enumerate(labels)}
+    by_row = np.array([cw[label] for label in y])
+    np.testing.assert_array_equal(
+        outputs(make(class_weight=cw, **kw).fit(X, y), X),
+        outputs(make(**kw).fit(X, y, sample_weight=by_row), X))
+    sw = RNG.uniform(0.5, 2.0, len(X))
+    np.testing.assert_array_equal(
+        outputs(make(class_weight=cw, **kw).fit(X, y, sample_weight=sw), X),
+        outputs(make(**kw).fit(X, y, sample_weight=sw * by_row), X))
+    balanced = dict(zip(labels, compute_class_weight("balanced", classes=labels, y=y)))
+    np.testing.assert_array_equal(
+        outputs(make(class_weight="balanced", **kw).fit(X, y), X),
+        outputs(make(class_weight=balanced, **kw).fit(X, y), X))
+    partial = {labels[0]: 3.0}  # the classes left out weigh 1
+    np.testing.assert_array_equal(
+        outputs(make(class_weight=partial, **kw).fit(X, y), X),
+        outputs(make(**kw).fit(X, y, sample_weight=np.where(y == labels[0], 3.0, 1.0)), X))
+
+
+@pytest.mark.parametrize("cw,match", [
+    ({"sideways": 2.0}, "not a class"),
+    ({"up": -1.0}, "finite number >= 0"),
+    ({"up": np.nan}, "finite number >= 0"),
+    ({"up": True}, "finite number >= 0"),
+    ("balance", "None, 'balanced' or a dict"),
+    ({"up": 0.0, "down": 0.0}, "sum to 0"),
+], ids=["unknown-label", "negative", "nan", "bool", "misspelt", "all-zero"])
+def test_bad_class_weight_raises_and_changes_nothing(cw, match):
+    est = LogisticClassifier(seed=0).fit(X, LABELS)
+    coef = est.coef_.copy()
+    with pytest.raises(ValueError, match=match):
+        est.set_params(class_weight=cw).fit(X, LABELS)
+    np.testing.assert_array_equal(est.coef_, coef)
+    with pytest.raises(ValueError, match="partial_fit"):
+        LogisticClassifier(class_weight="balanced").partial_fit(X, LABELS, classes=["down", "up"])

@@ -31,8 +31,19 @@ DIVERGES = "plain SGD at lr=0.01 diverges on the check's unscaled X ~ N(100, 1);
 FLOAT32 = "float32 models: the weighted and the repeated fit differ by float32 rounding (3e-7)"
 
 
+# The check weighs class 0 by 1000 and the others by 1e-4 and wants > 87% of the test rows
+# predicted 0. A batch's loss here is sum_i w_i l_i / sum_i w_i (torch's weighted mean, as
+# Sequential.fit's), so the weights are relative: the model is fit to the class-0 rows alone,
+# with steps of the usual size, and stops (tol) before its class-0 bias dominates everywhere;
+# SGDClassifier multiplies the loss by 1000, and its steps with it. Our own tests check that
+# class_weight is the same fit as those per-row sample weights.
+RELATIVE = "class weights are relative (a weighted mean per batch), not a 1000x larger step"
+
+
 def expected_failed_checks(estimator):
     failing = {"check_sample_weight_equivalence_on_dense_data": FLOAT32}
+    if isinstance(estimator, (LogisticClassifier, SequenceClassifier)):
+        failing["check_class_weight_classifiers"] = RELATIVE
     if isinstance(estimator, LinearRegressor) and estimator.optimizer == "sgd":
         failing.update({name: DIVERGES for name in ("check_fit_idempotent",
                                                     "check_fit_check_is_fitted",

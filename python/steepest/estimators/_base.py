@@ -57,7 +57,8 @@ class GradientDescentEstimator(BaseEstimator):
         try:  # bad data raises here, the estimator as it was (validate_data sets attributes)
             X, y = self._validate_fit(X, y, reset=fresh)
             targets = self._targets(y, fresh, partial, classes)
-            weights = self._sample_weights(sample_weight, X)
+            weights = self._sample_weights(sample_weight, X,
+                                           self._class_weights(targets, partial))
             n_val = (math.ceil(self.validation_fraction * len(X)) if self._early and not partial
                      else 0)
             if n_val >= len(X):
@@ -95,15 +96,21 @@ class GradientDescentEstimator(BaseEstimator):
                   stopping=self._tol is not None)
         return self
 
-    def _sample_weights(self, sample_weight, X):
-        """The rows' weights, float64 (n,), checked by scikit-learn (a ValueError for a wrong
-        shape, a negative or non-finite weight); None for none, or for equal weights, which
-        weigh nothing: each batch's loss is divided by its rows' total weight."""
-        if sample_weight is None:
+    def _sample_weights(self, sample_weight, X, by_class=None):
+        """The rows' weights, float64 (n,): sample_weight checked by scikit-learn (a ValueError
+        for a wrong shape, a negative or non-finite weight) times ``by_class`` (each row's
+        class weight, or None); None for none, or for equal weights, which weigh nothing: each
+        batch's loss is divided by its rows' total weight."""
+        if sample_weight is None and by_class is None:
             return None
-        w = _check_sample_weight(sample_weight, X, dtype=np.float64, ensure_non_negative=True)
-        if not np.isfinite(w).all():
-            raise ValueError(f"{type(self).__name__}: sample_weight must be finite")
+        w = np.ones(len(X))
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, X, dtype=np.float64,
+                                     ensure_non_negative=True)
+            if not np.isfinite(w).all():
+                raise ValueError(f"{type(self).__name__}: sample_weight must be finite")
+        if by_class is not None:
+            w = w * by_class
         if not w.sum() > 0:
             raise ValueError(f"{type(self).__name__}: the sample weights sum to 0: no row "
                              f"would count")
@@ -175,6 +182,11 @@ class GradientDescentEstimator(BaseEstimator):
     # -- hooks with defaults ---------------------------------------------------------------
 
     def _make_scheduler(self, epochs):
+        return None
+
+    def _class_weights(self, targets, partial):
+        """Each row's weight of its class (n,), or None (regressors; classifiers without
+        class_weight)."""
         return None
 
     def _publish(self):

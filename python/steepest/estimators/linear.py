@@ -245,7 +245,7 @@ class LogisticClassifier(ClassifierOutputs, _LinearModel):
     def __init__(self, penalty="l2", alpha=1e-4, l1_ratio=0.15, optimizer="sgd", lr=0.1,
                  batch_size=32, epochs=100, tol=1e-3, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=5, shuffle=True, warm_start=False,
-                 seed=None, callbacks=None):
+                 seed=None, callbacks=None, class_weight=None):
         self.penalty = penalty
         self.alpha = alpha
         self.l1_ratio = l1_ratio
@@ -261,3 +261,4 @@ class LogisticClassifier(ClassifierOutputs, _LinearModel):
         self.warm_start = warm_start
         self.seed = seed
         self.callbacks = callbacks
+        self.class_weight = class_weight

@@ -101,7 +101,7 @@ class MLPClassifier(ClassifierOutputs, _MLPModel):
                  optimizer="adamw", lr=1e-3, weight_decay=1e-4, lr_schedule="constant",
                  batch_size=200, epochs=200, tol=1e-4, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, shuffle=True, warm_start=False,
-                 seed=None, callbacks=None):
+                 seed=None, callbacks=None, class_weight=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.dropout = dropout
@@ -119,3 +119,4 @@ class MLPClassifier(ClassifierOutputs, _MLPModel):
         self.warm_start = warm_start
         self.seed = seed
         self.callbacks = callbacks
+        self.class_weight = class_weight

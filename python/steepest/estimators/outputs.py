@@ -6,6 +6,8 @@ one logit z (binary cross-entropy, P(classes_[1]) = sigmoid(z)), more are one lo
 (softmax cross-entropy).
 """
 
+import numbers
+
 import numpy as np
 
 from ._base import DTYPE
@@ -77,6 +79,37 @@ class ClassifierOutputs(ClassifierMixin):
         if len(self.classes_) == 2:
             return codes.astype(DTYPE).reshape(-1, 1)
         return codes.astype(np.int64)
+
+    def _class_weights(self, codes, partial):
+        """Each row's weight of its class (n,) from ``class_weight``: None; "balanced", n /
+        (classes present * rows of the class), scikit-learn's (not in partial_fit, which sees
+        part of y); or a dict {label: weight >= 0}, the classes it leaves out weighing 1."""
+        cw, name = self.class_weight, type(self).__name__
+        if cw is None:
+            return None
+        k, rows = len(self.classes_), codes.ravel().astype(np.intp)
+        if isinstance(cw, str) and cw == "balanced":
+            if partial:
+                raise ValueError(f"{name}: class_weight='balanced' needs all of y, which "
+                                 f"partial_fit does not see; pass a dict {{label: weight}}")
+            counts = np.bincount(rows, minlength=k)
+            return np.divide(len(rows), np.count_nonzero(counts) * counts, out=np.zeros(k),
+                             where=counts > 0)[rows]
+        if not isinstance(cw, dict):
+            raise ValueError(f"{name}: class_weight must be None, 'balanced' or a dict "
+                             f"{{label: weight}}, got {cw!r}")
+        by_class = np.ones(k)
+        for label, w in cw.items():
+            at = [i for i, c in enumerate(self.classes_) if c == label]
+            if not at:
+                raise ValueError(f"{name}: class_weight names {label!r}, which is not a class: "
+                                 f"classes_ {list(self.classes_)}")
+            if isinstance(w, (bool, np.bool_)) or not isinstance(w, numbers.Real) \
+                    or not np.isfinite(w) or w < 0:
+                raise ValueError(f"{name}: class_weight[{label!r}] must be a finite number "
+                                 f">= 0, got {w!r}")
+            by_class[at[0]] = w
+        return by_class[rows]
 
     def decision_function(self, X):
         """Logits, float64: (n,) of classes_[1] for two classes, else (n, n_classes)."""

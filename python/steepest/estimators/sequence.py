@@ -162,7 +162,7 @@ class SequenceClassifier(ClassifierOutputs, _SequenceModel):
                  dim_feedforward=64, dropout=0.0, optimizer="adamw", lr=1e-3, weight_decay=1e-4, lr_schedule="constant",
                  batch_size=64, epochs=50, tol=1e-4, early_stopping=False,
                  validation_fraction=0.1, n_iter_no_change=10, shuffle=True, warm_start=False,
-                 seed=None, callbacks=None):
+                 seed=None, callbacks=None, class_weight=None):
         self.model = model
         self.hidden_size = hidden_size
         self.num_layers = num_layers
@@ -184,3 +184,4 @@ class SequenceClassifier(ClassifierOutputs, _SequenceModel):
         self.warm_start = warm_start
         self.seed = seed
         self.callbacks = callbacks
+        self.class_weight = class_weight
