@@ -161,6 +161,35 @@ def test_default_target_is_the_best_supported(tmp_path):
     assert r.stdout.strip() == f"active: {SUPPORTED[-1]}"
 
 
+# The flags /proc/cpuinfo lists (Linux: the kernel's view of cpuid and of the register
+# states the OS saves) that each target's kernels need.
+TARGET_FLAGS = {"avx2": {"avx2", "fma", "f16c"},
+                "avx512": {"avx512f", "avx512vl", "avx512bw", "avx512dq", "fma", "f16c"}}
+
+
+def _cpuinfo_flags():
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("flags"):
+            return set(line.split(":", 1)[1].split())
+    return None
+
+
+@pytest.mark.skipif(_cpuinfo_flags() is None, reason="needs /proc/cpuinfo (Linux x86)")
+def test_supported_targets_agree_with_cpuinfo():
+    """A compiled target is supported exactly when the CPU has its features: a build whose
+    feature detection fails (a wheel once ran the baseline kernels on an AVX-512 machine)
+    fails here."""
+    flags = _cpuinfo_flags()
+    for target in COMPILED:
+        if target in TARGET_FLAGS:
+            assert (target in SUPPORTED) == TARGET_FLAGS[target].issubset(flags), (
+                target, sorted(TARGET_FLAGS[target] - flags), SUPPORTED)
+
+
 @pytest.mark.parametrize("value", ["baseline", " baseline ", "baseline\n"], ids=repr)
 def test_steepest_simd_baseline(tmp_path, value):
     r = run_python(IMPORT_AND_REPORT, tmp_path, STEEPEST_SIMD=value)

@@ -2,6 +2,10 @@
 // STEEPEST_SIMD (read by the module at import) or select_target() asks for a lower one.
 #include <stdexcept>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+#endif
+
 #include "steepest/targets.h"
 
 namespace steepest {
@@ -42,20 +46,45 @@ struct Target {
 };
 
 bool always() { return true; }
-#ifdef STEEPEST_HAVE_AVX2
-bool cpu_has_avx2() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-         __builtin_cpu_supports("f16c");
+
+#if defined(STEEPEST_HAVE_AVX2) || defined(STEEPEST_HAVE_AVX512)
+// The CPU's features from cpuid, and the OS's from xgetbv (XCR0: which register states it saves
+// on a context switch). Read here rather than by __builtin_cpu_supports: that builtin relies on
+// the runtime library's CPU model (libgcc's, compiler-rt's), and a wheel built by zig's clang
+// for glibc 2.17 found every feature absent and ran the baseline kernels only.
+struct CpuFeatures {
+  bool avx2 = false, avx512 = false;  // avx512: F, VL, BW and DQ
+};
+
+CpuFeatures read_cpu_features() {
+  CpuFeatures f;
+  unsigned a, b, c, d;
+  if (!__get_cpuid(1, &a, &b, &c, &d)) return f;
+  const bool fma = c & (1u << 12), osxsave = c & (1u << 27), avx = c & (1u << 28),
+             f16c = c & (1u << 29);
+  if (!(osxsave && avx)) return f;
+  unsigned xcr0_lo, xcr0_hi;
+  __asm__ volatile("xgetbv" : "=a"(xcr0_lo), "=d"(xcr0_hi) : "c"(0));
+  const bool ymm_state = (xcr0_lo & 0x6u) == 0x6u;  // SSE and AVX state
+  const bool zmm_state = (xcr0_lo & 0xE6u) == 0xE6u;  // and opmask, ZMM0-15 high, ZMM16-31
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d)) return f;
+  const bool avx2 = b & (1u << 5), avx512f = b & (1u << 16), avx512dq = b & (1u << 17),
+             avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
+  f.avx2 = ymm_state && avx2 && fma && f16c;
+  f.avx512 = zmm_state && avx512f && avx512vl && avx512bw && avx512dq && fma && f16c;
+  return f;
+}
+
+const CpuFeatures& cpu_features() {
+  static const CpuFeatures f = read_cpu_features();
+  return f;
 }
 #endif
+#ifdef STEEPEST_HAVE_AVX2
+bool cpu_has_avx2() { return cpu_features().avx2; }
+#endif
 #ifdef STEEPEST_HAVE_AVX512
-bool cpu_has_avx512() {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
-         __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
-         __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
-}
+bool cpu_has_avx512() { return cpu_features().avx512; }
 #endif
 
 // Lowest first.
