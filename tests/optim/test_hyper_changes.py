@@ -23,10 +23,17 @@ LR_CHANGES = {
 
 
 @pytest.mark.parametrize("change", list(LR_CHANGES))
-def test_a_changed_lr_is_used_by_the_next_step(change):
+@pytest.mark.parametrize("objects", [False, True], ids=["arrays", "Parameters"])
+def test_a_changed_lr_is_used_by_the_next_step(change, objects):
+    """Also for parameters given as objects (steepest.nn.Parameter): their tuples are built
+    each step, from kept hyperparameters."""
     p = np.ones(5, np.float32)
     g = [np.ones(5, np.float32)]
-    opt = steepest.optim.SGD([p], lr=0.5)
+    if objects:
+        param = steepest.nn.Parameter(p)
+        param.grad, g = g[0], None
+        p = param.data
+    opt = steepest.optim.SGD([param if objects else p], lr=0.5)
     opt.step(g)
     assert np.all(p == 0.5)
     opt.step(g)  # a step with nothing changed: the kept tuples

@@ -20,6 +20,7 @@ an ``ml_dtypes.bfloat16`` array when ml_dtypes is installed (an optional depende
 uint16.
 """
 
+import functools
 import numbers
 from dataclasses import dataclass
 
@@ -80,9 +81,9 @@ class Precision:
                 or not 0 <= self.seed < 2**64):
             raise ValueError(f"seed must be an int in [0, 2**64), got {self.seed!r}")
 
-    @property
+    @functools.cached_property
     def default(self):
-        return self == Precision()
+        return self == Precision()  # read every step: computed once
 
     def check_param(self, data, k):
         """Raise unless params[k] (its array ``data``) may take these options."""

@@ -189,7 +189,7 @@ class _Group(_Watched):
     __slots__ = ()
 
     def _changed(self):
-        self._owner._args = None
+        self._owner._kept = None
 
 
 def _immutable(value):
@@ -344,8 +344,7 @@ class Optimizer(StepCounts):
         self.defaults = dict(defaults)
         self.param_groups = []
         self._plan = None
-        self._args = None  # the group tuples of the last step, while they hold (see step)
-        self._args_plan = None  # the plan they were made for
+        self._kept = None  # (plan, hyperparameters, group tuples) while they hold (_group_args)
         self._state = _State(self)
         groups = list(params)
         if not groups:
@@ -359,7 +358,7 @@ class Optimizer(StepCounts):
         # For pickle and copy: the plan's arrays are shared with the state (state[i]['step'] is
         # a view of its step counts), which a copy would part; the copy rebuilds its plan.
         state = self.__dict__.copy()
-        state.update(_plan=None, _args=None, _args_plan=None)
+        state.update(_plan=None, _kept=None)
         return state
 
     @property
@@ -651,20 +650,23 @@ class Optimizer(StepCounts):
         return current_plan(self, _ARRAYS, type(self))
 
     def _group_args(self, plan):
-        """The group tuples for C++. Kept from one step to the next (reading the
-        hyperparameters again costs about 0.6 µs a step) while the plan is the same and no
-        group has changed: each group is a _Group, which tells of its changes, and holds only
-        immutable values; parameters given as objects (their .data may change) are read
-        again each step."""
-        args = self._args
-        if args is not None and self._args_plan is plan:
-            return args
+        """The group tuples for C++. While the plan is the same and no group has changed, the
+        hyperparameters are kept from one step to the next (reading them again costs about
+        4 µs a step), and so are the whole tuples unless parameters are given as objects
+        (their .data may change, so those are read again each step). Each group is a _Group,
+        which tells of its changes; kept only while every group holds immutable values."""
+        kept = self._kept
+        if kept is not None and kept[0] is plan:
+            _, hypers, args = kept
+            return args if args is not None else [gp.args(h) for gp, h in zip(plan, hypers)]
         groups = self.param_groups
-        args = [gp.args(self._hyper(group)) for group, gp in zip(groups, plan)]
-        if all(gp.head is not None and type(group) is _Group and
+        hypers = [self._hyper(group) for group in groups]
+        args = [gp.args(h) for gp, h in zip(plan, hypers)]
+        if all(type(group) is _Group and
                all(_immutable(v) for k, v in group.items() if k != "params")
-               for group, gp in zip(groups, plan)):
-            self._args, self._args_plan = args, plan
+               for group in groups):
+            whole = all(gp.head is not None for gp in plan)
+            self._kept = (plan, hypers, args if whole else None)
         return args
 
     def _grads_of_params(self):
