@@ -189,7 +189,9 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
     for (int64_t pc = 0; pc < g.k; pc += kc_max) {
       const int64_t kc = lesser(kc_max, g.k - pc);
       const bool load_c = g.accumulate || pc > 0, last = pc + kc == g.k;
-      pack_b(g, pc, kc, jc, nc, b_pack);
+      // packed_b: depth block pc at pc x the padded width, column jc's panel at jc kc in it
+      const T* b_block = g.packed_b ? g.packed_b + pc * round_up(g.n, NR) + jc * kc : b_pack;
+      if (!g.packed_b) pack_b(g, pc, kc, jc, nc, b_pack);
       for (int64_t ic = r0; ic < r1; ic += kMaxRows<T>) {
         const int64_t mc = lesser(kMaxRows<T>, r1 - ic);
         pack_a(g, ic, mc, pc, kc, a_pack);
@@ -201,7 +203,7 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
               __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr, 1);
             const int64_t at = (ic + ir) * g.ldc + jc + jr;  // the tile's offset in C
             edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc,
-                      b_pack + jr * kc, g.c + at, g.ldc, load_c, bias, last && relu,
+                      b_block + jr * kc, g.c + at, g.ldc, load_c, bias, last && relu,
                       last && g.mask ? g.mask + at : nullptr);
           }
         }
@@ -241,6 +243,9 @@ struct Scratch {
 };
 thread_local Scratch scratch;
 
+// K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
+inline int64_t depth_block(int64_t k) { return ceil_div(k, ceil_div(k, kMaxDepth)); }
+
 // One product cut into a grid of row_parts x col_parts rectangles of C, one chunk each, and the
 // packing space they use: chunk c gets space + c * slot (kMaxRows x kc of A, then kc x width
 // of B). kc = 0: K = 0, one chunk (no_depth); row_parts = 0: C is empty, no chunk.
@@ -273,8 +278,7 @@ Split<T> split(const Gemm<T>& g, int64_t threads) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
   if (g.m == 0 || g.n == 0) return {&g, 0, 0, 0, 0, 0, 0, nullptr};
   if (g.k == 0) return {&g, 0, 1, 1, 0, 0, 0, nullptr};
-  // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
-  const int64_t kc = ceil_div(g.k, ceil_div(g.k, kMaxDepth));
+  const int64_t kc = depth_block(g.k);
   const double flops = double(g.m) * double(g.n) * double(g.k);
   int64_t wanted = threads * kChunksPerThread;
   if (threads == 1 || flops < 2.0 * kChunkFlops) wanted = 1;
@@ -300,6 +304,8 @@ inline int64_t pool_threads() { return lesser(get_num_threads(), kMaxChunks / kC
 }  // namespace
 
 #include "gemm_calls.h"  // the entries below, as the other kernels see them
+
+static_assert(kMaxCols == gemm_packed_max_n, "packed_b holds one block of columns");
 
 template <class T>
 void gemm(const Gemm<T>& g) {
@@ -344,6 +350,21 @@ void gemm_serial(const Gemm<T>& g, T* space) {
   if (s.chunks() == 1) s.run(0);
 }
 
+template <class T>
+int64_t gemm_pack_b_space(const Gemm<T>& g) {
+  return g.k * round_up(g.n, kTileCols<T>);
+}
+
+// Depth block pc (depth_block(k) rows of op(B), the last fewer) at out + pc x the padded width:
+// what rectangle() packs, for all of op(B) (n <= kMaxCols: one block of columns).
+template <class T>
+void gemm_pack_b(const Gemm<T>& g, T* out) {
+  if (g.n > kMaxCols) std::abort();  // a caller's bug: gemm_calls.h says n <= gemm_packed_max_n
+  const int64_t kc_max = depth_block(g.k), width = round_up(g.n, kTileCols<T>);
+  for (int64_t pc = 0; pc < g.k; pc += kc_max)
+    pack_b(g, pc, lesser(kc_max, g.k - pc), 0, g.n, out + pc * width);
+}
+
 STEEPEST_KERNEL_ENTRY(gemm)
 template void gemm_together<float>(const Gemm<float>*, const Gemm<float>&, ChunkTask);
 template void gemm_together<double>(const Gemm<double>*, const Gemm<double>&, ChunkTask);
@@ -351,6 +372,10 @@ template int64_t gemm_serial_space<float>(const Gemm<float>&);
 template int64_t gemm_serial_space<double>(const Gemm<double>&);
 template void gemm_serial<float>(const Gemm<float>&, float*);
 template void gemm_serial<double>(const Gemm<double>&, double*);
+template int64_t gemm_pack_b_space<float>(const Gemm<float>&);
+template int64_t gemm_pack_b_space<double>(const Gemm<double>&);
+template void gemm_pack_b<float>(const Gemm<float>&, float*);
+template void gemm_pack_b<double>(const Gemm<double>&, double*);
 
 }  // namespace STEEPEST_TARGET
 }  // namespace steepest

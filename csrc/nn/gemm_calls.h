@@ -13,6 +13,10 @@
 //                                     (gemm_serial_space(g) elements, 64-byte aligned), for kernels
 //                                     running many small products in their own pool chunks;
 //                                     nothing allocated, nothing thrown, bitwise gemm(g)'s
+//   gemm_pack_b_space(g), gemm_pack_b(g, out)
+//                                     op(B) of g packed once into out (gemm_pack_b_space(g)
+//                                     elements, 64-byte aligned) for products that set
+//                                     packed_b = out; for n <= gemm_packed_max_n only
 #pragma once
 
 template <class T>
@@ -23,3 +27,8 @@ template <class T>
 int64_t gemm_serial_space(const Gemm<T>& g);
 template <class T>
 void gemm_serial(const Gemm<T>& g, T* space);
+template <class T>
+int64_t gemm_pack_b_space(const Gemm<T>& g);
+template <class T>
+void gemm_pack_b(const Gemm<T>& g, T* out);
+constexpr int64_t gemm_packed_max_n = 2048;  // gemm.cc's kMaxCols: one block of columns

@@ -1,8 +1,10 @@
 // The GRU layer on the gemm of the same SIMD target: equations, shapes and the GEMMs in
-// steepest/nn/gru.h. One call runs the whole sequence: the time loop is here, each step one small
-// GEMM (threaded by the gemm when it is big enough) and one element-wise pass on the calling
-// thread over the rows the GEMM just wrote.
+// steepest/nn/gru.h. One call runs the whole sequence: the time loop is here, by parts of the
+// batch, one per thread (batch_parts.h), each step one small GEMM and one element-wise pass over
+// the rows the GEMM just wrote. With one part (too few rows) a step's GEMM is threaded by the
+// gemm when it is big enough.
 #include <cstddef>
+#include <memory>
 #include <vector>
 
 #include "steepest/nn/gemm.h"
@@ -11,12 +13,16 @@
 #include "../runtime/pool.h"
 
 namespace steepest {
+
+int get_num_threads();  // runtime/parallel.h (not included: its inline code is not per target)
+
 namespace STEEPEST_TARGET {
 
 #include "steepest/kernel_math.h"
 #include "steepest/nn/approx.h"
 
 #include "gemm_calls.h"
+#include "batch_parts.h"
 
 namespace {
 
@@ -40,14 +46,14 @@ void forward_row(int64_t hidden, T* __restrict r, T* __restrict z, T* __restrict
   }
 }
 
-// Step t: the input part of the gates, row b of gates at (b T + t) 4H (first 3H columns), and
-// the recurrent part s (B, 3H) become r, z, n and s_n in gates' row; h_t goes into y.
-// h_prev (B, H) with row stride ld_prev is h_{t-1}.
+// Rows [b0, b1) of step t: the input part of the gates, row b of gates at (b T + t) 4H (first
+// 3H columns), and the recurrent part s (B, 3H) become r, z, n and s_n in gates' row; h_t goes
+// into y. h_prev (B, H) with row stride ld_prev is h_{t-1}.
 template <class T>
 void forward_step(const GruForward<T>& f, int64_t t, const T* s, const T* h_prev,
-                  int64_t ld_prev) {
+                  int64_t ld_prev, int64_t b0, int64_t b1) {
   const int64_t steps = f.shape.steps, H = f.shape.hidden;
-  for (int64_t b = 0; b < f.shape.batch; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     T* g = f.gates + (b * steps + t) * 4 * H;
     const T* sb = s + b * 3 * H;
     forward_row(H, g, g + H, g + 2 * H, g + 3 * H, f.y + (b * steps + t) * H, sb, sb + H,
@@ -76,13 +82,13 @@ void backward_row(int64_t hidden, T* __restrict i_r, T* __restrict i_z, T* __res
   }
 }
 
-// Step t backwards: dh = dy[:, t] + carry (dL/dh_t), then the gate gradients of step t into
-// dgates_ih and dgates_hh and carry = dh z.
+// Rows [b0, b1) of step t backwards: dh = dy[:, t] + carry (dL/dh_t), then the gate gradients
+// of step t into dgates_ih and dgates_hh and carry = dh z.
 template <class T>
 void backward_step(const GruBackward<T>& d, int64_t t, const T* h_prev, int64_t ld_prev,
-                   T* carry) {
+                   T* carry, int64_t b0, int64_t b1) {
   const int64_t steps = d.shape.steps, H = d.shape.hidden;
-  for (int64_t b = 0; b < d.shape.batch; ++b) {
+  for (int64_t b = b0; b < b1; ++b) {
     const int64_t row = b * steps + t;
     const T* g = d.gates + row * 4 * H;         // r, z, n, s_n
     T* gi = d.dgates_ih + row * 3 * H;          // [da_r, da_z, da_n]
@@ -129,20 +135,32 @@ void gru_forward(const GruForward<T>& f) {
   // gates[:, :, 0:3H] (B T, 3H) = X (B T, F) · W_ih^T + b_ih
   gemm<T>(Gemm<T>{batch * steps, 3 * hidden, f.shape.in, f.x, f.shape.in, false, f.weight_ih,
                   f.shape.in, true, f.gates, 4 * hidden, false, f.bias_ih, Activation::none});
-  const T* h_prev = f.h0 ? f.h0 : zeros.data();
-  int64_t ld_prev = hidden;
-  for (int64_t t = 0; t < steps; ++t) {
-    // S (B, 3H) = h_{t-1} (B, H) · W_hh^T (H, 3H) + b_hh; b_hh alone from h_{-1} = 0
-    if (t > 0 || f.h0)
-      gemm<T>(Gemm<T>{batch, 3 * hidden, hidden, h_prev, ld_prev, false, f.weight_hh, hidden,
-                      true, s.data(), 3 * hidden, false, f.bias_hh, Activation::none});
-    else
-      for (int64_t i = 0; i < batch * 3 * hidden; ++i)
-        s[std::size_t(i)] = f.bias_hh ? f.bias_hh[i % (3 * hidden)] : T(0);
-    forward_step(f, t, s.data(), h_prev, ld_prev);
-    h_prev = f.y + t * hidden;  // h_t: y[:, t], rows T H apart
-    ld_prev = steps * hidden;
-  }
+  // The recurrence, by parts of the batch (batch_parts.h)
+  Gemm<T> step{batch, 3 * hidden, hidden, nullptr, hidden, false, f.weight_hh, hidden, true,
+               nullptr, 3 * hidden, false, f.bias_hh, Activation::none};
+  const PackedWeights<T> w_hh(step);  // W_hh^T (H, 3H)
+  step.packed_b = w_hh.data;
+  for_batch_parts<T>(batch, step, [&](const Part<T>& part) {
+    const int64_t b0 = part.b0, b1 = part.b1;
+    const T* h_prev = f.h0 ? f.h0 : zeros.data();
+    int64_t ld_prev = hidden;
+    for (int64_t t = 0; t < steps; ++t) {
+      // S (B, 3H) = h_{t-1} (B, H) · W_hh^T (H, 3H) + b_hh; b_hh alone from h_{-1} = 0
+      if (t > 0 || f.h0) {
+        Gemm<T> g = step;
+        g.m = b1 - b0;
+        g.a = h_prev + b0 * ld_prev, g.lda = ld_prev;
+        g.c = s.data() + b0 * 3 * hidden;
+        part.product(g);
+      } else {
+        for (int64_t i = b0 * 3 * hidden; i < b1 * 3 * hidden; ++i)
+          s[std::size_t(i)] = f.bias_hh ? f.bias_hh[i % (3 * hidden)] : T(0);
+      }
+      forward_step(f, t, s.data(), h_prev, ld_prev, b0, b1);
+      h_prev = f.y + t * hidden;  // h_t: y[:, t], rows T H apart
+      ld_prev = steps * hidden;
+    }
+  });
 }
 
 template <class T>
@@ -154,16 +172,26 @@ void gru_backward(const GruBackward<T>& d) {
   std::vector<T> zeros(d.h0 ? 0 : std::size_t(batch * hidden));
   std::vector<double> sum(std::size_t(6 * hidden), 0.0);
 
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    const T* h_prev = t > 0 ? d.y + (t - 1) * hidden : (d.h0 ? d.h0 : zeros.data());
-    const int64_t ld_prev = t > 0 ? steps * hidden : hidden;
-    backward_step(d, t, h_prev, ld_prev, carry.data());
-    if (t == 0 && !d.dh0) break;
-    // carry (B, H) += dgates_hh[:, t] (B, 3H) · W_hh (3H, H): dL/dh_{t-1}
-    gemm<T>(Gemm<T>{batch, hidden, 3 * hidden, d.dgates_hh + t * 3 * hidden, steps * 3 * hidden,
-                    false, d.weight_hh, hidden, false, carry.data(), hidden, true, nullptr,
-                    Activation::none});
-  }
+  // Backwards through time, by parts of the batch (batch_parts.h)
+  Gemm<T> step{batch, hidden, 3 * hidden, nullptr, 3 * hidden, false, d.weight_hh, hidden, false,
+               nullptr, hidden, true, nullptr, Activation::none};
+  const PackedWeights<T> w_hh(step);  // W_hh (3H, H)
+  step.packed_b = w_hh.data;
+  for_batch_parts<T>(batch, step, [&](const Part<T>& part) {
+    const int64_t b0 = part.b0, b1 = part.b1;
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      const T* h_prev = t > 0 ? d.y + (t - 1) * hidden : (d.h0 ? d.h0 : zeros.data());
+      const int64_t ld_prev = t > 0 ? steps * hidden : hidden;
+      backward_step(d, t, h_prev, ld_prev, carry.data(), b0, b1);
+      if (t == 0 && !d.dh0) break;
+      // carry (B, H) += dgates_hh[:, t] (B, 3H) · W_hh (3H, H): dL/dh_{t-1}
+      Gemm<T> g = step;
+      g.m = b1 - b0;
+      g.a = d.dgates_hh + (b0 * steps + t) * 3 * hidden, g.lda = steps * 3 * hidden;
+      g.c = carry.data() + b0 * hidden;
+      part.product(g);
+    }
+  });
   for (int64_t i = 0; d.dh0 && i < batch * hidden; ++i) d.dh0[i] = carry[std::size_t(i)];
 
   // dx (B T, F) = dgates_ih (B T, 3H) · W_ih (3H, F)

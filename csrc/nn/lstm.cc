@@ -2,15 +2,15 @@
 // the GEMMs in steepest/nn/lstm.h. The time loop runs here, one call per layer and direction.
 //
 // Threads: the all-T products (the input projection, dW_ih, dW_hh, dX: B T x 4H x F and the
-// like) are large and split over the pool by gemm(). A step's recurrent product is small
-// (B x H x 4H multiply-adds: 2^20 at B = 64, H = 64), and gemm() splits it only from
-// 2 x kChunkFlops = 2^20 on (below that, waking a worker costs more than the product). A step's
-// element-wise cell pass (B H elements, each a few exponentials) is cut by rows of the batch from
-// kCellChunk elements per chunk on: the workers still spin from the product just before, and at
-// B = H = 64 the pass costs about a third of the product. Rows are independent: every result is
-// bitwise the same for any thread count (and gemm guarantees it for the products).
+// like) are large and split over the pool by gemm(). The time loop runs by parts of the batch,
+// one per thread, each part its whole sequence (batch_parts.h). With one part (too few rows), a
+// step's recurrent product goes through gemm(), which splits it from 2 x kChunkFlops = 2^20
+// multiply-adds on, and its element-wise cell pass (B H elements, each a few exponentials) is
+// cut by rows of the batch from kCellChunk elements per chunk on. Rows are independent: every
+// result is bitwise the same for any thread count (and gemm guarantees it for the products).
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <vector>
 
 #include "steepest/nn/gemm.h"
@@ -28,6 +28,7 @@ namespace STEEPEST_TARGET {
 #include "steepest/nn/approx.h"
 
 #include "gemm_calls.h"
+#include "batch_parts.h"
 
 namespace {
 
@@ -163,17 +164,32 @@ void lstm_forward(const LstmForward<T>& f) {
   // Z (B T, 4H) = X (B T, F) · W_ih^T + (b_ih + b_hh)
   gemm<T>(Gemm<T>{B * steps, G, F, f.x, F, false, f.weight_ih, F, true, f.gates, G, false,
                   bias.empty() ? nullptr : bias.data(), Activation::none});
-  for (int64_t t = 0; t < steps; ++t) {
-    // Z_t (B, 4H) += h_{t-1} (B, H) · W_hh^T; rows of Z_t T 4H apart, of h_{t-1} T H apart
-    const T* h_prev = t > 0 ? f.y + (t - 1) * H : f.h0;
-    if (h_prev)
-      gemm<T>(Gemm<T>{B, G, H, h_prev, t > 0 ? steps * H : H, false, f.weight_hh, H, true,
-                      f.gates + t * G, steps * G, true, nullptr, Activation::none});
-    // c_{t-1}: row b at c_prev + b ldp
-    const T* c_prev = t > 0 ? f.c + (t - 1) * H : f.c0 ? f.c0 : zeros.data();
-    const int64_t ldp = t > 0 ? steps * H : f.c0 ? H : 0;
-    for_rows(B, H, [&](int64_t b0, int64_t b1) { cell_forward(f, t, c_prev, ldp, b0, b1); });
-  }
+  // The recurrence, by parts of the batch (batch_parts.h)
+  Gemm<T> step{B, G, H, nullptr, H, false, f.weight_hh, H, true, nullptr, G, true, nullptr,
+               Activation::none};
+  const PackedWeights<T> w_hh(step);  // W_hh^T (H, 4H)
+  step.packed_b = w_hh.data;
+  for_batch_parts<T>(B, step, [&](const Part<T>& part) {
+    const int64_t b0 = part.b0, b1 = part.b1;
+    for (int64_t t = 0; t < steps; ++t) {
+      // Z_t (B, 4H) += h_{t-1} (B, H) · W_hh^T; rows of Z_t T 4H apart, of h_{t-1} T H apart
+      const T* h_prev = t > 0 ? f.y + (t - 1) * H : f.h0;
+      const int64_t ldh = t > 0 ? steps * H : H;
+      if (h_prev) {
+        Gemm<T> g = step;
+        g.m = b1 - b0;
+        g.a = h_prev + b0 * ldh, g.lda = ldh;
+        g.c = f.gates + (b0 * steps + t) * G, g.ldc = steps * G;
+        part.product(g);
+      }
+      // c_{t-1}: row b at c_prev + b ldp
+      const T* c_prev = t > 0 ? f.c + (t - 1) * H : f.c0 ? f.c0 : zeros.data();
+      const int64_t ldp = t > 0 ? steps * H : f.c0 ? H : 0;
+      const auto cells = [&](int64_t r0, int64_t r1) { cell_forward(f, t, c_prev, ldp, r0, r1); };
+      if (part.pooled()) for_rows(B, H, cells);
+      else cells(b0, b1);
+    }
+  });
 }
 
 template <class T>
@@ -185,17 +201,31 @@ void lstm_backward(const LstmBackward<T>& d) {
   const std::vector<T> zeros(d.c0 ? 0 : std::size_t(H), T(0));
   std::vector<double> sum(d.dbias_ih || d.dbias_hh ? std::size_t(G) : 0, 0.0);
 
-  for (int64_t t = steps - 1; t >= 0; --t) {
-    const T* c_prev = t > 0 ? d.c + (t - 1) * H : d.c0 ? d.c0 : zeros.data();
-    const int64_t ldp = t > 0 ? steps * H : d.c0 ? H : 0;
-    for_rows(B, H, [&](int64_t b0, int64_t b1) {
-      cell_backward(d, t, c_prev, ldp, dh.data(), dc.data(), b0, b1);
-    });
-    // dh_t (B, H) = dZ_t (B, 4H) · W_hh (4H, H), for step t - 1
-    if (t > 0)
-      gemm<T>(Gemm<T>{B, H, G, d.dgates + t * G, steps * G, false, d.weight_hh, H, false,
-                      dh.data(), H, false, nullptr, Activation::none});
-  }
+  // Backwards through time, by parts of the batch (batch_parts.h)
+  Gemm<T> step{B, H, G, nullptr, G, false, d.weight_hh, H, false, nullptr, H, false, nullptr,
+               Activation::none};
+  const PackedWeights<T> w_hh(step);  // W_hh (4H, H)
+  step.packed_b = w_hh.data;
+  for_batch_parts<T>(B, step, [&](const Part<T>& part) {
+    const int64_t b0 = part.b0, b1 = part.b1;
+    for (int64_t t = steps - 1; t >= 0; --t) {
+      const T* c_prev = t > 0 ? d.c + (t - 1) * H : d.c0 ? d.c0 : zeros.data();
+      const int64_t ldp = t > 0 ? steps * H : d.c0 ? H : 0;
+      const auto cells = [&](int64_t r0, int64_t r1) {
+        cell_backward(d, t, c_prev, ldp, dh.data(), dc.data(), r0, r1);
+      };
+      if (part.pooled()) for_rows(B, H, cells);
+      else cells(b0, b1);
+      // dh_t (B, H) = dZ_t (B, 4H) · W_hh (4H, H), for step t - 1
+      if (t > 0) {
+        Gemm<T> g = step;
+        g.m = b1 - b0;
+        g.a = d.dgates + (b0 * steps + t) * G, g.lda = steps * G;
+        g.c = dh.data() + b0 * H;
+        part.product(g);
+      }
+    }
+  });
 
   // dX (B T, F) = dZ (B T, 4H) · W_ih (4H, F)
   const Gemm<T> dx{B * steps, F, G, d.dgates, G, false, d.weight_ih, F, false, d.dx, F, false,

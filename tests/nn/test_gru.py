@@ -27,6 +27,7 @@ CASES = [
     (1, 33, 7, 5, 2),
     (17, 1, 7, 64, 2),
     (3, 5, 45, 5, 2),
+    (20, 5, 7, 128, 1),  # the step products' packed weights: two depth blocks backwards
 ]
 
 
@@ -326,13 +327,14 @@ def test_gru_kernel_dh0_finite_differences():
 # --- threads and SIMD targets ---------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_gru_bitwise_across_thread_counts(simd_target, num_threads, dtype):
-    """B 64, H 96: each step's product (1.8M multiply-adds) is split on 2 threads, and so are
-    the all-steps products."""
+@pytest.mark.parametrize("batch,initial", [(64, True), (17, False), (9, True)])
+def test_gru_bitwise_across_thread_counts(simd_target, num_threads, dtype, batch, initial):
+    """H 96 on 2 threads: the time loop runs by parts of the batch (64: 32 + 32 rows, 17: 8 + 9),
+    or (9 rows: too few to cut) on one thread; the all-steps products are split."""
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((64, 9, 45)).astype(dtype)
-    dy = rng.standard_normal((64, 9, 96)).astype(dtype)
-    h0 = rng.standard_normal((2, 64, 96)).astype(dtype)
+    x = rng.standard_normal((batch, 9, 45)).astype(dtype)
+    dy = rng.standard_normal((batch, 9, 96)).astype(dtype)
+    h0 = rng.standard_normal((2, batch, 96)).astype(dtype) if initial else None
     results = []
     for n in (1, 2):
         gru = nn.GRU(45, 96, 2, seed=0, dtype=dtype)

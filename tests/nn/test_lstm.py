@@ -27,6 +27,7 @@ CASES = [
     (1, 33, 7, 5, 2),
     (17, 1, 7, 64, 2),
     (3, 5, 45, 5, 2),
+    (20, 5, 7, 128, 1),  # the step products' packed weights: two depth blocks backwards
 ]
 
 
@@ -241,16 +242,21 @@ def test_lstm_finite_differences(bias, initial):
 # --- threads and SIMD targets ---------------------------------------------------------------
 
 @pytest.mark.parametrize("dtype", DTYPES)
-def test_lstm_bitwise_across_thread_counts(simd_target, num_threads, dtype):
-    """B 64, H 64: each step's product (2^20 multiply-adds) is split on 2 threads."""
+@pytest.mark.parametrize("batch,initial", [(64, False), (17, True), (9, False)])
+def test_lstm_bitwise_across_thread_counts(simd_target, num_threads, dtype, batch, initial):
+    """On 2 threads the time loop runs by parts of the batch (64: 32 + 32 rows, 17: 8 + 9, with
+    initial states), or (9 rows: too few to cut) on one thread; the all-steps products are
+    split."""
     rng = np.random.default_rng(3)
-    x = rng.standard_normal((64, 9, 45)).astype(dtype)
-    dy = rng.standard_normal((64, 9, 64)).astype(dtype)
+    x = rng.standard_normal((batch, 9, 45)).astype(dtype)
+    dy = rng.standard_normal((batch, 9, 64)).astype(dtype)
+    state = (tuple(rng.standard_normal((2, batch, 64)).astype(dtype) for _ in range(2))
+             if initial else None)
     results = []
     for n in (1, 2):
         lstm = nn.LSTM(45, 64, 2, seed=0, dtype=dtype)
         with num_threads(n):
-            y = lstm.forward(x).copy()
+            y = lstm.forward(x, initial_state=state).copy()
             dx = lstm.backward(dy, write=True).copy()
         results.append([y, dx] + [p.grad for p in lstm.parameters()])
     for a, b in zip(*results):

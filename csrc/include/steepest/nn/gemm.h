@@ -49,6 +49,10 @@ struct Gemm {
   const Shifted<T>* shifted_a = nullptr;
   // If not null, op(B) (K, N) is this Shifted matrix (b, ldb and trans_b are ignored).
   const Shifted<T>* shifted_b = nullptr;
+  // If not null, op(B) packed by gemm_pack_b (nn/gemm_calls.h) of a product of the same k and
+  // n (n at most gemm_packed_max_n): a recurrent layer's step products reuse their packed
+  // weights every step. b, ldb and trans_b must still describe op(B) (the thin paths read it).
+  const T* packed_b = nullptr;
 };
 
 // Runs on up to get_num_threads() threads; the result is bitwise the same for any thread count
