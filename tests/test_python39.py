@@ -9,7 +9,11 @@ from pathlib import Path
 
 import pytest
 
-PACKAGE = Path(__file__).resolve().parents[1] / "python" / "steepest"
+import steepest
+
+# The package the tests import: the source tree's, or an installed wheel's (tools/build_wheels.py
+# runs the suite against the wheel, from a copy of tests/ alone).
+PACKAGE = Path(steepest.__file__).resolve().parent
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
