@@ -1,5 +1,6 @@
 // The time loop of a recurrent layer (lstm.cc, gru.cc) cut by rows of the batch. Included inside
-// namespace steepest::<target>, after gemm_calls.h and runtime/pool.h.
+// namespace steepest::<target>, after gemm_calls.h and runtime/pool.h; the including file
+// includes <cstdint> and <memory> first.
 //
 // Row b of step t reads only row b of step t - 1 (h_{t-1}, c_{t-1}; backwards dh_t, dc_t), so
 // rows [b0, b1) can run the whole loop on one thread: one wait for the sequence instead of one or
@@ -11,10 +12,6 @@
 // With one part (one thread, or too few rows to cut) the loop runs once over all rows and its
 // products go through gemm(), which splits a large one (big H) over the pool.
 #pragma once
-
-#include <cstdint>
-#include <cstdlib>
-#include <memory>
 
 // Rows a part takes at least: fewer leave the GEMM tiles (6 or 12 rows) mostly padding.
 constexpr int64_t kPartMinRows = 8;

@@ -62,6 +62,9 @@ void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T
                int64_t ldc, bool load_c, const T* bias, bool relu, const T* mask) {
   constexpr int R = kTileRows, NR = kTileCols<T>;
   if (rows == R && cols == NR) return tile(kc, a, b, c, ldc, load_c, bias, relu, mask);
+  // One vector of columns (an attention head's 16 features on avx512): half a tile, in place
+  if (rows == R && cols == kVecLanes<T>)
+    return tile<T, 1>(kc, a, b, c, ldc, load_c, bias, relu, mask);
   alignas(64) T local[R * NR] = {};
   alignas(64) T local_bias[NR] = {};
   alignas(64) T local_mask[R * NR] = {};
@@ -360,6 +363,7 @@ int64_t gemm_pack_b_space(const Gemm<T>& g) {
 template <class T>
 void gemm_pack_b(const Gemm<T>& g, T* out) {
   if (g.n > kMaxCols) std::abort();  // a caller's bug: gemm_calls.h says n <= gemm_packed_max_n
+  if (g.k == 0 || g.n == 0) return;
   const int64_t kc_max = depth_block(g.k), width = round_up(g.n, kTileCols<T>);
   for (int64_t pc = 0; pc < g.k; pc += kc_max)
     pack_b(g, pc, lesser(kc_max, g.k - pc), 0, g.n, out + pc * width);

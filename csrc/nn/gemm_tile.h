@@ -127,14 +127,15 @@ inline Vec<double> relu_vec(Vec<double> v) {
 // (relu_vec keeps a NaN; a NaN mask element keeps c, as torch's relu backward does at a NaN:
 // NaN <= 0 is false; activations.h.)
 // a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
-// contiguous; bias: (kTileCols) or null. Each element of c is one chain of fused multiply-adds
+// contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the panel's first NV
+// vectors of columns (c, bias and mask then NV * kVecLanes columns wide). Each element of c is one chain of fused multiply-adds
 // over k in ascending order, starting from c or 0: a tile that stores c and is called again
 // with load_c on the next k block continues the same chain, bitwise.
-template <class T>
+template <class T, int NV = kTileVecs>
 void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc,
           bool load_c, const T* __restrict bias, bool relu, const T* __restrict mask) {
   using V = Vec<T>;
-  constexpr int R = kTileRows, NV = kTileVecs, L = kVecLanes<T>, NR = kTileCols<T>;
+  constexpr int R = kTileRows, L = kVecLanes<T>, NR = kTileCols<T>;
   V acc[R][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)

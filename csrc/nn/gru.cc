@@ -4,6 +4,7 @@
 // the rows the GEMM just wrote. With one part (too few rows) a step's GEMM is threaded by the
 // gemm when it is big enough.
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <vector>
 

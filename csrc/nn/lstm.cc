@@ -9,6 +9,7 @@
 // cut by rows of the batch from kCellChunk elements per chunk on. Rows are independent: every
 // result is bitwise the same for any thread count (and gemm guarantees it for the products).
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <vector>

@@ -13,7 +13,8 @@ from steepest import _core
 SHAPES = [(1, 1, 1), (3, 17, 5), (17, 65, 3), (65, 3, 17), (64, 256, 256), (33, 129, 70),
           (13, 31, 257), (150, 37, 600), (145, 70, 9),
           (256, 1, 45), (300, 1, 600), (37, 1, 1), (1, 45, 256), (1, 70, 600), (1, 1, 300),
-          (1, 129, 3)]
+          (1, 129, 3),
+          (24, 16, 300), (36, 8, 33), (13, 4, 17), (25, 2, 5)]  # one vector of columns
 CASES = list(itertools.product([False, True], repeat=2))
 
 
@@ -46,7 +47,8 @@ def test_matches_numpy(simd_target, dtype, trans_a, trans_b, m, n, k):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("trans_a,trans_b", CASES)
-@pytest.mark.parametrize("m,n,k", [(7, 5, 9), (65, 70, 300), (6, 16, 1)])
+@pytest.mark.parametrize("m,n,k", [(7, 5, 9), (65, 70, 300), (6, 16, 1), (48, 16, 40),
+                                   (24, 8, 7)])
 @pytest.mark.parametrize("accumulate", [False, True])
 def test_accumulate_bias_relu(simd_target, dtype, trans_a, trans_b, m, n, k, accumulate):
     rng = np.random.default_rng(m + n + k)
@@ -115,6 +117,28 @@ def test_thin_bitwise_as_tiles(simd_target, dtype, trans_a, trans_b, m, n, k, ac
     c = np.ascontiguousarray(c0[i:i + 1])
     _core.gemm(row, b, c, trans_a, trans_b, accumulate=accumulate, bias=bias, activation="relu")
     np.testing.assert_array_equal(c, wide[i:i + 1])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("trans_a,trans_b", CASES)
+@pytest.mark.parametrize("n", [2, 4, 8, 16])
+def test_one_vector_tiles_bitwise_as_wide(simd_target, dtype, trans_a, trans_b, n):
+    """A product exactly one SIMD vector of columns wide (2 to 16, whichever is the target's)
+    runs half-width tiles in place: the same chains as the first n columns of a wide product."""
+    m, k, wide_n = 50, 70, n + 37
+    rng = np.random.default_rng(n)
+    a, b = operands(rng, m, wide_n, k, trans_a, trans_b, dtype)
+    bias, c0 = rng.standard_normal(wide_n).astype(dtype), rng.standard_normal((m, wide_n))
+    c0 = c0.astype(dtype)
+    for accumulate in (False, True):
+        wide = c0.copy()
+        _core.gemm(a, b, wide, trans_a, trans_b, accumulate=accumulate, bias=bias,
+                   activation="relu")
+        narrow_b = np.ascontiguousarray(b[:n] if trans_b else b[:, :n])
+        c = np.ascontiguousarray(c0[:, :n])
+        _core.gemm(a, narrow_b, c, trans_a, trans_b, accumulate=accumulate, bias=bias[:n],
+                   activation="relu")
+        np.testing.assert_array_equal(c, wide[:, :n])
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -75,7 +75,8 @@ def test_dense_matches_reference(simd_target, dtype, batch, inp, out):
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("batch,inp,out", [(1, 3, 17), (17, 65, 3), (65, 300, 17), (3, 17, 65)])
+@pytest.mark.parametrize("batch,inp,out", [(1, 3, 17), (17, 65, 3), (65, 300, 17), (3, 17, 65),
+                                            (24, 16, 5), (36, 8, 5)])
 def test_dense_backward_written_and_relu_fused(simd_target, dtype, batch, inp, out):
     """accumulate=False is bitwise zeroing then accumulating; relu_output is bitwise the ReLU's
     own backward after the product (300: more than one block of the inner dimension)."""
