@@ -1,7 +1,7 @@
 """Two builds of steepest timed side by side: the optimizer step of every rule, A and B alternated.
 
     python benchmarks/ab_builds.py --a /tmp/before/python --b python --out benchmarks/results
-    python benchmarks/ab_builds.py --a A --b B --rules "" --nn gemm:64x256x64,mlp,lstm,gru,linear
+    python benchmarks/ab_builds.py --a A --b B --rules "" --nn gemm:64x256x64,mlp,lstm,transformer
 
 ``--nn`` adds steps of steepest.nn (GEMM products and training steps: the worker's workload())
 to the rules.
@@ -45,9 +45,9 @@ def workload(name):  # a step of steepest.nn by name (--nn), float32
         a, b = rng.standard_normal((m, k), np.float32), rng.standard_normal((n, k), np.float32)
         c = np.empty((m, n), np.float32)
         return lambda: steepest._core.gemm(a, b, c, False, True)
-    if name in ("lstm", "gru"):
-        from steepest.bench import nn_gru, nn_lstm, seq_models
-        spec = nn_lstm.LstmSpec(64) if name == "lstm" else nn_gru
+    if name in ("lstm", "gru", "transformer"):
+        from steepest.bench import nn_gru, nn_lstm, nn_transformer, seq_models
+        spec = {"lstm": nn_lstm.LstmSpec(64), "gru": nn_gru, "transformer": nn_transformer}[name]
         X, y = spec.data()
         return seq_models.steepest_step(spec, X, y)
     if name == "mlp":  # the digits MLP: 64-256-256-10, batch 64, cross-entropy, Adam
@@ -119,7 +119,8 @@ def main():
     ap.add_argument("--b", required=True, help="python dir of build B (after)")
     ap.add_argument("--rules", default=",".join(RULES), help='comma-separated; "" for none')
     ap.add_argument("--nn", default="", help="comma-separated nn workloads: gemm:MxNxK, mlp, "
-                    "lstm, gru, linear (an epoch of LinearRegressor, 200K x 45)")
+                    "lstm, gru, transformer (bench/nn_*.py's training steps), linear (an epoch of "
+                    "LinearRegressor, 200K x 45)")
     ap.add_argument("--sizes", default="16K,256K,4M")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--tensors", default="1,256")
