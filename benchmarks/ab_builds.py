@@ -45,9 +45,10 @@ def workload(name):  # a step of steepest.nn by name (--nn), float32
         a, b = rng.standard_normal((m, k), np.float32), rng.standard_normal((n, k), np.float32)
         c = np.empty((m, n), np.float32)
         return lambda: steepest._core.gemm(a, b, c, False, True)
-    if name in ("lstm", "gru", "transformer"):
+    if name in ("lstm", "lstm128", "gru", "transformer"):
         from steepest.bench import nn_gru, nn_lstm, nn_transformer, seq_models
-        spec = {"lstm": nn_lstm.LstmSpec(64), "gru": nn_gru, "transformer": nn_transformer}[name]
+        spec = {"lstm": nn_lstm.LstmSpec(64), "lstm128": nn_lstm.LstmSpec(128), "gru": nn_gru,
+                "transformer": nn_transformer}[name]
         X, y = spec.data()
         return seq_models.steepest_step(spec, X, y)
     if name == "mlp":  # the digits MLP: 64-256-256-10, batch 64, cross-entropy, Adam
@@ -119,7 +120,7 @@ def main():
     ap.add_argument("--b", required=True, help="python dir of build B (after)")
     ap.add_argument("--rules", default=",".join(RULES), help='comma-separated; "" for none')
     ap.add_argument("--nn", default="", help="comma-separated nn workloads: gemm:MxNxK, mlp, "
-                    "lstm, gru, transformer (bench/nn_*.py's training steps), linear (an epoch of "
+                    "lstm, lstm128, gru, transformer (bench/nn_*.py's training steps), linear (an epoch of "
                     "LinearRegressor, 200K x 45)")
     ap.add_argument("--sizes", default="16K,256K,4M")
     ap.add_argument("--threads", default="1,2")

@@ -9,12 +9,16 @@
 // space; every element is the same chain of multiply-adds whichever rows a product holds
 // (gemm.cc), so results are bitwise the same for any thread count.
 //
-// With one part (one thread, or too few rows to cut) the loop runs once over all rows and its
-// products go through gemm(), which splits a large one (big H) over the pool.
+// With one part (one thread, too few rows to cut, or large weights) the loop runs once over all
+// rows and its products go through gemm(), which splits a large one (big H) over the pool.
 #pragma once
 
 // Rows a part takes at least: fewer leave the GEMM tiles (6 or 12 rows) mostly padding.
 constexpr int64_t kPartMinRows = 8;
+// Every part reads all of a step's weights (op(B): k x n) each step; beyond this many bytes the
+// parts lose to splitting each step's product by columns (each thread reads half the weights),
+// as measured with fp32 LSTMs on 2 threads: H = 64 (64 KiB) gains, H = 128 (256 KiB) loses.
+constexpr int64_t kPartMaxWeightBytes = int64_t(128) << 10;
 
 // n elements of T, 64-byte aligned, in buffer.
 template <class T>
@@ -61,6 +65,7 @@ void for_batch_parts(int64_t batch, const Gemm<T>& step, const Loop& loop) {
   int64_t parts = batch / kPartMinRows;
   const int64_t threads = get_num_threads();
   parts = parts < threads ? parts : threads;
+  if (step.k * step.n * int64_t(sizeof(T)) > kPartMaxWeightBytes) parts = 1;
   if (parts <= 1) return loop(Part<T>{0, batch, nullptr});
   constexpr int64_t line = 64 / int64_t(sizeof(T));
   const int64_t slot = (gemm_serial_space(step) + line - 1) / line * line;
