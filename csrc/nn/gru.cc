@@ -1,8 +1,8 @@
 // The GRU layer on the gemm of the same SIMD target: equations, shapes and the GEMMs in
 // steepest/nn/gru.h. One call runs the whole sequence: the time loop is here, by parts of the
 // batch, one per thread (batch_parts.h), each step one small GEMM and one element-wise pass over
-// the rows the GEMM just wrote. With one part (too few rows) a step's GEMM is threaded by the
-// gemm when it is big enough.
+// the rows the GEMM just wrote. With one part (too few rows or large weights) a step's GEMM is
+// threaded by the gemm when it is big enough.
 #include <cstddef>
 #include <cstdint>
 #include <memory>
