@@ -36,19 +36,37 @@ void run(int64_t chunks, int64_t elements, const F& f) {
              ChunkTask{[](const void* p, int64_t c) { (*static_cast<const F*>(p))(c); }, &f});
 }
 
-// mean and rstd of row x (cols): two passes, summed in double in order.
+// Row sums in double in kLanes lanes (element j into lane j % kLanes, the lanes then added in
+// order): the lanes vectorize where one running sum would be a chain of dependent adds.
+constexpr int kLanes = 8;
+
+inline double lanes_total(const double* lane) {
+  double s = lane[0];
+  for (int l = 1; l < kLanes; ++l) s += lane[l];
+  return s;
+}
+
+// mean and rstd of row x (cols): two passes, each summed in lanes.
 template <class T>
 inline void moments(const T* __restrict x, int64_t cols, double eps, T& mean, T& rstd) {
-  double s = 0;
-  for (int64_t j = 0; j < cols; ++j) s += double(x[j]);
-  const double m = s / double(cols);
-  double v = 0;
-  for (int64_t j = 0; j < cols; ++j) {
-    const double d = double(x[j]) - m;
-    v += d * d;
+  double s[kLanes] = {};
+  int64_t j = 0;
+  for (; j + kLanes <= cols; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) s[l] += double(x[j + l]);
+  for (int l = 0; j + l < cols; ++l) s[l] += double(x[j + l]);
+  const double m = lanes_total(s) / double(cols);
+  double v[kLanes] = {};
+  for (j = 0; j + kLanes <= cols; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) {
+      const double d = double(x[j + l]) - m;
+      v[l] += d * d;
+    }
+  for (int l = 0; j + l < cols; ++l) {
+    const double d = double(x[j + l]) - m;
+    v[l] += d * d;
   }
   mean = T(m);
-  rstd = T(1.0 / std::sqrt(v / double(cols) + eps));
+  rstd = T(1.0 / std::sqrt(lanes_total(v) / double(cols) + eps));
 }
 
 template <class T>
@@ -75,7 +93,7 @@ void forward_rows(const LayerNormForward<T>& d, int64_t begin, int64_t end) {
   }
 }
 
-template <class T>
+template <class T, bool kWeight>
 void input_grad_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end) {
   const int64_t cols = d.cols;
   const T* __restrict w = d.weight;
@@ -84,18 +102,20 @@ void input_grad_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end) 
     const T* __restrict dy = d.dy + r * cols;
     T* __restrict dx = d.dx + r * cols;
     const T mean = d.mean[r], rstd = d.rstd[r];
-    double sg = 0, sgx = 0;  // sum(g), sum(g · xhat)
-    for (int64_t j = 0; j < cols; ++j) {
-      const T g = w ? dy[j] * w[j] : dy[j];
-      sg += double(g);
-      sgx += double(g * ((x[j] - mean) * rstd));
-    }
-    const T mg = T(sg / double(cols)), mgx = T(sgx / double(cols));
-    if (w) {
-      for (int64_t j = 0; j < cols; ++j)
-        dx[j] = rstd * (dy[j] * w[j] - mg - (x[j] - mean) * rstd * mgx);
-    } else {
-      for (int64_t j = 0; j < cols; ++j) dx[j] = rstd * (dy[j] - mg - (x[j] - mean) * rstd * mgx);
+    double sg[kLanes] = {}, sgx[kLanes] = {};  // sum(g), sum(g · xhat), in lanes
+    const auto add = [&](int64_t j, int l) {
+      const T g = kWeight ? dy[j] * w[j] : dy[j];
+      sg[l] += double(g);
+      sgx[l] += double(g * ((x[j] - mean) * rstd));
+    };
+    int64_t j = 0;
+    for (; j + kLanes <= cols; j += kLanes)
+      for (int l = 0; l < kLanes; ++l) add(j + l, l);
+    for (int l = 0; j + l < cols; ++l) add(j + l, l);
+    const T mg = T(lanes_total(sg) / double(cols)), mgx = T(lanes_total(sgx) / double(cols));
+    for (j = 0; j < cols; ++j) {
+      const T g = kWeight ? dy[j] * w[j] : dy[j];
+      dx[j] = rstd * (g - mg - (x[j] - mean) * rstd * mgx);
     }
   }
 }
@@ -146,7 +166,9 @@ void layernorm_backward(const LayerNormBackward<T>& d) {
       param_grad_columns(d, begin, begin + kColumnBlock < d.cols ? begin + kColumnBlock : d.cols);
     } else {
       const int64_t begin = (c - blocks) * per;
-      input_grad_rows(d, begin, begin + per < d.rows ? begin + per : d.rows);
+      const int64_t stop = begin + per < d.rows ? begin + per : d.rows;
+      if (d.weight) input_grad_rows<T, true>(d, begin, stop);
+      else input_grad_rows<T, false>(d, begin, stop);
     }
   });
 }
