@@ -128,9 +128,10 @@ inline Vec<double> relu_vec(Vec<double> v) {
 // NaN <= 0 is false; activations.h.)
 // a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
 // contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the panel's first NV
-// vectors of columns (c, bias and mask then NV * kVecLanes columns wide). Each element of c is one chain of fused multiply-adds
-// over k in ascending order, starting from c or 0: a tile that stores c and is called again
-// with load_c on the next k block continues the same chain, bitwise.
+// vectors of columns (c, bias and mask then NV * kVecLanes columns wide). Each element of c is
+// one chain of fused multiply-adds over k in ascending order, starting from c or 0: a tile that
+// stores c and is called again with load_c on the next k block continues the same chain,
+// bitwise.
 template <class T, int NV = kTileVecs>
 void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc,
           bool load_c, const T* __restrict bias, bool relu, const T* __restrict mask) {

@@ -4,10 +4,11 @@
 // Threads: the all-T products (the input projection, dW_ih, dW_hh, dX: B T x 4H x F and the
 // like) are large and split over the pool by gemm(). The time loop runs by parts of the batch,
 // one per thread, each part its whole sequence (batch_parts.h). With one part (too few rows or
-// large weights), a step's recurrent product goes through gemm(), which splits it from 2 x kChunkFlops = 2^20
-// multiply-adds on, and its element-wise cell pass (B H elements, each a few exponentials) is
-// cut by rows of the batch from kCellChunk elements per chunk on. Rows are independent: every
-// result is bitwise the same for any thread count (and gemm guarantees it for the products).
+// large weights), a step's recurrent product goes through gemm(), which splits it from
+// 2 x kChunkFlops = 2^20 multiply-adds on, and its element-wise cell pass (B H elements, each a
+// few exponentials) is cut by rows of the batch from kCellChunk elements per chunk on. Rows are
+// independent: every result is bitwise the same for any thread count (and gemm guarantees it
+// for the products).
 #include <cstddef>
 #include <cstdint>
 #include <initializer_list>
