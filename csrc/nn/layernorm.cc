@@ -11,6 +11,8 @@ int get_num_threads();  // runtime/parallel.h (not included: its inline code is 
 
 namespace STEEPEST_TARGET {
 
+#include "steepest/kernel_math.h"
+
 namespace {
 
 // A chunk holds about this many elements (whole rows; a block of columns for the parameter
@@ -36,17 +38,8 @@ void run(int64_t chunks, int64_t elements, const F& f) {
              ChunkTask{[](const void* p, int64_t c) { (*static_cast<const F*>(p))(c); }, &f});
 }
 
-// Row sums in double in kLanes lanes (element j into lane j % kLanes, the lanes then added in
-// order): the lanes vectorize where one running sum would be a chain of dependent adds.
-constexpr int kLanes = 8;
-
-inline double lanes_total(const double* lane) {
-  double s = lane[0];
-  for (int l = 1; l < kLanes; ++l) s += lane[l];
-  return s;
-}
-
-// mean and rstd of row x (cols): two passes, each summed in lanes.
+// mean and rstd of row x (cols): two passes, each summed in double in kLanes lanes
+// (kernel_math.h), which vectorize where one running sum is a chain of dependent adds.
 template <class T>
 inline void moments(const T* __restrict x, int64_t cols, double eps, T& mean, T& rstd) {
   double s[kLanes] = {};
@@ -93,7 +86,7 @@ void forward_rows(const LayerNormForward<T>& d, int64_t begin, int64_t end) {
   }
 }
 
-template <class T, bool kWeight>
+template <class T>
 void input_grad_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end) {
   const int64_t cols = d.cols;
   const T* __restrict w = d.weight;
@@ -102,20 +95,18 @@ void input_grad_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end) 
     const T* __restrict dy = d.dy + r * cols;
     T* __restrict dx = d.dx + r * cols;
     const T mean = d.mean[r], rstd = d.rstd[r];
-    double sg[kLanes] = {}, sgx[kLanes] = {};  // sum(g), sum(g · xhat), in lanes
-    const auto add = [&](int64_t j, int l) {
-      const T g = kWeight ? dy[j] * w[j] : dy[j];
-      sg[l] += double(g);
-      sgx[l] += double(g * ((x[j] - mean) * rstd));
-    };
-    int64_t j = 0;
-    for (; j + kLanes <= cols; j += kLanes)
-      for (int l = 0; l < kLanes; ++l) add(j + l, l);
-    for (int l = 0; j + l < cols; ++l) add(j + l, l);
-    const T mg = T(lanes_total(sg) / double(cols)), mgx = T(lanes_total(sgx) / double(cols));
-    for (j = 0; j < cols; ++j) {
-      const T g = kWeight ? dy[j] * w[j] : dy[j];
-      dx[j] = rstd * (g - mg - (x[j] - mean) * rstd * mgx);
+    double sg = 0, sgx = 0;  // sum(g), sum(g · xhat)
+    for (int64_t j = 0; j < cols; ++j) {
+      const T g = w ? dy[j] * w[j] : dy[j];
+      sg += double(g);
+      sgx += double(g * ((x[j] - mean) * rstd));
+    }
+    const T mg = T(sg / double(cols)), mgx = T(sgx / double(cols));
+    if (w) {
+      for (int64_t j = 0; j < cols; ++j)
+        dx[j] = rstd * (dy[j] * w[j] - mg - (x[j] - mean) * rstd * mgx);
+    } else {
+      for (int64_t j = 0; j < cols; ++j) dx[j] = rstd * (dy[j] - mg - (x[j] - mean) * rstd * mgx);
     }
   }
 }
@@ -166,9 +157,7 @@ void layernorm_backward(const LayerNormBackward<T>& d) {
       param_grad_columns(d, begin, begin + kColumnBlock < d.cols ? begin + kColumnBlock : d.cols);
     } else {
       const int64_t begin = (c - blocks) * per;
-      const int64_t stop = begin + per < d.rows ? begin + per : d.rows;
-      if (d.weight) input_grad_rows<T, true>(d, begin, stop);
-      else input_grad_rows<T, false>(d, begin, stop);
+      input_grad_rows(d, begin, begin + per < d.rows ? begin + per : d.rows);
     }
   });
 }

@@ -1,12 +1,11 @@
 // Layer normalization over the last dimension (torch.nn.LayerNorm with a 1-d normalized_shape):
 // x (rows, C), each row normalized on its own.
 //   forward   mean = sum_j x_j / C,  var = sum_j (x_j - mean)² / C  (both summed in double, in
-//             8 lanes of j % 8 added in order),  rstd = 1 / sqrt(var + eps)
+//             the lanes of kernel_math.h),  rstd = 1 / sqrt(var + eps)
 //             xhat_j = (x_j - mean) · rstd,  y_j = xhat_j · weight_j + bias_j  (affine if given)
 //             mean and rstd (rows) saved for backward (skipped when null: inference)
 //   backward  g_j = dy_j · weight_j (dy_j without weight)
 //             dx_j = rstd · (g_j - sum(g) / C - xhat_j · sum(g · xhat) / C)    (rows, C), written
-//             (the two sums in double, in lanes as the forward's)
 //             dweight_j (+)= sum over rows of dy_j · xhat_j,  dbias_j (+)= sum over rows of dy_j
 //             (summed in double, rows in order; written instead of accumulated when accumulate
 //             is false, bitwise as if accumulated into +0)
