@@ -11,6 +11,7 @@
 #include "steepest/nn/gemm.h"
 #include "steepest/targets.h"
 #include "../runtime/pool.h"
+#include "aligned.h"
 
 namespace steepest {
 
@@ -65,9 +66,7 @@ struct Plan {
     chunks = threads == 1 || flops < double(kParallelFlops)
                  ? 1
                  : std::min({pairs, threads * kChunksPerThread, kMaxChunks});
-    buffer.reset(new T[std::size_t(chunks * slot + line)]);
-    const auto at = reinterpret_cast<std::uintptr_t>(buffer.get());
-    space = buffer.get() + (std::uintptr_t(64) - at % 64) % 64 / sizeof(T);
+    space = aligned_elements(buffer, chunks * slot);
   }
 
   // f(pair, space) for every problem, on up to get_num_threads() threads. f must not throw.

@@ -1,6 +1,6 @@
 // The time loop of a recurrent layer (lstm.cc, gru.cc) cut by rows of the batch. Included inside
-// namespace steepest::<target>, after gemm_calls.h and runtime/pool.h; the including file
-// includes <cstdint> and <memory> first.
+// namespace steepest::<target>, after gemm_calls.h, runtime/pool.h and aligned.h; the including
+// file includes <cstdint> and <memory> first.
 //
 // Row b of step t reads only row b of step t - 1 (h_{t-1}, c_{t-1}; backwards dh_t, dc_t), so
 // rows [b0, b1) can run the whole loop on one thread: one wait for the sequence instead of one or
@@ -19,15 +19,6 @@ constexpr int64_t kPartMinRows = 8;
 // parts lose to splitting each step's product by columns (each thread reads half the weights),
 // as measured with fp32 LSTMs on 2 threads: H = 64 (64 KiB) gains, H = 128 (256 KiB) loses.
 constexpr int64_t kPartMaxWeightBytes = int64_t(128) << 10;
-
-// n elements of T, 64-byte aligned, in buffer.
-template <class T>
-T* aligned_elements(std::unique_ptr<T[]>& buffer, int64_t n) {
-  constexpr int64_t line = 64 / int64_t(sizeof(T));
-  buffer.reset(new T[std::size_t(n + line)]);
-  const auto at = reinterpret_cast<std::uintptr_t>(buffer.get());
-  return buffer.get() + (std::uintptr_t(64) - at % 64) % 64 / sizeof(T);
-}
 
 // The weights of a loop's step products, op(B) of `g`, packed once for all steps and parts
 // (gemm_pack_b): set packed_b = data. data is null (each product packs) where n is too wide.

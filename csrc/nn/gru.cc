@@ -12,6 +12,7 @@
 #include "steepest/nn/gru.h"
 #include "steepest/targets.h"
 #include "../runtime/pool.h"
+#include "aligned.h"
 
 namespace steepest {
 

@@ -19,6 +19,7 @@
 #include "steepest/nn/lstm.h"
 #include "steepest/targets.h"
 #include "../runtime/pool.h"
+#include "aligned.h"
 
 namespace steepest {
 

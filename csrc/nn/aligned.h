@@ -1,0 +1,20 @@
+// Scratch of n elements, 64-byte aligned: the packing spaces the GEMM entries take
+// (gemm_calls.h), for the kernels that allocate their own (attention.cc, batch_parts.h).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace steepest {
+
+// n elements of T, 64-byte aligned, held by buffer.
+template <class T>
+T* aligned_elements(std::unique_ptr<T[]>& buffer, int64_t n) {
+  constexpr int64_t line = 64 / int64_t(sizeof(T));
+  buffer.reset(new T[std::size_t(n + line)]);
+  const auto at = reinterpret_cast<std::uintptr_t>(buffer.get());
+  return buffer.get() + (std::uintptr_t(64) - at % 64) % 64 / sizeof(T);
+}
+
+}  // namespace steepest
