@@ -1,14 +1,20 @@
 // Scaled dot-product self-attention per (batch, head): equations and layouts in
-// steepest/nn/attention.h. Every product is a GEMM of this target run on one thread inside a
-// pool chunk (gemm_serial); a chunk is a run of (b, h) problems, each independent of the others.
+// steepest/nn/attention.h. A pool chunk is a run of (b, h) problems, each independent of the
+// others. A problem's products are register blocks (block() below) straight over its Q, K, V
+// rows, with K and V transposed into the chunk's scratch where a product runs along them: at
+// our users' sizes (T up to a few hundred, d = E / H of 8 to 64) a general GEMM spent more
+// time packing and on edge tiles than multiplying.
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>  // vec.h
+#endif
+
 #include "steepest/nn/attention.h"
 #include "steepest/nn/dropout.h"
-#include "steepest/nn/gemm.h"
 #include "steepest/targets.h"
 #include "../runtime/pool.h"
 #include "aligned.h"
@@ -19,12 +25,12 @@ int get_num_threads();  // runtime/parallel.h (not included: its inline code is 
 
 namespace STEEPEST_TARGET {
 
-#include "gemm_calls.h"
 template <class T>
 void dropout(const Dropout<T>&, int64_t, int64_t);  // dropout.cc
 
 #include "steepest/kernel_math.h"
 #include "steepest/nn/approx.h"
+#include "vec.h"
 
 namespace {
 
@@ -32,37 +38,124 @@ constexpr int kRowLanes = 8;  // the max and the sums of a softmax row run in la
 // Below this many multiply-adds (all heads' products) one thread does everything.
 constexpr int64_t kParallelFlops = int64_t(1) << 18;
 constexpr int64_t kChunksPerThread = 4;  // runs of (b, h) per thread, for balance
+// Rows of a register block: kBlockRows accumulators of one vector each, enough independent
+// chains to cover the fused multiply-add's latency on two pipes, and few enough for 16
+// registers (AVX2, SSE) with the B vector and a broadcast beside them.
+constexpr int kBlockRows = 8;
 
-// A product C (m, n) = op(A) op(B) over k, no bias, written.
+inline int64_t round_up(int64_t n, int64_t m) { return (n + m - 1) / m * m; }
+
+// One register block: for r < rows and j < cols (cols <= kVecLanes<T>),
+//   c[r ldc + j] = sum over p in [0, depth) of a[r][p a_step] b[p ldb + j],
+// each element one chain of fused multiply-adds in ascending p (so a result depends neither on
+// the target's vector width nor on the thread). a: kBlockRows row pointers (rows past `rows`
+// repeat a valid row: computed, not stored); b: depth rows of a full vector each, readable.
 template <class T>
-Gemm<T> product(int64_t m, int64_t n, int64_t k, const T* a, int64_t lda, bool trans_a,
-                const T* b, int64_t ldb, bool trans_b, T* c, int64_t ldc) {
-  return Gemm<T>{m, n, k, a, lda, trans_a, b, ldb, trans_b, c, ldc, false, nullptr,
-                 Activation::none};
+void block(int rows, int64_t depth, const T* const* a, int64_t a_step, const T* __restrict b,
+           int64_t ldb, T* __restrict c, int64_t ldc, int64_t cols) {
+  using V = Vec<T>;
+  constexpr int R = kBlockRows, L = kVecLanes<T>;
+  V acc[R];
+  const T* ap[R];
+#pragma GCC unroll 8
+  for (int r = 0; r < R; ++r) {
+    acc[r] = V{};
+    ap[r] = a[r];
+  }
+  for (int64_t p = 0; p < depth; ++p) {
+    const V bv = load(b + p * ldb);
+#pragma GCC unroll 8
+    for (int r = 0; r < R; ++r) {
+      acc[r] = fmadd_vec(broadcast(ap[r]), bv, acc[r]);
+      ap[r] += a_step;
+    }
+  }
+  for (int r = 0; r < rows; ++r) {
+    if (cols == L) {
+      store(c + r * ldc, acc[r]);
+    } else {
+      alignas(64) T lane[L];
+      store(lane, acc[r]);
+      for (int64_t j = 0; j < cols; ++j) c[r * ldc + j] = lane[j];
+    }
+  }
+}
+
+// Row pointers of a block starting at row i0 of a matrix of `count` rows: base + i stride for
+// i = min(i0 + r, count - 1).
+template <class T>
+void rows_from(const T* base, int64_t stride, int64_t i0, int64_t count, const T** a) {
+  for (int r = 0; r < kBlockRows; ++r) a[r] = base + std::min(i0 + r, count - 1) * stride;
+}
+
+// x (count, d) with row stride ld, read as rows of whole vectors: x itself when d is a whole
+// number of vectors, else a copy with rows of dp (d rounded up to vectors) zero-padded.
+template <class T>
+const T* vector_rows(const T* x, int64_t ld, int64_t count, int64_t d, T* copy, int64_t& ldx) {
+  if (d % kVecLanes<T> == 0) {
+    ldx = ld;
+    return x;
+  }
+  const int64_t dp = round_up(d, kVecLanes<T>);
+  for (int64_t i = 0; i < count; ++i) {
+    std::copy(x + i * ld, x + i * ld + d, copy + i * dp);
+    std::fill(copy + i * dp + d, copy + (i + 1) * dp, T(0));
+  }
+  ldx = dp;
+  return copy;
+}
+
+// xt (d, tp) = x^T for x (count, d) with row stride ld; columns count..tp zero. (Row by row:
+// x's rows are far apart, xt is small enough for L1.)
+template <class T>
+void transpose(const T* x, int64_t ld, int64_t count, int64_t d, T* __restrict xt, int64_t tp) {
+  for (int64_t j = 0; j < count; ++j)
+    for (int64_t k = 0; k < d; ++k) xt[k * tp + j] = x[j * ld + k];
+  for (int64_t k = 0; k < d; ++k) std::fill(xt + k * tp + count, xt + (k + 1) * tp, T(0));
+}
+
+// Starts loading count rows of width elements (row stride ld) into the caches, for reading
+// (Write false) or writing: the next problem's operands, while this one computes. Its rows lie
+// 3E elements apart, a stride the hardware's prefetchers do not follow across pages.
+template <bool Write, class T>
+void prefetch_rows(const T* x, int64_t ld, int64_t count, int64_t width) {
+  const int64_t bytes = width * int64_t(sizeof(T));
+  for (int64_t i = 0; i < count; ++i)
+    for (int64_t at = 0; at < bytes; at += 64)
+      __builtin_prefetch(reinterpret_cast<const char*>(x + i * ld) + at, Write, 3);
+}
+
+// out (T, d) rows, row stride ldo: out[i, :] = sum over p of coef(i, p) x[p, :], by blocks of
+// kBlockRows rows. coef(i, p) = m[i mstride + p mstep]; the sum runs over p in [lo(i0),
+// hi(i0)) for the block at i0 (the range where the block's coefficients can be nonzero).
+template <class T, class Lo, class Hi>
+void rows_times(int64_t steps, int64_t d, const T* m, int64_t mstride, int64_t mstep, Lo lo,
+                Hi hi, const T* x, int64_t ldx, T* out, int64_t ldo) {
+  const T* a[kBlockRows];
+  for (int64_t i0 = 0; i0 < steps; i0 += kBlockRows) {
+    const int rows = int(std::min<int64_t>(kBlockRows, steps - i0));
+    const int64_t from = lo(i0), to = hi(i0);
+    rows_from(m + from * mstep, mstride, i0, steps, a);
+    for (int64_t v0 = 0; v0 < d; v0 += kVecLanes<T>)
+      block(rows, to - from, a, mstep, x + from * ldx + v0, ldx, out + i0 * ldo + v0, ldo,
+            std::min<int64_t>(kVecLanes<T>, d - v0));
+  }
 }
 
 // The chunks and the scratch of one call: chunk c runs problems [pairs c / chunks,
-// pairs (c + 1) / chunks) with scratch space + c * slot (the GEMM's packing space, then
-// `extra` elements). Which chunk runs a problem does not change its result.
+// pairs (c + 1) / chunks) with `slot` elements of scratch at space + c * slot. Which chunk runs
+// a problem does not change its result.
 template <class T>
 struct Plan {
-  int64_t pairs, chunks, slot, packing;
+  int64_t pairs, chunks, slot;
   std::unique_ptr<T[]> buffer;
   T* space;
 
-  Plan(const AttentionShape& s, int64_t extra) {
-    constexpr int64_t line = 64 / int64_t(sizeof(T));
-    const int64_t t = s.steps, d = s.head_dim;
+  Plan(const AttentionShape& s, int64_t scratch) {
     pairs = s.batch * s.heads;
-    // The packing space depends on n and k only: every product here is (T, T) over d or
-    // (T, d) over T.
-    packing = std::max(gemm_serial_space(product<T>(t, t, d, nullptr, 0, false, nullptr, 0,
-                                                     false, nullptr, 0)),
-                       gemm_serial_space(product<T>(t, d, t, nullptr, 0, false, nullptr, 0,
-                                                     false, nullptr, 0)));
-    slot = packing + (extra + line - 1) / line * line;
+    slot = round_up(scratch, 64 / int64_t(sizeof(T)));
     const int64_t threads = get_num_threads();
-    const double flops = double(pairs) * double(t) * double(t) * double(d);
+    const double flops = double(pairs) * double(s.steps) * double(s.steps) * double(s.head_dim);
     chunks = threads == 1 || flops < double(kParallelFlops)
                  ? 1
                  : std::min({pairs, threads * kChunksPerThread, kMaxChunks});
@@ -90,66 +183,92 @@ struct Plan {
   }
 };
 
-// The largest of row[0..n) (n >= 1), in lanes (a NaN is skipped by the compare; it reaches P
-// through the exponentials below).
+// The kRowLanes lanes of a row's max and sums as one GCC vector (lane l takes the elements
+// j % kRowLanes == l in order; the lanes are combined in order: the same bits on every target).
 template <class T>
-T row_max(const T* __restrict row, int64_t n) {
-  T lane[kRowLanes];
-  for (int l = 0; l < kRowLanes; ++l) lane[l] = row[0];
+struct LanesOf;  // (GCC ignores vector_size on a dependent type)
+template <>
+struct LanesOf<float> {
+  typedef float type __attribute__((vector_size(kRowLanes * sizeof(float))));
+};
+template <>
+struct LanesOf<double> {
+  typedef double type __attribute__((vector_size(kRowLanes * sizeof(double))));
+};
+template <class T>
+using Lanes = typename LanesOf<T>::type;
+template <class T>
+inline void load_lanes(Lanes<T>& v, const T* p) { __builtin_memcpy(&v, p, sizeof v); }
+
+// The largest of row[0..n) (n >= 1) (a NaN is skipped by the compare; it reaches P through
+// the exponentials below).
+template <class T>
+T row_max(const T* row, int64_t n) {
+  Lanes<T> lane = Lanes<T>{} + row[0];
   int64_t j = 0;
-  for (; j + kRowLanes <= n; j += kRowLanes)
-    for (int l = 0; l < kRowLanes; ++l) lane[l] = row[j + l] > lane[l] ? row[j + l] : lane[l];
-  for (; j < n; ++j) lane[0] = row[j] > lane[0] ? row[j] : lane[0];
+  for (; j + kRowLanes <= n; j += kRowLanes) {
+    Lanes<T> x;
+    load_lanes(x, row + j);
+    lane = x > lane ? x : lane;
+  }
   T m = lane[0];
   for (int l = 1; l < kRowLanes; ++l) m = lane[l] > m ? lane[l] : m;
+  for (; j < n; ++j) m = row[j] > m ? row[j] : m;
   return m;
 }
 
-// row[0..n) summed in lanes, lanes added in order.
+// sum over j < n of a[j] b[j] (b null: of a[j]), in lanes (the tail in lane 0).
 template <class T>
-T row_sum(const T* __restrict row, int64_t n) {
-  T lane[kRowLanes] = {};
+T row_sum(const T* a, const T* b, int64_t n) {
+  Lanes<T> lane{};
   int64_t j = 0;
-  for (; j + kRowLanes <= n; j += kRowLanes)
-    for (int l = 0; l < kRowLanes; ++l) lane[l] += row[j + l];
-  for (; j < n; ++j) lane[0] += row[j];
+  for (; j + kRowLanes <= n; j += kRowLanes) {
+    Lanes<T> x, y;
+    load_lanes(x, a + j);
+    if (b) load_lanes(y, b + j);
+    lane += b ? x * y : x;
+  }
+  for (; j < n; ++j) lane[0] += b ? a[j] * b[j] : a[j];
   T sum = lane[0];
   for (int l = 1; l < kRowLanes; ++l) sum += lane[l];
   return sum;
 }
 
-// S (T, T) -> P in place, row by row: P[i, j] = exp(c (S[i, j] - m_i)) / sum, over j < n_i
-// (n_i = i + 1 when causal, else T), 0 beyond.
+// A row of scores s (exponentials in place) -> probabilities p (steps long):
+// p[j] = exp(c (s[j] - m)) / sum over j < n (m = max_j s[j]), 0 for j >= n.
 template <class T>
-void softmax_rows(T* p, int64_t steps, bool causal, T c) {
-  for (int64_t i = 0; i < steps; ++i) {
-    T* __restrict row = p + i * steps;
-    const int64_t n = causal ? i + 1 : steps;
-    const T m = row_max(row, n);
-    for (int64_t j = 0; j < n; ++j) row[j] = exp_approx(c * (row[j] - m));
-    const T inv = T(1) / row_sum(row, n);
-    for (int64_t j = 0; j < n; ++j) row[j] *= inv;
-    for (int64_t j = n; j < steps; ++j) row[j] = T(0);
-  }
+void softmax_row(T* __restrict s, T* __restrict p, int64_t n, int64_t steps, T c) {
+  const T m = row_max(s, n);
+  for (int64_t j = 0; j < n; ++j) s[j] = exp_approx(c * (s[j] - m));
+  const T inv = T(1) / row_sum<T>(s, nullptr, n);
+  for (int64_t j = 0; j < n; ++j) p[j] = s[j] * inv;
+  for (int64_t j = n; j < steps; ++j) p[j] = T(0);
 }
 
-// dS = c (Pd dPd - P r) in place of dPd, r_i = sum_j Pd[i, j] dPd[i, j] (in lanes).
+// A row of dPd -> dS in place: g[j] = c (pd[j] g[j] - p[j] r) for j < n, r = sum over j < n of
+// pd[j] g[j]; 0 for j in [n, width).
 template <class T>
-void softmax_backward_rows(T* dp, const T* p, const T* pd, int64_t steps, T c) {
-  for (int64_t i = 0; i < steps; ++i) {
-    T* __restrict g = dp + i * steps;
-    const T* __restrict prow = p + i * steps;
-    const T* __restrict pdrow = pd + i * steps;
-    T lane[kRowLanes] = {};
-    int64_t j = 0;
-    for (; j + kRowLanes <= steps; j += kRowLanes)
-      for (int l = 0; l < kRowLanes; ++l) lane[l] = fmadd(pdrow[j + l], g[j + l], lane[l]);
-    for (; j < steps; ++j) lane[0] = fmadd(pdrow[j], g[j], lane[0]);
-    T r = lane[0];
-    for (int l = 1; l < kRowLanes; ++l) r += lane[l];
-    for (j = 0; j < steps; ++j) g[j] = c * (pdrow[j] * g[j] - prow[j] * r);
-  }
+void softmax_backward_row(T* __restrict g, const T* __restrict p, const T* __restrict pd,
+                          int64_t n, int64_t width, T c) {
+  const T r = row_sum(pd, g, n);
+  for (int64_t j = 0; j < n; ++j) g[j] = c * (pd[j] * g[j] - p[j] * r);
+  std::fill(g + n, g + width, T(0));
 }
+
+// The sizes of a problem's scratch: a K or V transposed (d, tp), `count` rows of tp, and a
+// copy (T, dp) of an operand whose d is not a whole number of vectors (vector_rows). tp and dp
+// are T and d rounded up to cache lines (whole vectors, aligned).
+template <class T>
+struct Layout {
+  int64_t tp, transposed, rows, copy;
+  Layout(const AttentionShape& s, int64_t count) {
+    constexpr int64_t line = 64 / int64_t(sizeof(T));
+    tp = round_up(s.steps, line);
+    transposed = s.head_dim * tp;
+    rows = count * tp;
+    copy = s.head_dim % kVecLanes<T> == 0 ? 0 : s.steps * round_up(s.head_dim, line);
+  }
+};
 
 }  // namespace
 
@@ -158,24 +277,49 @@ void attention_forward(const AttentionForward<T>& f) {
   const AttentionShape& s = f.shape;
   const int64_t t = s.steps, d = s.head_dim, e = s.embed(), tt = t * t;
   const T c = T(1) / root(T(d));
-  const Plan<T> plan(s, 0);  // allocated here: chunks must not throw
+  const Layout<T> at(s, kBlockRows);
+  // Kt (d, tp), a block of score rows (kBlockRows, tp), V's copy (T, dp) when needed
+  const Plan<T> plan(s, at.transposed + at.rows + at.copy);  // here: chunks must not throw
+  const auto q_of = [&](int64_t pair) {  // Q, K, V (T, d) of a problem: row stride 3E
+    return f.qkv + pair / s.heads * t * 3 * e + pair % s.heads * d;
+  };
+  const auto out_of = [&](int64_t pair) {  // its O (T, d), row stride E
+    return f.out + pair / s.heads * t * e + pair % s.heads * d;
+  };
   plan.run([&](int64_t pair, T* space) {
-    const int64_t b = pair / s.heads, h = pair % s.heads;
-    const T* q = f.qkv + b * t * 3 * e + h * d;  // Q, K, V (T, d), row stride 3E
+    const T* q = q_of(pair);
     const T *k = q + e, *v = q + 2 * e;
+    if (pair + 1 < plan.pairs) {
+      const T* next = q_of(pair + 1);
+      for (int part = 0; part < 3; ++part) prefetch_rows<false>(next + part * e, 3 * e, t, d);
+      prefetch_rows<true>(out_of(pair + 1), e, t, d);
+    }
+    T *kt = space, *scores = kt + at.transposed, *copy = scores + at.rows;
     T* p = f.probs + pair * tt;
-    // S (T, T) = Q K^T into P, then the softmax in place
-    gemm_serial(product<T>(t, t, d, q, 3 * e, false, k, 3 * e, true, p, t), space);
-    softmax_rows(p, t, s.causal, c);
+    transpose(k, 3 * e, t, d, kt, at.tp);
+    // S (T, T) = Q K^T by blocks of rows, each row's softmax as soon as its block is done
+    const T* a[kBlockRows];
+    for (int64_t i0 = 0; i0 < t; i0 += kBlockRows) {
+      const int rows = int(std::min<int64_t>(kBlockRows, t - i0));
+      const int64_t width = s.causal ? std::min(t, i0 + kBlockRows) : t;
+      rows_from(q, 3 * e, i0, t, a);
+      for (int64_t j0 = 0; j0 < width; j0 += kVecLanes<T>)
+        block(rows, d, a, 1, kt + j0, at.tp, scores + j0, at.tp, kVecLanes<T>);
+      for (int r = 0; r < rows; ++r)
+        softmax_row(scores + r * at.tp, p + (i0 + r) * t, s.causal ? i0 + r + 1 : t, t, c);
+    }
     const T* pd = p;
     if (f.dropped) {
       dropout<T>({f.dropped, f.probs, f.seed, f.threshold, f.keep_scale}, pair * tt,
                  (pair + 1) * tt);
       pd = f.dropped + pair * tt;
     }
-    // O (T, d) = Pd V, into head h's columns of out (B, T, E)
-    gemm_serial(product<T>(t, d, t, pd, t, false, v, 3 * e, false, f.out + b * t * e + h * d, e),
-                space);
+    // O (T, d) = Pd V, into head h's columns of out (B, T, E); causal rows end at the diagonal
+    int64_t ldv;
+    const T* vx = vector_rows(v, 3 * e, t, d, copy, ldv);
+    const auto upto = [&](int64_t i0) { return s.causal ? std::min(t, i0 + kBlockRows) : t; };
+    rows_times(t, d, pd, t, 1, [](int64_t) { return int64_t(0); }, upto, vx, ldv, out_of(pair),
+               e);
   });
 }
 
@@ -184,24 +328,60 @@ void attention_backward(const AttentionBackward<T>& a) {
   const AttentionShape& s = a.shape;
   const int64_t t = s.steps, d = s.head_dim, e = s.embed(), tt = t * t;
   const T c = T(1) / root(T(d));
-  const Plan<T> plan(s, tt);  // packing, then dP (T, T); allocated here: chunks must not throw
-  const int64_t packing = plan.packing;
+  const Layout<T> at(s, t);
+  // Vt (d, tp), dS (T, tp), then copies of dO, K, Q (T, dp) when needed
+  const Plan<T> plan(s, at.transposed + at.rows + 3 * at.copy);  // here: chunks must not throw
+  // A problem's first element in (B, T, 3E) and in (B, T, E): its Q, K, V, dQ, dK, dV and its
+  // dO (T, d) are there, row strides 3E and E.
+  const auto first = [&](int64_t pair) { return pair / s.heads * t * 3 * e + pair % s.heads * d; };
+  const auto first_out = [&](int64_t pair) { return pair / s.heads * t * e + pair % s.heads * d; };
   plan.run([&](int64_t pair, T* space) {
-    const int64_t b = pair / s.heads, h = pair % s.heads;
-    const int64_t at = b * t * 3 * e + h * d;
-    const T *q = a.qkv + at, *k = q + e, *v = q + 2 * e;
-    T *dq = a.dqkv + at, *dk = dq + e, *dv = dq + 2 * e;
-    const T* dout = a.dout + b * t * e + h * d;  // dO (T, d), row stride E
+    const T *q = a.qkv + first(pair), *k = q + e, *v = q + 2 * e;
+    T *dq = a.dqkv + first(pair), *dk = dq + e, *dv = dq + 2 * e;
+    const T* dout = a.dout + first_out(pair);
     const T* p = a.probs + pair * tt;
     const T* pd = a.dropped ? a.dropped + pair * tt : p;
-    T* dp = space + packing;
-    // dV (T, d) = Pd^T dO;  dPd (T, T) = dO V^T
-    gemm_serial(product<T>(t, d, t, pd, t, true, dout, e, false, dv, 3 * e), space);
-    gemm_serial(product<T>(t, t, d, dout, e, false, v, 3 * e, true, dp, t), space);
-    softmax_backward_rows(dp, p, pd, t, c);
-    // dQ (T, d) = dS K;  dK (T, d) = dS^T Q
-    gemm_serial(product<T>(t, d, t, dp, t, false, k, 3 * e, false, dq, 3 * e), space);
-    gemm_serial(product<T>(t, d, t, dp, t, true, q, 3 * e, false, dk, 3 * e), space);
+    if (pair + 1 < plan.pairs) {
+      for (int part = 0; part < 3; ++part) {
+        prefetch_rows<false>(a.qkv + first(pair + 1) + part * e, 3 * e, t, d);
+        prefetch_rows<true>(a.dqkv + first(pair + 1) + part * e, 3 * e, t, d);
+      }
+      prefetch_rows<false>(a.dout + first_out(pair + 1), e, t, d);
+      prefetch_rows<false>(p + tt, tt, 1, tt);
+      if (a.dropped) prefetch_rows<false>(pd + tt, tt, 1, tt);
+    }
+    T *vt = space, *ds = vt + at.transposed, *copies = ds + at.rows;
+    // P and Pd are 0 above the diagonal when causal: the sums below skip those terms.
+    const bool causal = s.causal;
+    const auto zero = [](int64_t) { return int64_t(0); };
+    const auto to_diagonal = [&](int64_t i0) { return causal ? std::min(t, i0 + kBlockRows) : t; };
+    const auto from_diagonal = [&](int64_t j0) { return causal ? j0 : int64_t(0); };
+    const auto all = [&](int64_t) { return t; };
+    // dPd (T, T) = dO V^T by blocks of rows, then dS in place, row by row
+    transpose(v, 3 * e, t, d, vt, at.tp);
+    const T* rows[kBlockRows];
+    for (int64_t i0 = 0; i0 < t; i0 += kBlockRows) {
+      const int count = int(std::min<int64_t>(kBlockRows, t - i0));
+      const int64_t width = to_diagonal(i0);
+      rows_from(dout, e, i0, t, rows);
+      for (int64_t j0 = 0; j0 < width; j0 += kVecLanes<T>)
+        block(count, d, rows, 1, vt + j0, at.tp, ds + i0 * at.tp + j0, at.tp, kVecLanes<T>);
+      for (int r = 0; r < count; ++r) {
+        const int64_t i = i0 + r;
+        softmax_backward_row(ds + i * at.tp, p + i * t, pd + i * t, causal ? i + 1 : t, at.tp,
+                             c);
+      }
+    }
+    int64_t ld_do, ld_k, ld_q;
+    const T* dox = vector_rows(dout, e, t, d, copies, ld_do);
+    const T* kx = vector_rows(k, 3 * e, t, d, copies + at.copy, ld_k);
+    const T* qx = vector_rows(q, 3 * e, t, d, copies + 2 * at.copy, ld_q);
+    // dV (T, d) = Pd^T dO: row j sums over i >= j when causal
+    rows_times(t, d, pd, 1, t, from_diagonal, all, dox, ld_do, dv, 3 * e);
+    // dQ (T, d) = dS K: row i sums over j <= i when causal
+    rows_times(t, d, ds, at.tp, 1, zero, to_diagonal, kx, ld_k, dq, 3 * e);
+    // dK (T, d) = dS^T Q: row j sums over i >= j when causal
+    rows_times(t, d, ds, 1, at.tp, from_diagonal, all, qx, ld_q, dk, 3 * e);
   });
 }
 

@@ -16,9 +16,11 @@ torch = pytest.importorskip("torch")
 
 DTYPES = [np.float32, np.float64]
 TORCH_DTYPES = {np.float32: torch.float32, np.float64: torch.float64}
-# (batch, steps, embed_dim, heads): T 1, 5, 33; E 4, 12, 64; 1, 2, 4 heads
+# (batch, steps, embed_dim, heads): T 1, 5, 33; E 4, 12, 64; 1, 2, 4 heads; and T 70 (row
+# blocks of 8 and column vectors past the first, with remainders), head_dim 20 (not a whole
+# number of vectors: copied operands) and 32
 SIZES = [(2, 1, 4, 1), (3, 5, 4, 2), (2, 5, 12, 4), (2, 33, 12, 2), (2, 33, 64, 4),
-         (1, 5, 64, 1)]
+         (1, 5, 64, 1), (2, 70, 80, 4), (3, 17, 96, 3)]
 
 
 def size_id(s):
@@ -94,12 +96,17 @@ def test_attention_causal_sees_only_the_past():
 
 
 def run_layers(dtype):
-    """Every output and gradient of an MHA (dropout on) and of an encoder layer."""
+    """Every output and gradient of two MHAs (dropout on; head_dim 16 and 20) and of an encoder
+    layer."""
     rng = np.random.default_rng(4)
     results = []
-    for layer in (nn.MultiheadAttention(64, 4, dropout=0.2, causal=True, seed=0, dtype=dtype),
-                  nn.TransformerEncoderLayer(64, 4, 96, dropout=0.1, seed=1, dtype=dtype)):
-        x, dy = draw(rng, (4, 33, 64), dtype), draw(rng, (4, 33, 64), dtype)
+    for layer, shape in (
+            (nn.MultiheadAttention(64, 4, dropout=0.2, causal=True, seed=0, dtype=dtype),
+             (4, 33, 64)),
+            (nn.MultiheadAttention(80, 4, seed=2, dtype=dtype), (3, 70, 80)),
+            (nn.TransformerEncoderLayer(64, 4, 96, dropout=0.1, seed=1, dtype=dtype),
+             (4, 33, 64))):
+        x, dy = draw(rng, shape, dtype), draw(rng, shape, dtype)
         results.append(layer.forward(x).copy())
         results.append(layer.backward(dy, write=True).copy())
         results += [p.grad.copy() for p in layer.parameters()]

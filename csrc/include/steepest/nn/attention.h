@@ -14,9 +14,10 @@
 //             dS[i, j] = c (Pd[i, j] dPd[i, j] - P[i, j] r_i),  r_i = sum_j Pd[i, j] dPd[i, j]
 //             (= c P (dP - rowsum(dP P)) with dP = dPd's gradient through the mask),
 //             dQ = dS K,  dK = dS^T Q,  written into dqkv.
-// Each product is a GEMM of the same target run on one thread; the (b, h) problems are
-// independent, so the pool's chunks (runs of them) give results bitwise the same for any thread
-// count.
+// Each product runs on one thread in register blocks (csrc/nn/attention.cc), every element one
+// chain of multiply-adds in ascending order; when causal, the terms above the diagonal (zeros)
+// are skipped. The (b, h) problems are independent, so the pool's chunks (runs of them) give
+// results bitwise the same for any thread count.
 #pragma once
 
 #include <cstdint>
