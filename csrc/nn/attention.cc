@@ -31,6 +31,7 @@ void dropout(const Dropout<T>&, int64_t, int64_t);  // dropout.cc
 #include "steepest/kernel_math.h"
 #include "steepest/nn/approx.h"
 #include "vec.h"
+#include "transpose.h"
 
 namespace {
 
@@ -105,13 +106,18 @@ const T* vector_rows(const T* x, int64_t ld, int64_t count, int64_t d, T* copy, 
   return copy;
 }
 
-// xt (d, tp) = x^T for x (count, d) with row stride ld; columns count..tp zero. (Row by row:
-// x's rows are far apart, xt is small enough for L1.)
+// xt (d, tp) = x^T for x (count, d) with row stride ld; columns count..tp zero. By groups of 8
+// rows (transpose.h's gather: 8 x 8 in registers for fp32 on AVX).
 template <class T>
 void transpose(const T* x, int64_t ld, int64_t count, int64_t d, T* __restrict xt, int64_t tp) {
-  for (int64_t j = 0; j < count; ++j)
-    for (int64_t k = 0; k < d; ++k) xt[k * tp + j] = x[j * ld + k];
-  for (int64_t k = 0; k < d; ++k) std::fill(xt + k * tp + count, xt + (k + 1) * tp, T(0));
+  const T* rows[8];
+  int64_t j0 = 0;
+  for (; j0 < count; j0 += 8) {
+    const int n = int(std::min<int64_t>(8, count - j0));
+    for (int i = 0; i < n; ++i) rows[i] = x + (j0 + i) * ld;
+    gather(rows, n, 8, d, xt + j0, tp);  // columns [j0, j0 + 8), zero past count
+  }
+  for (int64_t k = 0; k < d; ++k) std::fill(xt + k * tp + j0, xt + (k + 1) * tp, T(0));
 }
 
 // Starts loading count rows of width elements (row stride ld) into the caches, for reading
