@@ -95,13 +95,18 @@ void input_grad_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end) 
     const T* __restrict dy = d.dy + r * cols;
     T* __restrict dx = d.dx + r * cols;
     const T mean = d.mean[r], rstd = d.rstd[r];
-    double sg = 0, sgx = 0;  // sum(g), sum(g · xhat)
-    for (int64_t j = 0; j < cols; ++j) {
+    // sum(g) and sum(g · xhat), g = dy · w, in double in kLanes lanes (as moments())
+    double sg[kLanes] = {}, sgx[kLanes] = {};
+    const auto add = [&](int64_t j, int l) {
       const T g = w ? dy[j] * w[j] : dy[j];
-      sg += double(g);
-      sgx += double(g * ((x[j] - mean) * rstd));
-    }
-    const T mg = T(sg / double(cols)), mgx = T(sgx / double(cols));
+      sg[l] += double(g);
+      sgx[l] += double(g * ((x[j] - mean) * rstd));
+    };
+    int64_t j0 = 0;
+    for (; j0 + kLanes <= cols; j0 += kLanes)
+      for (int l = 0; l < kLanes; ++l) add(j0 + l, l);
+    for (int l = 0; j0 + l < cols; ++l) add(j0 + l, l);
+    const T mg = T(lanes_total(sg) / double(cols)), mgx = T(lanes_total(sgx) / double(cols));
     if (w) {
       for (int64_t j = 0; j < cols; ++j)
         dx[j] = rstd * (dy[j] * w[j] - mg - (x[j] - mean) * rstd * mgx);
