@@ -164,7 +164,9 @@ Array StepArrays::grad_any(py::handle h, size_t k) {
 
 py::array new_state_as(py::handle param, Dtype as) {
   const auto* p = py::detail::array_proxy(param.ptr());
-  const py::dtype dtype = as == Dtype::f32 ? py::dtype::of<float>() : py::dtype::of<uint16_t>();
+  const py::dtype dtype = as == Dtype::f32   ? py::dtype::of<float>()
+                          : as == Dtype::f16 ? py::dtype("float16")
+                                             : py::dtype::of<uint16_t>();
   py::array fresh(dtype, std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd));
   std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
   return fresh;
@@ -179,11 +181,13 @@ Array StepArrays::state_as(py::list list, size_t i, const char* key, size_t k, D
   const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
   Array a = check(h, "state", key, k, true, true);
   // bfloat16 state is uint16 bits or an ml_dtypes.bfloat16 view of them: the same bytes
-  const bool ok = as == Dtype::f32 ? a.dtype == Dtype::f32
-                                   : a.dtype == Dtype::bf16_bits || a.dtype == Dtype::bf16;
+  const bool ok = as == Dtype::bf16_bits ? a.dtype == Dtype::bf16_bits || a.dtype == Dtype::bf16
+                                         : a.dtype == as;
   if (!ok)
     throw py::type_error(arg_name("state", key, k) + ": expected dtype " +
-                         (as == Dtype::f32 ? "float32" : "bfloat16 (or its uint16 bits)") +
+                         (as == Dtype::f32   ? "float32"
+                          : as == Dtype::f16 ? "float16"
+                                             : "bfloat16 (or its uint16 bits)") +
                          ", got " + std::string(py::str(py::handle(
                                         py::detail::array_proxy(h.ptr())->descr))) +
                          "; steepest never converts arrays");

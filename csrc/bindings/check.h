@@ -73,9 +73,9 @@ class StepArrays {
   // bfloat16 or float16 (the grad of the param's dtype).
   Array param_any(py::handle h, size_t k);
   Array grad_any(py::handle h, size_t k);
-  // state[k][key] of the param's shape stored as `as` (f32, or bf16_bits: uint16 or
+  // state[k][key] of the param's shape stored as `as` (f32, f16, or bf16_bits: uint16 or
   // ml_dtypes.bfloat16), updated in place; a None entry is replaced by a new zeroed array of
-  // uint16 bits or float32 (`created` is then set).
+  // float32, float16 or uint16 bits (`created` is then set).
   Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created);
   // Throws ValueError naming two arrays that share memory where one of them is written. With a
   // cache (an optimizer's), a step whose ranges are those of its last step that passed passes.
@@ -109,7 +109,7 @@ class StepArrays {
 py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
 // The same with the param's shape.
 py::array new_state(py::handle param, bool zero);
-// A new zeroed array of the param's shape: float32 (as f32) or uint16 (as bf16_bits).
+// A new zeroed array of the param's shape: float32 (as f32), float16 (f16) or uint16 (bf16_bits).
 py::array new_state_as(py::handle param, Dtype as);
 
 // One array argument of a kernel, named as the caller spells it ("weight", "arrays[2]"): a

@@ -92,9 +92,10 @@ Precision read_precision(py::handle precision) {
   const auto t = py::reinterpret_borrow<py::tuple>(precision);
   if (t.size() != 5) throw std::logic_error("internal: a precision tuple of the wrong size");
   const int state = t[0].cast<int>(), rounding = t[1].cast<int>();
-  if (state < 0 || state > 1 || rounding < 0 || rounding > 1)
+  if (state < 0 || state > 2 || rounding < 0 || rounding > 1)
     throw std::logic_error("internal: an unknown state_dtype or rounding code");
   prec.state_bf16 = state == 1;
+  prec.state_like_param = state == 2;
   prec.rounding = rounding == 1 ? Rounding::stochastic : Rounding::nearest;
   prec.seed = t[2].cast<uint64_t>();
   prec.counter = t[3].cast<int64_t>();

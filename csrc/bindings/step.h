@@ -131,13 +131,15 @@ enum class StateShape { absent, param, own };
 
 // A step's 16-bit options (csrc/optim/precision.h), from Python's `precision` argument: None
 // (none), or (state_dtype, rounding, seed, counter, masters):
-//   state_dtype  0: like the param (float32 for a 16-bit param), 1: bfloat16;
+//   state_dtype  0: float32 for a 16-bit param (else the param's dtype), 1: bfloat16,
+//                2: the param's dtype, 16-bit ones included (torch's fused steps: the drop-in);
 //   rounding     0: nearest, 1: stochastic, of a 16-bit param without a master copy;
 //   seed, counter: stochastic rounding's seed and the optimizer's count of steps taken;
 //   masters      None, or one list per group of the params' float32 master copies (None where
 //                not created yet: created here from the param, at its first step).
 struct Precision {
   bool state_bf16 = false;
+  bool state_like_param = false;
   Rounding rounding = Rounding::nearest;
   uint64_t seed = 0;
   int64_t counter = 0;
@@ -248,8 +250,12 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       const Array p = Rule::kBlocks ? arrays.param_any(param, k) : arrays.param(param, k);
       const Array g = Rule::kBlocks ? arrays.grad_any(grad, k) : arrays.grad(grad, k);
       check_precision(prec, p.dtype, k);
-      const bool is_low = p.dtype == Dtype::bf16 || p.dtype == Dtype::f16 || prec.state_bf16;
-      const Dtype state_as = prec.state_bf16 ? Dtype::bf16_bits : Dtype::f32;
+      const bool half = p.dtype == Dtype::bf16 || p.dtype == Dtype::f16;
+      const bool is_low = half || prec.state_bf16;
+      const Dtype state_as = prec.state_bf16 || (prec.state_like_param && p.dtype == Dtype::bf16)
+                                 ? Dtype::bf16_bits
+                             : prec.state_like_param && half ? Dtype::f16
+                                                             : Dtype::f32;
       const Dtype batch_of = is_low ? Dtype::bf16 : p.dtype;
       const size_t item = is_low ? low.items.size()
                           : p.dtype == Dtype::f64 ? f64.size() : f32.size();
@@ -296,8 +302,10 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       if (is_low) {
         if constexpr (Rule::kBlocks)
           add_low_tensor<Rule>(low, p, g, states,
-                               prec.state_bf16 ? Storage::bf16 : Storage::f32, master,
-                               master_fresh, step, fresh, h, row, prec, k);
+                               state_as == Dtype::bf16_bits ? Storage::bf16
+                               : state_as == Dtype::f16     ? Storage::f16
+                                                            : Storage::f32,
+                               master, master_fresh, step, fresh, h, row, prec, k);
       } else if (p.dtype == Dtype::f32) {
         Rule::add(f32, f32_first, param, p, g, states, step, fresh, h, row);
       } else {

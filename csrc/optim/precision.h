@@ -8,7 +8,8 @@
 // same bits, stochastic rounding included (its draws depend on the element's index).
 //
 // Modes, per tensor:
-//   state_as bf16:        every state array of the rule is bfloat16 (rounded to nearest even);
+//   state_as bf16/f16:    every state array of the rule is bfloat16 or float16 (rounded to
+//                         nearest even);
 //   param_as bf16/f16:    params and grads in 16 bits; with `master` (a float32 copy of the
 //                         params, in the state) the kernel updates the master in place and the
 //                         param is the master rounded to nearest even; without, the param is

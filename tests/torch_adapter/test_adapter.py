@@ -483,7 +483,8 @@ def test_sparse_grad_is_refused_and_nothing_changes():
 
 
 def test_integer_param_is_refused():
-    with pytest.raises(TypeError, match=r"params\[0\]: expected a float32 or float64"):
+    with pytest.raises(TypeError,
+                       match=r"params\[0\]: expected a float32, float64, bfloat16 or float16"):
         st.Adam([torch.zeros(3, dtype=torch.int64)])
 
 

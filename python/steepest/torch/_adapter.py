@@ -5,6 +5,12 @@ the update happens in place, as torch's does. State is kept under torch's keys (
 ``momentum_buffer``, ``step``, ...) and ``state_dict()`` gives torch's format (``step`` a 0-d
 tensor of torch's scalar dtype): a state_dict saved by either optimizer loads into the other.
 
+bfloat16 and float16 parameters are stepped as torch's ``fused=True`` steps them: the
+arithmetic in float32, the parameter and its state (kept in the parameter's dtype, as torch
+keeps it) rounded to nearest even (the one-pass rules; optim/_precision.py). NumPy has no
+bfloat16: such tensors reach C++ as ``ml_dtypes.bfloat16`` views, so they need ml_dtypes
+(``pip install steepest[bfloat16]``).
+
 Tensors the kernel cannot take as they are, stepped as torch steps them:
 - a complex parameter is stepped as its real view (``torch.view_as_real``, shape (..., 2)), as
   torch's rules do; its state is complex, as torch's (a view of the real state C++ keeps);
@@ -35,12 +41,16 @@ from torch.autograd import profiler as _profiler
 from torch.optim import optimizer as _torch_optimizer
 
 from ..optim._plan import adopt_new_state, current_plan
+from ..optim._precision import bfloat16, bits_view
 from ..optim.optimizer import SKIPPED, StepCounts, _count, _State
 
 # torch's switches between its own implementations: accepted so that code written for torch runs
 # unchanged, and meaningless here (the kernel is always fused).
 _TORCH_SWITCHES = {"foreach": None, "fused": None, "capturable": False, "differentiable": False}
-_FLOATS = (torch.float32, torch.float64)
+_FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
+# C++'s 16-bit options of a one-pass rule's step (bindings/step.h): state in the param's dtype,
+# 16-bit ones included, rounded to nearest even, no master copies: torch's fused steps.
+_LIKE_PARAM = (2, 0, 0, 0, None)
 _COMPLEX = (torch.complex64, torch.complex128)
 # Rules whose torch counterpart refuses complex parameters (at the step), and its words.
 _REAL_ONLY = {"Adafactor": "Adafactor does not support complex parameters"}
@@ -57,8 +67,11 @@ def _check_tensor(t, name):
         raise ValueError(f"{name} is on {t.device}; steepest.torch updates CPU tensors only "
                          "(keep the optimizer's parameters on the CPU or use torch.optim)")
     if t.dtype not in _FLOATS and t.dtype not in _COMPLEX:
-        raise TypeError(f"{name}: expected a float32 or float64 tensor (or a complex64 or "
-                        f"complex128 one, stepped as its real view), got {t.dtype}")
+        raise TypeError(f"{name}: expected a float32, float64, bfloat16 or float16 tensor (or a "
+                        f"complex64 or complex128 one, stepped as its real view), got {t.dtype}")
+    if t.dtype == torch.bfloat16 and bfloat16() is None:
+        raise TypeError(f"{name}: a bfloat16 tensor reaches C++ as an ml_dtypes.bfloat16 array: "
+                        "pip install ml_dtypes (or steepest[bfloat16])")
     if t.layout != torch.strided:
         raise ValueError(f"{name}: sparse tensors are not supported")
 
@@ -79,7 +92,10 @@ def _in_place(t):
 
 
 def _real_array(t):
-    """A NumPy view of ``t`` (contiguous), of its real view if complex."""
+    """A NumPy view of ``t`` (contiguous), of its real view if complex, of its bits as
+    ml_dtypes.bfloat16 if bfloat16."""
+    if t.dtype == torch.bfloat16:
+        return bits_view(t.view(torch.int16).numpy().view(np.uint16))
     return (torch.view_as_real(t) if t.is_complex() else t).numpy()
 
 
@@ -189,6 +205,8 @@ class TensorView:
 
     @staticmethod
     def new_state(array, is_complex):
+        if array.dtype == np.uint16:  # bfloat16 state, as its bits
+            return torch.from_numpy(array.view(np.int16)).view(torch.bfloat16)
         value = torch.from_numpy(array)
         return torch.view_as_complex(value) if is_complex else value
 
@@ -204,6 +222,7 @@ def adapt(rule):
     group_defaults.update(_TORCH_SWITCHES)
     fixed_hyper = getattr(rule, "fixed_hyper", {})  # AdamW's decoupled decay
     view = TensorView(name)
+    precision = (_LIKE_PARAM,) if rule._one_pass else ()
     # The rule's class-level settings (e.g. AdamW's fixed_hyper) without building one.
     prototype = object.__new__(rule)
 
@@ -240,7 +259,8 @@ def adapt(rule):
             for k, p, work in gp.copies:
                 if grads[gp.first + k] is not None:
                     work.copy_(p.detach())
-        created = opt._kernel(args, grads, opt._nonfinite, opt._counts, opt._step_cache)
+        created = opt._kernel(args, grads, opt._nonfinite, opt._counts, opt._step_cache,
+                              *precision)
         copy_back(plan, grads)
         return created
 
