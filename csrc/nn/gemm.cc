@@ -55,28 +55,43 @@ constexpr int64_t kChunksPerThread = 1;
 inline int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 
-// A tile of rows x cols (at most kTileRows x kTileCols) at c: tile() in place when full, else
-// through a local full-size tile (padded bias too) so that nothing past C or bias is touched.
-template <class T>
-void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c,
-               int64_t ldc, bool load_c, const T* bias, bool relu, const T* mask) {
-  constexpr int R = kTileRows, NR = kTileCols<T>;
-  if (rows == R && cols == NR) return tile(kc, a, b, c, ldc, load_c, bias, relu, mask);
+// A tile of rows x cols (at most kTileRows x kTileCols) at c: tile() in place when its columns
+// are whole vectors of the panel, else through a local full-width tile (padded bias too) so that
+// nothing past C or bias is touched. Rows is the tile's height: kTileRows, or fewer for the last
+// sliver of a product (edge_tile below picks it), so that no multiply-add is spent on padding.
+template <class T, int Rows>
+void rows_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c, int64_t ldc,
+               bool load_c, const T* bias, bool relu, const T* mask) {
+  constexpr int NR = kTileCols<T>;
+  if (rows == Rows && cols == NR)
+    return tile<T, kTileVecs, Rows>(kc, a, b, c, ldc, load_c, bias, relu, mask);
   // One vector of columns (an attention head's 16 features on avx512): half a tile, in place
-  if (rows == R && cols == kVecLanes<T>)
-    return tile<T, 1>(kc, a, b, c, ldc, load_c, bias, relu, mask);
-  alignas(64) T local[R * NR] = {};
+  if (rows == Rows && cols == kVecLanes<T>)
+    return tile<T, 1, Rows>(kc, a, b, c, ldc, load_c, bias, relu, mask);
+  alignas(64) T local[Rows * NR] = {};
   alignas(64) T local_bias[NR] = {};
-  alignas(64) T local_mask[R * NR] = {};
+  alignas(64) T local_mask[Rows * NR] = {};
   for (int64_t i = 0; load_c && i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) local[i * NR + j] = c[i * ldc + j];
   for (int64_t j = 0; bias && j < cols; ++j) local_bias[j] = bias[j];
   for (int64_t i = 0; mask && i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) local_mask[i * NR + j] = mask[i * ldc + j];
-  tile(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu,
-       mask ? local_mask : nullptr);
+  tile<T, kTileVecs, Rows>(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu,
+                           mask ? local_mask : nullptr);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = local[i * NR + j];
+}
+
+// The tile of rows x cols at c, at the height of 4, 8 or kTileRows rows that holds `rows`.
+template <class T>
+void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c,
+               int64_t ldc, bool load_c, const T* bias, bool relu, const T* mask) {
+  constexpr int R = kTileRows;
+  if (R > 4 && rows <= 4)
+    return rows_tile<T, (R > 4 ? 4 : R)>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
+  if (R > 8 && rows <= 8)
+    return rows_tile<T, (R > 8 ? 8 : R)>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
+  rows_tile<T, R>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
 }
 
 // Thin products, where a register tile would be mostly zero padding: C of one column (N = 1:

@@ -30,15 +30,16 @@ constexpr int kTileCols = kTileVecs * kVecLanes<T>;
 // NaN <= 0 is false; activations.h.)
 // a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
 // contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the panel's first NV
-// vectors of columns (c, bias and mask then NV * kVecLanes columns wide). Each element of c is
-// one chain of fused multiply-adds over k in ascending order, starting from c or 0: a tile that
-// stores c and is called again with load_c on the next k block continues the same chain,
-// bitwise.
-template <class T, int NV = kTileVecs>
+// vectors of columns (c, bias and mask then NV * kVecLanes columns wide); Rows < kTileRows only
+// the sliver's first Rows rows (c and mask then Rows rows: the last sliver of a product whose M
+// is not a multiple of kTileRows). Each element of c is one chain of fused multiply-adds over k
+// in ascending order, starting from c or 0: a tile that stores c and is called again with
+// load_c on the next k block continues the same chain, bitwise.
+template <class T, int NV = kTileVecs, int Rows = kTileRows>
 void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc,
           bool load_c, const T* __restrict bias, bool relu, const T* __restrict mask) {
   using V = Vec<T>;
-  constexpr int R = kTileRows, L = kVecLanes<T>, NR = kTileCols<T>;
+  constexpr int R = Rows, L = kVecLanes<T>, NR = kTileCols<T>;
   V acc[R][NV];
 #pragma GCC unroll 16
   for (int i = 0; i < R; ++i)
@@ -55,7 +56,7 @@ void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restric
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = fmadd_vec(ai, bv[v], acc[i][v]);
     }
-    a += R;
+    a += kTileRows;
     b += NR;
   }
   if (bias) {
