@@ -103,6 +103,7 @@ class Worker:
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
                                      env=env)
         self.info = json.loads(self.proc.stdout.readline())
+        self.info["commit"] = commit_of(path)
 
     def time(self, rule, params, tensors, threads, calls):
         self.proc.stdin.write(json.dumps([rule, params, tensors, threads, calls]) + "\n")
@@ -112,6 +113,19 @@ class Worker:
     def close(self):
         self.proc.stdin.close()
         self.proc.wait()
+
+
+def commit_of(path):
+    """The commit of the checkout holding ``path`` (with "+changes" when its tracked files differ
+    from it), or None outside a git checkout: what the JSON says build A or B was."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(path), *args], capture_output=True, text=True)
+
+    head = git("rev-parse", "--short", "HEAD")
+    if head.returncode != 0:
+        return None
+    changed = git("diff", "--quiet", "HEAD").returncode != 0
+    return head.stdout.strip() + ("+changes" if changed else "")
 
 
 def main():
