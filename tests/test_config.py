@@ -190,6 +190,18 @@ def test_supported_targets_agree_with_cpuinfo():
                 target, sorted(TARGET_FLAGS[target] - flags), SUPPORTED)
 
 
+@pytest.mark.skipif(_cpuinfo_flags() is None, reason="needs /proc/cpuinfo (Linux x86)")
+def test_conversions_named_by_target_and_cpu(simd_target):
+    """show_config names the 16-bit conversions in use: vcvtneps2bf16 on the avx512 target of a
+    CPU with AVX-512 BF16, bit operations elsewhere (tests/optim/test_precision.py checks that
+    both give the same bits, on every target)."""
+    conversions = steepest.show_config("dicts")["simd"]["conversions"]
+    if simd_target == "avx512" and "avx512_bf16" in _cpuinfo_flags():
+        assert conversions.startswith("bfloat16: vcvtneps2bf16 (AVX-512 BF16); float16: F16C")
+    else:
+        assert conversions.startswith("bfloat16: bit operations; float16: ")
+
+
 @pytest.mark.parametrize("value", ["baseline", " baseline ", "baseline\n"], ids=repr)
 def test_steepest_simd_baseline(tmp_path, value):
     r = run_python(IMPORT_AND_REPORT, tmp_path, STEEPEST_SIMD=value)

@@ -1,9 +1,10 @@
 // The conversions between float32 and 16-bit storage (steepest/optim/precision.h), compiled
-// once per SIMD target. bfloat16 is bit operations on every target (this machine's AVX2 CPUs
-// have no AVX-512 BF16, whose instructions would only replace the narrowing). float16 uses F16C
-// (vcvtph2ps / vcvtps2ph) where the target has it (avx2, avx512: -mf16c), bit operations
-// otherwise (baseline; Maratyszcza's FP16 formulas, which round through float32 arithmetic).
-// Both give the same bits for every input but a NaN's payload (F16C keeps its top bits).
+// once per SIMD target. bfloat16 widens by bit operations on every target and narrows by them
+// too, but on the avx512 target of a CPU with AVX-512 BF16, which narrows by vcvtneps2bf16
+// (chosen at run time: cpu_has_avx512_bf16). float16 uses F16C (vcvtph2ps / vcvtps2ph) where
+// the target has it (avx2, avx512: -mf16c), bit operations otherwise (baseline; Maratyszcza's
+// FP16 formulas, which round through float32 arithmetic). Every way gives the same bits for
+// every input but a float16 NaN's payload (F16C keeps its top bits).
 #include <cstring>
 
 #include "steepest/targets.h"
@@ -44,8 +45,41 @@ void narrow_bf16(const float* __restrict src, uint16_t* __restrict dst, int64_t 
   }
 }
 
+#ifdef __AVX512BW__
+// float32 -> bfloat16 by vcvtneps2bf16: to nearest even, NaN and infinity as narrow_bf16, but a
+// subnormal input becomes a zero; a vector holding one is rounded by narrow_bf16's rule instead
+// (the integer rounding holds for subnormals too). The tail by narrow_bf16.
+__attribute__((target("avx512bf16"))) void narrow_bf16_instruction(const float* __restrict src,
+                                                                  uint16_t* __restrict dst,
+                                                                  int64_t n) {
+  const __m512i exponent = _mm512_set1_epi32(0x7F800000), mantissa = _mm512_set1_epi32(0x7FFFFF);
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const __m512 x = _mm512_loadu_ps(src + i);
+    const __m512i b = _mm512_castps_si512(x);
+    __m256i r = (__m256i)_mm512_cvtneps_pbh(x);
+    const __mmask16 subnormal =
+        _mm512_testn_epi32_mask(b, exponent) & _mm512_test_epi32_mask(b, mantissa);
+    if (subnormal) {
+      const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(b, 16), _mm512_set1_epi32(1));
+      const __m512i rounded = _mm512_srli_epi32(
+          _mm512_add_epi32(b, _mm512_add_epi32(_mm512_set1_epi32(0x7FFF), lsb)), 16);
+      r = _mm256_mask_mov_epi16(r, subnormal, _mm512_cvtepi32_epi16(rounded));
+    }
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + i), r);
+  }
+  narrow_bf16(src + i, dst + i, n - i);
+}
+
+const bool kBf16Instruction = cpu_has_avx512_bf16();
+#else
+constexpr bool kBf16Instruction = false;
+#endif
+
 #ifdef __F16C__
-const char* const kConversions = "bfloat16: bit operations; float16: F16C";
+const char* const kConversions = kBf16Instruction
+                                      ? "bfloat16: vcvtneps2bf16 (AVX-512 BF16); float16: F16C"
+                                      : "bfloat16: bit operations; float16: F16C";
 
 void widen_f16(const uint16_t* __restrict src, float* __restrict dst, int64_t n) {
   int64_t i = 0;
@@ -107,6 +141,9 @@ void widen_any(Storage from, const uint16_t* src, float* dst, int64_t n) {
 }
 
 void narrow_nearest(Storage to, const float* src, uint16_t* dst, int64_t n) {
+#ifdef __AVX512BW__
+  if (to == Storage::bf16 && kBf16Instruction) return narrow_bf16_instruction(src, dst, n);
+#endif
   if (to == Storage::bf16) narrow_bf16(src, dst, n);
   else narrow_f16(src, dst, n);
 }

@@ -54,6 +54,7 @@ bool always() { return true; }
 // for glibc 2.17 found every feature absent and ran the baseline kernels only.
 struct CpuFeatures {
   bool avx2 = false, avx512 = false;  // avx512: F, VL, BW and DQ
+  bool avx512_bf16 = false;           // and AVX512_BF16 (vcvtneps2bf16)
 };
 
 CpuFeatures read_cpu_features() {
@@ -72,6 +73,8 @@ CpuFeatures read_cpu_features() {
              avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = zmm_state && avx512f && avx512vl && avx512bw && avx512dq && fma && f16c;
+  if (f.avx512 && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d))
+    f.avx512_bf16 = a & (1u << 5);
   return f;
 }
 
@@ -116,6 +119,14 @@ std::string join(const std::vector<std::string>& names) {
 }  // namespace
 
 const KernelTable& active_kernels() { return *g_active; }
+
+bool cpu_has_avx512_bf16() {
+#ifdef STEEPEST_HAVE_AVX512
+  return cpu_features().avx512_bf16;
+#else
+  return false;
+#endif
+}
 
 std::vector<std::string> compiled_targets() {
   std::vector<std::string> names;

@@ -344,8 +344,3 @@ def test_nonfinite_guard_on_16bit_grads():
     assert opt.state == {} and (p == 1).all()
     assert opt.step([np.ones(6, BF16)]) is True
     assert opt.state[0]["master_param"].dtype == np.float32
-
-
-def test_show_config_names_the_conversions():
-    config = steepest.show_config("dicts")
-    assert config["simd"]["conversions"].startswith("bfloat16: bit operations; float16: ")

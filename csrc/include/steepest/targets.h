@@ -90,6 +90,10 @@ inline const Kernels<float>& kernels<float>() { return active_kernels().f32; }
 template <>
 inline const Kernels<double>& kernels<double>() { return active_kernels().f64; }
 
+// Whether the CPU has AVX-512 BF16 besides the avx512 target's features: that target's
+// bfloat16 narrowing then uses vcvtneps2bf16 (csrc/optim/convert.cc).
+bool cpu_has_avx512_bf16();
+
 // Targets compiled into this build, lowest first, and those this CPU can run.
 std::vector<std::string> compiled_targets();
 std::vector<std::string> supported_targets();
