@@ -1,5 +1,6 @@
-// Scratch of n elements, 64-byte aligned: the packing spaces the GEMM entries take
-// (gemm_calls.h), for the kernels that allocate their own (attention.cc, batch_parts.h).
+// Scratch of n elements, 64-byte aligned, for the kernels that allocate their own: attention's
+// per-problem operands (attention.cc) and the GEMM packing spaces of the recurrent layers' parts
+// (batch_parts.h, gemm_calls.h).
 #pragma once
 
 #include <cstddef>
