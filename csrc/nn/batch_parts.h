@@ -42,9 +42,14 @@ struct Part {
   T* space;
 
   bool pooled() const { return space == nullptr; }
-  void product(const Gemm<T>& g) const {
-    if (space) gemm_serial<T>(g, space);
-    else gemm<T>(g);
+  // The loop's product `step` for this part's rows: rows [b0, b1) of op(A) at a (row stride
+  // lda) into rows [b0, b1) of C at c (row stride ldc).
+  void product(Gemm<T> step, const T* a, int64_t lda, T* c, int64_t ldc) const {
+    step.m = b1 - b0;
+    step.a = a + b0 * lda, step.lda = lda;
+    step.c = c + b0 * ldc, step.ldc = ldc;
+    if (space) gemm_serial<T>(step, space);
+    else gemm<T>(step);
   }
 };
 
@@ -58,8 +63,7 @@ void for_batch_parts(int64_t batch, const Gemm<T>& step, const Loop& loop) {
   parts = parts < threads ? parts : threads;
   if (step.k * step.n * int64_t(sizeof(T)) > kPartMaxWeightBytes) parts = 1;
   if (parts <= 1) return loop(Part<T>{0, batch, nullptr});
-  constexpr int64_t line = 64 / int64_t(sizeof(T));
-  const int64_t slot = (gemm_serial_space(step) + line - 1) / line * line;
+  const int64_t slot = whole_lines<T>(gemm_serial_space(step));
   std::unique_ptr<T[]> buffer;
   T* space = aligned_elements(buffer, parts * slot);
 

@@ -149,11 +149,7 @@ void gru_forward(const GruForward<T>& f) {
     for (int64_t t = 0; t < steps; ++t) {
       // S (B, 3H) = h_{t-1} (B, H) · W_hh^T (H, 3H) + b_hh; b_hh alone from h_{-1} = 0
       if (t > 0 || f.h0) {
-        Gemm<T> g = step;
-        g.m = b1 - b0;
-        g.a = h_prev + b0 * ld_prev, g.lda = ld_prev;
-        g.c = s.data() + b0 * 3 * hidden;
-        part.product(g);
+        part.product(step, h_prev, ld_prev, s.data(), 3 * hidden);
       } else {
         for (int64_t i = b0 * 3 * hidden; i < b1 * 3 * hidden; ++i)
           s[std::size_t(i)] = f.bias_hh ? f.bias_hh[i % (3 * hidden)] : T(0);
@@ -187,11 +183,7 @@ void gru_backward(const GruBackward<T>& d) {
       backward_step(d, t, h_prev, ld_prev, carry.data(), b0, b1);
       if (t == 0 && !d.dh0) break;
       // carry (B, H) += dgates_hh[:, t] (B, 3H) · W_hh (3H, H): dL/dh_{t-1}
-      Gemm<T> g = step;
-      g.m = b1 - b0;
-      g.a = d.dgates_hh + (b0 * steps + t) * 3 * hidden, g.lda = steps * 3 * hidden;
-      g.c = carry.data() + b0 * hidden;
-      part.product(g);
+      part.product(step, d.dgates_hh + t * 3 * hidden, steps * 3 * hidden, carry.data(), hidden);
     }
   });
   for (int64_t i = 0; d.dh0 && i < batch * hidden; ++i) d.dh0[i] = carry[std::size_t(i)];

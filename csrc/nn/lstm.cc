@@ -178,13 +178,7 @@ void lstm_forward(const LstmForward<T>& f) {
       // Z_t (B, 4H) += h_{t-1} (B, H) · W_hh^T; rows of Z_t T 4H apart, of h_{t-1} T H apart
       const T* h_prev = t > 0 ? f.y + (t - 1) * H : f.h0;
       const int64_t ldh = t > 0 ? steps * H : H;
-      if (h_prev) {
-        Gemm<T> g = step;
-        g.m = b1 - b0;
-        g.a = h_prev + b0 * ldh, g.lda = ldh;
-        g.c = f.gates + (b0 * steps + t) * G, g.ldc = steps * G;
-        part.product(g);
-      }
+      if (h_prev) part.product(step, h_prev, ldh, f.gates + t * G, steps * G);
       // c_{t-1}: row b at c_prev + b ldp
       const T* c_prev = t > 0 ? f.c + (t - 1) * H : f.c0 ? f.c0 : zeros.data();
       const int64_t ldp = t > 0 ? steps * H : f.c0 ? H : 0;
@@ -220,13 +214,7 @@ void lstm_backward(const LstmBackward<T>& d) {
       if (part.pooled()) for_rows(B, H, cells);
       else cells(b0, b1);
       // dh_t (B, H) = dZ_t (B, 4H) · W_hh (4H, H), for step t - 1
-      if (t > 0) {
-        Gemm<T> g = step;
-        g.m = b1 - b0;
-        g.a = d.dgates + (b0 * steps + t) * G, g.lda = steps * G;
-        g.c = dh.data() + b0 * H;
-        part.product(g);
-      }
+      if (t > 0) part.product(step, d.dgates + t * G, steps * G, dh.data(), H);
     }
   });
 
