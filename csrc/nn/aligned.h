@@ -9,6 +9,14 @@
 
 namespace steepest {
 
+// n elements of T rounded up to whole 64-byte lines: a slot of scratch that keeps the next one
+// aligned.
+template <class T>
+constexpr int64_t whole_lines(int64_t n) {
+  constexpr int64_t line = 64 / int64_t(sizeof(T));
+  return (n + line - 1) / line * line;
+}
+
 // n elements of T, 64-byte aligned, held by buffer.
 template <class T>
 T* aligned_elements(std::unique_ptr<T[]>& buffer, int64_t n) {

@@ -159,7 +159,7 @@ struct Plan {
 
   Plan(const AttentionShape& s, int64_t scratch) {
     pairs = s.batch * s.heads;
-    slot = round_up(scratch, 64 / int64_t(sizeof(T)));
+    slot = whole_lines<T>(scratch);
     const int64_t threads = get_num_threads();
     const double flops = double(pairs) * double(s.steps) * double(s.steps) * double(s.head_dim);
     chunks = threads == 1 || flops < double(kParallelFlops)
@@ -268,11 +268,10 @@ template <class T>
 struct Layout {
   int64_t tp, transposed, rows, copy;
   Layout(const AttentionShape& s, int64_t count) {
-    constexpr int64_t line = 64 / int64_t(sizeof(T));
-    tp = round_up(s.steps, line);
+    tp = whole_lines<T>(s.steps);
     transposed = s.head_dim * tp;
     rows = count * tp;
-    copy = s.head_dim % kVecLanes<T> == 0 ? 0 : s.steps * round_up(s.head_dim, line);
+    copy = s.head_dim % kVecLanes<T> == 0 ? 0 : s.steps * whole_lines<T>(s.head_dim);
   }
 };
 

@@ -86,12 +86,11 @@ void rows_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T
 template <class T>
 void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c,
                int64_t ldc, bool load_c, const T* bias, bool relu, const T* mask) {
-  constexpr int R = kTileRows;
-  if (R > 4 && rows <= 4)
-    return rows_tile<T, (R > 4 ? 4 : R)>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
-  if (R > 8 && rows <= 8)
-    return rows_tile<T, (R > 8 ? 8 : R)>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
-  rows_tile<T, R>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
+  if constexpr (kTileRows > 4)
+    if (rows <= 4) return rows_tile<T, 4>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
+  if constexpr (kTileRows > 8)
+    if (rows <= 8) return rows_tile<T, 8>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
+  rows_tile<T, kTileRows>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
 }
 
 // Thin products, where a register tile would be mostly zero padding: C of one column (N = 1:
