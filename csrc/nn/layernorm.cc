@@ -43,21 +43,13 @@ void run(int64_t chunks, int64_t elements, const F& f) {
 template <class T>
 inline void moments(const T* __restrict x, int64_t cols, double eps, T& mean, T& rstd) {
   double s[kLanes] = {};
-  int64_t j = 0;
-  for (; j + kLanes <= cols; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) s[l] += double(x[j + l]);
-  for (int l = 0; j + l < cols; ++l) s[l] += double(x[j + l]);
+  for_lanes(cols, [&](int64_t j, int l) { s[l] += double(x[j]); });
   const double m = lanes_total(s) / double(cols);
   double v[kLanes] = {};
-  for (j = 0; j + kLanes <= cols; j += kLanes)
-    for (int l = 0; l < kLanes; ++l) {
-      const double d = double(x[j + l]) - m;
-      v[l] += d * d;
-    }
-  for (int l = 0; j + l < cols; ++l) {
-    const double d = double(x[j + l]) - m;
+  for_lanes(cols, [&](int64_t j, int l) {
+    const double d = double(x[j]) - m;
     v[l] += d * d;
-  }
+  });
   mean = T(m);
   rstd = T(1.0 / std::sqrt(lanes_total(v) / double(cols) + eps));
 }
@@ -97,15 +89,11 @@ void input_grad_rows(const LayerNormBackward<T>& d, int64_t begin, int64_t end) 
     const T mean = d.mean[r], rstd = d.rstd[r];
     // sum(g) and sum(g · xhat), g = dy · w, in double in kLanes lanes (as moments())
     double sg[kLanes] = {}, sgx[kLanes] = {};
-    const auto add = [&](int64_t j, int l) {
+    for_lanes(cols, [&](int64_t j, int l) {
       const T g = w ? dy[j] * w[j] : dy[j];
       sg[l] += double(g);
       sgx[l] += double(g * ((x[j] - mean) * rstd));
-    };
-    int64_t j0 = 0;
-    for (; j0 + kLanes <= cols; j0 += kLanes)
-      for (int l = 0; l < kLanes; ++l) add(j0 + l, l);
-    for (int l = 0; j0 + l < cols; ++l) add(j0 + l, l);
+    });
     const T mg = T(lanes_total(sg) / double(cols)), mgx = T(lanes_total(sgx) / double(cols));
     if (w) {
       for (int64_t j = 0; j < cols; ++j)

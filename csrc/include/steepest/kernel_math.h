@@ -47,6 +47,15 @@ inline double lanes_total(const double* lane) {
   for (int j = 0; j < 4; ++j) b[j] = a[j] + a[j + 4];
   return (b[0] + b[2]) + (b[1] + b[3]);
 }
+// Calls f(j, lane) for j in [0, n), lane = j % kLanes, in that order: whole blocks of kLanes
+// (the inner loop over a block's lanes is the one that vectorizes), then the tail.
+template <class F>
+inline void for_lanes(int64_t n, F f) {
+  int64_t j = 0;
+  for (; j + kLanes <= n; j += kLanes)
+    for (int l = 0; l < kLanes; ++l) f(j + l, l);
+  for (int l = 0; j + l < n; ++l) f(j + l, l);
+}
 // max(a, b) that propagates a NaN in either argument, like torch.maximum.
 template <class T>
 inline T larger(T a, T b) { return (a < b || b != b) ? b : a; }
