@@ -63,10 +63,11 @@ void for_each_chunk(int64_t chunks, int threads, F&& f) {
 // it, so that the calls together cover every element once, on up to get_num_threads() threads
 // (one unless worth_splitting).
 // f must update each element independently of where its range begins (kernels are element-wise;
-// see kernel_math.h for why that holds bitwise) and must not throw.
+// see kernel_math.h for why that holds bitwise) and must not throw. Every `begin` is a multiple
+// of `align` (a power of two dividing kMinChunk): each tensor starts a new multiple in the cut.
 template <class F>
 void for_each_range(const std::vector<int64_t>& sizes, F&& f,
-                    int64_t parallel_min = kParallelMinElements) {
+                    int64_t parallel_min = kParallelMinElements, int64_t align = 1) {
   const int64_t count = int64_t(sizes.size());
   const int threads = get_num_threads();
   int64_t total = 0;
@@ -78,16 +79,18 @@ void for_each_range(const std::vector<int64_t>& sizes, F&& f,
   }
   // In chunks even on one thread: every other step then goes backwards (pool.cc).
   std::vector<int64_t> start(count + 1, 0);  // start[t]: offset of tensor t, end to end
-  for (int64_t t = 0; t < count; ++t) start[t + 1] = start[t] + sizes[t];
-  const int64_t chunk = chunk_size(total);
-  for_each_chunk((total + chunk - 1) / chunk, threads, [&](int64_t c) {
+  for (int64_t t = 0; t < count; ++t)
+    start[t + 1] = start[t] + (sizes[t] + align - 1) / align * align;
+  const int64_t span = start[count];
+  const int64_t chunk = (chunk_size(span) + align - 1) / align * align;
+  for_each_chunk((span + chunk - 1) / chunk, threads, [&](int64_t c) {
     int64_t lo = c * chunk;
-    const int64_t hi = std::min(total, lo + chunk);
+    const int64_t hi = std::min(span, lo + chunk);
     int64_t t = std::upper_bound(start.begin(), start.end(), lo) - start.begin() - 1;
     for (; lo < hi && t < count; ++t) {
-      const int64_t end = std::min(hi, start[t + 1]);
+      const int64_t end = std::min(hi, start[t] + sizes[t]);
       if (end > lo) f(t, lo - start[t], end - start[t]);
-      lo = end;
+      lo = start[t + 1];
     }
   });
 }
