@@ -1,5 +1,7 @@
 #include "check.h"
 
+#include "steepest/optim/precision.h"
+
 #include <algorithm>
 #include <cstring>
 #include <utility>
@@ -11,6 +13,7 @@ namespace {
 
 constexpr int kFloat32 = 11, kFloat64 = 12;  // NumPy's NPY_FLOAT, NPY_DOUBLE
 constexpr int kUint16 = 4, kFloat16 = 23;    // NPY_USHORT, NPY_HALF
+constexpr int kUint8 = 2;                    // NPY_UBYTE
 constexpr int kUserTypes = 256;              // NPY_USERDEF: ml_dtypes' types are numbered from it
 
 // Whether `type_num` is ml_dtypes.bfloat16, whose number NumPy assigns when ml_dtypes loads:
@@ -28,7 +31,8 @@ bool is_bfloat16(int type_num, PyObject* descr) {
 const char* dtype_name(int type_num, PyObject* descr = nullptr) {
   if (descr && is_bfloat16(type_num, descr)) return "bfloat16";
   return type_num == kFloat32 ? "float32" : type_num == kFloat64 ? "float64"
-       : type_num == kFloat16 ? "float16" : type_num == kUint16 ? "uint16" : "other";
+       : type_num == kFloat16 ? "float16" : type_num == kUint16 ? "uint16"
+       : type_num == kUint8 ? "uint8" : "other";
 }
 
 std::string shape_of(const py::detail::PyArray_Proxy* a) {
@@ -64,7 +68,7 @@ std::string arg_name(const char* list, const char* key, size_t k) {
 }
 
 Array StepArrays::check(py::handle h, const char* list, const char* key, size_t k, bool written,
-                        bool half) {
+                        bool half, bool bytes) {
   auto name = [&] { return arg_name(list, key, k); };
   if (!py::isinstance<py::array>(h))
     throw py::type_error(name() + ": expected a numpy.ndarray, got " + type_name(h));
@@ -79,6 +83,7 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
     known = true;
     if (d->type_num == kFloat16) dtype = Dtype::f16;
     else if (d->type_num == kUint16) dtype = Dtype::bf16_bits;
+    else if (bytes && d->type_num == kUint8) dtype = Dtype::q8;
     else if (is_bfloat16(d->type_num, a->descr)) dtype = Dtype::bf16;
     else known = false;
   }
@@ -89,7 +94,7 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
   check_layout(a, written, name);
   int64_t size = 1;
   for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
-  const size_t item = dtype == Dtype::f32 ? 4 : dtype == Dtype::f64 ? 8 : 2;
+  const size_t item = dtype == Dtype::f32 ? 4 : dtype == Dtype::f64 ? 8 : dtype == Dtype::q8 ? 1 : 2;
   if (size > 0) {
     // Field by field: a Range built on the stack and copied with 16-byte moves over its 8-byte
     // and 1-byte stores misses store forwarding.
@@ -162,8 +167,17 @@ Array StepArrays::grad_any(py::handle h, size_t k) {
   return a;
 }
 
+int64_t q8_bytes(int64_t n) { return 4 * ((n + kQuantBlock - 1) / kQuantBlock) + n; }
+
 py::array new_state_as(py::handle param, Dtype as) {
   const auto* p = py::detail::array_proxy(param.ptr());
+  if (as == Dtype::q8) {
+    int64_t n = 1;
+    for (int d = 0; d < p->nd; ++d) n *= p->dimensions[d];
+    py::array fresh(py::dtype::of<uint8_t>(), std::vector<py::ssize_t>{py::ssize_t(q8_bytes(n))});
+    std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
+    return fresh;
+  }
   const py::dtype dtype = as == Dtype::f32   ? py::dtype::of<float>()
                           : as == Dtype::f16 ? py::dtype("float16")
                                              : py::dtype::of<uint16_t>();
@@ -179,7 +193,22 @@ Array StepArrays::state_as(py::list list, size_t i, const char* key, size_t k, D
     created = true;
   }
   const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
-  Array a = check(h, "state", key, k, true, true);
+  Array a = check(h, "state", key, k, true, true, as == Dtype::q8);
+  if (as == Dtype::q8) {
+    const auto* param = py::detail::array_proxy(param_.ptr());
+    int64_t n = 1;
+    for (int d = 0; d < param->nd; ++d) n *= param->dimensions[d];
+    if (a.dtype != Dtype::q8 || a.ndim != 1 || a.size != q8_bytes(n))
+      throw py::type_error(arg_name("state", key, k) + ": expected the uint8 array of int8 state "
+                           "of " + arg_name("params", nullptr, k) + ", " + std::to_string(
+                           q8_bytes(n)) + " bytes (absmax of each block of 256, then the codes), "
+                           "got " + std::string(py::str(py::handle(py::detail::array_proxy(
+                           h.ptr())->descr))) + " of " + std::to_string(a.size) + " elements");
+    if (reinterpret_cast<uintptr_t>(a.data) % 4 != 0)
+      throw py::value_error(arg_name("state", key, k) + ": expected an array whose data is "
+                            "aligned to 4 bytes (its float32 absmax)");
+    return a;
+  }
   // bfloat16 state is uint16 bits or an ml_dtypes.bfloat16 view of them: the same bytes
   const bool ok = as == Dtype::bf16_bits ? a.dtype == Dtype::bf16_bits || a.dtype == Dtype::bf16
                                          : a.dtype == as;

@@ -18,8 +18,14 @@ namespace bind {
 namespace py = pybind11;
 
 // float32, float64; and the 16-bit storage of csrc/optim/precision.h: bfloat16 (ml_dtypes'),
-// float16, and bf16_bits (bfloat16 state kept as uint16 bits, or as an ml_dtypes.bfloat16 view).
-enum class Dtype { f32, f64, bf16, f16, bf16_bits };
+// float16, and bf16_bits (bfloat16 state kept as uint16 bits, or as an ml_dtypes.bfloat16 view);
+// q8, blockwise 8-bit state: one uint8 array of the blocks' float32 absmax, then the bytes
+// (q8_bytes).
+enum class Dtype { f32, f64, bf16, f16, bf16_bits, q8 };
+
+// The length of the uint8 array of blockwise 8-bit state for a param of n elements: 4 bytes of
+// absmax per block of kQuantBlock, then n bytes.
+int64_t q8_bytes(int64_t n);
 
 // One float32/float64 (or 16-bit: param_any) C-contiguous array argument, checked.
 struct Array {
@@ -74,8 +80,9 @@ class StepArrays {
   Array param_any(py::handle h, size_t k);
   Array grad_any(py::handle h, size_t k);
   // state[k][key] of the param's shape stored as `as` (f32, f16, or bf16_bits: uint16 or
-  // ml_dtypes.bfloat16), updated in place; a None entry is replaced by a new zeroed array of
-  // float32, float16 or uint16 bits (`created` is then set).
+  // ml_dtypes.bfloat16), or blockwise 8-bit state (q8: a uint8 array of q8_bytes), updated in
+  // place; a None entry is replaced by a new zeroed array (8-bit state restores as zeros:
+  // every absmax is 0) and `created` is set.
   Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created);
   // Throws ValueError naming two arrays that share memory where one of them is written. With a
   // cache (an optimizer's), a step whose ranges are those of its last step that passed passes.
@@ -96,8 +103,9 @@ class StepArrays {
   };
   // The argument's name is passed as scalars, in registers: an Arg read back from the caller's
   // stack with wider loads than its stores misses store forwarding.
+  // half: 16-bit floats pass too; bytes: uint8 too (Dtype::q8).
   Array check(py::handle h, const char* list, const char* key, size_t k, bool written,
-              bool half = false);
+              bool half = false, bool bytes = false);
   void check_like_param(py::handle h, const char* list, const char* key, size_t k) const;
   void check_shape_of_param(py::handle h, const char* list, const char* key, size_t k) const;
 
@@ -109,7 +117,8 @@ class StepArrays {
 py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
 // The same with the param's shape.
 py::array new_state(py::handle param, bool zero);
-// A new zeroed array of the param's shape: float32 (as f32), float16 (f16) or uint16 (bf16_bits).
+// A new zeroed array of the param's shape: float32 (as f32), float16 (f16) or uint16 (bf16_bits);
+// for q8, a zeroed uint8 array of q8_bytes.
 py::array new_state_as(py::handle param, Dtype as);
 
 // One array argument of a kernel, named as the caller spells it ("weight", "arrays[2]"): a

@@ -92,10 +92,11 @@ Precision read_precision(py::handle precision) {
   const auto t = py::reinterpret_borrow<py::tuple>(precision);
   if (t.size() != 5) throw std::logic_error("internal: a precision tuple of the wrong size");
   const int state = t[0].cast<int>(), rounding = t[1].cast<int>();
-  if (state < 0 || state > 2 || rounding < 0 || rounding > 1)
+  if (state < 0 || state > 3 || rounding < 0 || rounding > 1)
     throw std::logic_error("internal: an unknown state_dtype or rounding code");
   prec.state_bf16 = state == 1;
   prec.state_like_param = state == 2;
+  prec.state_q8 = state == 3;
   prec.rounding = rounding == 1 ? Rounding::stochastic : Rounding::nearest;
   prec.seed = t[2].cast<uint64_t>();
   prec.counter = t[3].cast<int64_t>();
@@ -109,9 +110,10 @@ void check_precision(const Precision& prec, Dtype dtype, size_t k) {
     throw py::value_error(arg_name("params", nullptr, k) + ": master_weights=True keeps float32 "
                           "copies of bfloat16 or float16 params, got a " +
                           (dtype == Dtype::f32 ? "float32" : "float64") + " param");
-  if (prec.state_bf16 && dtype == Dtype::f64)
-    throw py::value_error(arg_name("params", nullptr, k) + ": state_dtype='bfloat16' takes "
-                          "float32, bfloat16 or float16 params, got a float64 param");
+  if ((prec.state_bf16 || prec.state_q8) && dtype == Dtype::f64)
+    throw py::value_error(arg_name("params", nullptr, k) + ": state_dtype='" +
+                          (prec.state_q8 ? "int8" : "bfloat16") + "' takes float32, bfloat16 "
+                          "or float16 params, got a float64 param");
 }
 
 }  // namespace bind

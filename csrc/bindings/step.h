@@ -132,7 +132,8 @@ enum class StateShape { absent, param, own };
 // A step's 16-bit options (csrc/optim/precision.h), from Python's `precision` argument: None
 // (none), or (state_dtype, rounding, seed, counter, masters):
 //   state_dtype  0: float32 for a 16-bit param (else the param's dtype), 1: bfloat16,
-//                2: the param's dtype, 16-bit ones included (torch's fused steps: the drop-in);
+//                2: the param's dtype, 16-bit ones included (torch's fused steps: the drop-in),
+//                3: blockwise 8-bit (int8: the rules with Rule::kTakesInt8);
 //   rounding     0: nearest, 1: stochastic, of a 16-bit param without a master copy;
 //   seed, counter: stochastic rounding's seed and the optimizer's count of steps taken;
 //   masters      None, or one list per group of the params' float32 master copies (None where
@@ -140,18 +141,30 @@ enum class StateShape { absent, param, own };
 struct Precision {
   bool state_bf16 = false;
   bool state_like_param = false;
+  bool state_q8 = false;
   Rounding rounding = Rounding::nearest;
   uint64_t seed = 0;
   int64_t counter = 0;
   py::object masters = py::none();  // a list of lists, or None
 
-  bool active() const { return state_bf16 || !masters.is_none(); }
+  bool active() const { return state_bf16 || state_q8 || !masters.is_none(); }
 };
 Precision read_precision(py::handle precision);
 
 // Throws unless params[k], of `dtype`, may take the step's options (Python checks them first,
 // in the optimizer's constructor; this guards the binding).
 void check_precision(const Precision& prec, Dtype dtype, size_t k);
+
+// Points state s of `t` at its array: the data itself, or for 8-bit state the absmax at the
+// front of the bytes (check.h's q8_bytes) and the codes after them.
+inline void set_low_state(LowTensor& t, int s, void* data, int64_t n) {
+  if (t.state_as != Storage::q8) {
+    t.state[s] = data;
+    return;
+  }
+  t.absmax[s] = static_cast<float*>(data);
+  t.state[s] = static_cast<uint8_t*>(data) + (q8_bytes(n) - n);
+}
 
 // Adds a tensor with 16-bit storage; its scalars are computed for it (no sharing: Batch's).
 template <class Rule>
@@ -161,9 +174,12 @@ void add_low_tensor(LowBatch<typename Rule::template Scalars<float>>& batch, con
                     double* scalar_state, const Precision& prec, size_t k) {
   const Storage param_as = p.dtype == Dtype::bf16 ? Storage::bf16
                            : p.dtype == Dtype::f16 ? Storage::f16 : Storage::f32;
-  LowTensor t{p.data, g.data, param_as, {}, state_as, master, master_fresh, step, fresh,
-              prec.rounding, stochastic_key(prec.seed, prec.counter, k)};
-  for (int s = 0; s < Rule::kStates; ++s) t.state[s] = states[s];
+  constexpr unsigned kAll = (1u << Rule::kStates) - 1;
+  LowTensor t{p.data, g.data, param_as, {}, state_as, {}, kAll & ~Rule::kNonNegativeStates,
+              master, master_fresh, step, fresh, prec.rounding,
+              stochastic_key(prec.seed, prec.counter, k)};
+  for (int s = 0; s < Rule::kStates; ++s)
+    if (states[s]) set_low_state(t, s, states[s], p.size);
   batch.items.push_back({t, Rule::template scalars<float>(h, step, scalar_state)});
   batch.sizes.push_back(p.size);
 }
@@ -251,8 +267,9 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       const Array g = Rule::kBlocks ? arrays.grad_any(grad, k) : arrays.grad(grad, k);
       check_precision(prec, p.dtype, k);
       const bool half = p.dtype == Dtype::bf16 || p.dtype == Dtype::f16;
-      const bool is_low = half || prec.state_bf16;
-      const Dtype state_as = prec.state_bf16 || (prec.state_like_param && p.dtype == Dtype::bf16)
+      const bool is_low = half || prec.state_bf16 || prec.state_q8;
+      const Dtype state_as = prec.state_q8 ? Dtype::q8
+                             : prec.state_bf16 || (prec.state_like_param && p.dtype == Dtype::bf16)
                                  ? Dtype::bf16_bits
                              : prec.state_like_param && half ? Dtype::f16
                                                              : Dtype::f32;
@@ -304,6 +321,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
           add_low_tensor<Rule>(low, p, g, states,
                                state_as == Dtype::bf16_bits ? Storage::bf16
                                : state_as == Dtype::f16     ? Storage::f16
+                               : state_as == Dtype::q8      ? Storage::q8
                                                             : Storage::f32,
                                master, master_fresh, step, fresh, h, row, prec, k);
       } else if (p.dtype == Dtype::f32) {
@@ -334,7 +352,8 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
     } else if (q.batch == Dtype::f32) {
       f32.set_state(q.item, q.s, static_cast<float*>(a.mutable_data()));
     } else if (q.s >= 0) {
-      low.items[q.item].tensor.state[q.s] = a.mutable_data();
+      LowTensor& t = low.items[q.item].tensor;
+      set_low_state(t, q.s, a.mutable_data(), low.sizes[q.item]);
     } else {
       low.items[q.item].tensor.master = static_cast<float*>(a.mutable_data());
       low.items[q.item].tensor.master_fresh = true;
@@ -355,6 +374,8 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
   const Precision prec = read_precision(precision);
   if (prec.active() && !Rule::kBlocks)
     throw py::value_error("state_dtype and master_weights apply to the one-pass rules only");
+  if (prec.state_q8 && !Rule::kTakesInt8)
+    throw py::value_error("state_dtype='int8' applies to Adam, AdamW, SGD, Lion and AdaBelief");
   auto step =
       gather_step<Rule>(groups, grads, nonfinite_policy(nonfinite), step_cache(cache), prec);
   if (step.created == kSkipped) {
@@ -446,6 +467,12 @@ py::dict rule_info() {
   info["hyper"] = py::tuple(hyper);
   info["state"] = py::tuple(state);
   info["one_pass"] = Rule::kBlocks;  // also runs on 16-bit storage (csrc/optim/precision.h)
+  // takes blockwise 8-bit state; the states of the unsigned map
+  info["int8"] = Rule::kTakesInt8;
+  py::list non_negative;
+  for (int s = 0; s < Rule::kStates; ++s)
+    if ((Rule::kNonNegativeStates >> s) & 1u) non_negative.append(Rule::kStateKeys[s]);
+  info["non_negative"] = py::tuple(non_negative);
   return info;
 }
 

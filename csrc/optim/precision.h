@@ -10,6 +10,9 @@
 // Modes, per tensor:
 //   state_as bf16/f16:    every state array of the rule is bfloat16 or float16 (rounded to
 //                         nearest even);
+//   state_as q8:          every state array is blockwise 8-bit (kQuantBlock = kBlock: a block
+//                         of the driver is a block of the quantization, so ranges begin at
+//                         multiples of kBlock);
 //   param_as bf16/f16:    params and grads in 16 bits; with `master` (a float32 copy of the
 //                         params, in the state) the kernel updates the master in place and the
 //                         param is the master rounded to nearest even; without, the param is
@@ -33,6 +36,8 @@ struct LowTensor {
   Storage param_as;
   void* state[kMaxStates];    // state_as; null where the rule does not use the state
   Storage state_as;
+  float* absmax[kMaxStates];  // state_as q8: the blocks' absmax (the bytes are at state[i])
+  unsigned signed_states;     // state_as q8: bit i set when state i takes the signed map
   float* master;              // the float32 master copy of a 16-bit param, or null
   bool master_fresh;          // the master was created for this step: set it from the param first
   int64_t step;
@@ -45,6 +50,7 @@ struct LowTensor {
 template <class Scalars>
 struct LowBatch {
   static constexpr int64_t kBlock = 256;
+  static_assert(kBlock == kQuantBlock, "a block of the driver is a block of 8-bit state");
   struct Item {
     LowTensor tensor;
     Scalars scalars;
@@ -64,7 +70,7 @@ struct LowBatch {
           for (int64_t b = begin; b < end; b += kBlock)
             block(kernel, item.tensor, item.scalars, b, std::min(end, b + kBlock));
         },
-        parallel_min);
+        parallel_min, kBlock);
   }
 
   // Elements [b, e) of tensor t: widen, step, narrow.
@@ -89,20 +95,28 @@ struct LowBatch {
         block.param = param;
       }
     }
+    const auto codes = [b](void* a) { return static_cast<uint8_t*>(a) + b; };
+    const auto is_signed = [&t](int i) { return ((t.signed_states >> i) & 1u) != 0; };
     for (int i = 0; i < kMaxStates; ++i) {
       if (!t.state[i]) continue;
       if (t.state_as == Storage::f32) {
         block.state[i] = static_cast<float*>(t.state[i]) + b;
+      } else if (t.state_as == Storage::q8) {
+        k.dequantize(codes(t.state[i]), t.absmax[i][b / kBlock], is_signed(i), state[i], n);
+        block.state[i] = state[i];
       } else {
         k.widen(t.state_as, bits(t.state[i]), state[i], n);
         block.state[i] = state[i];
       }
     }
     kernel(block, s, 0, n);
-    if (t.state_as != Storage::f32)
-      for (int i = 0; i < kMaxStates; ++i)
-        if (t.state[i])
-          k.narrow(t.state_as, state[i], static_cast<uint16_t*>(t.state[i]) + b, n, nullptr);
+    for (int i = 0; i < kMaxStates; ++i) {
+      if (!t.state[i] || t.state_as == Storage::f32) continue;
+      if (t.state_as == Storage::q8)
+        k.quantize(state[i], n, is_signed(i), codes(t.state[i]), &t.absmax[i][b / kBlock]);
+      else
+        k.narrow(t.state_as, state[i], static_cast<uint16_t*>(t.state[i]) + b, n, nullptr);
+    }
     if (t.param_as != Storage::f32) {
       const Stochastic draw{t.key, b};
       const bool stochastic = !t.master && t.rounding == Rounding::stochastic;

@@ -4,8 +4,10 @@
 steepest's compiled kernels. Use the steepest package, not this module.
 """
 from __future__ import annotations
+import numpy
+import numpy.typing
 import typing
-__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'quant_map', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
 class StepCache:
     """
     An optimizer's memory of its last step's checks.
@@ -19,6 +21,14 @@ class StepCache:
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).
+    """
+def _dequantize(codes: typing.Annotated[numpy.typing.ArrayLike, numpy.uint8], absmax: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], is_signed: bool) -> numpy.typing.NDArray[numpy.float32]:
+    """
+    Tests only: float32 values of blockwise 8-bit codes.
+    """
+def _quantize(x: typing.Annotated[numpy.typing.ArrayLike, numpy.float32], is_signed: bool) -> tuple[numpy.typing.NDArray[numpy.uint8], numpy.typing.NDArray[numpy.float32]]:
+    """
+    Tests only: x (float32) in blockwise 8 bits.
     """
 def _set_parallel_min_override(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
@@ -195,6 +205,10 @@ def nadam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing
 def pattern_pass(arrays: list, writes: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
     One pass of a step's memory pattern: read every array, write the first `writes` back.
+    """
+def quant_map(is_signed: bool) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.uint8]]:
+    """
+    The dynamic map's codes, midpoints and bucket table.
     """
 def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...

@@ -284,8 +284,9 @@ def test_bad_options():
     p32 = np.ones(4, np.float32)
     with pytest.raises(ValueError, match=r"params\[0\]: master_weights=True keeps float32 copies"):
         steepest.optim.AdamW([p32], master_weights=True)
-    with pytest.raises(ValueError, match=r"state_dtype must be None, 'float32' or 'bfloat16'"):
-        steepest.optim.AdamW([p32], state_dtype="int8")
+    with pytest.raises(ValueError, match=r"state_dtype must be None, 'float32', 'bfloat16' or "
+                                         r"'int8'"):
+        steepest.optim.AdamW([p32], state_dtype="int4")
     with pytest.raises(ValueError, match=r"rounding must be 'nearest' or 'stochastic'"):
         steepest.optim.AdamW([p32], rounding="up")
     with pytest.raises(ValueError, match=r"with master_weights=True they round to nearest"):

@@ -66,6 +66,8 @@ using PatternKernel = void (*)(T* const* arrays, int reads, int writes, int64_t 
   X(gru_backward, GruBackwardKernel)                      \
   X(widen, WidenKernel)                                   \
   X(narrow, NarrowKernel)                                 \
+  X(quantize, QuantizeKernel)                             \
+  X(dequantize, DequantizeKernel)                         \
   X(conversions, ConversionsKernel)
 
 template <class T>

@@ -2,10 +2,17 @@
 one fused pass: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD,
 Lion), taken by their constructors as keywords:
 
-- ``state_dtype=None | "float32" | "bfloat16"``: the state arrays (exp_avg, exp_avg_sq,
+- ``state_dtype=None | "float32" | "bfloat16" | "int8"``: the state arrays (exp_avg, exp_avg_sq,
   momentum_buffer, ...) stored in bfloat16, rounded to nearest even after each step, the
   arithmetic in float32. None keeps the param's dtype (float32 for 16-bit params). Takes
   float32, bfloat16 and float16 params.
+  ``"int8"`` (Adam, AdamW, SGD, Lion, AdaBelief): blockwise 8-bit state (Dettmers et al. 2022,
+  "8-bit Optimizers via Block-wise Quantization"): each block of 256 elements keeps its absmax
+  and one byte per element, the nearest code of a dynamic map (signed for first moments and
+  momentum, unsigned for second moments; ``steepest.reference.quantize``). ``state[i][key]`` is
+  then one uint8 array: the blocks' float32 absmax, then the bytes;
+  ``steepest.reference.quantize.unpack`` and ``dequantize`` read it. Loading a state_dict takes
+  that array, or float values of the param's shape (quantized).
 - bfloat16 (``ml_dtypes.bfloat16``) and float16 params and grads, with the arithmetic in float32.
   ``master_weights=True`` keeps a float32 copy of each in ``state[i]['master_param']`` (created
   from the param at its first step, saved in state_dicts): the step updates the copy and writes
@@ -27,8 +34,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..reference import precision as _rounding
+from ..reference import quantize as _quantize
 
-STATE_DTYPES = (None, "float32", "bfloat16")
+STATE_DTYPES = (None, "float32", "bfloat16", "int8")
+_STATE_CODES = {None: 0, "float32": 0, "bfloat16": 1, "int8": 3}  # bindings/step.h's Precision
 ROUNDINGS = ("nearest", "stochastic")
 OPTIONS = ("state_dtype", "master_weights", "rounding", "seed")
 
@@ -68,7 +77,7 @@ class Precision:
 
     def __post_init__(self):
         if self.state_dtype not in STATE_DTYPES:
-            raise ValueError(f"state_dtype must be None, 'float32' or 'bfloat16', got "
+            raise ValueError(f"state_dtype must be None, 'float32', 'bfloat16' or 'int8', got "
                              f"{self.state_dtype!r}")
         if not isinstance(self.master_weights, (bool, np.bool_)):
             raise TypeError(f"master_weights must be a bool, got {self.master_weights!r}")
@@ -91,29 +100,35 @@ class Precision:
         if self.master_weights and half is None:
             raise ValueError(f"params[{k}]: master_weights=True keeps float32 copies of "
                              f"bfloat16 or float16 params, got a {data.dtype} param")
-        if self.state_dtype == "bfloat16" and data.dtype == np.float64:
-            raise ValueError(f"params[{k}]: state_dtype='bfloat16' takes float32, bfloat16 or "
-                             "float16 params, got a float64 param")
+        if self.state_dtype in ("bfloat16", "int8") and data.dtype == np.float64:
+            raise ValueError(f"params[{k}]: state_dtype={self.state_dtype!r} takes float32, "
+                             "bfloat16 or float16 params, got a float64 param")
 
     def args(self, counter, masters):
         """C++'s ``precision`` argument (bindings/step.h)."""
-        return (int(self.state_dtype == "bfloat16"), ROUNDINGS.index(self.rounding),
+        return (_STATE_CODES[self.state_dtype], ROUNDINGS.index(self.rounding),
                 int(self.seed), int(counter), masters)
 
     def stored(self, key, data):
         """How state array ``key`` of a param whose array is ``data`` is stored: "bfloat16"
-        (uint16 bits) or a NumPy dtype."""
+        (uint16 bits), "int8" (the packed uint8 array) or a NumPy dtype."""
         if key == "master_param":
             return np.dtype(np.float32)
-        if self.state_dtype == "bfloat16":
-            return "bfloat16"
+        if self.state_dtype in ("bfloat16", "int8"):
+            return self.state_dtype
         return np.dtype(np.float32) if half_format(data.dtype) else data.dtype
 
-    def loaded(self, value, key, data):
+    def loaded(self, value, key, data, signed=True):
         """A saved state array as it is stored (a new array): bfloat16 state from its bits
-        (uint16 or ml_dtypes.bfloat16) or from floats rounded to nearest even; others cast."""
+        (uint16 or ml_dtypes.bfloat16) or from floats rounded to nearest even; int8 state from
+        its packed uint8 array or from floats quantized (by the ``signed`` map or not); others
+        cast."""
         stored = self.stored(key, data)
         a = np.asarray(value)
+        if stored == "int8":
+            if a.dtype == np.uint8:
+                return np.array(a, order="C", copy=True)
+            return _quantize.pack(*_quantize.quantize(np.asarray(a, dtype=np.float32), signed))
         if stored != "bfloat16":
             if half_format(a.dtype):
                 a = a.astype(np.float32)

@@ -37,6 +37,7 @@ import numpy as np
 
 from .. import _core
 from ._plan import ArrayView, adopt_new_state, current_plan
+from ..reference import quantize as _quantize
 from ._precision import Precision, half_format
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -323,13 +324,18 @@ class Optimizer(StepCounts):
     fixed_hyper = {}  # hyperparameters the class sets whatever a group says (AdamW's decay)
     _none_as = {}  # a C++ name -> the value a group's None stands for (LAMB's max_weight_norm)
     _one_pass = False  # the rule's step is one fused pass: it takes the 16-bit options
+    _int8 = False  # it takes state_dtype="int8"
+    _non_negative = ()  # its state keys of the unsigned 8-bit map
     _precision = Precision()
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         kernel = cls.__dict__.get("_kernel")
         if kernel is not None:
-            cls._one_pass = _core.rules[kernel.__func__.__name__[:-len("_step")]]["one_pass"]
+            rule = _core.rules[kernel.__func__.__name__[:-len("_step")]]
+            cls._one_pass = rule["one_pass"]
+            cls._int8 = rule["int8"]
+            cls._non_negative = rule["non_negative"]
         if cls._one_pass and "__init__" in cls.__dict__:
             cls.__init__ = _taking_precision(cls.__dict__["__init__"])
 
@@ -597,13 +603,20 @@ class Optimizer(StepCounts):
         stored (optim/_precision.py): the param's shape, a float dtype or bfloat16 bits."""
         a = np.asarray(value)
         what = f"loaded state[{index}][{key!r}]"
+        stored = self._precision.stored(key, data)
+        if stored == "int8" and a.dtype == np.uint8:
+            if a.shape != (_quantize.packed_size(data.size),):
+                raise ValueError(f"{what} has shape {a.shape}; int8 state of a parameter of "
+                                 f"{data.size} elements is ({_quantize.packed_size(data.size)},) "
+                                 "bytes")
+            return self._precision.loaded(a, key, data)
         if a.shape != data.shape:
             raise ValueError(f"{what} has shape {a.shape}, the parameter has {data.shape}")
         bits = self._precision.stored(key, data) == "bfloat16" and a.dtype == np.uint16
         if not (a.dtype.kind == "f" or half_format(a.dtype) or bits):
             raise TypeError(f"{what} has dtype {a.dtype}, expected a floating-point array "
                             "(or the uint16 bits of bfloat16 state)")
-        return self._precision.loaded(a, key, data)
+        return self._precision.loaded(a, key, data, signed=key not in self._non_negative)
 
     # -- for subclasses ------------------------------------------------------------------
 
@@ -691,6 +704,9 @@ def _taking_precision(init):
     def __init__(self, *args, state_dtype=None, master_weights=False, rounding="nearest",
                  seed=0, **kwargs):
         given = Precision(state_dtype, master_weights, rounding, seed)
+        if state_dtype == "int8" and not type(self)._int8:
+            raise ValueError(f"state_dtype='int8' applies to Adam, AdamW, SGD, Lion and "
+                             f"AdaBelief, not {type(self).__name__}")
         if "_precision" not in self.__dict__ or not given.default:
             self._precision = given
         init(self, *args, **kwargs)

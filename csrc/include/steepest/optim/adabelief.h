@@ -45,6 +45,8 @@ struct AdaBeliefScalars {
 struct AdaBeliefRule : RuleDefaults<AdaBeliefHyper, AdaBeliefScalars> {
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_var", "max_exp_avg_var"};
+  static constexpr bool kTakesInt8 = true;
+  static constexpr unsigned kNonNegativeStates = 0b110;  // exp_avg_var, max_exp_avg_var
 
   static void check(const Hyper& h) { check_adam_family(h); }
   static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }

@@ -40,6 +40,8 @@ struct AdamScalars {
 struct AdamRule : RuleDefaults<AdamHyper, AdamScalars> {
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"exp_avg", "exp_avg_sq", "max_exp_avg_sq"};
+  static constexpr bool kTakesInt8 = true;
+  static constexpr unsigned kNonNegativeStates = 0b110;  // exp_avg_sq, max_exp_avg_sq
 
   static void check(const Hyper& h) { check_adam_family(h); }
   static bool uses_state(const Hyper& h, int s) { return s < 2 || h.amsgrad; }

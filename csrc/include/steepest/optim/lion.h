@@ -35,6 +35,7 @@ struct LionScalars {
 struct LionRule : RuleDefaults<LionHyper, LionScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"exp_avg"};
+  static constexpr bool kTakesInt8 = true;
   static constexpr bool kCountsSteps = false;
 
   static void check(const Hyper& h) {

@@ -18,6 +18,24 @@
 // where key = stochastic_key(seed, step, k) for the tensor's parameter number k, so a run is
 // reproducible for any thread count and any cut of the tensors into chunks and blocks. NaN and
 // infinities keep their nearest rounding. (steepest.reference.precision does the same in NumPy.)
+//
+// Blockwise 8-bit state (Dettmers, Lewis, Shleifer & Zettlemoyer 2022, "8-bit Optimizers via
+// Block-wise Quantization"): a state array is cut into blocks of kQuantBlock elements; block b
+// keeps its absmax s_b = max |x| and one byte per element, the index of the code nearest to
+// x / s_b in a 256-entry dynamic map (below); x is restored as code[q] * s_b. The maps hold
+// 0, 1 and, for each decade d = 0..6 of [1e-7, 1), the means of n_d equal parts of
+// [0.1, 1] 10^(d-6) (Dettmers' dynamic tree quantization: a decimal exponent and a linear
+// fraction whose precision grows with the magnitude):
+//   signed   (first moments, momentum): n_d = 2^d, magnitudes M_0 = 0 < M_1 < ... < M_127 <
+//            M_128 = 1; byte 127 + j is M_j (j = 0..128), byte 127 - j is -M_j (j = 1..127);
+//   unsigned (second moments): n_d = 2^(d+1); byte j is M_j, j = 0..255.
+// Quantizing x of a block with absmax s, r = 1/s (0 when s = 0), y = x r in float32:
+//   a = min(|y|, 1) (unsigned: min(max(y, 0), 1)); j = #{i: mid_i < a}, mid_i = (M_i + M_{i+1})
+//   / 2 rounded to float32 (the nearest magnitude, ties to the smaller); signed: byte 127 + j for
+//   y >= 0, 127 - min(j, 127) for y < 0.
+// A block holding a NaN or an infinity keeps s = NaN (every byte the zero code): it restores as
+// NaN, as the float32 state would have held non-finite values. (steepest.reference.quantize does
+// the same in NumPy.)
 #pragma once
 
 #include <cstdint>
@@ -25,7 +43,7 @@
 namespace steepest {
 
 // How an array is stored. The step's arithmetic is float32 whatever the storage.
-enum class Storage : uint8_t { f32, bf16, f16 };
+enum class Storage : uint8_t { f32, bf16, f16, q8 };  // q8: blockwise 8-bit (state only)
 
 // How values are rounded when narrowed to 16 bits.
 enum class Rounding : uint8_t { nearest, stochastic };
@@ -64,6 +82,29 @@ using WidenKernel = void (*)(Storage from, const uint16_t* src, float* dst, int6
 template <class T>
 using NarrowKernel = void (*)(Storage to, const float* src, uint16_t* dst, int64_t n,
                               const Stochastic* draw);
+constexpr int64_t kQuantBlock = 256;
+
+// A dynamic map and what its quantizer reads: `bucket` holds #{i: mid_i < v} for v, the first
+// float of each bucket of [2^-24, 1] cut by the float's top 16 bits (exponent and 7 mantissa
+// bits: key = (bits(a) >> 16) - (103 << 7), clamped to [0, kQuantKeys)), so that a bucket holds
+// at most one midpoint and j = bucket[key] + (a > mid[bucket[key]]) (csrc/optim/quantize_map.cc
+// checks this when it builds the tables). Three bytes of padding let a 32-bit gather read it.
+constexpr int kQuantKeys = 24 * 128 + 1;
+struct QuantMap {
+  alignas(64) float code[256];  // the value of each byte
+  alignas(64) float mid[256];   // mid_i between magnitudes i and i + 1; +inf past the last
+  alignas(64) uint8_t bucket[kQuantKeys + 3];
+};
+const QuantMap& quant_map(bool is_signed);
+
+// codes[i] and *absmax: the blockwise 8-bit form of x[0..n), n <= kQuantBlock (above).
+template <class T>
+using QuantizeKernel = void (*)(const float* x, int64_t n, bool is_signed, uint8_t* codes,
+                                float* absmax);
+// x[i] = code[codes[i]] * absmax for i < n.
+template <class T>
+using DequantizeKernel = void (*)(const uint8_t* codes, float absmax, bool is_signed, float* x,
+                                  int64_t n);
 // How the active target converts: "bfloat16: bit operations, float16: F16C".
 template <class T>
 using ConversionsKernel = const char* (*)();

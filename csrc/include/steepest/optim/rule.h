@@ -68,6 +68,11 @@ struct RuleDefaults {
   static constexpr bool kCountsSteps = true;
   static constexpr bool kZeroState = true;
   static constexpr size_t kScalarStates = 0;
+  // Blockwise 8-bit state (state_dtype="int8", csrc/optim/precision.h): whether the rule takes
+  // it, and the bits of its states that are never negative (second moments: the unsigned map;
+  // the others take the signed map).
+  static constexpr bool kTakesInt8 = false;
+  static constexpr unsigned kNonNegativeStates = 0;
   static bool uses_state(const Hyper&, int) { return true; }
   static int64_t parallel_min(const Hyper&) { return kParallelMinElements; }
 };

@@ -37,6 +37,7 @@ struct SgdScalars {
 struct SgdRule : RuleDefaults<SgdHyper, SgdScalars> {
   static constexpr int kStates = 1;
   static constexpr const char* kStateKeys[] = {"momentum_buffer"};
+  static constexpr bool kTakesInt8 = true;
   static constexpr bool kCountsSteps = false;
   static constexpr bool kZeroState = false;  // the first step sets b = g
 

@@ -1,0 +1,289 @@
+"""Blockwise 8-bit state (state_dtype="int8": csrc/include/steepest/optim/precision.h) for the
+rules that take it: Adam, AdamW, SGD with momentum, Lion, AdaBelief.
+
+The quantizer of every SIMD target against the NumPy oracle (steepest.reference.quantize) on
+values chosen to land on and beside every midpoint; and each rule's step against its own
+float32 step whose state goes through the oracle's quantizer after every step: the block
+driver feeds the float32 kernel exactly the restored values, so the two agree BITWISE, the
+packed state arrays included."""
+
+import numpy as np
+import pytest
+
+import steepest
+from steepest import _core
+from steepest.optim import registry
+from steepest.reference import precision as rounding
+from steepest.reference import quantize as Q
+
+INT8 = [rule for rule in registry.RULES.values() if rule.cls._int8]
+SEED = 7
+
+
+def test_int8_rules():
+    assert sorted(rule.key for rule in INT8) == ["adabelief", "adam", "adamw", "lion", "sgd"]
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_maps(signed):
+    code, mid, bucket = _core.quant_map(signed)
+    np.testing.assert_array_equal(code, Q.codes(signed))
+    m = Q.midpoints(signed)
+    np.testing.assert_array_equal(mid[:m.size], m)
+    assert np.isinf(mid[m.size:]).all()
+    assert (np.diff(code) > 0).all() and code.size == 256
+    assert code[255] == 1.0 and code[127 if signed else 0] == 0.0
+    if signed:  # symmetric but for +1
+        np.testing.assert_array_equal(code[:127], -code[128:255][::-1])
+    # the decades: 1e-7 .. 1, linear inside each
+    positive = code[code > 0]
+    assert 1e-7 < positive.min() < 1e-6
+
+
+def _hard_values(signed, rng):
+    """Values on, just above and just below every midpoint and code, at random block scales,
+    and random draws of several magnitudes."""
+    m = Q.midpoints(signed)
+    c = Q.codes(signed)
+    points = np.concatenate([m, np.nextafter(m, 2), np.nextafter(m, -2), c])
+    points = np.concatenate([points, -points]) if signed else points
+    rng.shuffle(points)
+    blocks = []
+    for b in range(0, points.size, 255):  # 255 values and the block's absmax 1
+        blocks.append(np.append(points[b:b + 255], 1.0))
+    x = np.concatenate(blocks).astype(np.float32)
+    draws = (rng.standard_normal(3000) * 10.0 ** rng.integers(-8, 8, 3000)).astype(np.float32)
+    if not signed:
+        draws = np.abs(draws)
+    return np.concatenate([x, draws]).astype(np.float32)
+
+
+@pytest.mark.parametrize("signed", [True, False])
+def test_quantizer_matches_oracle(signed, simd_target):
+    rng = np.random.default_rng(0)
+    special = np.array([0.0, -0.0, 1e-45, -1e-45, 1e-38, 3.4e38, -3.4e38, 1.0, -1.0, 0.5],
+                       np.float32)
+    nonfinite = np.array([0.5] * 100 + [np.nan, np.inf], np.float32)
+    cases = [_hard_values(signed, rng), special, nonfinite, np.zeros(300, np.float32)]
+    cases += [rng.standard_normal(n).astype(np.float32) for n in (1, 15, 16, 17, 255, 256, 257)]
+    for x in cases:
+        q, absmax = _core._quantize(x, signed)
+        want_q, want_absmax = Q.quantize(x, signed)
+        np.testing.assert_array_equal(q, want_q)
+        np.testing.assert_array_equal(absmax, want_absmax)  # NaN where NaN
+        got = _core._dequantize(q, absmax, signed)
+        want = Q.dequantize(want_q, want_absmax, signed)
+        np.testing.assert_array_equal(got, want)
+
+
+def test_nearest_code_and_error():
+    """Each value restores to its nearest code times the block's absmax: the error is at most
+    half the gap between the codes around it; a block's absmax, when positive, is exact."""
+    rng = np.random.default_rng(1)
+    for signed in (True, False):
+        x = rng.standard_normal(256 * 50).astype(np.float32)
+        x = x if signed else x * x
+        back = Q.roundtrip(x, signed)
+        y = x.reshape(-1, 256) / np.abs(x.reshape(-1, 256)).max(axis=1, keepdims=True)
+        c = Q.codes(signed).astype(np.float64)
+        nearest = np.abs(y.reshape(-1, 1) - c[None, :]).min(axis=1).reshape(y.shape)
+        got = np.abs(back.reshape(-1, 256) - x.reshape(-1, 256)) / np.abs(
+            x.reshape(-1, 256)).max(axis=1, keepdims=True)
+        np.testing.assert_allclose(got, nearest, atol=1e-6)
+        top = np.argmax(np.abs(x.reshape(-1, 256)), axis=1)
+        largest = x.reshape(-1, 256)[np.arange(50), top]
+        restored = back.reshape(-1, 256)[np.arange(50), top]
+        np.testing.assert_array_equal(restored[largest > 0], largest[largest > 0])
+
+
+# (param format, master_weights, rounding)
+MODES = [("float32", False, "nearest"), ("bfloat16", True, "nearest"),
+         ("float16", False, "stochastic")]
+
+
+def _problem(sizes, steps, fmt, seed=0):
+    rng = np.random.default_rng(seed)
+    params = [rng.standard_normal(n).astype(np.float32) for n in sizes]
+    grads = [[rng.standard_normal(n).astype(np.float32) for n in sizes] for _ in range(steps)]
+    if fmt == "float32":
+        return params, grads, [p.copy() for p in params], [[g.copy() for g in gs] for gs in grads]
+    dtype = {"float16": np.dtype(np.float16), "bfloat16": steepest.optim._precision.bfloat16()}[fmt]
+
+    def half(x):
+        return rounding.nearest(x, fmt).view(dtype)
+
+    params16 = [half(p) for p in params]
+    grads16 = [[half(g) for g in gs] for gs in grads]
+    return (params16, grads16, [rounding.widen(p.view(np.uint16), fmt) for p in params16],
+            [[rounding.widen(g.view(np.uint16), fmt) for g in gs] for gs in grads16])
+
+
+def _run(rule, mode, sizes=(37, 300, 1000), steps=3):
+    """The int8 optimizer beside its float32 oracle, bitwise after every step."""
+    fmt, master, how = mode
+    params, grads, ref_params, ref_grads = _problem(sizes, steps, fmt)
+    opt = rule.make(params, **rule.hyper, state_dtype="int8", master_weights=master,
+                    rounding=how, seed=SEED)
+    ref = rule.make(ref_params, **rule.hyper)
+    for t in range(steps):
+        opt.step(grads[t])
+        ref.step(ref_grads[t])
+        for k, (p, rp) in enumerate(zip(params, ref_params)):
+            for key in rule.array_keys:
+                want = ref.state[k].get(key)
+                if want is None:
+                    continue
+                signed = key not in opt._non_negative
+                q, absmax = Q.quantize(want, signed)
+                got = opt.state[k][key]
+                assert got.dtype == np.uint8 and got.shape == (Q.packed_size(p.size),)
+                np.testing.assert_array_equal(got, Q.pack(q, absmax))
+                want[...] = Q.dequantize(q, absmax, signed).reshape(want.shape)
+            if fmt == "float32":
+                np.testing.assert_array_equal(p.view(np.uint32), rp.view(np.uint32))
+            elif master:
+                np.testing.assert_array_equal(opt.state[k]["master_param"].view(np.uint32),
+                                              rp.view(np.uint32))
+            else:
+                expected = rounding.stochastic(rp, fmt, rounding.stochastic_key(SEED, t, k))
+                rp[...] = rounding.widen(expected, fmt)
+                np.testing.assert_array_equal(p.view(np.uint16), expected)
+    return opt, params
+
+
+@pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))
+@pytest.mark.parametrize("rule", INT8, ids=lambda r: r.key)
+def test_matches_float32_step_with_quantized_state(rule, mode):
+    _run(rule, mode)
+
+
+@pytest.mark.parametrize("rule", INT8, ids=lambda r: r.key)
+def test_every_simd_target(rule, simd_target):
+    _run(rule, MODES[0], sizes=(1, 7, 257, 1029))
+
+
+def test_threads_bitwise(num_threads):
+    """Large enough to split across threads: chunks are cut at multiples of 256 within each
+    tensor (a block of the state), whatever the tensor sizes before it."""
+    rule = registry.RULES["adamw"]
+    results = []
+    for n in (1, 2):
+        with num_threads(n):
+            opt, params = _run(rule, MODES[0], sizes=(100_003, 70_001, 5), steps=2)
+        results.append([p.copy() for p in params] +
+                       [opt.state[k]["exp_avg_sq"].copy() for k in range(3)])
+    for a, b in zip(*results):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("rule", INT8, ids=lambda r: r.key)
+def test_state_dict_round_trip(rule):
+    params, grads, _, _ = _problem((33, 700), 4, "float32")
+    twin = [p.copy() for p in params]
+    opt = rule.make(params, **rule.hyper, state_dtype="int8")
+    for t in range(2):
+        opt.step(grads[t])
+    saved = opt.state_dict()
+    for k, p in enumerate(params):
+        twin[k][...] = p
+    other = rule.make(twin, **rule.hyper, state_dtype="int8")
+    other.load_state_dict(saved)
+    for t in range(2, 4):
+        opt.step(grads[t])
+        other.step(grads[t])
+    for a, b in zip(params, twin):
+        np.testing.assert_array_equal(a, b)
+    for k in range(2):
+        for key in rule.array_keys:
+            if key in opt.state[k]:
+                np.testing.assert_array_equal(opt.state[k][key], other.state[k][key])
+
+
+def test_state_dict_from_floats():
+    """Float state of the param's shape loads quantized (each key by its own map); a float32
+    optimizer's state dict thus loads into an int8 one."""
+    p = np.ones(300, np.float32)
+    rng = np.random.default_rng(3)
+    m = rng.standard_normal(300).astype(np.float32)
+    v = (m * m).astype(np.float32)
+    opt = steepest.optim.AdamW([p], state_dtype="int8")
+    opt.load_state_dict({"state": {0: {"step": 3, "exp_avg": m, "exp_avg_sq": v}},
+                         "param_groups": opt.state_dict()["param_groups"]})
+    np.testing.assert_array_equal(opt.state[0]["exp_avg"], Q.pack(*Q.quantize(m, True)))
+    np.testing.assert_array_equal(opt.state[0]["exp_avg_sq"], Q.pack(*Q.quantize(v, False)))
+
+
+def test_nonfinite_state_block():
+    """A NaN gradient (nonfinite='propagate') makes its block's state NaN, as float32 state
+    would hold it there; the other blocks are untouched by it."""
+    p = np.zeros(600, np.float32)
+    opt = steepest.optim.SGD([p], lr=0.1, momentum=0.9, state_dtype="int8")
+    g = np.ones(600, np.float32)
+    g[300] = np.nan
+    opt.step([g])
+    q, absmax = Q.unpack(opt.state[0]["momentum_buffer"], 600)
+    assert np.isnan(absmax[1]) and absmax[0] == 1 and absmax[2] == 1
+    back = Q.dequantize(q, absmax, True)
+    assert np.isnan(back[256:512]).all() and (back[:256] == 1).all() and (back[512:] == 1).all()
+
+
+def test_trains_like_float32():
+    """Least squares by AdamW, 1200 full-batch steps: int8 state reaches the noise floor
+    (0.01) as float32 state does, within 10% of its loss (8-bit moments slow the middle of the
+    run a little; bfloat16 state ends about as far)."""
+    rng = np.random.default_rng(4)
+    X = rng.standard_normal((512, 40)).astype(np.float32)
+    y = (X @ rng.standard_normal(40) + 0.1 * rng.standard_normal(512)).astype(np.float32)
+
+    def fit(state_dtype):
+        w = np.zeros(40, np.float32)
+        opt = steepest.optim.AdamW([w], lr=0.01, state_dtype=state_dtype)
+        for _ in range(1200):
+            r = X @ w - y
+            opt.step([(2 / len(y) * X.T @ r).astype(np.float32)])
+        return float(np.mean((X @ w - y) ** 2))
+
+    fp32, int8 = fit(None), fit("int8")
+    assert fp32 < 0.0105 and int8 < 1.1 * fp32
+
+
+# -- bad input --------------------------------------------------------------------------------
+
+
+def test_bad_options():
+    p = np.ones(4, np.float32)
+    with pytest.raises(ValueError, match=r"state_dtype='int8' applies to Adam, AdamW, SGD, Lion "
+                                         r"and AdaBelief, not RMSprop"):
+        steepest.optim.RMSprop([p], state_dtype="int8")
+    with pytest.raises(ValueError, match=r"params\[0\]: state_dtype='int8' takes float32"):
+        steepest.optim.AdamW([np.ones(4)], state_dtype="int8")
+
+
+def test_bad_state_changes_nothing():
+    p = np.ones(300, np.float32)
+    opt = steepest.optim.AdamW([p], lr=0.1, state_dtype="int8")
+    opt.step([np.ones(300, np.float32)])
+    before = p.copy(), opt.state[0]["exp_avg"].copy()
+    for bad, error in [(np.zeros(300, np.float32), TypeError),
+                       (np.zeros(Q.packed_size(300) - 1, np.uint8), TypeError),
+                       (np.zeros(Q.packed_size(300) + 1, np.uint8)[1:], ValueError)]:
+        opt.state[0]["exp_avg_sq"] = bad
+        with pytest.raises(error, match=r"state\[0\]\['exp_avg_sq'\]"):
+            opt.step([np.ones(300, np.float32)])
+        np.testing.assert_array_equal(p, before[0])
+        np.testing.assert_array_equal(opt.state[0]["exp_avg"], before[1])
+        assert int(opt.state[0]["step"]) == 1
+
+
+def test_bad_state_dict_changes_nothing():
+    p = np.ones(300, np.float32)
+    opt = steepest.optim.AdamW([p], state_dtype="int8")
+    opt.step([np.ones(300, np.float32)])
+    saved = opt.state_dict()
+    before = opt.state[0]["exp_avg"].copy()
+    bad = {"state": {0: {"step": 1, "exp_avg": np.zeros(10, np.uint8),
+                         "exp_avg_sq": saved["state"][0]["exp_avg_sq"]}},
+           "param_groups": saved["param_groups"]}
+    with pytest.raises(ValueError, match=r"int8 state of a parameter of 300 elements is \(308,\)"):
+        opt.load_state_dict(bad)
+    np.testing.assert_array_equal(opt.state[0]["exp_avg"], before)
