@@ -161,28 +161,22 @@ void register_optim(py::module_& m) {
   // Blockwise 8-bit state (csrc/include/steepest/optim/precision.h), for its tests.
   m.def("quant_map", [](bool is_signed) {
     const QuantMap& q = quant_map(is_signed);
-    return py::make_tuple(py::array_t<float>(256, q.code), py::array_t<float>(256, q.mid),
-                          py::array_t<uint8_t>(kQuantKeys, q.bucket));
-  }, py::arg("is_signed"), "The dynamic map's codes, midpoints and bucket table.");
+    return py::make_tuple(py::array_t<float>(256, q.code), py::array_t<float>(8, q.threshold));
+  }, py::arg("is_signed"), "The dynamic map's codes and the midpoints around its decades.");
   m.def("_quantize", [](py::array_t<float, py::array::c_style> x, bool is_signed) {
-    const int64_t n = x.size(), blocks = (n + kQuantBlock - 1) / kQuantBlock;
+    const int64_t n = x.size();
     py::array_t<uint8_t> codes(n);
-    py::array_t<float> absmax(blocks);
-    for (int64_t b = 0; b < blocks; ++b)
-      kernels<float>().quantize(x.data() + b * kQuantBlock,
-                                std::min(kQuantBlock, n - b * kQuantBlock), is_signed,
-                                codes.mutable_data() + b * kQuantBlock, absmax.mutable_data() + b);
+    py::array_t<float> absmax((n + kQuantBlock - 1) / kQuantBlock);
+    kernels<float>().quantize(x.data(), n, is_signed, codes.mutable_data(), absmax.mutable_data());
     return py::make_tuple(codes, absmax);
   }, py::arg("x"), py::arg("is_signed"), "Tests only: x (float32) in blockwise 8 bits.");
   m.def("_dequantize", [](py::array_t<uint8_t, py::array::c_style> codes,
                           py::array_t<float, py::array::c_style> absmax, bool is_signed) {
-    const int64_t n = codes.size(), blocks = (n + kQuantBlock - 1) / kQuantBlock;
-    if (absmax.size() != blocks) throw py::value_error("one absmax per block of 256");
+    const int64_t n = codes.size();
+    if (absmax.size() != (n + kQuantBlock - 1) / kQuantBlock)
+      throw py::value_error("one absmax per block of 256");
     py::array_t<float> x(n);
-    for (int64_t b = 0; b < blocks; ++b)
-      kernels<float>().dequantize(codes.data() + b * kQuantBlock, absmax.data()[b], is_signed,
-                                  x.mutable_data() + b * kQuantBlock,
-                                  std::min(kQuantBlock, n - b * kQuantBlock));
+    kernels<float>().dequantize(codes.data(), absmax.data(), is_signed, x.mutable_data(), n);
     return x;
   }, py::arg("codes"), py::arg("absmax"), py::arg("is_signed"),
      "Tests only: float32 values of blockwise 8-bit codes.");

@@ -10,9 +10,9 @@
 // Modes, per tensor:
 //   state_as bf16/f16:    every state array of the rule is bfloat16 or float16 (rounded to
 //                         nearest even);
-//   state_as q8:          every state array is blockwise 8-bit (kQuantBlock = kBlock: a block
-//                         of the driver is a block of the quantization, so ranges begin at
-//                         multiples of kBlock);
+//   state_as q8:          every state array is blockwise 8-bit (a block of the driver is
+//                         whole blocks of the quantization: ranges begin at multiples of
+//                         kBlock, a multiple of kQuantBlock);
 //   param_as bf16/f16:    params and grads in 16 bits; with `master` (a float32 copy of the
 //                         params, in the state) the kernel updates the master in place and the
 //                         param is the master rounded to nearest even; without, the param is
@@ -49,8 +49,8 @@ struct LowTensor {
 // The 16-bit tensors of one step, with their per-tensor scalars.
 template <class Scalars>
 struct LowBatch {
-  static constexpr int64_t kBlock = 256;
-  static_assert(kBlock == kQuantBlock, "a block of the driver is a block of 8-bit state");
+  static constexpr int64_t kBlock = 512;
+  static_assert(kBlock % kQuantBlock == 0, "a block of the driver is whole blocks of 8-bit state");
   struct Item {
     LowTensor tensor;
     Scalars scalars;
@@ -102,7 +102,7 @@ struct LowBatch {
       if (t.state_as == Storage::f32) {
         block.state[i] = static_cast<float*>(t.state[i]) + b;
       } else if (t.state_as == Storage::q8) {
-        k.dequantize(codes(t.state[i]), t.absmax[i][b / kBlock], is_signed(i), state[i], n);
+        k.dequantize(codes(t.state[i]), t.absmax[i] + b / kQuantBlock, is_signed(i), state[i], n);
         block.state[i] = state[i];
       } else {
         k.widen(t.state_as, bits(t.state[i]), state[i], n);
@@ -113,7 +113,7 @@ struct LowBatch {
     for (int i = 0; i < kMaxStates; ++i) {
       if (!t.state[i] || t.state_as == Storage::f32) continue;
       if (t.state_as == Storage::q8)
-        k.quantize(state[i], n, is_signed(i), codes(t.state[i]), &t.absmax[i][b / kBlock]);
+        k.quantize(state[i], n, is_signed(i), codes(t.state[i]), t.absmax[i] + b / kQuantBlock);
       else
         k.narrow(t.state_as, state[i], static_cast<uint16_t*>(t.state[i]) + b, n, nullptr);
     }

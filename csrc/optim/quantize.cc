@@ -1,7 +1,9 @@
 // Blockwise 8-bit state (steepest/optim/precision.h): the quantizer and its inverse, compiled
-// once per SIMD target. The avx512 target gathers from the map's tables, 16 lanes at a time
-// (one gather of the bucket bytes, one of the midpoints; one of the codes to restore); the
-// others run the same arithmetic one element at a time. Every way gives the same bytes.
+// once per SIMD target (without floating-point contraction: the quantizer's a S + B is two
+// roundings). The avx512 target works 16 lanes at a time with in-register table lookups
+// (permutes: on Zen 4 a gather of 16 lanes costs several times as much); the others one element
+// at a time. Every way gives the same bytes.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -23,12 +25,6 @@ inline uint32_t bits_of(float f) {
   uint32_t u;
   std::memcpy(&u, &f, 4);
   return u;
-}
-
-// The bucket of a in [0, 1] (precision.h's QuantMap).
-inline int key_of(float a) {
-  const int key = int(bits_of(a) >> 16) - (103 << 7);
-  return key < 0 ? 0 : key > kQuantKeys - 1 ? kQuantKeys - 1 : key;
 }
 
 // max |x| over x[0..n), or NaN when some x is not finite.
@@ -55,22 +51,52 @@ float absmax_of(const float* __restrict x, int64_t n) {
   return finite ? s : std::numeric_limits<float>::quiet_NaN();
 }
 
-// Bytes of y = x r, elements [i, n): one at a time.
-void quantize_tail(const float* __restrict x, int64_t i, int64_t n, float r, bool is_signed,
-                   const QuantMap& q, uint8_t* __restrict codes) {
-  for (; i < n; ++i) {
-    const float y = x[i] * r;
-    float a = is_signed ? std::fabs(y) : (y > 0 ? y : 0.0f);  // |-0| is +0: its key is 0
-    a = a < 1.0f ? a : 1.0f;
-    const int lo = q.bucket[key_of(a)];
-    const int j = lo + (a > q.mid[lo] ? 1 : 0);
-    codes[i] = uint8_t(!is_signed ? j : y < 0 ? 127 - (j < 127 ? j : 127) : 127 + j);
-  }
+// The index j of a in [0, 1] (precision.h): D by comparing with T_0..T_7.
+inline int magnitude_index(float a, const QuantMap& q) {
+  int D = 0;
+  for (int i = 0; i < 8; ++i) D += q.threshold[i] < a;
+  const float t = a * q.scale[D] + q.offset[D];  // two roundings: built without contraction
+  return int(t < q.high[D] ? t : q.high[D]);
 }
 
-void quantize(const float* __restrict x, int64_t n, bool is_signed, uint8_t* __restrict codes,
-              float* absmax) {
-  const QuantMap& q = quant_map(is_signed);
+// The byte of y = x r.
+inline uint8_t code_of(float y, bool is_signed, const QuantMap& q) {
+  const float a = is_signed ? std::fabs(y) : (y > 0 ? y : 0.0f);
+  const int j = magnitude_index(a, q);
+  return uint8_t(!is_signed ? j : y < 0 ? 127 - (j < 127 ? j : 127) : 127 + j);
+}
+
+#ifdef __AVX512BW__
+// 16 bytes of y, as code_of; D from a's binade (QuantMap), the rest by in-register lookups.
+inline __m128i codes_of(__m512 y, bool is_signed, const QuantMap& q) {
+  const __m512 zero = _mm512_setzero_ps();
+  const __m512 a = is_signed ? _mm512_abs_ps(y) : _mm512_max_ps(y, zero);
+  // the exponent less 102, saturated at 0 (a < 2^-24) in 16-bit lanes; a <= 1 + ulps keeps
+  // it <= 25
+  const __m512i key = _mm512_subs_epu16(_mm512_srli_epi32(_mm512_castps_si512(a), 23),
+                                        _mm512_set1_epi32(102));
+  const __m512i below = _mm512_permutex2var_epi32(_mm512_load_si512(q.below), key,
+                                                  _mm512_load_si512(q.below + 16));
+  const __m512 inside = _mm512_permutex2var_ps(_mm512_load_ps(q.inside), key,
+                                               _mm512_load_ps(q.inside + 16));
+  const __m512i D = _mm512_mask_add_epi32(below, _mm512_cmp_ps_mask(a, inside, _CMP_GT_OQ),
+                                          below, _mm512_set1_epi32(1));
+  const __m512 product = _mm512_mul_ps(a, _mm512_permutexvar_ps(D, _mm512_load_ps(q.scale)));
+  const __m512 t = _mm512_add_ps(product, _mm512_permutexvar_ps(D, _mm512_load_ps(q.offset)));
+  __m512i j = _mm512_cvttps_epi32(
+      _mm512_min_ps(t, _mm512_permutexvar_ps(D, _mm512_load_ps(q.high))));
+  if (is_signed) {
+    const __m512i c127 = _mm512_set1_epi32(127);
+    j = _mm512_mask_sub_epi32(_mm512_add_epi32(c127, j), _mm512_cmp_ps_mask(y, zero, _CMP_LT_OQ),
+                              c127, _mm512_min_epi32(j, c127));
+  }
+  return _mm512_cvtepi32_epi8(j);
+}
+#endif
+
+// One block of n <= kQuantBlock elements.
+void quantize_block(const float* __restrict x, int64_t n, bool is_signed, const QuantMap& q,
+                    uint8_t* __restrict codes, float* absmax) {
   const float s = absmax_of(x, n);
   *absmax = s;
   if (!(s <= kFloatMax)) {  // a NaN: every byte the zero code, restored as NaN
@@ -80,44 +106,47 @@ void quantize(const float* __restrict x, int64_t n, bool is_signed, uint8_t* __r
   const float r = s > 0 ? 1.0f / s : 0.0f;
   int64_t i = 0;
 #ifdef __AVX512BW__
-  const __m512 vr = _mm512_set1_ps(r), one = _mm512_set1_ps(1.0f), zero = _mm512_setzero_ps();
-  const __m512i base = _mm512_set1_epi32(103 << 7), last = _mm512_set1_epi32(kQuantKeys - 1);
-  const __m512i byte = _mm512_set1_epi32(0xFF), c127 = _mm512_set1_epi32(127);
-  const __m512i ones = _mm512_set1_epi32(1);
-  for (; i + 16 <= n; i += 16) {
-    const __m512 y = _mm512_mul_ps(_mm512_loadu_ps(x + i), vr);
-    __m512 a = is_signed ? _mm512_abs_ps(y) : _mm512_max_ps(y, zero);
-    a = _mm512_min_ps(a, one);
-    __m512i key = _mm512_sub_epi32(_mm512_srli_epi32(_mm512_castps_si512(a), 16), base);
-    key = _mm512_min_epi32(_mm512_max_epi32(key, _mm512_setzero_si512()), last);
-    const __m512i lo =
-        _mm512_and_si512(_mm512_i32gather_epi32(key, q.bucket, 1), byte);  // 4 bytes read
-    const __m512 mid = _mm512_i32gather_ps(lo, q.mid, 4);
-    __m512i j = _mm512_mask_add_epi32(lo, _mm512_cmp_ps_mask(a, mid, _CMP_GT_OQ), lo, ones);
-    if (is_signed) {
-      const __mmask16 negative = _mm512_cmp_ps_mask(y, zero, _CMP_LT_OQ);
-      j = _mm512_mask_sub_epi32(_mm512_add_epi32(c127, j), negative, c127,
-                                _mm512_min_epi32(j, c127));
-    }
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + i), _mm512_cvtepi32_epi8(j));
-  }
+  const __m512 vr = _mm512_set1_ps(r);
+  for (; i + 16 <= n; i += 16)
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(codes + i),
+                     codes_of(_mm512_mul_ps(_mm512_loadu_ps(x + i), vr), is_signed, q));
 #endif
-  quantize_tail(x, i, n, r, is_signed, q, codes);
+  for (; i < n; ++i) codes[i] = code_of(x[i] * r, is_signed, q);
 }
 
-void dequantize(const uint8_t* __restrict codes, float absmax, bool is_signed,
+void quantize(const float* __restrict x, int64_t n, bool is_signed, uint8_t* __restrict codes,
+              float* absmax) {
+  const QuantMap& q = quant_map(is_signed);
+  for (int64_t b = 0; b < n; b += kQuantBlock)
+    quantize_block(x + b, std::min(kQuantBlock, n - b), is_signed, q, codes + b,
+                   absmax + b / kQuantBlock);
+}
+
+// x = code[c] s; on avx512 the 256-entry lookup is eight 32-entry permutes and a tree of
+// blends by the byte's top three bits.
+void dequantize(const uint8_t* __restrict codes, const float* absmax, bool is_signed,
                 float* __restrict x, int64_t n) {
   const float* code = quant_map(is_signed).code;
   int64_t i = 0;
 #ifdef __AVX512BW__
-  const __m512 s = _mm512_set1_ps(absmax);
-  for (; i + 16 <= n; i += 16) {
+  __m512 table[16];
+  for (int t = 0; t < 16; ++t) table[t] = _mm512_load_ps(code + 16 * t);
+  for (; i + 16 <= n; i += 16) {  // kQuantBlock is a multiple of 16
+    const __m512 s = _mm512_set1_ps(absmax[i / kQuantBlock]);
     const __m512i c =
         _mm512_cvtepu8_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(codes + i)));
-    _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_i32gather_ps(c, code, 4), s));
+    __m512 part[8];
+    for (int t = 0; t < 8; ++t)
+      part[t] = _mm512_permutex2var_ps(table[2 * t], c, table[2 * t + 1]);
+    const __mmask16 b5 = _mm512_test_epi32_mask(c, _mm512_set1_epi32(32));
+    const __mmask16 b6 = _mm512_test_epi32_mask(c, _mm512_set1_epi32(64));
+    const __mmask16 b7 = _mm512_test_epi32_mask(c, _mm512_set1_epi32(128));
+    for (int t = 0; t < 4; ++t) part[t] = _mm512_mask_blend_ps(b5, part[2 * t], part[2 * t + 1]);
+    for (int t = 0; t < 2; ++t) part[t] = _mm512_mask_blend_ps(b6, part[2 * t], part[2 * t + 1]);
+    _mm512_storeu_ps(x + i, _mm512_mul_ps(_mm512_mask_blend_ps(b7, part[0], part[1]), s));
   }
 #endif
-  for (; i < n; ++i) x[i] = code[codes[i]] * absmax;
+  for (; i < n; ++i) x[i] = code[codes[i]] * absmax[i / kQuantBlock];
 }
 
 }  // namespace

@@ -1,8 +1,7 @@
-// The dynamic maps of blockwise 8-bit state and their quantizer's tables
+// The dynamic maps of blockwise 8-bit state and their quantizer's constants
 // (steepest/optim/precision.h), built once, at first use.
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -29,38 +28,45 @@ std::vector<float> magnitudes(bool is_signed) {
   return m;
 }
 
-float float_of(uint32_t bits) {
-  float f;
-  std::memcpy(&f, &bits, 4);
-  return f;
-}
-
 QuantMap build(bool is_signed) {
   QuantMap q{};
   const std::vector<float> m = magnitudes(is_signed);
-  const int count = int(m.size());  // 129 signed, 256 unsigned
-  for (int i = 0; i < 256; ++i) q.mid[i] = std::numeric_limits<float>::infinity();
-  for (int i = 0; i + 1 < count; ++i) q.mid[i] = float((double(m[i]) + double(m[i + 1])) / 2);
+  const int top = int(m.size()) - 1;  // the index of 1: 128 signed, 255 unsigned
   if (is_signed) {
     for (int j = 0; j <= 128; ++j) q.code[127 + j] = m[j];
     for (int j = 1; j <= 127; ++j) q.code[127 - j] = -m[j];
   } else {
     for (int j = 0; j < 256; ++j) q.code[j] = m[j];
   }
-  // bucket[key]: the midpoints below the bucket's first float (0 for key 0, which also holds
-  // every a below 2^-24); each bucket must hold at most one midpoint.
-  const auto below = [&](float v) {
-    int n = 0;
-    while (n + 1 < count && q.mid[n] < v) ++n;
-    return n;
-  };
-  for (int key = 0; key < kQuantKeys; ++key) {
-    const float first = key == 0 ? 0.0f : float_of(uint32_t(key + (103 << 7)) << 16);
-    const float next = float_of(uint32_t(key + 1 + (103 << 7)) << 16);
-    q.bucket[key] = uint8_t(below(first));
-    if (key + 1 < kQuantKeys && below(next) - below(first) > 1)
-      throw std::logic_error("internal: a quantization bucket holds two midpoints");
+  const auto mid = [&](int j) { return float((double(m[j]) + double(m[j + 1])) / 2); };
+  int base = 1;
+  for (int d = 0; d < 7; ++d) {
+    const int n = is_signed ? 1 << d : 1 << (d + 1);
+    q.threshold[d] = mid(base - 1);  // below the decade's first code
+    q.scale[d + 1] = float(n / (0.9 * std::pow(10.0, d - 6)));
+    q.offset[d + 1] = float(base - n / 9.0);
+    q.high[d + 1] = float(base + n - 0.5);
+    base += n;
   }
+  if (base != top) throw std::logic_error("internal: a dynamic map of the wrong size");
+  q.threshold[7] = mid(top - 1);
+  q.offset[8] = q.high[8] = float(top);
+  // by binade: key 0 for a < 2^-24 (every T_i is above it), key e + 25 for [2^e, 2^(e+1))
+  for (int key = 0; key < 32; ++key) {
+    q.inside[key] = std::numeric_limits<float>::infinity();
+    if (key == 0 || key > 25) continue;
+    const float lo = std::ldexp(1.0f, key - 25), hi = std::ldexp(1.0f, key - 24);
+    for (int i = 0; i < 8; ++i) {
+      if (q.threshold[i] < lo) ++q.below[key];
+      else if (q.threshold[i] < hi) {
+        if (q.inside[key] != std::numeric_limits<float>::infinity())
+          throw std::logic_error("internal: a binade holds two decade midpoints");
+        q.inside[key] = q.threshold[i];
+      }
+    }
+  }
+  if (q.threshold[0] < std::ldexp(1.0f, -24))
+    throw std::logic_error("internal: the first midpoint is below 2^-24");
   return q;
 }
 

@@ -206,9 +206,9 @@ def pattern_pass(arrays: list, writes: typing.SupportsInt | typing.SupportsIndex
     """
     One pass of a step's memory pattern: read every array, write the first `writes` back.
     """
-def quant_map(is_signed: bool) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.uint8]]:
+def quant_map(is_signed: bool) -> tuple[numpy.typing.NDArray[numpy.float32], numpy.typing.NDArray[numpy.float32]]:
     """
-    The dynamic map's codes, midpoints and bucket table.
+    The dynamic map's codes and the midpoints around its decades.
     """
 def radam_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...

@@ -26,11 +26,9 @@ def test_int8_rules():
 
 @pytest.mark.parametrize("signed", [True, False])
 def test_maps(signed):
-    code, mid, bucket = _core.quant_map(signed)
+    code, thresholds = _core.quant_map(signed)
     np.testing.assert_array_equal(code, Q.codes(signed))
-    m = Q.midpoints(signed)
-    np.testing.assert_array_equal(mid[:m.size], m)
-    assert np.isinf(mid[m.size:]).all()
+    np.testing.assert_array_equal(thresholds, Q.thresholds(signed))
     assert (np.diff(code) > 0).all() and code.size == 256
     assert code[255] == 1.0 and code[127 if signed else 0] == 0.0
     if signed:  # symmetric but for +1
@@ -40,10 +38,15 @@ def test_maps(signed):
     assert 1e-7 < positive.min() < 1e-6
 
 
+def _midpoints(signed):
+    m = Q.magnitudes(signed).astype(np.float64)
+    return ((m[:-1] + m[1:]) / 2).astype(np.float32)
+
+
 def _hard_values(signed, rng):
-    """Values on, just above and just below every midpoint and code, at random block scales,
-    and random draws of several magnitudes."""
-    m = Q.midpoints(signed)
+    """Values on, just above and just below every midpoint and code, with each block's absmax
+    1, and random draws of several magnitudes."""
+    m = _midpoints(signed)
     c = Q.codes(signed)
     points = np.concatenate([m, np.nextafter(m, 2), np.nextafter(m, -2), c])
     points = np.concatenate([points, -points]) if signed else points
@@ -76,7 +79,25 @@ def test_quantizer_matches_oracle(signed, simd_target):
         np.testing.assert_array_equal(got, want)
 
 
-def test_nearest_code_and_error():
+def test_nearest_code():
+    """The arithmetic quantizer picks the nearest magnitude (searchsorted over the midpoints,
+    in float64) but within a relative 2.2e-6 of a midpoint (the rounding of a S + B, which is
+    about base + k: 2n 2^-24 in units of 1/S)."""
+    rng = np.random.default_rng(5)
+    for signed in (True, False):
+        a = np.concatenate([rng.random(200_000, dtype=np.float32) ** 8,
+                            rng.random(200_000, dtype=np.float32)])
+        mid = (Q.magnitudes(signed).astype(np.float64)[:-1] +
+               Q.magnitudes(signed).astype(np.float64)[1:]) / 2
+        nearest = np.searchsorted(mid, a.astype(np.float64), side="left")
+        got = Q.magnitude_index(a, signed)
+        off = got != nearest
+        assert off.sum() < 10 and (np.abs(got - nearest) <= 1).all()
+        gap = np.abs(a[off].astype(np.float64) - mid[np.minimum(got, nearest)[off]])
+        assert (gap <= 2.2e-6 * a[off]).all()
+
+
+def test_roundtrip_error():
     """Each value restores to its nearest code times the block's absmax: the error is at most
     half the gap between the codes around it; a block's absmax, when positive, is exact."""
     rng = np.random.default_rng(1)

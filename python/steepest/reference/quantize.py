@@ -1,7 +1,7 @@
 """NumPy oracle of blockwise 8-bit state (csrc/include/steepest/optim/precision.h): Dettmers'
-dynamic maps, the quantizer (absmax per block of 256, nearest code, ties to the smaller
-magnitude) and its inverse, and the packed array the optimizers keep (the blocks' float32
-absmax, then one byte per element)."""
+dynamic maps, the quantizer (absmax per block of 256, the nearest code found by arithmetic,
+float32 rounding as the C++ kernels round) and its inverse, and the packed array the optimizers
+keep (the blocks' float32 absmax, then one byte per element)."""
 
 import math
 
@@ -32,9 +32,33 @@ def codes(signed):
     return np.concatenate([-m[1:128][::-1], m]).astype(np.float32)
 
 
-def midpoints(signed):
+def _decades(signed):
+    """(n, base) of each decade d = 0..6: its code count and its first magnitude's index."""
+    n = [2**d if signed else 2 ** (d + 1) for d in range(7)]
+    return n, [1 + sum(n[:d]) for d in range(7)]
+
+
+def thresholds(signed):
+    """T_0..T_7: the midpoints below each decade's first magnitude and below 1, float32."""
     m = magnitudes(signed).astype(np.float64)
-    return ((m[:-1] + m[1:]) / 2).astype(np.float32)
+    _, base = _decades(signed)
+    below = [b - 1 for b in base] + [m.size - 2]
+    return np.array([(m[j] + m[j + 1]) / 2 for j in below], dtype=np.float32)
+
+
+def magnitude_index(a, signed):
+    """The index j of each a >= 0 (float32): D = #{i: T_i < a}, j = trunc(min(a S_D + B_D,
+    H_D)) in float32, each operation rounded (precision.h)."""
+    n, base = _decades(signed)
+    top = float(magnitudes(signed).size - 1)
+    scale = np.array([0] + [k / (0.9 * math.pow(10.0, d - 6)) for d, k in enumerate(n)] + [0],
+                     dtype=np.float32)
+    offset = np.array([0] + [b - k / 9.0 for b, k in zip(base, n)] + [top], dtype=np.float32)
+    high = np.array([0] + [b + k - 0.5 for b, k in zip(base, n)] + [top], dtype=np.float32)
+    a = np.asarray(a, dtype=np.float32)
+    D = np.searchsorted(thresholds(signed), a, side="left")
+    t = (a * scale[D]).astype(np.float32) + offset[D]
+    return np.trunc(np.minimum(t.astype(np.float32), high[D])).astype(np.int64)
 
 
 def quantize(x, signed):
@@ -53,9 +77,8 @@ def quantize(x, signed):
     with np.errstate(divide="ignore", invalid="ignore"):
         r = np.where(absmax > 0, np.float32(1) / absmax, np.float32(0)).astype(np.float32)
         y = (padded * r[:, None]).astype(np.float32)
-    a = np.abs(y) if signed else np.maximum(y, np.float32(0))
-    a = np.minimum(a, np.float32(1))
-    j = np.searchsorted(midpoints(signed), a.ravel(), side="left").reshape(a.shape)
+    a = np.nan_to_num(np.abs(y) if signed else np.maximum(y, np.float32(0)))  # NaN: reset below
+    j = magnitude_index(a, signed)
     if signed:
         q = np.where(y < 0, 127 - np.minimum(j, 127), 127 + j)
     else:

@@ -29,10 +29,17 @@
 //   signed   (first moments, momentum): n_d = 2^d, magnitudes M_0 = 0 < M_1 < ... < M_127 <
 //            M_128 = 1; byte 127 + j is M_j (j = 0..128), byte 127 - j is -M_j (j = 1..127);
 //   unsigned (second moments): n_d = 2^(d+1); byte j is M_j, j = 0..255.
-// Quantizing x of a block with absmax s, r = 1/s (0 when s = 0), y = x r in float32:
-//   a = min(|y|, 1) (unsigned: min(max(y, 0), 1)); j = #{i: mid_i < a}, mid_i = (M_i + M_{i+1})
-//   / 2 rounded to float32 (the nearest magnitude, ties to the smaller); signed: byte 127 + j for
-//   y >= 0, 127 - min(j, 127) for y < 0.
+// Quantizing x of a block with absmax s, r = 1/s (0 when s = 0), y = x r in float32, a = |y|
+// (unsigned: max(y, 0); a may pass 1 by an ulp): the nearest magnitude's index j, found by
+// arithmetic: with T_0..T_7 the midpoints around the decades (between 0 and the first
+// magnitude, between the decades, between the last one and 1) and D = #{i: T_i < a},
+//   j = trunc(min(a S_D + B_D, H_D)),
+// where for decade d = D - 1 of n codes from index base_D, S_D = n / (0.9 10^(d-6)),
+// B_D = base_D - n / 9 and H_D = base_D + n - 1/2 (a S_D + B_D >= base_D + 0.13 in the decade:
+// no lower clamp); for D = 0 (j = 0) and D = 8 (j = the index of 1) S_D = 0 and B_D = H_D =
+// j. a S_D and + B_D are each rounded to float32 (no fused multiply-add). That is the nearest
+// magnitude but where float32 rounding moves a value within 2.2e-6 (relative) of a midpoint to
+// the other side (t is about base_D + k < 2n: its rounding is 2n 2^-24 in units of 1/S_D). Signed: byte 127 + j for y >= 0, 127 - min(j, 127) for y < 0.
 // A block holding a NaN or an infinity keeps s = NaN (every byte the zero code): it restores as
 // NaN, as the float32 state would have held non-finite values. (steepest.reference.quantize does
 // the same in NumPy.)
@@ -84,27 +91,27 @@ using NarrowKernel = void (*)(Storage to, const float* src, uint16_t* dst, int64
                               const Stochastic* draw);
 constexpr int64_t kQuantBlock = 256;
 
-// A dynamic map and what its quantizer reads: `bucket` holds #{i: mid_i < v} for v, the first
-// float of each bucket of [2^-24, 1] cut by the float's top 16 bits (exponent and 7 mantissa
-// bits: key = (bits(a) >> 16) - (103 << 7), clamped to [0, kQuantKeys)), so that a bucket holds
-// at most one midpoint and j = bucket[key] + (a > mid[bucket[key]]) (csrc/optim/quantize_map.cc
-// checks this when it builds the tables). Three bytes of padding let a 32-bit gather read it.
-constexpr int kQuantKeys = 24 * 128 + 1;
+// A dynamic map and its quantizer's constants (above), by D = 0..8. The avx512 target finds D
+// from a's binade: binade e (2^e <= a < 2^(e+1), e = -24..0; key e + 25, key 0 for a < 2^-24)
+// holds at most one T_i, so D = below[key] + (a > inside[key]) (+inf where none is inside).
 struct QuantMap {
   alignas(64) float code[256];  // the value of each byte
-  alignas(64) float mid[256];   // mid_i between magnitudes i and i + 1; +inf past the last
-  alignas(64) uint8_t bucket[kQuantKeys + 3];
+  alignas(64) float threshold[8];  // T_0..T_7
+  alignas(64) float scale[16], offset[16], high[16];  // S_D, B_D, H_D
+  alignas(64) int32_t below[32];            // by binade key, 0..25
+  alignas(64) float inside[32];
 };
 const QuantMap& quant_map(bool is_signed);
 
-// codes[i] and *absmax: the blockwise 8-bit form of x[0..n), n <= kQuantBlock (above).
+// codes[i] and absmax[b]: the blockwise 8-bit form of x[0..n), blocks b of kQuantBlock (the
+// last may be shorter).
 template <class T>
 using QuantizeKernel = void (*)(const float* x, int64_t n, bool is_signed, uint8_t* codes,
                                 float* absmax);
-// x[i] = code[codes[i]] * absmax for i < n.
+// x[i] = code[codes[i]] * absmax[i / kQuantBlock] for i < n.
 template <class T>
-using DequantizeKernel = void (*)(const uint8_t* codes, float absmax, bool is_signed, float* x,
-                                  int64_t n);
+using DequantizeKernel = void (*)(const uint8_t* codes, const float* absmax, bool is_signed,
+                                  float* x, int64_t n);
 // How the active target converts: "bfloat16: bit operations, float16: F16C".
 template <class T>
 using ConversionsKernel = const char* (*)();
