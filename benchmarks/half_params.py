@@ -11,11 +11,12 @@ At each size and thread count, timed alternately (medians of interleaved repeats
   step at 4M and 32M, and 2.5x faster at 256K);
 - steepest.optim.AdamW with master weights and state_dtype="bfloat16";
 and, on float32 params, steepest.optim.AdamW with float32 state against state_dtype="bfloat16"
-(the goal: at 32M, 1.3x faster).
+(the goal: at 32M, 1.3x faster) and state_dtype="int8" (blockwise 8-bit: 1.5x faster).
 Bytes per parameter moved: 2+2 (param, grad) + 2 x 2 state read and written = 12 for the first
 two; 2+2+4+4+4 read and 2+4+4+4 written = 30 with master weights and float32 state; 22 with
-bfloat16 state; on float32 params 28 (float32 state) and 20 (bfloat16 state). Writes JSON with
-the machine's description.
+bfloat16 state; on float32 params 28 (float32 state), 20 (bfloat16 state) and 16.06 (int8
+state: a byte per element and a float32 absmax per 256, read and written). Writes JSON with the
+machine's description.
 """
 
 import argparse
@@ -61,10 +62,10 @@ def main():
     parser.add_argument("--out", default="benchmarks/results")
     args = parser.parse_args()
     names = ["torch fused", "steepest.torch", "steepest master", "steepest master+bf16 state",
-             "fp32 params, fp32 state", "fp32 params, bf16 state"]
+             "fp32 params, fp32 state", "fp32 params, bf16 state", "fp32 params, int8 state"]
     results = []
     print(f"{'params':>6} {'thr':>3} " + " ".join(f"{n:>27}" for n in names[:4])
-          + f" {'fp32 params: fp32 / bf16 state':>38}")
+          + f" {'fp32 params: fp32 / bf16 state':>38} {'/ int8 state':>20}")
     for size in args.sizes.split(","):
         n = SIZES[size]
         for threads in [int(t) for t in args.threads.split(",")]:
@@ -73,25 +74,28 @@ def main():
             fns = [torch_step(torch.optim.AdamW, n, fused=True), torch_step(st.AdamW, n),
                    numpy_step(n, master_weights=True),
                    numpy_step(n, master_weights=True, state_dtype="bfloat16"),
-                   numpy_step(n, np.float32), numpy_step(n, np.float32, state_dtype="bfloat16")]
+                   numpy_step(n, np.float32), numpy_step(n, np.float32, state_dtype="bfloat16"),
+                   numpy_step(n, np.float32, state_dtype="int8")]
             seconds = interleaved_seconds_per_call(fns, repeats=args.repeats, min_time=0.05,
                                                    settle=0.05)
             row = {"params": n, "threads": threads,
                    "seconds": dict(zip(names, seconds)),
                    "torch_fused_over": {k: seconds[0] / s for k, s in zip(names[1:4], seconds[1:4])},
-                   "bf16_state_speedup_fp32_params": seconds[4] / seconds[5]}
+                   "bf16_state_speedup_fp32_params": seconds[4] / seconds[5],
+                   "int8_state_speedup_fp32_params": seconds[4] / seconds[6]}
             results.append(row)
             print(f"{size:>6} {threads:>3} " + " ".join(
                 f"{s * 1e6:>13.1f}us ({seconds[0] / s:>5.2f}x)" for s in seconds[:4])
                 + f" {seconds[4] * 1e6:>12.1f}us / {seconds[5] * 1e6:>9.1f}us"
-                f" ({seconds[4] / seconds[5]:>4.2f}x)")
+                f" ({seconds[4] / seconds[5]:>4.2f}x) {seconds[6] * 1e6:>9.1f}us"
+                f" ({seconds[4] / seconds[6]:>4.2f}x)")
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     path = out / f"half-params-{time.strftime('%Y%m%d-%H%M%S')}.json"
     path.write_text(json.dumps({"machine": describe(), "command": "benchmarks/half_params.py",
                                 "method": __doc__, "results": results}, indent=1))
     print("(x): torch fused's time over this one's (higher: faster than torch); last column: "
-          "float32 state's time over bfloat16 state's")
+          "float32 state's time over bfloat16 / int8 state's")
     print(f"results: {path}")
 
 

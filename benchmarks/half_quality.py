@@ -4,10 +4,10 @@
 
 1. The digits MLP (64-256-256-10, ReLU, cross-entropy, Adam lr 1e-3, batch 64, 30 epochs, 1,400
    training and 397 held-out images): held-out accuracy with float32 state and with
-   state_dtype="bfloat16". Goal: within 0.5% (absolute accuracy).
+   state_dtype="bfloat16" and "int8". Goal: within 0.5% (absolute accuracy).
 2. A small LSTM (hidden 32, the last step, Dense(32, 1); MSE, Adam lr 3e-3, batch 64, 15 epochs)
    on windows (32 steps, 4 features) of a synthetic noisy oscillation, predicting the next
-   value: held-out MSE with float32 and bfloat16 state. Goal: within 2%.
+   value: held-out MSE with float32, bfloat16 and int8 state. Goal: within 2%.
 3. bfloat16 params (ml_dtypes) of a softmax regression on the digits (NumPy forward and
    gradient in float32, Adam lr 1e-3, 30 epochs): held-out cross-entropy with
    master_weights=True, and without master weights rounding stochastically or to nearest.
@@ -109,12 +109,12 @@ def main():
     results = {
         "mlp_accuracy": compare(
             "digits MLP held-out accuracy",
-            {s: [mlp_accuracy(seed, s) for seed in seeds] for s in ("float32", "bfloat16")},
-            "bfloat16 state within 0.5% (absolute)", relative=False),
+            {s: [mlp_accuracy(seed, s) for seed in seeds] for s in ("float32", "bfloat16", "int8")},
+            "bfloat16 and int8 state within 0.5% (absolute)", relative=False),
         "lstm_mse": compare(
             "LSTM held-out MSE",
-            {s: [lstm_mse(seed, s) for seed in seeds] for s in ("float32", "bfloat16")},
-            "bfloat16 state within 2%", relative=True),
+            {s: [lstm_mse(seed, s) for seed in seeds] for s in ("float32", "bfloat16", "int8")},
+            "bfloat16 and int8 state within 2%", relative=True),
         "bf16_params_loss": compare(
             "bf16-param softmax regression held-out loss",
             {"master": [softmax_regression_loss(seed, master_weights=True) for seed in seeds],

@@ -62,3 +62,10 @@ _ADAMW = RULES["adamw"]
 RULES["adamw-bf16state"] = Rule("adamw-bf16state", "AdamW",
                                 dict(_ADAMW.hyper, state_dtype="bfloat16"), _ADAMW.reference,
                                 _ADAMW.reference_hyper, reads=3, writes=2)
+
+# AdamW with state_dtype="int8" (blockwise 8-bit state): float32 p, g read and p written, m and v
+# one byte each read and written, and a float32 absmax per 256 of each: 16 bytes per parameter
+# (10 read, 6 written), the traffic of the float32 (3 reads, 1 write) pattern, its ceiling.
+RULES["adamw-int8state"] = Rule("adamw-int8state", "AdamW",
+                                dict(_ADAMW.hyper, state_dtype="int8"), _ADAMW.reference,
+                                _ADAMW.reference_hyper, reads=3, writes=1)
