@@ -312,7 +312,8 @@ class Optimizer(StepCounts):
 
     The constructors of the one-pass rules (``_core.rules[rule]["one_pass"]``) also take the
     keywords ``state_dtype``, ``master_weights``, ``rounding`` and ``seed`` (optim/_precision.py:
-    bfloat16 state, bfloat16/float16 params), added here to every such class's constructor.
+    bfloat16 state, bfloat16/float16 params; int8 state for the rules that take it), added here
+    to every such class's constructor.
     """
 
     state_keys = ()
