@@ -248,6 +248,28 @@ def test_nonfinite_state_block():
     assert np.isnan(back[256:512]).all() and (back[:256] == 1).all() and (back[512:] == 1).all()
 
 
+@pytest.mark.parametrize("rule", INT8, ids=lambda r: r.key)
+def test_nonfinite_guard_creates_state_after_the_scan(rule):
+    """With nonfinite='skip' the state is created once the scan has passed (its pending path):
+    a skipped first step leaves none, the next step creates it as a fresh step would."""
+    params, grads, _, _ = _problem((300, 5), 2, "float32")
+    twin = [p.copy() for p in params]
+    opt = rule.make(params, **rule.hyper, state_dtype="int8", nonfinite="skip")
+    bad = [g.copy() for g in grads[0]]
+    bad[0][7] = np.inf
+    assert opt.step(bad) is False and opt.state == {}
+    ref = rule.make(twin, **rule.hyper, state_dtype="int8")
+    for t in range(2):
+        assert opt.step(grads[t]) is True
+        ref.step(grads[t])
+    for a, b in zip(params, twin):
+        np.testing.assert_array_equal(a, b)
+    for k in range(2):
+        for key in rule.array_keys:
+            if key in ref.state[k]:
+                np.testing.assert_array_equal(opt.state[k][key], ref.state[k][key])
+
+
 def test_trains_like_float32():
     """Least squares by AdamW, 1200 full-batch steps: int8 state reaches the noise floor
     (0.01) as float32 state does, within 10% of its loss (8-bit moments slow the middle of the
