@@ -1,10 +1,10 @@
 #include "check.h"
 
-#include "steepest/optim/precision.h"
-
 #include <algorithm>
 #include <cstring>
 #include <utility>
+
+#include "steepest/optim/precision.h"
 
 namespace steepest {
 namespace bind {
@@ -94,7 +94,10 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
   check_layout(a, written, name);
   int64_t size = 1;
   for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
-  const size_t item = dtype == Dtype::f32 ? 4 : dtype == Dtype::f64 ? 8 : dtype == Dtype::q8 ? 1 : 2;
+  const size_t item = dtype == Dtype::f32   ? 4
+                      : dtype == Dtype::f64 ? 8
+                      : dtype == Dtype::q8  ? 1
+                                            : 2;
   if (size > 0) {
     // Field by field: a Range built on the stack and copied with 16-byte moves over its 8-byte
     // and 1-byte stores misses store forwarding.
@@ -169,12 +172,20 @@ Array StepArrays::grad_any(py::handle h, size_t k) {
 
 int64_t q8_bytes(int64_t n) { return 4 * ((n + kQuantBlock - 1) / kQuantBlock) + n; }
 
+namespace {
+int64_t element_count(py::handle array) {
+  const auto* a = py::detail::array_proxy(array.ptr());
+  int64_t n = 1;
+  for (int d = 0; d < a->nd; ++d) n *= a->dimensions[d];
+  return n;
+}
+}  // namespace
+
 py::array new_state_as(py::handle param, Dtype as) {
   const auto* p = py::detail::array_proxy(param.ptr());
   if (as == Dtype::q8) {
-    int64_t n = 1;
-    for (int d = 0; d < p->nd; ++d) n *= p->dimensions[d];
-    py::array fresh(py::dtype::of<uint8_t>(), std::vector<py::ssize_t>{py::ssize_t(q8_bytes(n))});
+    const int64_t bytes = q8_bytes(element_count(param));
+    py::array fresh(py::dtype::of<uint8_t>(), std::vector<py::ssize_t>{py::ssize_t(bytes)});
     std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
     return fresh;
   }
@@ -195,15 +206,16 @@ Array StepArrays::state_as(py::list list, size_t i, const char* key, size_t k, D
   const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
   Array a = check(h, "state", key, k, true, true, as == Dtype::q8);
   if (as == Dtype::q8) {
-    const auto* param = py::detail::array_proxy(param_.ptr());
-    int64_t n = 1;
-    for (int d = 0; d < param->nd; ++d) n *= param->dimensions[d];
-    if (a.dtype != Dtype::q8 || a.ndim != 1 || a.size != q8_bytes(n))
-      throw py::type_error(arg_name("state", key, k) + ": expected the uint8 array of int8 state "
-                           "of " + arg_name("params", nullptr, k) + ", " + std::to_string(
-                           q8_bytes(n)) + " bytes (absmax of each block of 256, then the codes), "
-                           "got " + std::string(py::str(py::handle(py::detail::array_proxy(
-                           h.ptr())->descr))) + " of " + std::to_string(a.size) + " elements");
+    const int64_t bytes = q8_bytes(element_count(param_));
+    const std::string want = arg_name("state", key, k) + ": expected the uint8 array of int8 "
+                             "state of " + arg_name("params", nullptr, k) + ", " +
+                             std::to_string(bytes) + " bytes (the absmax of each block of 256, "
+                             "then the codes), got ";
+    if (a.dtype != Dtype::q8)
+      throw py::type_error(want + "dtype " + std::string(py::str(py::handle(
+                                                 py::detail::array_proxy(h.ptr())->descr))));
+    if (a.ndim != 1 || a.size != bytes)
+      throw py::value_error(want + "shape " + shape_of(py::detail::array_proxy(h.ptr())));
     if (reinterpret_cast<uintptr_t>(a.data) % 4 != 0)
       throw py::value_error(arg_name("state", key, k) + ": expected an array whose data is "
                             "aligned to 4 bytes (its float32 absmax)");

@@ -307,11 +307,13 @@ def test_bad_state_changes_nothing():
     opt = steepest.optim.AdamW([p], lr=0.1, state_dtype="int8")
     opt.step([np.ones(300, np.float32)])
     before = p.copy(), opt.state[0]["exp_avg"].copy()
-    for bad, error in [(np.zeros(300, np.float32), TypeError),
-                       (np.zeros(Q.packed_size(300) - 1, np.uint8), TypeError),
-                       (np.zeros(Q.packed_size(300) + 1, np.uint8)[1:], ValueError)]:
+    for bad, error, match in [
+            (np.zeros(300, np.float32), TypeError, "got dtype float32"),
+            (np.zeros(Q.packed_size(300) - 1, np.uint8), ValueError, r"got shape \(307,\)"),
+            (np.zeros((2, 154), np.uint8), ValueError, r"got shape \(2,154\)"),
+            (np.zeros(Q.packed_size(300) + 1, np.uint8)[1:], ValueError, "aligned to 4 bytes")]:
         opt.state[0]["exp_avg_sq"] = bad
-        with pytest.raises(error, match=r"state\[0\]\['exp_avg_sq'\]"):
+        with pytest.raises(error, match=r"state\[0\]\['exp_avg_sq'\]: expected .*" + match):
             opt.step([np.ones(300, np.float32)])
         np.testing.assert_array_equal(p, before[0])
         np.testing.assert_array_equal(opt.state[0]["exp_avg"], before[1])

@@ -39,7 +39,9 @@
 // no lower clamp); for D = 0 (j = 0) and D = 8 (j = the index of 1) S_D = 0 and B_D = H_D =
 // j. a S_D and + B_D are each rounded to float32 (no fused multiply-add). That is the nearest
 // magnitude but where float32 rounding moves a value within 2.2e-6 (relative) of a midpoint to
-// the other side (t is about base_D + k < 2n: its rounding is 2n 2^-24 in units of 1/S_D). Signed: byte 127 + j for y >= 0, 127 - min(j, 127) for y < 0.
+// the other side (a S_D + B_D is about base_D + k < 2n: its rounding is 2n 2^-24 in units of
+// 1/S_D).
+// Signed: byte 127 + j for y >= 0, 127 - min(j, 127) for y < 0.
 // A block holding a NaN or an infinity keeps s = NaN (every byte the zero code): it restores as
 // NaN, as the float32 state would have held non-finite values. (steepest.reference.quantize does
 // the same in NumPy.)
