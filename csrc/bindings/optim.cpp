@@ -158,7 +158,11 @@ void register_optim(py::module_& m) {
 #undef STEEPEST_DEF_RULE
   m.attr("rules") = rules;
 
-  // Blockwise 8-bit state (csrc/include/steepest/optim/precision.h), for its tests.
+  // Blockwise 8-bit state (csrc/include/steepest/optim/precision.h): its maps are built now, so
+  // that a failed check of their construction raises at import rather than in a step; and for
+  // its tests.
+  quant_map(true);
+  quant_map(false);
   m.def("quant_map", [](bool is_signed) {
     const QuantMap& q = quant_map(is_signed);
     return py::make_tuple(py::array_t<float>(256, q.code), py::array_t<float>(8, q.threshold));

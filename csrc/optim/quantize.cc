@@ -22,12 +22,6 @@ namespace {
 
 constexpr float kFloatMax = std::numeric_limits<float>::max();
 
-inline uint32_t bits_of(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-
 // max |x| over x[0..n), or NaN when some x is not finite.
 float absmax_of(const float* __restrict x, int64_t n) {
   float s = 0.0f;
