@@ -194,12 +194,27 @@ def test_supported_targets_agree_with_cpuinfo():
 def test_conversions_named_by_target_and_cpu(simd_target):
     """show_config names the 16-bit conversions in use: vcvtneps2bf16 on the avx512 target of a
     CPU with AVX-512 BF16, bit operations elsewhere (tests/optim/test_precision.py checks that
-    both give the same bits, on every target)."""
+    both give the same bits, on every target); and the int8 state's way (test_int8_state.py)."""
     conversions = steepest.show_config("dicts")["simd"]["conversions"]
     if simd_target == "avx512" and "avx512_bf16" in _cpuinfo_flags():
         assert conversions.startswith("bfloat16: vcvtneps2bf16 (AVX-512 BF16); float16: F16C")
     else:
         assert conversions.startswith("bfloat16: bit operations; float16: ")
+    # int8 state (csrc/optim/quantize.cc): VBMI byte permutes where the CPU has them
+    int8 = conversions.split("; int8 state: ")[1]
+    if simd_target == "avx512":
+        vbmi = "avx512vbmi" in _cpuinfo_flags()
+        assert int8 == ("permutes, restored by vpermb (AVX-512 VBMI)" if vbmi else "permutes")
+        _core._allow_avx512_vbmi(False)
+        try:
+            assert steepest.show_config("dicts")["simd"]["conversions"].endswith(
+                "; int8 state: permutes")
+        finally:
+            _core._allow_avx512_vbmi(True)
+    elif simd_target == "avx2":
+        assert int8 == "8-lane compares and permutes, restored element by element"
+    else:
+        assert int8 == "element by element"
 
 
 @pytest.mark.parametrize("value", ["baseline", " baseline ", "baseline\n"], ids=repr)

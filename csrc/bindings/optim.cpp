@@ -167,6 +167,8 @@ void register_optim(py::module_& m) {
     const QuantMap& q = quant_map(is_signed);
     return py::make_tuple(py::array_t<float>(256, q.code), py::array_t<float>(8, q.threshold));
   }, py::arg("is_signed"), "The dynamic map's codes and the midpoints around its decades.");
+  m.def("_allow_avx512_vbmi", &allow_avx512_vbmi, py::arg("allowed"),
+        "Tests only: whether the avx512 target may use AVX-512 VBMI where the CPU has it.");
   m.def("_quantize", [](py::array_t<float, py::array::c_style> x, bool is_signed) {
     const int64_t n = x.size();
     py::array_t<uint8_t> codes(n);

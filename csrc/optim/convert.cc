@@ -6,6 +6,7 @@
 // FP16 formulas, which round through float32 arithmetic). Every way gives the same bits for
 // every input but a float16 NaN's payload (F16C keeps its top bits).
 #include <cstring>
+#include <string>
 
 #include "steepest/targets.h"
 
@@ -15,6 +16,8 @@
 
 namespace steepest {
 namespace STEEPEST_TARGET {
+
+const char* int8_state_method();  // quantize.cc
 
 namespace {
 
@@ -197,7 +200,13 @@ void narrow(Storage to, const float* src, uint16_t* dst, int64_t n, const Stocha
   else narrow_nearest(to, src, dst, n);
 }
 
-const char* conversions() { return kConversions; }
+// With the int8 state's way (quantize.cc), which may change at run time (allow_avx512_vbmi):
+// the text is rebuilt each call, under the GIL (show_config's).
+const char* conversions() {
+  static std::string text;
+  text = std::string(kConversions) + "; int8 state: " + int8_state_method();
+  return text.c_str();
+}
 
 // One function serves both tables: the conversions are between float32 and 16 bits whatever
 // the table's dtype (the float64 rules never run on 16-bit storage).

@@ -164,13 +164,54 @@ void quantize(const float* __restrict x, int64_t n, bool is_signed, uint8_t* __r
                    absmax + b / kQuantBlock);
 }
 
-// x = code[c] s; on avx512 the 256-entry lookup is eight 32-entry permutes and a tree of
+#ifdef __AVX512BW__
+// x = code[c] s for elements [0, n - n % 64) by byte permutes (AVX-512 VBMI): each of the
+// code's four byte planes is a 256-entry byte lookup (two 128-entry vpermi2b and a blend by the
+// top bit), and the planes interleave into floats with unpacks. The unpacks leave element
+// 16L + 4k + e of a 64-element group in lane L of output k, so the codes are first put in that
+// order (one vpermb). Returns the elements done.
+__attribute__((target("avx512vbmi"))) int64_t dequantize_vbmi(const uint8_t* __restrict codes,
+                                                             const float* absmax,
+                                                             const QuantMap& q,
+                                                             float* __restrict x, int64_t n) {
+  alignas(64) uint8_t order[64];
+  for (int pos = 0; pos < 64; ++pos)
+    order[pos] = uint8_t(16 * (pos % 16 / 4) + 4 * (pos / 16) + pos % 4);
+  const __m512i shuffle = _mm512_load_si512(order);
+  __m512i table[4][4];
+  for (int p = 0; p < 4; ++p)
+    for (int t = 0; t < 4; ++t) table[p][t] = _mm512_load_si512(q.plane[p] + 64 * t);
+  int64_t i = 0;
+  for (; i + 64 <= n; i += 64) {  // 64 divides kQuantBlock: one absmax
+    const __m512i c = _mm512_permutexvar_epi8(shuffle, _mm512_loadu_si512(codes + i));
+    const __mmask64 top = _mm512_movepi8_mask(c);
+    __m512i b[4];
+    for (int p = 0; p < 4; ++p)
+      b[p] = _mm512_mask_blend_epi8(top, _mm512_permutex2var_epi8(table[p][0], c, table[p][1]),
+                                    _mm512_permutex2var_epi8(table[p][2], c, table[p][3]));
+    const __m512i w01[2] = {_mm512_unpacklo_epi8(b[0], b[1]), _mm512_unpackhi_epi8(b[0], b[1])};
+    const __m512i w23[2] = {_mm512_unpacklo_epi8(b[2], b[3]), _mm512_unpackhi_epi8(b[2], b[3])};
+    const __m512 s = _mm512_set1_ps(absmax[i / kQuantBlock]);
+    for (int k = 0; k < 4; ++k) {
+      const __m512i bits = k % 2 == 0 ? _mm512_unpacklo_epi16(w01[k / 2], w23[k / 2])
+                                      : _mm512_unpackhi_epi16(w01[k / 2], w23[k / 2]);
+      _mm512_storeu_ps(x + i + 16 * k, _mm512_mul_ps(_mm512_castsi512_ps(bits), s));
+    }
+  }
+  return i;
+}
+#endif
+
+// x = code[c] s; on avx512 by byte permutes where the CPU has VBMI (dequantize_vbmi), else
+// (and for the last elements) the 256-entry lookup is eight 32-entry permutes and a tree of
 // blends by the byte's top three bits.
 void dequantize(const uint8_t* __restrict codes, const float* absmax, bool is_signed,
                 float* __restrict x, int64_t n) {
-  const float* code = quant_map(is_signed).code;
+  const QuantMap& q = quant_map(is_signed);
+  const float* code = q.code;
   int64_t i = 0;
 #ifdef __AVX512BW__
+  if (cpu_has_avx512_vbmi()) i = dequantize_vbmi(codes, absmax, q, x, n);
   __m512 table[16];
   for (int t = 0; t < 16; ++t) table[t] = _mm512_load_ps(code + 16 * t);
   for (; i + 16 <= n; i += 16) {  // kQuantBlock is a multiple of 16
@@ -192,6 +233,17 @@ void dequantize(const uint8_t* __restrict codes, const float* absmax, bool is_si
 }
 
 }  // namespace
+
+// How this target quantizes and restores, for show_config (convert.cc's conversions).
+const char* int8_state_method() {
+#ifdef __AVX512BW__
+  return cpu_has_avx512_vbmi() ? "permutes, restored by vpermb (AVX-512 VBMI)" : "permutes";
+#elif defined(__AVX2__)
+  return "8-lane compares and permutes, restored element by element";
+#else
+  return "element by element";
+#endif
+}
 
 // One function serves both tables, as the conversions (convert.cc) do.
 extern const QuantizeKernel<float> quantize_f32 = &quantize;

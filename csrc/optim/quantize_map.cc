@@ -2,6 +2,7 @@
 // (steepest/optim/precision.h), built once, at first use.
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <vector>
@@ -37,6 +38,11 @@ QuantMap build(bool is_signed) {
     for (int j = 1; j <= 127; ++j) q.code[127 - j] = -m[j];
   } else {
     for (int j = 0; j < 256; ++j) q.code[j] = m[j];
+  }
+  for (int j = 0; j < 256; ++j) {
+    uint32_t bits;
+    std::memcpy(&bits, &q.code[j], 4);
+    for (int p = 0; p < 4; ++p) q.plane[p][j] = uint8_t(bits >> (8 * p));
   }
   const auto mid = [&](int j) { return float((double(m[j]) + double(m[j + 1])) / 2); };
   int base = 1;

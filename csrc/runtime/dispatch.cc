@@ -1,5 +1,6 @@
 // Run-time choice of the SIMD target: the best one compiled in that this CPU supports, unless
 // STEEPEST_SIMD (read by the module at import) or select_target() asks for a lower one.
+#include <atomic>
 #include <stdexcept>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -55,6 +56,7 @@ bool always() { return true; }
 struct CpuFeatures {
   bool avx2 = false, avx512 = false;  // avx512: F, VL, BW and DQ
   bool avx512_bf16 = false;           // and AVX512_BF16 (vcvtneps2bf16)
+  bool avx512_vbmi = false;           // and AVX512_VBMI (vpermb, vpermi2b)
 };
 
 CpuFeatures read_cpu_features() {
@@ -73,6 +75,7 @@ CpuFeatures read_cpu_features() {
              avx512bw = b & (1u << 30), avx512vl = b & (1u << 31);
   f.avx2 = ymm_state && avx2 && fma && f16c;
   f.avx512 = zmm_state && avx512f && avx512vl && avx512bw && avx512dq && fma && f16c;
+  f.avx512_vbmi = f.avx512 && (c & (1u << 1));
   if (f.avx512 && a >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d))
     f.avx512_bf16 = a & (1u << 5);
   return f;
@@ -127,6 +130,20 @@ bool cpu_has_avx512_bf16() {
   return false;
 #endif
 }
+
+namespace {
+std::atomic<bool> g_vbmi_allowed{true};
+}
+
+bool cpu_has_avx512_vbmi() {
+#ifdef STEEPEST_HAVE_AVX512
+  return cpu_features().avx512_vbmi && g_vbmi_allowed.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+void allow_avx512_vbmi(bool allowed) { g_vbmi_allowed.store(allowed); }
 
 std::vector<std::string> compiled_targets() {
   std::vector<std::string> names;

@@ -68,7 +68,7 @@ def show_config(mode="stdout"):
     simd = config["simd"]
     print(f"steepest {config['version']}")
     print(f"  SIMD target in use : {simd['active']}")
-    print(f"  16-bit conversions : {simd['conversions']}")
+    print(f"  conversions        : {simd['conversions']}")
     print(f"  compiled targets   : {', '.join(simd['compiled'])}")
     print(f"  supported by CPU   : {', '.join(simd['supported'])}")
     print(f"  threads            : {config['threads']}")

@@ -18,6 +18,10 @@ class StepCache:
         ...
     def __setstate__(self, arg0: tuple) -> None:
         ...
+def _allow_avx512_vbmi(allowed: bool) -> None:
+    """
+    Tests only: whether the avx512 target may use AVX-512 VBMI where the CPU has it.
+    """
 def _cgroup_cpu_limit(root: str) -> int:
     """
     Tests only: the CPU limit of the cgroup file system at root (0: none).

@@ -61,14 +61,26 @@ def _hard_values(signed, rng):
     return np.concatenate([x, draws]).astype(np.float32)
 
 
+@pytest.fixture(params=[True, False], ids=["vbmi", "no-vbmi"])
+def vbmi(request):
+    """Runs a test with and without AVX-512 VBMI's byte permutes (the avx512 target uses them
+    where the CPU has them: restoring 8-bit state)."""
+    _core._allow_avx512_vbmi(request.param)
+    try:
+        yield request.param
+    finally:
+        _core._allow_avx512_vbmi(True)
+
+
 @pytest.mark.parametrize("signed", [True, False])
-def test_quantizer_matches_oracle(signed, simd_target):
+def test_quantizer_matches_oracle(signed, simd_target, vbmi):
     rng = np.random.default_rng(0)
     special = np.array([0.0, -0.0, 1e-45, -1e-45, 1e-38, 3.4e38, -3.4e38, 1.0, -1.0, 0.5],
                        np.float32)
     nonfinite = np.array([0.5] * 100 + [np.nan, np.inf], np.float32)
     cases = [_hard_values(signed, rng), special, nonfinite, np.zeros(300, np.float32)]
-    cases += [rng.standard_normal(n).astype(np.float32) for n in (1, 15, 16, 17, 255, 256, 257)]
+    cases += [rng.standard_normal(n).astype(np.float32)
+              for n in (1, 15, 16, 17, 63, 64, 65, 255, 256, 257, 1000)]
     for x in cases:
         q, absmax = _core._quantize(x, signed)
         want_q, want_absmax = Q.quantize(x, signed)

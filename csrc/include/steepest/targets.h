@@ -95,6 +95,11 @@ inline const Kernels<double>& kernels<double>() { return active_kernels().f64; }
 // Whether the CPU has AVX-512 BF16 besides the avx512 target's features: that target's
 // bfloat16 narrowing then uses vcvtneps2bf16 (csrc/optim/convert.cc).
 bool cpu_has_avx512_bf16();
+// Whether the CPU has AVX-512 VBMI besides the avx512 target's features: that target's 8-bit
+// state then restores by byte permutes (csrc/optim/quantize.cc). allow_avx512_vbmi(false)
+// makes it answer false (tests: the other way on the same CPU).
+bool cpu_has_avx512_vbmi();
+void allow_avx512_vbmi(bool allowed);
 
 // Targets compiled into this build, lowest first, and those this CPU can run.
 std::vector<std::string> compiled_targets();

@@ -102,6 +102,7 @@ struct QuantMap {
   alignas(64) float scale[16], offset[16], high[16];  // S_D, B_D, H_D
   alignas(64) int32_t below[32];            // by binade key, 0..25
   alignas(64) float inside[32];
+  alignas(64) uint8_t plane[4][256];  // byte p of each code (little-endian): for byte permutes
 };
 const QuantMap& quant_map(bool is_signed);
 
