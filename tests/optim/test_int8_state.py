@@ -15,6 +15,7 @@ from steepest import _core
 from steepest.optim import registry
 from steepest.reference import precision as rounding
 from steepest.reference import quantize as Q
+from test_precision import _problem  # params and grads, 16-bit ones exactly representable
 
 INT8 = [rule for rule in registry.RULES.values() if rule.cls._int8]
 SEED = 7
@@ -134,23 +135,6 @@ MODES = [("float32", False, "nearest"), ("bfloat16", True, "nearest"),
          ("float16", False, "stochastic")]
 
 
-def _problem(sizes, steps, fmt, seed=0):
-    rng = np.random.default_rng(seed)
-    params = [rng.standard_normal(n).astype(np.float32) for n in sizes]
-    grads = [[rng.standard_normal(n).astype(np.float32) for n in sizes] for _ in range(steps)]
-    if fmt == "float32":
-        return params, grads, [p.copy() for p in params], [[g.copy() for g in gs] for gs in grads]
-    dtype = {"float16": np.dtype(np.float16), "bfloat16": steepest.optim._precision.bfloat16()}[fmt]
-
-    def half(x):
-        return rounding.nearest(x, fmt).view(dtype)
-
-    params16 = [half(p) for p in params]
-    grads16 = [[half(g) for g in gs] for gs in grads]
-    return (params16, grads16, [rounding.widen(p.view(np.uint16), fmt) for p in params16],
-            [[rounding.widen(g.view(np.uint16), fmt) for g in gs] for gs in grads16])
-
-
 def _run(rule, mode, sizes=(37, 300, 1000), steps=3):
     """The int8 optimizer beside its float32 oracle, bitwise after every step."""
     fmt, master, how = mode
@@ -209,6 +193,17 @@ def test_threads_bitwise(num_threads):
         np.testing.assert_array_equal(a, b)
 
 
+def _assert_same(rule, params, twin, opt, other):
+    """Two runs of ``rule`` left the same params and the same state arrays."""
+    for a, b in zip(params, twin):
+        np.testing.assert_array_equal(a, b)
+    for k in range(len(params)):
+        for key in rule.array_keys:
+            assert (key in opt.state[k]) == (key in other.state[k])
+            if key in opt.state[k]:
+                np.testing.assert_array_equal(opt.state[k][key], other.state[k][key])
+
+
 @pytest.mark.parametrize("rule", INT8, ids=lambda r: r.key)
 def test_state_dict_round_trip(rule):
     params, grads, _, _ = _problem((33, 700), 4, "float32")
@@ -224,12 +219,7 @@ def test_state_dict_round_trip(rule):
     for t in range(2, 4):
         opt.step(grads[t])
         other.step(grads[t])
-    for a, b in zip(params, twin):
-        np.testing.assert_array_equal(a, b)
-    for k in range(2):
-        for key in rule.array_keys:
-            if key in opt.state[k]:
-                np.testing.assert_array_equal(opt.state[k][key], other.state[k][key])
+    _assert_same(rule, params, twin, opt, other)
 
 
 def test_state_dict_from_floats():
@@ -274,12 +264,7 @@ def test_nonfinite_guard_creates_state_after_the_scan(rule):
     for t in range(2):
         assert opt.step(grads[t]) is True
         ref.step(grads[t])
-    for a, b in zip(params, twin):
-        np.testing.assert_array_equal(a, b)
-    for k in range(2):
-        for key in rule.array_keys:
-            if key in ref.state[k]:
-                np.testing.assert_array_equal(opt.state[k][key], ref.state[k][key])
+    _assert_same(rule, params, twin, opt, ref)
 
 
 def test_trains_like_float32():
