@@ -44,5 +44,5 @@ def variants(rule, params, grads):
         steps["steepest.torch"] = getattr(steepest.torch, rule.steepest_class)(
             tensors, **rule.hyper).step
     except TypeError:
-        pass  # an option the drop-in does not take (the state_dtype of adamw-bf16state, -int8state)
+        pass  # an option the drop-in does not take (adamw-bf16state's, -int8state's state_dtype)
     return steps

@@ -21,7 +21,7 @@ Lion), taken by their constructors as keywords:
   probability the fraction of the ulp; seeded by ``seed``, counter-based, so a run is the same
   for any thread count).
 
-The step runs the rule's float32 kernel on blocks of 256 elements widened into scratch
+The step runs the rule's float32 kernel on blocks of 512 elements widened into scratch
 (csrc/optim/precision.h). bfloat16 state is kept as uint16 bits; ``state[i][key]`` shows them as
 an ``ml_dtypes.bfloat16`` array when ml_dtypes is installed (an optional dependency), else as
 uint16.

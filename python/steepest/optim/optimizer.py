@@ -36,8 +36,8 @@ from collections.abc import Mapping
 import numpy as np
 
 from .. import _core
-from ._plan import ArrayView, adopt_new_state, current_plan
 from ..reference import quantize as _quantize
+from ._plan import ArrayView, adopt_new_state, current_plan
 from ._precision import Precision, half_format
 
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
@@ -613,7 +613,7 @@ class Optimizer(StepCounts):
             return self._precision.loaded(a, key, data)
         if a.shape != data.shape:
             raise ValueError(f"{what} has shape {a.shape}, the parameter has {data.shape}")
-        bits = self._precision.stored(key, data) == "bfloat16" and a.dtype == np.uint16
+        bits = stored == "bfloat16" and a.dtype == np.uint16
         if not (a.dtype.kind == "f" or half_format(a.dtype) or bits):
             raise TypeError(f"{what} has dtype {a.dtype}, expected a floating-point array "
                             "(or the uint16 bits of bfloat16 state)")
