@@ -58,19 +58,39 @@ float absmax_of(const float* __restrict x, int64_t n) {
   return finite ? s : std::numeric_limits<float>::quiet_NaN();
 }
 
-// The index j of a in [0, 1] (precision.h): D by comparing with T_0..T_7.
+// The index j of a >= 0 (precision.h): D by comparing with T_0..T_7; the clamp to H_D after
+// the truncation (trunc is monotone: the same j), as an integer min, which compiles to a
+// conditional move where a float one compiled to a branch.
 inline int magnitude_index(float a, const QuantMap& q) {
   int D = 0;
   for (int i = 0; i < 8; ++i) D += q.threshold[i] < a;
-  const float t = a * q.scale[D] + q.offset[D];  // two roundings: built without contraction
-  return int(t < q.high[D] ? t : q.high[D]);
+  const int k = int(a * q.scale[D] + q.offset[D]);  // two roundings: built without contraction
+  const int high = int(q.high[D]);
+  return k < high ? k : high;
 }
 
-// The byte of y = x r.
-inline uint8_t code_of(float y, bool is_signed, const QuantMap& q) {
-  const float a = is_signed ? std::fabs(y) : (y > 0 ? y : 0.0f);
-  const int j = magnitude_index(a, q);
-  return uint8_t(!is_signed ? j : y < 0 ? 127 - (j < 127 ? j : 127) : 127 + j);
+inline uint32_t bits_of(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+
+// The byte of y = x r, without a branch on the sign (random in a moment). Unsigned: a = y with
+// a set sign bit cleared to +0 (max(y, 0); -0 gives 0 either way). Signed: s = -1 for a set
+// sign bit (y = -0 gives j = 0, byte 127 either way), and j = 128 becomes 127 there.
+template <bool Signed>
+inline uint8_t code_of(float y, const QuantMap& q) {
+  const uint32_t bits = bits_of(y);
+  const int s = -int(bits >> 31);
+  if (!Signed) {
+    const uint32_t positive = bits & ~uint32_t(s);
+    float a;
+    std::memcpy(&a, &positive, 4);
+    return uint8_t(magnitude_index(a, q));
+  }
+  const int j = magnitude_index(std::fabs(y), q);
+  const int clamped = j - (s & (j >> 7));
+  return uint8_t(127 + ((clamped ^ s) - s));
 }
 
 #ifdef __AVX512BW__
@@ -153,7 +173,10 @@ void quantize_block(const float* __restrict x, int64_t n, bool is_signed, const 
     _mm_storel_epi64(reinterpret_cast<__m128i*>(codes + i),
                      codes_of(_mm256_mul_ps(_mm256_loadu_ps(x + i), vr), is_signed, q));
 #endif
-  for (; i < n; ++i) codes[i] = code_of(x[i] * r, is_signed, q);
+  if (is_signed)
+    for (; i < n; ++i) codes[i] = code_of<true>(x[i] * r, q);
+  else
+    for (; i < n; ++i) codes[i] = code_of<false>(x[i] * r, q);
 }
 
 void quantize(const float* __restrict x, int64_t n, bool is_signed, uint8_t* __restrict codes,
