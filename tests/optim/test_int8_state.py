@@ -13,12 +13,10 @@ import pytest
 import steepest
 from steepest import _core
 from steepest.optim import registry
-from steepest.reference import precision as rounding
 from steepest.reference import quantize as Q
-from test_precision import _problem  # params and grads, 16-bit ones exactly representable
+from test_precision import _problem, _run  # the problems and the oracle's side-by-side run
 
 INT8 = [rule for rule in registry.RULES.values() if rule.cls._int8]
-SEED = 7
 
 
 def test_int8_rules():
@@ -130,42 +128,9 @@ def test_roundtrip_error():
         np.testing.assert_array_equal(restored[largest > 0], largest[largest > 0])
 
 
-# (param format, master_weights, rounding)
-MODES = [("float32", False, "nearest"), ("bfloat16", True, "nearest"),
-         ("float16", False, "stochastic")]
-
-
-def _run(rule, mode, sizes=(37, 300, 1000), steps=3):
-    """The int8 optimizer beside its float32 oracle, bitwise after every step."""
-    fmt, master, how = mode
-    params, grads, ref_params, ref_grads = _problem(sizes, steps, fmt)
-    opt = rule.make(params, **rule.hyper, state_dtype="int8", master_weights=master,
-                    rounding=how, seed=SEED)
-    ref = rule.make(ref_params, **rule.hyper)
-    for t in range(steps):
-        opt.step(grads[t])
-        ref.step(ref_grads[t])
-        for k, (p, rp) in enumerate(zip(params, ref_params)):
-            for key in rule.array_keys:
-                want = ref.state[k].get(key)
-                if want is None:
-                    continue
-                signed = key not in opt._non_negative
-                q, absmax = Q.quantize(want, signed)
-                got = opt.state[k][key]
-                assert got.dtype == np.uint8 and got.shape == (Q.packed_size(p.size),)
-                np.testing.assert_array_equal(got, Q.pack(q, absmax))
-                want[...] = Q.dequantize(q, absmax, signed).reshape(want.shape)
-            if fmt == "float32":
-                np.testing.assert_array_equal(p.view(np.uint32), rp.view(np.uint32))
-            elif master:
-                np.testing.assert_array_equal(opt.state[k]["master_param"].view(np.uint32),
-                                              rp.view(np.uint32))
-            else:
-                expected = rounding.stochastic(rp, fmt, rounding.stochastic_key(SEED, t, k))
-                rp[...] = rounding.widen(expected, fmt)
-                np.testing.assert_array_equal(p.view(np.uint16), expected)
-    return opt, params
+# (param format, state_dtype, master_weights, rounding): test_precision's _run, int8 state
+MODES = [("float32", "int8", False, "nearest"), ("bfloat16", "int8", True, "nearest"),
+         ("float16", "int8", False, "stochastic")]
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))

@@ -15,6 +15,7 @@ import steepest
 from steepest.optim import registry
 from steepest.optim._precision import bfloat16
 from steepest.reference import precision as rounding
+from steepest.reference import quantize
 
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
@@ -63,8 +64,10 @@ def _problem(sizes, steps, fmt, seed=0):
 
 
 def _run(rule, mode, sizes=(37, 300, 1000), steps=3, seed=0):
-    """Steps the 16-bit optimizer and its float32 oracle side by side; asserts they agree
-    bitwise after every step; returns the 16-bit optimizer and its params."""
+    """Steps the 16-bit (or int8-state) optimizer and its float32 oracle side by side; asserts
+    they agree bitwise after every step; returns the optimizer and its params. int8 state is
+    compared with the oracle's state quantized (steepest.reference.quantize), which then
+    restores it for the oracle's next step."""
     fmt, state_dtype, master, how = mode
     params, grads, ref_params, ref_grads = _problem(sizes, steps, fmt, seed)
     opt = rule.make(params, **rule.hyper, state_dtype=state_dtype, master_weights=master,
@@ -74,6 +77,8 @@ def _run(rule, mode, sizes=(37, 300, 1000), steps=3, seed=0):
         opt.step(grads[t])
         ref.step(ref_grads[t])
         for k, (p, rp) in enumerate(zip(params, ref_params)):
+            if state_dtype == "int8":
+                _check_int8_state(rule, opt.state[k], ref.state[k], p.size)
             if state_dtype == "bfloat16":
                 for key in rule.array_keys:
                     if ref.state[k].get(key) is not None:
@@ -94,7 +99,7 @@ def _run(rule, mode, sizes=(37, 300, 1000), steps=3, seed=0):
                 rp[...] = rounding.widen(expected, fmt)
                 np.testing.assert_array_equal(_bits(p), expected)
             for key in rule.array_keys:
-                if ref.state[k].get(key) is None:
+                if ref.state[k].get(key) is None or state_dtype == "int8":
                     continue
                 got = opt.state[k][key]
                 want = ref.state[k][key]
@@ -105,6 +110,21 @@ def _run(rule, mode, sizes=(37, 300, 1000), steps=3, seed=0):
                     assert got.dtype == np.float32
                     np.testing.assert_array_equal(got.view(np.uint32), want.view(np.uint32))
     return opt, params
+
+
+def _check_int8_state(rule, state, ref_state, n):
+    """Each state array of ``state`` is ``ref_state``'s (float32) quantized by its map; the
+    oracle's state then takes the restored values."""
+    for key in rule.array_keys:
+        want = ref_state.get(key)
+        if want is None:
+            continue
+        signed = key not in rule.cls._non_negative
+        q, absmax = quantize.quantize(want, signed)
+        got = state[key]
+        assert got.dtype == np.uint8 and got.shape == (quantize.packed_size(n),)
+        np.testing.assert_array_equal(got, quantize.pack(q, absmax))
+        want[...] = quantize.dequantize(q, absmax, signed).reshape(want.shape)
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))
