@@ -46,6 +46,15 @@ std::string type_name(py::handle h) { return py::str(py::type::handle_of(h).attr
 
 bool flag(const py::detail::PyArray_Proxy* a, int f) { return (a->flags & f) != 0; }
 
+int64_t element_count(const py::detail::PyArray_Proxy* a) {
+  int64_t n = 1;
+  for (int d = 0; d < a->nd; ++d) n *= a->dimensions[d];
+  return n;
+}
+int64_t element_count(py::handle array) {
+  return element_count(py::detail::array_proxy(array.ptr()));
+}
+
 // The layout every array a kernel touches must have: C-contiguous (indexed flat), aligned (read
 // and written by whole elements), writable if written. name() spells the argument.
 template <class Name>
@@ -92,8 +101,7 @@ Array StepArrays::check(py::handle h, const char* list, const char* key, size_t 
                          (half ? " (or bfloat16, float16)" : "") + " in native byte order, got " +
                          std::string(py::str(py::handle(a->descr))));
   check_layout(a, written, name);
-  int64_t size = 1;
-  for (int i = 0; i < a->nd; ++i) size *= a->dimensions[i];
+  const int64_t size = element_count(a);
   const size_t item = dtype == Dtype::f32   ? 4
                       : dtype == Dtype::f64 ? 8
                       : dtype == Dtype::q8  ? 1
@@ -171,15 +179,6 @@ Array StepArrays::grad_any(py::handle h, size_t k) {
 }
 
 int64_t q8_bytes(int64_t n) { return 4 * ((n + kQuantBlock - 1) / kQuantBlock) + n; }
-
-namespace {
-int64_t element_count(py::handle array) {
-  const auto* a = py::detail::array_proxy(array.ptr());
-  int64_t n = 1;
-  for (int d = 0; d < a->nd; ++d) n *= a->dimensions[d];
-  return n;
-}
-}  // namespace
 
 py::array new_state_as(py::handle param, Dtype as) {
   const auto* p = py::detail::array_proxy(param.ptr());

@@ -188,6 +188,19 @@ void quantize(const float* __restrict x, int64_t n, bool is_signed, uint8_t* __r
 }
 
 #ifdef __AVX512BW__
+// Where the unpacks of dequantize_vbmi want each code of a 64-element group: position
+// 16 L + 4 k + e holds element 16 k + 4 L + e.
+struct UnpackOrder {
+  alignas(64) uint8_t at[64];
+};
+constexpr UnpackOrder unpack_order() {
+  UnpackOrder o{};
+  for (int pos = 0; pos < 64; ++pos)
+    o.at[pos] = uint8_t(16 * (pos % 16 / 4) + 4 * (pos / 16) + pos % 4);
+  return o;
+}
+constexpr UnpackOrder kUnpackOrder = unpack_order();
+
 // x = code[c] s for elements [0, n - n % 64) by byte permutes (AVX-512 VBMI): each of the
 // code's four byte planes is a 256-entry byte lookup (two 128-entry vpermi2b and a blend by the
 // top bit), and the planes interleave into floats with unpacks. The unpacks leave element
@@ -197,10 +210,7 @@ __attribute__((target("avx512vbmi"))) int64_t dequantize_vbmi(const uint8_t* __r
                                                              const float* absmax,
                                                              const QuantMap& q,
                                                              float* __restrict x, int64_t n) {
-  alignas(64) uint8_t order[64];
-  for (int pos = 0; pos < 64; ++pos)
-    order[pos] = uint8_t(16 * (pos % 16 / 4) + 4 * (pos / 16) + pos % 4);
-  const __m512i shuffle = _mm512_load_si512(order);
+  const __m512i shuffle = _mm512_load_si512(kUnpackOrder.at);
   __m512i table[4][4];
   for (int p = 0; p < 4; ++p)
     for (int t = 0; t < 4; ++t) table[p][t] = _mm512_load_si512(q.plane[p] + 64 * t);
