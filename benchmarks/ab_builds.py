@@ -1,7 +1,7 @@
 """Two builds of steepest timed side by side: the optimizer step of every rule, A and B alternated.
 
     python benchmarks/ab_builds.py --a /tmp/before/python --b python --out benchmarks/results
-    python benchmarks/ab_builds.py --a A --b B --rules "" --nn gemm:64x256x64,mlp,lstm,transformer
+    python benchmarks/ab_builds.py --a A --b B --rules "" --nn gemm:64x256x64,mlp,lstm,tcn,transformer
 
 ``--nn`` adds steps of steepest.nn (GEMM products and training steps: the worker's workload())
 to the rules.
@@ -45,10 +45,10 @@ def workload(name):  # a step of steepest.nn by name (--nn), float32
         a, b = rng.standard_normal((m, k), np.float32), rng.standard_normal((n, k), np.float32)
         c = np.empty((m, n), np.float32)
         return lambda: steepest._core.gemm(a, b, c, False, True)
-    if name in ("lstm", "lstm128", "gru", "transformer"):
-        from steepest.bench import nn_gru, nn_lstm, nn_transformer, seq_models
+    if name in ("lstm", "lstm128", "gru", "tcn", "transformer"):
+        from steepest.bench import nn_gru, nn_lstm, nn_tcn, nn_transformer, seq_models
         spec = {"lstm": nn_lstm.LstmSpec(64), "lstm128": nn_lstm.LstmSpec(128), "gru": nn_gru,
-                "transformer": nn_transformer}[name]
+                "tcn": nn_tcn, "transformer": nn_transformer}[name]
         X, y = spec.data()
         return seq_models.steepest_step(spec, X, y)
     if name == "mlp":  # the digits MLP: 64-256-256-10, batch 64, cross-entropy, Adam

@@ -4,7 +4,8 @@
 //   for jc over its columns, step nc        B block (kc, nc) packed into panels of kTileCols
 //     for pc over K, step kc                 columns, k-major (pack_b; absorbs trans_b)
 //       for ic over its rows, step mc        A block (mc, kc) packed into slivers of kTileRows
-//         for jr over panels, ir over slivers   rows, k-major (pack_a; absorbs trans_a)
+//         for jr over panels, ir over slivers   rows, k-major (pack_a; absorbs trans_a), or a
+//                                               convolution's input read in place (in_place)
 //           tile(): kTileRows x kTileCols of C in registers (gemm_tile.h)
 // The B panel (kc * kTileCols) stays in L1 while the tiles of a column walk the A block, which
 // stays in L2. Panels and slivers past the edge of C are zero-padded; edge tiles of C go through
@@ -13,6 +14,7 @@
 // Every element of C is one chain of fused multiply-adds over k in ascending order starting
 // from C (accumulate) or 0, then + bias, then the activation (gemm_tile.h): the result does not
 // depend on the blocking, the rectangles or the thread count.
+#include <algorithm>
 #include <cstdlib>
 #include <new>
 
@@ -59,8 +61,8 @@ inline int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
 // are whole vectors of the panel, else through a local full-width tile (padded bias too) so that
 // nothing past C or bias is touched. Rows is the tile's height: kTileRows, or fewer for the last
 // sliver of a product (edge_tile below picks it), so that no multiply-add is spent on padding.
-template <class T, int Rows>
-void rows_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c, int64_t ldc,
+template <class T, int Rows, class A>
+void rows_tile(int64_t rows, int64_t cols, int64_t kc, A a, const T* b, T* c, int64_t ldc,
                bool load_c, const T* bias, bool relu, const T* mask) {
   constexpr int NR = kTileCols<T>;
   if (rows == Rows && cols == NR)
@@ -82,9 +84,10 @@ void rows_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T
     for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = local[i * NR + j];
 }
 
-// The tile of rows x cols at c, at the height of 4, 8 or kTileRows rows that holds `rows`.
-template <class T>
-void edge_tile(int64_t rows, int64_t cols, int64_t kc, const T* a, const T* b, T* c,
+// The tile of rows x cols at c, at the height of 4, 8 or kTileRows rows that holds `rows`; a is
+// a packed sliver (const T*) or an InPlaceSliver<T>.
+template <class T, class A>
+void edge_tile(int64_t rows, int64_t cols, int64_t kc, A a, const T* b, T* c,
                int64_t ldc, bool load_c, const T* bias, bool relu, const T* mask) {
   if constexpr (kTileRows > 4)
     if (rows <= 4) return rows_tile<T, 4>(rows, cols, kc, a, b, c, ldc, load_c, bias, relu, mask);
@@ -106,6 +109,14 @@ bool column_product(const Gemm<T>& g) {
 template <class T>
 bool row_product(const Gemm<T>& g) {
   return g.m == 1 && g.n > 1 && !g.trans_b && !g.shifted_a && !g.shifted_b;
+}
+
+// A Shifted op(A) is read in place unless its rows are 4 KiB apart or more: a sliver's rows
+// would then share the sets of the L1 (8 ways of 4 KiB) and evict each other (a conv of 1024
+// fp32 channels went 13% slower in place). It is packed then.
+template <class T>
+bool in_place(const Gemm<T>& g) {
+  return g.shifted_a && g.shifted_a->step * g.shifted_a->width * int64_t(sizeof(T)) < 4096;
 }
 
 // The last steps of an element of C, as tile(): + bias, relu, then 0 where mask <= 0.
@@ -192,7 +203,7 @@ void row_columns(const Gemm<T>& g, int64_t c0, int64_t c1) {
   }
 }
 
-// The rectangle rows [r0, r1) x columns [c0, c1) of C, with packing space a_pack (kMaxRows x kc)
+// The rectangle rows [r0, r1) x columns [c0, c1) of C, with packing space a_pack (a_space())
 // and b_pack (kc x the rectangle's width rounded up to kTileCols, at most kMaxCols).
 template <class T>
 void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t c0, int64_t c1,
@@ -201,6 +212,8 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
   if (column_product(g)) return column_rows(g, kc_max, r0, r1, a_pack, b_pack);
   if (row_product(g)) return row_columns(g, c0, c1);
   const bool relu = g.activation == Activation::relu;
+  const bool direct = in_place(g);
+  RowRun<T>* a_runs = reinterpret_cast<RowRun<T>*>(a_pack);
   for (int64_t jc = c0; jc < c1; jc += kMaxCols) {
     const int64_t nc = lesser(kMaxCols, c1 - jc);
     for (int64_t pc = 0; pc < g.k; pc += kc_max) {
@@ -211,7 +224,9 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
       if (!g.packed_b) pack_b(g, pc, kc, jc, nc, b_pack);
       for (int64_t ic = r0; ic < r1; ic += kMaxRows<T>) {
         const int64_t mc = lesser(kMaxRows<T>, r1 - ic);
-        pack_a(g, ic, mc, pc, kc, a_pack);
+        // op(A) read in place (its slivers' runs in the packing space) or packed
+        const int64_t runs = direct ? shifted_runs(*g.shifted_a, ic, mc, pc, kc, a_runs) : 0;
+        if (!direct) pack_a(g, ic, mc, pc, kc, a_pack);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mc; ir += R) {
@@ -219,9 +234,16 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
             for (int64_t i = ir + R; i < lesser(mc, ir + 2 * R); ++i)
               __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr, 1);
             const int64_t at = (ic + ir) * g.ldc + jc + jr;  // the tile's offset in C
-            edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc,
-                      b_block + jr * kc, g.c + at, g.ldc, load_c, bias, last && relu,
-                      last && g.mask ? g.mask + at : nullptr);
+            const T* b = b_block + jr * kc;
+            const T* mask = last && g.mask ? g.mask + at : nullptr;
+            if (direct) {
+              const RowRun<T>* sliver = a_runs + ir / R * runs;
+              const InPlaceSliver<T> a{sliver, runs, ir + R < mc ? sliver + runs : nullptr};
+              edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a, b, g.c + at, g.ldc,
+                        load_c, bias, last && relu, mask);
+            } else
+              edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc, b,
+                        g.c + at, g.ldc, load_c, bias, last && relu, mask);
           }
         }
       }
@@ -263,9 +285,21 @@ thread_local Scratch scratch;
 // K in equal blocks of at most kMaxDepth (K = 300: 150 + 150, not 256 + 44).
 inline int64_t depth_block(int64_t k) { return ceil_div(k, ceil_div(k, kMaxDepth)); }
 
+// Elements of T for one block of op(A) in depth blocks of kc: kMaxRows x kc packed, or the runs
+// of its slivers read in place, whichever is larger, in whole cache lines.
+template <class T>
+int64_t a_space(const Gemm<T>& g, int64_t kc) {
+  int64_t elements = kMaxRows<T> * kc;
+  if (in_place(g)) {
+    const int64_t runs = ceil_div(kMaxRows<T>, kTileRows) * max_runs(kc, g.shifted_a->width);
+    elements = std::max(elements, ceil_div(runs * int64_t(sizeof(RowRun<T>)), sizeof(T)));
+  }
+  return round_up(elements, 64 / int64_t(sizeof(T)));
+}
+
 // One product cut into a grid of row_parts x col_parts rectangles of C, one chunk each, and the
-// packing space they use: chunk c gets space + c * slot (kMaxRows x kc of A, then kc x width
-// of B). kc = 0: K = 0, one chunk (no_depth); row_parts = 0: C is empty, no chunk.
+// packing space they use: chunk c gets space + c * slot (a_space() for A, then kc x width of
+// B). kc = 0: K = 0, one chunk (no_depth); row_parts = 0: C is empty, no chunk.
 template <class T>
 struct Split {
   const Gemm<T>* g;
@@ -284,7 +318,7 @@ struct Split {
     const int64_t c0 = col_tiles * cp / col_parts * NR,
                   c1 = lesser(g->n, col_tiles * (cp + 1) / col_parts * NR);
     T* a_pack = space + chunk * slot;
-    rectangle(*g, kc, r0, r1, c0, c1, a_pack, a_pack + kMaxRows<T> * kc);
+    rectangle(*g, kc, r0, r1, c0, c1, a_pack, a_pack + a_space(*g, kc));
   }
 };
 
@@ -312,7 +346,7 @@ Split<T> split(const Gemm<T>& g, int64_t threads) {
   row_parts = lesser(row_parts, row_tiles);
   col_parts = lesser(col_parts, col_tiles);
   const int64_t width = lesser(kMaxCols, ceil_div(col_tiles, col_parts) * NR);
-  const int64_t slot = round_up(kMaxRows<T> * kc + kc * width, 64 / int64_t(sizeof(T)));
+  const int64_t slot = a_space(g, kc) + round_up(kc * width, 64 / int64_t(sizeof(T)));
   return {&g, kc, row_parts, col_parts, row_tiles, col_tiles, slot, nullptr};
 }
 

@@ -4,8 +4,11 @@
 //   A (M, K), B (N, K) stored   -> a sliver/panel gathers rows read along k: a transpose, done
 //                                  with 8x8 in-register transposes for fp32 on AVX
 //   A (K, M), B (K, N) stored   -> a row of storage is one k-step: a plain copy
-//   a Shifted op(A) or op(B)    -> runs of a convolution's input gathered in place (gemm.h);
-//                                  a row in the padding reads a run of zeros
+//   a Shifted op(B)             -> runs of a convolution's input gathered (gemm.h); a row in
+//                                  the padding reads a run of zeros
+//   a Shifted op(A)             -> read in place, run by run (shifted_runs below), unless its
+//                                  rows are 4 KiB or more apart (in_place() in gemm.cc): then
+//                                  gathered like op(B)
 // Included inside a namespace after gemm_tile.h (gemm.cc includes <immintrin.h> first).
 #pragma once
 
@@ -15,12 +18,22 @@ namespace {
 
 inline int64_t lesser(int64_t a, int64_t b) { return a < b ? a : b; }
 
+// out[0, W) = src[0, W): whole vectors, then the rest in one fixed-size copy. (Written as a
+// loop over elements, GCC built vectors across rows from single-element inserts here, or
+// called memcpy for each run.)
+template <int W, class T>
+inline void copy_run(const T* __restrict src, T* __restrict out) {
+  constexpr int L = kVecLanes<T>, whole = W / L * L;
+#pragma GCC unroll 8
+  for (int j = 0; j < whole; j += L) store(out + j, load(src + j));
+  if constexpr (W % L != 0) __builtin_memcpy(out + whole, src + whole, (W % L) * sizeof(T));
+}
+
 // out[p * W + j] = src[p * ld + j] for j < count, 0 for count <= j < W, p < kc.
 template <int W, class T>
 void copy_rows(const T* __restrict src, int64_t ld, int64_t count, int64_t kc, T* __restrict out) {
   if (count == W) {
-    for (int64_t p = 0; p < kc; ++p)
-      for (int j = 0; j < W; ++j) out[p * W + j] = src[p * ld + j];
+    for (int64_t p = 0; p < kc; ++p) copy_run<W>(src + p * ld, out + p * W);
     return;
   }
   for (int64_t p = 0; p < kc; ++p) {
@@ -48,6 +61,41 @@ const T* shifted_at(const Shifted<T>& s, int64_t b, int64_t t, int64_t k, int64_
   }
   if (u < 0 || u >= s.length) return nullptr;
   return s.src + (b * s.length + u) * s.width + c;
+}
+
+// The most runs a depth block of kc columns of a Shifted matrix crosses: columns are taps of
+// `width` channels, and a run ends at the end of a tap or of the block.
+inline int64_t max_runs(int64_t kc, int64_t width) { return lesser(kc, (kc - 1) / width + 2); }
+
+// A Shifted op(A) read in place (gemm_tile.h's InPlaceSliver): for each sliver of kTileRows rows
+// of the block rows [i0, i0 + mc), its runs over the depth block [p0, p0 + kc), one per tap
+// crossed, sliver after sliver into out. Each row of a run is a run of channels of src, or
+// zeros (padding, and the rows past mc). Returns the runs per sliver.
+template <class T>
+int64_t shifted_runs(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                     RowRun<T>* __restrict out) {
+  constexpr int R = kTileRows;
+  int64_t count = 0;
+  int64_t b = i0 / sh.steps, t = i0 % sh.steps;  // row i0 + s + i, advanced without dividing
+  for (int64_t s = 0; s < mc; s += R) {
+    const int64_t rows = lesser(R, mc - s);
+    int64_t row_b[R], row_t[R];
+    for (int i = 0; i < rows; ++i) {
+      row_b[i] = b, row_t[i] = t;
+      if (++t == sh.steps) t = 0, ++b;
+    }
+    count = 0;
+    for (int64_t p = p0; p < p0 + kc; ++count, ++out) {  // tap k, channels c..c + n
+      const int64_t k = p / sh.width, c = p % sh.width, n = lesser(sh.width - c, p0 + kc - p);
+      for (int i = 0; i < R; ++i) {
+        const T* row = i < rows ? shifted_at(sh, row_b[i], row_t[i], k, c) : nullptr;
+        out->rows[i] = row ? row : zero_run<T>();
+      }
+      out->length = n;
+      p += n;
+    }
+  }
+  return count;
 }
 
 // pack_a for a Shifted op(A): the depth block [p0, p0 + kc) crosses taps in segments, and within
@@ -93,7 +141,7 @@ void pack_b_shifted(const Shifted<T>& sh, int64_t p0, int64_t kc, int64_t j0, in
       if (c + cols <= sh.width) {
         const T* row = shifted_at(sh, b, t, k, c);
         if (row && cols == NR)
-          for (int q = 0; q < NR; ++q) o[q] = row[q];
+          copy_run<NR>(row, o);
         else
           for (int64_t q = 0; q < cols; ++q) o[q] = row ? row[q] : T(0);
       } else {

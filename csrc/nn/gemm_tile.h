@@ -24,34 +24,35 @@ constexpr int kTileVecs = 2;
 template <class T>
 constexpr int kTileCols = kTileVecs * kVecLanes<T>;
 
-// One tile: c (kTileRows, kTileCols) with row stride ldc becomes
-//   relu?( (load_c ? c : 0) + a · b (+ bias) ), then 0 where mask (row stride ldc) is <= 0
-// (relu_vec keeps a NaN; a NaN mask element keeps c, as torch's relu backward does at a NaN:
-// NaN <= 0 is false; activations.h.)
-// a: (kc, kTileRows) packed sliver of op(A), b: (kc, kTileCols) packed panel of op(B), both
-// contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the panel's first NV
-// vectors of columns (c, bias and mask then NV * kVecLanes columns wide); Rows < kTileRows only
-// the sliver's first Rows rows (c and mask then Rows rows: the last sliver of a product whose M
-// is not a multiple of kTileRows). Each element of c is one chain of fused multiply-adds over k
-// in ascending order, starting from c or 0: a tile that stores c and is called again with
-// load_c on the next k block continues the same chain, bitwise.
-template <class T, int NV = kTileVecs, int Rows = kTileRows>
-void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restrict c, int64_t ldc,
-          bool load_c, const T* __restrict bias, bool relu, const T* __restrict mask) {
+// A sliver of op(A) read in place instead of packed: the depth block is cut into runs, and in run
+// s row i's k-steps are runs[s].rows[i][0, length): a run of one tap's channels of a
+// convolution's input (gemm.h's Shifted), or zeros. Rows past the sliver's read zeros too.
+template <class T>
+struct RowRun {
+  const T* rows[kTileRows];
+  int64_t length;
+};
+template <class T>
+struct InPlaceSliver {
+  const RowRun<T>* runs;
+  int64_t count;
+  const RowRun<T>* next;  // the next sliver's runs (count of them), or null: prefetched
+};
+
+// acc += a · b over the depth block, k ascending: a packed sliver (kc, kTileRows), b a packed
+// panel (kc, kTileCols<T>).
+template <class T, int NV, int Rows>
+inline void multiply(Vec<T> (&acc)[Rows][NV], const T* __restrict a, const T* __restrict b,
+                     int64_t kc) {
   using V = Vec<T>;
-  constexpr int R = Rows, L = kVecLanes<T>, NR = kTileCols<T>;
-  V acc[R][NV];
-#pragma GCC unroll 16
-  for (int i = 0; i < R; ++i)
-#pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) acc[i][v] = load_c ? load(c + i * ldc + v * L) : V{};
+  constexpr int L = kVecLanes<T>, NR = kTileCols<T>;
 #pragma GCC unroll 4
   for (int64_t p = 0; p < kc; ++p) {
     V bv[NV];
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) bv[v] = load(b + v * L);
 #pragma GCC unroll 16
-    for (int i = 0; i < R; ++i) {
+    for (int i = 0; i < Rows; ++i) {
       const V ai = broadcast(a + i);
 #pragma GCC unroll 4
       for (int v = 0; v < NV; ++v) acc[i][v] = fmadd_vec(ai, bv[v], acc[i][v]);
@@ -59,6 +60,64 @@ void tile(int64_t kc, const T* __restrict a, const T* __restrict b, T* __restric
     a += kTileRows;
     b += NR;
   }
+}
+
+// The same with the sliver read in place, run after run: the same multiply-adds in the same
+// order, so the same bits.
+template <class T, int NV, int Rows>
+inline void multiply(Vec<T> (&acc)[Rows][NV], InPlaceSliver<T> a, const T* __restrict b,
+                     int64_t) {
+  using V = Vec<T>;
+  constexpr int L = kVecLanes<T>, NR = kTileCols<T>;
+  constexpr int64_t line = 64 / sizeof(T);
+  for (int64_t s = 0; s < a.count; ++s) {
+    const T* rows[Rows];
+#pragma GCC unroll 16
+    for (int i = 0; i < Rows; ++i) rows[i] = a.runs[s].rows[i];
+    const int64_t length = a.runs[s].length;
+#pragma GCC unroll 2
+    for (int64_t p = 0; p < length; ++p) {
+      // The next sliver's rows, a cache line each per line of this run: the first column
+      // panel reads a block of A from memory, which the tiles would otherwise wait for.
+      if (a.next && p % line == 0)
+#pragma GCC unroll 16
+        for (int i = 0; i < kTileRows; ++i) __builtin_prefetch(a.next[s].rows[i] + p);
+      V bv[NV];
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) bv[v] = load(b + v * L);
+#pragma GCC unroll 16
+      for (int i = 0; i < Rows; ++i) {
+        const V ai = broadcast(rows[i] + p);
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) acc[i][v] = fmadd_vec(ai, bv[v], acc[i][v]);
+      }
+      b += NR;
+    }
+  }
+}
+
+// One tile: c (kTileRows, kTileCols) with row stride ldc becomes
+//   relu?( (load_c ? c : 0) + a · b (+ bias) ), then 0 where mask (row stride ldc) is <= 0
+// (relu_vec keeps a NaN; a NaN mask element keeps c, as torch's relu backward does at a NaN:
+// NaN <= 0 is false; activations.h.)
+// a: (kc, kTileRows) packed sliver of op(A) or an InPlaceSliver, b: (kc, kTileCols) packed
+// panel of op(B), contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the panel's first NV
+// vectors of columns (c, bias and mask then NV * kVecLanes columns wide); Rows < kTileRows only
+// the sliver's first Rows rows (c and mask then Rows rows: the last sliver of a product whose M
+// is not a multiple of kTileRows). Each element of c is one chain of fused multiply-adds over k
+// in ascending order, starting from c or 0: a tile that stores c and is called again with
+// load_c on the next k block continues the same chain, bitwise.
+template <class T, int NV = kTileVecs, int Rows = kTileRows, class A>
+void tile(int64_t kc, A a, const T* __restrict b, T* __restrict c, int64_t ldc, bool load_c,
+          const T* __restrict bias, bool relu, const T* __restrict mask) {
+  using V = Vec<T>;
+  constexpr int R = Rows, L = kVecLanes<T>;
+  V acc[R][NV];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i)
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = load_c ? load(c + i * ldc + v * L) : V{};
+  multiply<T, NV, R>(acc, a, b, kc);
   if (bias) {
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
