@@ -134,7 +134,7 @@ def main():
     ap.add_argument("--b", required=True, help="python dir of build B (after)")
     ap.add_argument("--rules", default=",".join(RULES), help='comma-separated; "" for none')
     ap.add_argument("--nn", default="", help="comma-separated nn workloads: gemm:MxNxK, mlp, "
-                    "lstm, lstm128, gru, transformer (bench/nn_*.py's training steps), linear "
+                    "lstm, lstm128, gru, tcn, transformer (bench/nn_*.py's training steps), linear "
                     "(an epoch of LinearRegressor, 200K x 45)")
     ap.add_argument("--sizes", default="16K,256K,4M")
     ap.add_argument("--threads", default="1,2")

@@ -4,8 +4,8 @@
 //   for jc over its columns, step nc        B block (kc, nc) packed into panels of kTileCols
 //     for pc over K, step kc                 columns, k-major (pack_b; absorbs trans_b)
 //       for ic over its rows, step mc        A block (mc, kc) packed into slivers of kTileRows
-//         for jr over panels, ir over slivers   rows, k-major (pack_a; absorbs trans_a), or a
-//                                               convolution's input read in place (in_place)
+//         for jr over panels, ir over slivers   rows, k-major (pack_a; absorbs trans_a), or
+//                                               read in place (in_place below)
 //           tile(): kTileRows x kTileCols of C in registers (gemm_tile.h)
 // The B panel (kc * kTileCols) stays in L1 while the tiles of a column walk the A block, which
 // stays in L2. Panels and slivers past the edge of C are zero-padded; edge tiles of C go through
@@ -111,12 +111,14 @@ bool row_product(const Gemm<T>& g) {
   return g.m == 1 && g.n > 1 && !g.trans_b && !g.shifted_a && !g.shifted_b;
 }
 
-// A Shifted op(A) is read in place unless its rows are 4 KiB apart or more: a sliver's rows
-// would then share the sets of the L1 (8 ways of 4 KiB) and evict each other (a conv of 1024
-// fp32 channels went 13% slower in place). It is packed then.
+// op(A) is read in place by the tiles, its transpose into slivers saved, when its rows are
+// stored along k (A (M, K) or a Shifted A) less than 4 KiB apart. Farther apart, a sliver's
+// rows would share the sets of the L1 (8 ways of 4 KiB) and evict each other (a conv of 1024
+// fp32 channels went 13% slower in place): packed then.
 template <class T>
 bool in_place(const Gemm<T>& g) {
-  return g.shifted_a && g.shifted_a->step * g.shifted_a->width * int64_t(sizeof(T)) < 4096;
+  if (g.shifted_a) return g.shifted_a->step * g.shifted_a->width * int64_t(sizeof(T)) < 4096;
+  return !g.trans_a && g.lda * int64_t(sizeof(T)) < 4096;
 }
 
 // The last steps of an element of C, as tile(): + bias, relu, then 0 where mask <= 0.
@@ -225,7 +227,7 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
       for (int64_t ic = r0; ic < r1; ic += kMaxRows<T>) {
         const int64_t mc = lesser(kMaxRows<T>, r1 - ic);
         // op(A) read in place (its slivers' runs in the packing space) or packed
-        const int64_t runs = direct ? shifted_runs(*g.shifted_a, ic, mc, pc, kc, a_runs) : 0;
+        const int64_t runs = direct ? sliver_runs(g, ic, mc, pc, kc, a_runs) : 0;
         if (!direct) pack_a(g, ic, mc, pc, kc, a_pack);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
@@ -291,7 +293,8 @@ template <class T>
 int64_t a_space(const Gemm<T>& g, int64_t kc) {
   int64_t elements = kMaxRows<T> * kc;
   if (in_place(g)) {
-    const int64_t runs = ceil_div(kMaxRows<T>, kTileRows) * max_runs(kc, g.shifted_a->width);
+    const int64_t runs = ceil_div(kMaxRows<T>, kTileRows) *
+                         (g.shifted_a ? max_runs(kc, g.shifted_a->width) : 1);
     elements = std::max(elements, ceil_div(runs * int64_t(sizeof(RowRun<T>)), sizeof(T)));
   }
   return round_up(elements, 64 / int64_t(sizeof(T)));

@@ -1,14 +1,14 @@
 // Packing for the GEMM (gemm.cc): a block of op(A) into slivers of kTileRows rows and a block of
 // op(B) into panels of kTileCols columns, both k-major, so the micro-kernel (gemm_tile.h) reads
 // them contiguously. The packing absorbs the transposes:
+//   A (M, K) stored, Shifted A  -> not packed: the tiles read its rows in place, run by run
+//                                  (sliver_runs below), unless they are 4 KiB or more apart
+//                                  (in_place() in gemm.cc); then packed as below
 //   A (M, K), B (N, K) stored   -> a sliver/panel gathers rows read along k: a transpose, done
 //                                  with 8x8 in-register transposes for fp32 on AVX
 //   A (K, M), B (K, N) stored   -> a row of storage is one k-step: a plain copy
-//   a Shifted op(B)             -> runs of a convolution's input gathered (gemm.h); a row in
+//   a Shifted op(A) or op(B)    -> runs of a convolution's input gathered (gemm.h); a row in
 //                                  the padding reads a run of zeros
-//   a Shifted op(A)             -> read in place, run by run (shifted_runs below), unless its
-//                                  rows are 4 KiB or more apart (in_place() in gemm.cc): then
-//                                  gathered like op(B)
 // Included inside a namespace after gemm_tile.h (gemm.cc includes <immintrin.h> first).
 #pragma once
 
@@ -96,6 +96,20 @@ int64_t shifted_runs(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, i
     }
   }
   return count;
+}
+
+// op(A) read in place: shifted_runs for a Shifted one; a stored A (M, K) has one run per sliver,
+// rows[i] = A's row i0 + s + i from column p0 on.
+template <class T>
+int64_t sliver_runs(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                    RowRun<T>* __restrict out) {
+  if (g.shifted_a) return shifted_runs(*g.shifted_a, i0, mc, p0, kc, out);
+  for (int64_t s = 0; s < mc; s += kTileRows, ++out) {
+    for (int64_t i = 0; i < kTileRows; ++i)
+      out->rows[i] = s + i < mc ? g.a + (i0 + s + i) * g.lda + p0 : zero_run<T>();
+    out->length = kc;
+  }
+  return 1;
 }
 
 // pack_a for a Shifted op(A): the depth block [p0, p0 + kc) crosses taps in segments, and within

@@ -25,8 +25,8 @@ template <class T>
 constexpr int kTileCols = kTileVecs * kVecLanes<T>;
 
 // A sliver of op(A) read in place instead of packed: the depth block is cut into runs, and in run
-// s row i's k-steps are runs[s].rows[i][0, length): a run of one tap's channels of a
-// convolution's input (gemm.h's Shifted), or zeros. Rows past the sliver's read zeros too.
+// s row i's k-steps are runs[s].rows[i][0, length): a stretch of a row of A, one tap's channels
+// of a convolution's input (gemm.h's Shifted), or zeros. Rows past the sliver's read zeros too.
 template <class T>
 struct RowRun {
   const T* rows[kTileRows];
