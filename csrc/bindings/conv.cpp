@@ -91,7 +91,7 @@ void forward(py::handle y, py::handle x, py::handle weight, py::handle bias, int
 template <class T>
 void backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle hdy, py::handle hx,
                     py::handle hw, int64_t stride, int64_t dilation, int64_t pad_left,
-                    int64_t pad_right, bool accumulate, py::handle hrelu) {
+                    int64_t pad_right, bool accumulate, py::handle hrelu, bool accumulate_dx) {
   Args<T> args;
   auto x = args.array(hx, "x", Use::read), w = args.array(hw, "weight", Use::read);
   const Conv1dShape s = conv_shape("conv1d_backward", x, w, stride, dilation, pad_left, pad_right);
@@ -100,10 +100,13 @@ void backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle h
   T* dx = args.optional_written(hdx, "dx", {s.batch, s.steps, s.in});
   if (!hrelu.is_none() && !dx)
     throw py::value_error("conv1d_backward: relu_output given without dx");
+  if (accumulate_dx && (!dx || !hrelu.is_none()))
+    throw py::value_error("conv1d_backward: accumulate_dx needs dx and no relu_output");
   const T* relu_output = args.optional_read(hrelu, "relu_output", {s.batch, s.steps, s.in});
   T* db = args.optional_written(hdb, "dbias", {s.out});
   args.check_no_overlap();
-  const Conv1dBackward<T> d{dx, dw, db, dy, x.data(), w.data(), s, accumulate, relu_output};
+  const Conv1dBackward<T> d{dx,       dw, db,          dy, x.data(), w.data(),
+                            s,        accumulate, relu_output, accumulate_dx};
   const auto kernel = kernels<T>().conv1d_backward;
   py::gil_scoped_release nogil;
   kernel(d);
@@ -111,13 +114,13 @@ void backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle h
 
 void backward(py::handle dx, py::handle dweight, py::handle dbias, py::handle dy, py::handle x,
               py::handle weight, int64_t stride, int64_t dilation, int64_t pad_left,
-              int64_t pad_right, bool accumulate, py::handle relu_output) {
+              int64_t pad_right, bool accumulate, py::handle relu_output, bool accumulate_dx) {
   if (is_double(x))
     backward_typed<double>(dx, dweight, dbias, dy, x, weight, stride, dilation, pad_left,
-                           pad_right, accumulate, relu_output);
+                           pad_right, accumulate, relu_output, accumulate_dx);
   else
     backward_typed<float>(dx, dweight, dbias, dy, x, weight, stride, dilation, pad_left,
-                          pad_right, accumulate, relu_output);
+                          pad_right, accumulate, relu_output, accumulate_dx);
 }
 
 }  // namespace
@@ -131,9 +134,10 @@ void register_conv(py::module_& m) {
   m.def("conv1d_backward", &backward, py::arg("dx"), py::arg("dweight"), py::arg("dbias"),
         py::arg("dy"), py::arg("x"), py::arg("weight"), py::arg("stride"), py::arg("dilation"),
         py::arg("pad_left"), py::arg("pad_right"), py::arg("accumulate") = true,
-        py::arg("relu_output") = py::none(),
-        "dx (B, T, in) written (if not None; 0 where relu_output is not > 0); dweight and dbias\n"
-        "accumulated (+=), or written with accumulate=False.");
+        py::arg("relu_output") = py::none(), py::arg("accumulate_dx") = false,
+        "dx (B, T, in) written (if not None; 0 where relu_output is not > 0), or accumulated\n"
+        "(+=) with accumulate_dx; dweight and dbias accumulated, or written with\n"
+        "accumulate=False.");
 }
 
 }  // namespace bind

@@ -146,20 +146,23 @@ void elementwise(int64_t n, F&& kernel) {
 }
 
 template <class T>
-void activation_forward_typed(ActivationFunction f, py::handle hy, py::handle hx, double slope) {
+void activation_forward_typed(ActivationFunction f, py::handle hy, py::handle hx, double slope,
+                              py::handle hadd) {
   Args<T> args;
   auto x = args.array(hx, "x", Use::read);
+  const T* addend = args.optional_read(hadd, "addend", shape_of(x, "x"));
   T* y = args.written(hy, "out", shape_of(x, "x"));
   args.check_no_overlap();
-  const ActivationForward<T> a{y, x.data(), f, T(slope)};
+  const ActivationForward<T> a{y, x.data(), f, T(slope), addend};
   const auto kernel = kernels<T>().activation_forward;
   elementwise(x.size(), [&](int64_t b, int64_t e) { kernel(a, b, e); });
 }
 
-void activation_forward(const std::string& name, py::handle y, py::handle x, double slope) {
+void activation_forward(const std::string& name, py::handle y, py::handle x, double slope,
+                        py::handle addend) {
   const ActivationFunction f = activation_function(name);
-  if (is_double(x)) activation_forward_typed<double>(f, y, x, slope);
-  else activation_forward_typed<float>(f, y, x, slope);
+  if (is_double(x)) activation_forward_typed<double>(f, y, x, slope, addend);
+  else activation_forward_typed<float>(f, y, x, slope, addend);
 }
 
 template <class T>
@@ -356,7 +359,8 @@ void register_nn(py::module_& m) {
         "with accumulate=False dweight and dbias are written (=) instead; with relu_output\n"
         "(x's shape) dx is 0 where relu_output is not > 0 (a ReLU's backward, fused).");
   m.def("activation_forward", &activation_forward, py::arg("name"), py::arg("out"), py::arg("x"),
-        py::arg("negative_slope"), "out = f(x), element-wise.");
+        py::arg("negative_slope"), py::arg("addend") = py::none(),
+        "out = f(x), or f(x + addend) (x's shape), element-wise.");
   m.def("activation_backward", &activation_backward, py::arg("name"), py::arg("dx"),
         py::arg("dy"), py::arg("saved"), py::arg("negative_slope"),
         "dx = dy * f'(x), from the saved x (y for tanh and sigmoid).");

@@ -33,6 +33,17 @@ inline T gelu_tanh_arg(T x) { return kSqrt2OverPi<T> * fmadd(kGeluCubic<T> * x, 
 
 template <class T>
 void activation_forward(const ActivationForward<T>& a, int64_t begin, int64_t end) {
+  if (a.addend) {  // f(x + addend) a block at a time, the sum in L1
+    constexpr int64_t kBlock = 512;
+    alignas(64) T sum[kBlock];
+    for (int64_t b = begin; b < end; b += kBlock) {
+      const int64_t n = end - b < kBlock ? end - b : kBlock;
+      for (int64_t i = 0; i < n; ++i) sum[i] = a.x[b + i] + a.addend[b + i];
+      activation_forward(ActivationForward<T>{a.y + b, sum, a.function, a.negative_slope,
+                                              nullptr}, 0, n);
+    }
+    return;
+  }
   T* __restrict y = a.y;
   const T* __restrict x = a.x;
   const T s = a.negative_slope;

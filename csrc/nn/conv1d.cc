@@ -77,9 +77,9 @@ void conv1d_backward(const Conv1dBackward<T>& d) {
   // D~ (B T, K out): row (b, i), column (k, o) is dy[b, t, o] with t s = i + pad_left - k d.
   const Shifted<T> dy_taps{d.dy, s.steps, s.steps_out(), s.out, 1, -s.dilation, s.pad_left,
                            s.stride};
-  // dx (B T, in) = D~ · Wb, 0 where relu_output <= 0
+  // dx (B T, in) (+)= D~ · Wb, 0 where relu_output <= 0
   Gemm<T> dx{s.batch * s.steps, s.in, s.taps * s.out, nullptr, 0, false, wb.data(), s.in, false,
-             d.dx, s.in, false, nullptr, Activation::none, d.relu_output};
+             d.dx, s.in, d.accumulate_dx, nullptr, Activation::none, d.relu_output};
   dx.shifted_a = &dy_taps;
   // G (out, K in) = dy^T (out, B T_out) · X~ (B T_out, K in)
   const Shifted<T> x = input_taps(d.x, s);

@@ -42,9 +42,9 @@ def activation_backward(name: str, dx: typing.Any, dy: typing.Any, saved: typing
     """
     dx = dy * f'(x), from the saved x (y for tanh and sigmoid).
     """
-def activation_forward(name: str, out: typing.Any, x: typing.Any, negative_slope: typing.SupportsFloat | typing.SupportsIndex) -> None:
+def activation_forward(name: str, out: typing.Any, x: typing.Any, negative_slope: typing.SupportsFloat | typing.SupportsIndex, addend: typing.Any = None) -> None:
     """
-    out = f(x), element-wise.
+    out = f(x), or f(x + addend) (x's shape), element-wise.
     """
 def active_target() -> str:
     """
@@ -120,10 +120,11 @@ def compiled_targets() -> list[str]:
     """
     SIMD targets compiled in, lowest first.
     """
-def conv1d_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, pad_left: typing.SupportsInt | typing.SupportsIndex, pad_right: typing.SupportsInt | typing.SupportsIndex, accumulate: bool = True, relu_output: typing.Any = None) -> None:
+def conv1d_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, pad_left: typing.SupportsInt | typing.SupportsIndex, pad_right: typing.SupportsInt | typing.SupportsIndex, accumulate: bool = True, relu_output: typing.Any = None, accumulate_dx: bool = False) -> None:
     """
-    dx (B, T, in) written (if not None; 0 where relu_output is not > 0); dweight and dbias
-    accumulated (+=), or written with accumulate=False.
+    dx (B, T, in) written (if not None; 0 where relu_output is not > 0), or accumulated
+    (+=) with accumulate_dx; dweight and dbias accumulated, or written with
+    accumulate=False.
     """
 def conv1d_forward(out: typing.Any, x: typing.Any, weight: typing.Any, bias: typing.Any, stride: typing.SupportsInt | typing.SupportsIndex, dilation: typing.SupportsInt | typing.SupportsIndex, pad_left: typing.SupportsInt | typing.SupportsIndex, pad_right: typing.SupportsInt | typing.SupportsIndex, activation: str) -> None:
     """

@@ -90,6 +90,11 @@ def test_conv1d_matches_reference(simd_target, dtype, case):
     mask = np.maximum(x, 0)
     dx_masked = F.conv1d_backward(dy, x, w, dw, None, relu_output=mask, **geo)
     np.testing.assert_array_equal(dx_masked, np.where(mask <= 0, 0, dx))
+    # dx added into another path's gradient (a residual's)
+    other = draw(np.random.default_rng(9), x.shape, dtype)
+    into = other.copy()
+    assert F.conv1d_backward(dy, x, w, dw, None, dx=into, accumulate_dx=True, **geo) is into
+    np.testing.assert_allclose(into, other + rdx, **t)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -252,6 +257,15 @@ def test_conv1d_backward_bad_input():
     np.testing.assert_array_equal(grads, 5)
     with pytest.raises(ValueError, match="relu_output given without dx"):
         _core.conv1d_backward(None, np.zeros_like(w), None, dy, x, w, 1, 1, 2, 0, True, x)
+    dw, dx = np.full((4, 3, 3), 5, f32), np.full((2, 9, 3), 5, f32)
+    for kwargs in (dict(dx=None), dict(dx=dx, relu_output=x)):  # nothing to add into
+        with pytest.raises(ValueError, match="accumulate_dx needs dx and no relu_output"):
+            F.conv1d_backward(dy, x, w, dw, accumulate_dx=True, **kwargs, **kw)
+        with pytest.raises(ValueError, match="accumulate_dx needs dx and no relu_output"):
+            _core.conv1d_backward(kwargs["dx"], dw, None, dy, x, w, 1, 1, 2, 0, True,
+                                  kwargs.get("relu_output"), True)
+    np.testing.assert_array_equal(dw, 5)
+    np.testing.assert_array_equal(dx, 5)
 
 
 # --- the layers against torch -------------------------------------------------------------------

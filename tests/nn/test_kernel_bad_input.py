@@ -110,6 +110,12 @@ def test_activations(name):
             F.activation_forward(name, x, read_only(out))
         with pytest.raises(ValueError, match="out overlaps x"):
             F.activation_forward(name, out, out)
+        with pytest.raises(ValueError, match=r"addend must have x's shape \(3, 5\)"):
+            F.activation_forward(name, x, out, addend=np.ones(15, f32))
+        with pytest.raises(TypeError, match="addend: expected a float32 array"):
+            F.activation_forward(name, x, out, addend=x.astype(f64))
+        with pytest.raises(ValueError, match="out overlaps addend"):
+            F.activation_forward(name, x, out, addend=out)
     with unchanged(dx):
         with pytest.raises(ValueError, match=r"saved must have dy's shape \(3, 5\)"):
             F.activation_backward(name, dy, np.ones(15, f32), dx)

@@ -227,6 +227,19 @@ def test_dropout_rate_and_seeds():
 
 # --- threads --------------------------------------------------------------------------------
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,kw", ACTIVATIONS)
+@pytest.mark.parametrize("shape", [(1,), (3, 17), (5, 211)])  # 1055: two blocks of 512 and 31
+def test_activation_of_a_sum(simd_target, dtype, name, kw, shape):
+    """f(x + addend) in one pass: the sum rounded first, then f, as in two passes."""
+    rng = np.random.default_rng(sum(shape) + 1)
+    x, addend = draw(rng, shape, dtype, scale=2.0), draw(rng, shape, dtype, scale=2.0)
+    y = F.activation_forward(name, x, addend=addend, **kw)
+    np.testing.assert_array_equal(y, F.activation_forward(name, x + addend, **kw))
+    np.testing.assert_array_equal(F.activation_forward(name, x, addend=x, **kw),
+                                  F.activation_forward(name, x + x, **kw))
+
+
 def run_all(dtype):
     """Every kernel once on sizes above the one-thread threshold (16K elements)."""
     rng = np.random.default_rng(11)
@@ -237,7 +250,8 @@ def run_all(dtype):
     dw, db = np.empty_like(w), np.empty_like(b)
     out += [F.dense_backward(out[0], x, w, dw, db, accumulate=False, relu_output=x), dw, db]
     for name, kw in ACTIVATIONS:
-        out += [F.activation_forward(name, x, **kw), F.activation_backward(name, x, x, **kw)]
+        out += [F.activation_forward(name, x, **kw), F.activation_backward(name, x, x, **kw),
+                F.activation_forward(name, x, addend=x[::-1].copy(), **kw)]
     big = draw(rng, (257, 131), dtype)
     for name, kw in ELEMENTWISE_LOSSES + [("cross_entropy", {})]:
         pred, target = loss_inputs(rng, name, (257, 131), dtype)

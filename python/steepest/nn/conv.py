@@ -110,19 +110,24 @@ class Conv1d(Layer):
                                 self.dilation, self.pad, epilogue or "none",
                                 out=self._buffers.get(buffer, shape, self.dtype))
 
-    def backward(self, dy, *, input_grad=True, write=False, input_mask=None):
+    def backward(self, dy, *, input_grad=True, write=False, input_mask=None, add_to=None):
         """``input_mask`` (x's shape): dx = 0 where it is <= 0 (kept where it is NaN), the
-        backward of a ReLU before this layer whose output it is, fused into the dx product."""
+        backward of a ReLU before this layer whose output it is, fused into the dx product.
+        ``add_to`` (x's shape): dx is added into it, which is returned (the gradient that
+        reaches x by another path, a residual connection's), fused into the dx product."""
         x = self._x
         if x is None:
             raise RuntimeError("Conv1d.backward called before forward")
         weight, bias = self.weight, self.bias
         _grads(self.parameters())
-        dx = self._buffers.get("dx", x.shape, x.dtype) if input_grad else None
+        dx = None
+        if input_grad:
+            dx = self._buffers.get("dx", x.shape, x.dtype) if add_to is None else add_to
         return F.conv1d_backward(dy, x, weight.data, weight.grad,
                                  None if bias is None else bias.grad, self.stride,
                                  self.dilation, self.pad, dx=dx, input_grad=input_grad,
-                                 accumulate=not write, relu_output=input_mask)
+                                 accumulate=not write, relu_output=input_mask,
+                                 accumulate_dx=add_to is not None)
 
     def _extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}"
@@ -206,8 +211,7 @@ class TCNBlock(Block):
         return self._sum_relu(h2, residual, "y_infer")
 
     def _sum_relu(self, h2, residual, buffer):
-        total = np.add(h2, residual, out=self._buffers.get(buffer + "_sum", h2.shape, h2.dtype))
-        return F.activation_forward("relu", total,
+        return F.activation_forward("relu", h2, addend=residual,
                                     out=self._buffers.get(buffer, h2.shape, h2.dtype))
 
     def backward(self, dy, *, input_grad=True, write=False):
@@ -224,13 +228,11 @@ class TCNBlock(Block):
             d1 = self.dropout1.backward(self.conv2.backward(d2, write=write))
             d1 = F.activation_backward("relu", d1, self._r1,
                                        dx=self._buffers.get("d1", d1.shape, d1.dtype))
-        dx = self.conv1.backward(d1, input_grad=input_grad, write=write)
-        dres = g
+        dres = g  # the residual's gradient; conv1's dx is added into it (g is not needed after)
         if self.downsample is not None:
             dres = self.downsample.backward(g, input_grad=input_grad, write=write)
-        if not input_grad:
-            return None
-        return np.add(dx, dres, out=self._buffers.get("dx", dx.shape, dx.dtype))
+        return self.conv1.backward(d1, input_grad=input_grad, write=write,
+                                   add_to=dres if input_grad else None)
 
     def _extra_repr(self):
         return (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "

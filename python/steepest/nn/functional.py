@@ -206,12 +206,14 @@ def _slope(negative_slope):
     return float(negative_slope)
 
 
-def activation_forward(name, x, out=None, *, negative_slope=0.01, approximate="none"):
-    """y = f(x), element-wise; see the module docstring for the names."""
+def activation_forward(name, x, out=None, *, negative_slope=0.01, approximate="none",
+                       addend=None):
+    """y = f(x), or f(x + addend) with ``addend`` of x's shape (a residual connection's sum and
+    its activation in one pass), element-wise; see the module docstring for the names."""
     kind = _activation_kind(name, approximate)
     _dtype_of("x", x)
     out = _like(out, x.shape, x.dtype)
-    _core.activation_forward(kind, out, x, _slope(negative_slope))
+    _core.activation_forward(kind, out, x, _slope(negative_slope), addend)
     return out
 
 
@@ -381,17 +383,22 @@ def conv1d_forward(x, weight, bias=None, stride=1, dilation=1, padding=(0, 0), a
 
 
 def conv1d_backward(dy, x, weight, dweight, dbias=None, stride=1, dilation=1, padding=(0, 0),
-                    dx=None, input_grad=True, accumulate=True, relu_output=None):
+                    dx=None, input_grad=True, accumulate=True, relu_output=None,
+                    accumulate_dx=False):
     """dweight += the gradient (out, in, K); dbias += dy.sum((0, 1)); dx (B, T, in) written (if
     input_grad). ``accumulate=False`` writes dweight and dbias, bitwise as if accumulated into
-    zeros; ``relu_output`` (x's shape) zeroes dx where it is <= 0 (a ReLU's backward, fused)."""
+    zeros; ``relu_output`` (x's shape) zeroes dx where it is <= 0 (a ReLU's backward, fused);
+    ``accumulate_dx`` adds the input gradient into the given ``dx`` (the gradient reaching x by
+    another path, a residual connection's) instead of writing it."""
     stride, dilation, left, right, _ = _conv1d_args(x, weight, stride, dilation, padding)
+    if accumulate_dx and (dx is None or relu_output is not None):
+        raise ValueError("conv1d_backward: accumulate_dx needs dx and no relu_output")
     if input_grad:
         dx = _like(dx, x.shape, x.dtype)
     elif dx is not None:
         raise ValueError("conv1d_backward: dx given with input_grad=False")
     _core.conv1d_backward(dx, dweight, dbias, dy, x, weight, stride, dilation, left, right,
-                          bool(accumulate), relu_output)
+                          bool(accumulate), relu_output, bool(accumulate_dx))
     return dx
 
 

@@ -19,12 +19,14 @@ namespace steepest {
 
 enum class ActivationFunction : int { relu, leaky_relu, tanh, sigmoid, gelu, gelu_tanh };
 
+// y = f(x), or f(x + addend): the activation of a residual connection's sum, in one pass.
 template <class T>
 struct ActivationForward {
   T* y;
   const T* x;
   ActivationFunction function;
   T negative_slope;  // leaky_relu's s
+  const T* addend;   // x's shape, or null
 };
 
 template <class T>

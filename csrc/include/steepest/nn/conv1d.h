@@ -56,6 +56,7 @@ struct Conv1dBackward {
   Conv1dShape shape;
   bool accumulate;       // into dweight and dbias, else they are written
   const T* relu_output;  // (B, T, in) or null
+  bool accumulate_dx;    // dx += (another path's gradient in dx: a residual's), else written
 };
 
 // Bitwise the same for any thread count (the gemm's guarantee; the bias sums run in row order).
