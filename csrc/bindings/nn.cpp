@@ -96,7 +96,7 @@ void dense_forward(py::handle y, py::handle x, py::handle weight, py::handle bia
 template <class T>
 void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle hdy,
                           py::handle hx, py::handle hw, bool accumulate,
-                          py::handle hrelu) {
+                          py::handle hrelu, bool accumulate_dx) {
   Args<T> args;
   auto x = matrix(args, hx, "x", Use::read), w = matrix(args, hw, "weight", Use::read);
   const int64_t batch = x.shape(0), in = x.shape(1), out = w.shape(0);
@@ -109,21 +109,27 @@ void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::ha
   T* dx = args.optional_written(hdx, "dx", {batch, in});
   if (!hrelu.is_none() && !dx)
     throw py::value_error("dense_backward: relu_output given without dx");
+  if (accumulate_dx && (!dx || !hrelu.is_none()))
+    throw py::value_error("dense_backward: accumulate_dx needs dx and no relu_output");
   const T* relu_output = args.optional_read(hrelu, "relu_output", {batch, in});
   T* db = args.optional_written(hdb, "dbias", {out});
   args.check_no_overlap();
-  const DenseBackward<T> d{dx, dw, db, dy, x.data(), w.data(), batch, in, out, accumulate,
-                           relu_output};
+  const DenseBackward<T> d{dx,  dw,         db,         dy,         x.data(),   w.data(),
+                           batch, in, out, accumulate, relu_output, accumulate_dx};
   const auto kernel = kernels<T>().dense_backward;
   py::gil_scoped_release nogil;
   kernel(d);
 }
 
 void dense_backward(py::handle dx, py::handle dweight, py::handle dbias, py::handle dy,
-                    py::handle x, py::handle weight, bool accumulate, py::handle relu_output) {
+                    py::handle x, py::handle weight, bool accumulate, py::handle relu_output,
+                    bool accumulate_dx) {
   if (is_double(x))
-    dense_backward_typed<double>(dx, dweight, dbias, dy, x, weight, accumulate, relu_output);
-  else dense_backward_typed<float>(dx, dweight, dbias, dy, x, weight, accumulate, relu_output);
+    dense_backward_typed<double>(dx, dweight, dbias, dy, x, weight, accumulate, relu_output,
+                                 accumulate_dx);
+  else
+    dense_backward_typed<float>(dx, dweight, dbias, dy, x, weight, accumulate, relu_output,
+                                accumulate_dx);
 }
 
 ActivationFunction activation_function(const std::string& name) {
@@ -354,10 +360,11 @@ void register_nn(py::module_& m) {
         "out (B, out) = x (B, in) @ weight (out, in).T + bias, then 'none' or 'relu'.");
   m.def("dense_backward", &dense_backward, py::arg("dx"), py::arg("dweight"), py::arg("dbias"),
         py::arg("dy"), py::arg("x"), py::arg("weight"), py::arg("accumulate") = true,
-        py::arg("relu_output") = py::none(),
-        "dx = dy @ weight (if not None); dweight += dy.T @ x; dbias += dy.sum(0) (if not None);\n"
-        "with accumulate=False dweight and dbias are written (=) instead; with relu_output\n"
-        "(x's shape) dx is 0 where relu_output is not > 0 (a ReLU's backward, fused).");
+        py::arg("relu_output") = py::none(), py::arg("accumulate_dx") = false,
+        "dx = dy @ weight (if not None; dx += with accumulate_dx); dweight += dy.T @ x; dbias\n"
+        "+= dy.sum(0) (if not None); with accumulate=False dweight and dbias are written (=)\n"
+        "instead; with relu_output (x's shape) dx is 0 where relu_output is not > 0 (a ReLU's\n"
+        "backward, fused).");
   m.def("activation_forward", &activation_forward, py::arg("name"), py::arg("out"), py::arg("x"),
         py::arg("negative_slope"), py::arg("addend") = py::none(),
         "out = f(x), or f(x + addend) (x's shape), element-wise.");

@@ -40,9 +40,9 @@ struct BiasGradient {
 
 template <class T>
 void dense_backward(const DenseBackward<T>& d) {
-  // dx (B, in) = dy (B, out) · weight (out, in), 0 where relu_output <= 0
+  // dx (B, in) (+)= dy (B, out) · weight (out, in), 0 where relu_output <= 0
   const Gemm<T> dx{d.batch, d.in, d.out, d.dy, d.out, false, d.weight, d.in, false, d.dx, d.in,
-                   false, nullptr, Activation::none, d.relu_output};
+                   d.accumulate_dx, nullptr, Activation::none, d.relu_output};
   // dweight (out, in) (+)= dy^T (out, B) · x (B, in)
   const Gemm<T> dweight{d.out, d.in, d.batch, d.dy, d.out, true, d.x, d.in, false, d.dweight,
                         d.in, d.accumulate, nullptr, Activation::none};

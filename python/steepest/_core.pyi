@@ -135,11 +135,12 @@ def conversions() -> str:
     """
     How the active SIMD target converts between float32 and bfloat16/float16.
     """
-def dense_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, accumulate: bool = True, relu_output: typing.Any = None) -> None:
+def dense_backward(dx: typing.Any, dweight: typing.Any, dbias: typing.Any, dy: typing.Any, x: typing.Any, weight: typing.Any, accumulate: bool = True, relu_output: typing.Any = None, accumulate_dx: bool = False) -> None:
     """
-    dx = dy @ weight (if not None); dweight += dy.T @ x; dbias += dy.sum(0) (if not None);
-    with accumulate=False dweight and dbias are written (=) instead; with relu_output
-    (x's shape) dx is 0 where relu_output is not > 0 (a ReLU's backward, fused).
+    dx = dy @ weight (if not None; dx += with accumulate_dx); dweight += dy.T @ x; dbias
+    += dy.sum(0) (if not None); with accumulate=False dweight and dbias are written (=)
+    instead; with relu_output (x's shape) dx is 0 where relu_output is not > 0 (a ReLU's
+    backward, fused).
     """
 def dense_forward(out: typing.Any, x: typing.Any, weight: typing.Any, bias: typing.Any, activation: str) -> None:
     """

@@ -88,6 +88,12 @@ def test_dense_backward():
             F.dense_backward(dy, x, w, dw, db, dx=dx, relu_output=relu_output)
     with unchanged(dw), pytest.raises(ValueError, match="relu_output given without dx"):
         F.dense_backward(dy, x, w, dw, input_grad=False, relu_output=x)
+    for kwargs in (dict(dx=None), dict(dx=np.zeros_like(x), relu_output=x)):
+        with unchanged(dw), pytest.raises(ValueError, match="accumulate_dx needs dx and no"):
+            F.dense_backward(dy, x, w, dw, accumulate_dx=True, **kwargs)
+        with unchanged(dw), pytest.raises(ValueError, match="accumulate_dx needs dx and no"):
+            _core.dense_backward(kwargs["dx"], dw, None, dy, x, w, True,
+                                 kwargs.get("relu_output"), True)
     buf = np.zeros(8, f32)  # dweight and dbias sharing memory
     with pytest.raises(ValueError, match="dweight overlaps dbias"):
         F.dense_backward(dy, x, w, buf[:6].reshape(2, 3), buf[5:7])

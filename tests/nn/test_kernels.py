@@ -95,6 +95,12 @@ def test_dense_backward_written_and_relu_fused(simd_target, dtype, batch, inp, o
     for a, b in [(dw2, dw), (db2, db)]:
         np.testing.assert_array_equal(a, b)
         assert np.array_equal(np.signbit(a), np.signbit(b))
+    # accumulate_dx: dy @ w added into another path's gradient
+    other = draw(rng, (batch, inp), dtype)
+    into = other.copy()
+    assert F.dense_backward(dy, x, w, dw, dx=into, accumulate_dx=True) is into
+    np.testing.assert_allclose(into, other + dy.astype(np.float64) @ w,
+                               rtol=tol(dtype)["rtol"], atol=tol(dtype)["atol"] * out)
 
 
 @pytest.mark.parametrize("batch,inp,out", [(1, 3, 17), (17, 65, 3), (3, 1, 65), (65, 17, 1)])

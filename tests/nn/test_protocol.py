@@ -233,6 +233,37 @@ def test_model_threads_bitwise(dtype):
         np.testing.assert_array_equal(a, b)
 
 
+@pytest.mark.parametrize("make,shape", [
+    (lambda: nn.Dense(5, 3, seed=0), (7, 5)),
+    (lambda: nn.Dense(5, 3, seed=0), (3, 7, 5)),
+    (lambda: nn.Conv1d(5, 3, 3, dilation=2, seed=0), (3, 7, 5)),
+    (lambda: nn.MultiheadAttention(6, 2, seed=0), (3, 7, 6)),
+], ids=["dense_2d", "dense_3d", "conv1d", "attention"])
+def test_backward_adds_into_add_to(make, shape):
+    """backward(dy, add_to=a) returns a, holding a + dx (a residual's gradient plus this
+    path's, fused into the dx product); a bad add_to is refused before anything changes."""
+    rng = np.random.default_rng(7)
+    layer, x = make(), rng.standard_normal(shape).astype(np.float32)
+    dy = rng.standard_normal(layer.forward(x).shape).astype(np.float32)
+    dx = layer.backward(dy, write=True).copy()
+    grads = [p.grad.copy() for p in layer.parameters()]
+    other = rng.standard_normal(shape).astype(np.float32)
+    add_to = other.copy()
+    assert layer.backward(dy, write=True, add_to=add_to) is add_to
+    np.testing.assert_allclose(add_to, other + dx, rtol=1e-5, atol=1e-6)
+    for p, g in zip(layer.parameters(), grads):
+        np.testing.assert_array_equal(p.grad, g)
+    for bad in (np.zeros(shape[:-1] + (shape[-1] + 1,), np.float32),
+                np.zeros(shape[::-1], np.float32).T, other.tolist()):
+        before = [p.grad.copy() for p in layer.parameters()]
+        with pytest.raises(ValueError, match="add_to must be a C-contiguous array"):
+            layer.backward(dy, add_to=bad)
+        for p, g in zip(layer.parameters(), before):
+            np.testing.assert_array_equal(p.grad, g)
+    with pytest.raises(TypeError, match="float32"):
+        layer.backward(dy, add_to=np.zeros(shape, np.float64))
+
+
 def test_bad_input_is_refused_and_changes_nothing():
     rng = np.random.default_rng(5)
     model = nn.Sequential(nn.Dense(4, 6, seed=0), nn.ReLU(), nn.LastStep(), nn.Dense(6, 2, seed=1))

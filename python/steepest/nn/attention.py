@@ -14,7 +14,7 @@ from . import functional as F
 from . import init as initializers
 from .checks import positive_int
 from .layers import (GELU, Block, Dense, Dropout, Layer, LayerNorm, Parameter, _check_dtype,
-                     _flat, _grads, _splitmix64)
+                     _flat, _grads, _input_grad, _splitmix64)
 
 __all__ = ["MultiheadAttention", "TransformerEncoderLayer", "PositionalEncoding"]
 
@@ -137,22 +137,24 @@ class MultiheadAttention(Block):
             raise RuntimeError("attention_weights called before forward")
         return self._weights.mean(axis=1)
 
-    def backward(self, dy, *, input_grad=True, write=False):
+    def backward(self, dy, *, input_grad=True, write=False, add_to=None):
+        """``add_to`` (x's shape): dx is added into it, which is returned (the gradient that
+        reaches x by another path, a residual connection's), fused into the dx product."""
         x = self._x
         if x is None:
             raise RuntimeError("MultiheadAttention.backward called before forward")
+        dx = _input_grad(self, x, input_grad, add_to)
         qkv, probs, dropped = self._training_arrays
         dout = self.out_proj.backward(dy, input_grad=True, write=write)
         dqkv = F.attention_backward(dout, qkv, probs, dropped, self.num_heads, self.causal,
                                     dqkv=self._buffers.get("dqkv", qkv.shape, qkv.dtype))
         own = [self.in_proj_weight] + ([] if self.in_proj_bias is None else [self.in_proj_bias])
         _grads(own)
-        dx = self._buffers.get("dx", x.shape, x.dtype) if input_grad else None
         F.dense_backward(_flat(dqkv), _flat(x), self.in_proj_weight.data,
                          self.in_proj_weight.grad,
                          None if self.in_proj_bias is None else self.in_proj_bias.grad,
                          dx=None if dx is None else _flat(dx), input_grad=input_grad,
-                         accumulate=not write)
+                         accumulate=not write, accumulate_dx=add_to is not None)
         return dx
 
     def _extra_repr(self):
@@ -221,13 +223,13 @@ class TransformerEncoderLayer(Block):
         h = self.linear2.forward(self.dropout.forward(h, training), training)
         return self.dropout2.forward(h, training)
 
-    def _ff_backward(self, dy, write):
+    def _ff_backward(self, dy, write, add_to=None):
         d = self.dropout2.backward(dy)
         d = self.linear2.backward(d, write=write, input_mask=self._hidden)
         d = self.dropout.backward(d)
         if self.gelu is not None:
             d = self.gelu.backward(d)
-        return self.linear1.backward(d, write=write)
+        return self.linear1.backward(d, write=write, add_to=add_to)
 
     def _sum(self, a, b, name):
         return np.add(a, b, out=self._buffers.get(name, a.shape, a.dtype))
@@ -267,12 +269,13 @@ class TransformerEncoderLayer(Block):
             dn1 = attn.backward(self.dropout1.backward(dh), write=write)
             dx = self.norm1.backward(dn1, input_grad=input_grad, write=write)
             return self._sum(dh, dx, "dx") if input_grad else None
-        # y = norm2(s2), s2 = h + ff(h);  h = norm1(s1), s1 = x + sa(x)
+        # y = norm2(s2), s2 = h + ff(h);  h = norm1(s1), s1 = x + sa(x). The residuals'
+        # gradients ds2 and ds1 take the sublayers' dx added into them (neither is read after).
         ds2 = self.norm2.backward(dy, write=write)
-        dh = self._sum(ds2, self._ff_backward(ds2, write), "dh")
+        dh = self._ff_backward(ds2, write, add_to=ds2)
         ds1 = self.norm1.backward(dh, write=write)
-        dx = attn.backward(self.dropout1.backward(ds1), input_grad=input_grad, write=write)
-        return self._sum(ds1, dx, "dx") if input_grad else None
+        return attn.backward(self.dropout1.backward(ds1), input_grad=input_grad, write=write,
+                             add_to=ds1 if input_grad else None)
 
     def _extra_repr(self):
         return (f"d_model={self.d_model}, activation={self.activation!r}"

@@ -10,7 +10,7 @@ import numpy as np
 from . import functional as F
 from . import init as initializers
 from .checks import positive_int
-from .layers import Block, Dropout, Layer, Parameter, _grads
+from .layers import Block, Dropout, Layer, Parameter, _grads, _input_grad
 
 __all__ = ["Conv1d", "TCNBlock"]
 
@@ -118,11 +118,9 @@ class Conv1d(Layer):
         x = self._x
         if x is None:
             raise RuntimeError("Conv1d.backward called before forward")
+        dx = _input_grad(self, x, input_grad, add_to)
         weight, bias = self.weight, self.bias
         _grads(self.parameters())
-        dx = None
-        if input_grad:
-            dx = self._buffers.get("dx", x.shape, x.dtype) if add_to is None else add_to
         return F.conv1d_backward(dy, x, weight.data, weight.grad,
                                  None if bias is None else bias.grad, self.stride,
                                  self.dilation, self.pad, dx=dx, input_grad=input_grad,

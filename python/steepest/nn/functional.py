@@ -174,19 +174,24 @@ def dense_forward(x, weight, bias=None, activation="none", out=None):
 
 
 def dense_backward(dy, x, weight, dweight, dbias=None, dx=None, input_grad=True,
-                   accumulate=True, relu_output=None):
+                   accumulate=True, relu_output=None, accumulate_dx=False):
     """dweight += dy.T @ x; dbias += dy.sum(0); dx = dy @ weight (if input_grad). With
     ``accumulate=False`` dweight and dbias are written (=) instead, bitwise as if accumulated
     into zeros. With ``relu_output`` (x's shape: the output, or input, of a ReLU before the
-    layer) dx is 0 where it is <= 0 (kept where it is NaN): that ReLU's backward, fused."""
+    layer) dx is 0 where it is <= 0 (kept where it is NaN): that ReLU's backward, fused.
+    ``accumulate_dx`` adds dy @ weight into the given ``dx`` (the gradient reaching x by
+    another path, a residual connection's) instead of writing it."""
     _dtype_of("x", x)
+    if accumulate_dx and (dx is None or relu_output is not None):
+        raise ValueError("dense_backward: accumulate_dx needs dx and no relu_output")
     if input_grad:
         if x.ndim != 2:
             raise ValueError(f"dense_backward: x must be 2-d (batch, in), got {x.shape}")
         dx = _like(dx, x.shape, x.dtype)
     elif dx is not None:
         raise ValueError("dense_backward: dx given with input_grad=False")
-    _core.dense_backward(dx, dweight, dbias, dy, x, weight, bool(accumulate), relu_output)
+    _core.dense_backward(dx, dweight, dbias, dy, x, weight, bool(accumulate), relu_output,
+                         bool(accumulate_dx))
     return dx
 
 

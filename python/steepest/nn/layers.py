@@ -225,6 +225,18 @@ class Block(Layer):
                        for name, layer in self.children()) + "\n"
 
 
+def _input_grad(layer, x, input_grad, add_to):
+    """The array a layer's backward writes dx into: its own buffer, or ``add_to`` (x's shape,
+    C-contiguous: reshaped, never copied) to add dx into; None without input_grad."""
+    if add_to is not None and not (isinstance(add_to, np.ndarray) and add_to.shape == x.shape
+                                   and add_to.flags.c_contiguous):
+        raise ValueError(f"{layer!r}: add_to must be a C-contiguous array of x's shape "
+                         f"{x.shape}")
+    if not input_grad:
+        return None
+    return layer._buffers.get("dx", x.shape, x.dtype) if add_to is None else add_to
+
+
 def _flat(a):
     """a (B, ..., F) as (B*..., F): a view of a contiguous array."""
     return a if a.ndim == 2 else a.reshape(-1, a.shape[-1])
@@ -306,25 +318,24 @@ class Dense(Layer):
         F.dense_forward(_flat(x), weight, bias, epilogue or "none", out=_flat(y))
         return y
 
-    def backward(self, dy, *, input_grad=True, write=False, input_mask=None):
+    def backward(self, dy, *, input_grad=True, write=False, input_mask=None, add_to=None):
         """``input_mask`` (x's shape): dx = 0 where it is <= 0 (kept where it is NaN), the
-        backward of a ReLU before this layer whose output it is, fused into the dx product."""
+        backward of a ReLU before this layer whose output it is, fused into the dx product.
+        ``add_to`` (x's shape): dx is added into it, which is returned (the gradient that
+        reaches x by another path, a residual connection's), fused into the dx product."""
         x = self._x
         if x is None:
             raise RuntimeError("Dense.backward called before forward")
+        dx = _input_grad(self, x, input_grad, add_to)
         weight, bias = self.weight, self.bias
         _grads(self.parameters())
-        dx = self._buffers.get("dx", x.shape, dy.dtype) if input_grad else None
-        gb = None if bias is None else bias.grad
-        if x.ndim == 2:
-            return F.dense_backward(dy, x, weight.data, weight.grad, gb, dx=dx,
-                                    input_grad=input_grad, accumulate=not write,
-                                    relu_output=input_mask)
         # (B, ..., F): the products see (B*..., F) rows, views of the same arrays
-        F.dense_backward(_flat(dy), _flat(x), weight.data, weight.grad, gb,
+        F.dense_backward(_flat(dy), _flat(x), weight.data, weight.grad,
+                         None if bias is None else bias.grad,
                          dx=None if dx is None else _flat(dx), input_grad=input_grad,
                          accumulate=not write,
-                         relu_output=None if input_mask is None else _flat(input_mask))
+                         relu_output=None if input_mask is None else _flat(input_mask),
+                         accumulate_dx=add_to is not None)
         return dx
 
     def _extra_repr(self):

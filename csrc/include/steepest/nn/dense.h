@@ -38,6 +38,7 @@ struct DenseBackward {
   int64_t batch, in, out;
   bool accumulate;  // into dweight and dbias, else they are written
   const T* relu_output;  // (batch, in) or null
+  bool accumulate_dx;    // dx += (another path's gradient in dx: a residual's), else written
 };
 
 // Bitwise the same for any thread count (the gemm's guarantee; the column sums run in row order).
