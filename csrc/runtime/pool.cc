@@ -36,8 +36,11 @@ uint64_t pack(uint64_t gen, uint64_t end, uint64_t next) {
   return (gen << (2 * kIndexBits)) | (end << kIndexBits) | next;
 }
 
-// How long an idle worker spins before it sleeps.
-constexpr auto kSpin = std::chrono::microseconds(100);
+// How long an idle worker spins before it sleeps: longer than the Python between one training
+// step's parallel jobs. A sleeping worker can take milliseconds to wake on a busy host; the
+// job then runs on the caller, is counted as contended (note_contention), and the next jobs
+// run alone while the worker sleeps on. (torch's OpenMP workers spin about 5 ms.)
+constexpr auto kSpin = std::chrono::microseconds(1000);
 // Participants of one job, the caller included (a larger thread count runs on this many).
 constexpr int kMaxParticipants = 64;
 
