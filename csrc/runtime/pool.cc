@@ -80,7 +80,8 @@ class Pool {
       share_[k].word.store(pack(gen, uint64_t(chunks * (k + 1) / parts), uint64_t(chunks * k / parts)),
                            std::memory_order_release);
     job_.store(gen, std::memory_order_seq_cst);  // publishes the shares too
-    if (sleepers_.load(std::memory_order_seq_cst) > 0) {
+    const bool woke = sleepers_.load(std::memory_order_seq_cst) > 0;
+    if (woke) {
       std::lock_guard<std::mutex> lock(sleep_mutex_);
       wake_.notify_all();
     }
@@ -93,7 +94,10 @@ class Pool {
       if (spins < 4096) STEEPEST_PAUSE();
       else std::this_thread::yield();
     }
-    if (mine > 0) note_contention(Clock::now() - start, (own_done - start) * chunks / mine);
+    // A job that woke a sleeping worker waited for the wake-up, a cost of the first job after
+    // a pause (milliseconds on a busy host), not a sign of contention.
+    if (mine > 0 && !woke)
+      note_contention(Clock::now() - start, (own_done - start) * chunks / mine);
   }
 
  private:
