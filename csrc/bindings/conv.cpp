@@ -105,8 +105,8 @@ void backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::handle h
   const T* relu_output = args.optional_read(hrelu, "relu_output", {s.batch, s.steps, s.in});
   T* db = args.optional_written(hdb, "dbias", {s.out});
   args.check_no_overlap();
-  const Conv1dBackward<T> d{dx,       dw, db,          dy, x.data(), w.data(),
-                            s,        accumulate, relu_output, accumulate_dx};
+  const Conv1dBackward<T> d{dx, dw, db, dy, x.data(), w.data(), s, accumulate, relu_output,
+                            accumulate_dx};
   const auto kernel = kernels<T>().conv1d_backward;
   py::gil_scoped_release nogil;
   kernel(d);

@@ -114,8 +114,8 @@ void dense_backward_typed(py::handle hdx, py::handle hdw, py::handle hdb, py::ha
   const T* relu_output = args.optional_read(hrelu, "relu_output", {batch, in});
   T* db = args.optional_written(hdb, "dbias", {out});
   args.check_no_overlap();
-  const DenseBackward<T> d{dx,  dw,         db,         dy,         x.data(),   w.data(),
-                           batch, in, out, accumulate, relu_output, accumulate_dx};
+  const DenseBackward<T> d{dx, dw, db, dy, x.data(), w.data(), batch, in, out, accumulate,
+                           relu_output, accumulate_dx};
   const auto kernel = kernels<T>().dense_backward;
   py::gil_scoped_release nogil;
   kernel(d);

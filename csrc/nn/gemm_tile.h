@@ -101,12 +101,12 @@ inline void multiply(Vec<T> (&acc)[Rows][NV], InPlaceSliver<T> a, const T* __res
 // (relu_vec keeps a NaN; a NaN mask element keeps c, as torch's relu backward does at a NaN:
 // NaN <= 0 is false; activations.h.)
 // a: (kc, kTileRows) packed sliver of op(A) or an InPlaceSliver, b: (kc, kTileCols) packed
-// panel of op(B), contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the panel's first NV
-// vectors of columns (c, bias and mask then NV * kVecLanes columns wide); Rows < kTileRows only
-// the sliver's first Rows rows (c and mask then Rows rows: the last sliver of a product whose M
-// is not a multiple of kTileRows). Each element of c is one chain of fused multiply-adds over k
-// in ascending order, starting from c or 0: a tile that stores c and is called again with
-// load_c on the next k block continues the same chain, bitwise.
+// panel of op(B), contiguous; bias: (kTileCols) or null. NV < kTileVecs computes only the
+// panel's first NV vectors of columns (c, bias and mask then NV * kVecLanes columns wide);
+// Rows < kTileRows only the sliver's first Rows rows (c and mask then Rows rows: the last sliver
+// of a product whose M is not a multiple of kTileRows). Each element of c is one chain of fused
+// multiply-adds over k in ascending order, starting from c or 0: a tile that stores c and is
+// called again with load_c on the next k block continues the same chain, bitwise.
 template <class T, int NV = kTileVecs, int Rows = kTileRows, class A>
 void tile(int64_t kc, A a, const T* __restrict b, T* __restrict c, int64_t ldc, bool load_c,
           const T* __restrict bias, bool relu, const T* __restrict mask) {
