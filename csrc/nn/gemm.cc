@@ -214,7 +214,7 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
   if (column_product(g)) return column_rows(g, kc_max, r0, r1, a_pack, b_pack);
   if (row_product(g)) return row_columns(g, c0, c1);
   const bool relu = g.activation == Activation::relu;
-  const bool direct = in_place(g);
+  const bool a_in_place = in_place(g);
   RowRun<T>* a_runs = reinterpret_cast<RowRun<T>*>(a_pack);
   for (int64_t jc = c0; jc < c1; jc += kMaxCols) {
     const int64_t nc = lesser(kMaxCols, c1 - jc);
@@ -227,8 +227,8 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
       for (int64_t ic = r0; ic < r1; ic += kMaxRows<T>) {
         const int64_t mc = lesser(kMaxRows<T>, r1 - ic);
         // op(A) read in place (its slivers' runs in the packing space) or packed
-        const int64_t runs = direct ? sliver_runs(g, ic, mc, pc, kc, a_runs) : 0;
-        if (!direct) pack_a(g, ic, mc, pc, kc, a_pack);
+        const int64_t runs = a_in_place ? sliver_runs(g, ic, mc, pc, kc, a_runs) : 0;
+        if (!a_in_place) pack_a(g, ic, mc, pc, kc, a_pack);
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mc; ir += R) {
@@ -238,14 +238,16 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
             const int64_t at = (ic + ir) * g.ldc + jc + jr;  // the tile's offset in C
             const T* b = b_block + jr * kc;
             const T* mask = last && g.mask ? g.mask + at : nullptr;
-            if (direct) {
-              const RowRun<T>* sliver = a_runs + ir / R * runs;
-              const InPlaceSliver<T> a{sliver, runs, ir + R < mc ? sliver + runs : nullptr};
+            const auto tile_of = [&](auto a) {  // a: a packed sliver or an InPlaceSliver
               edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a, b, g.c + at, g.ldc,
                         load_c, bias, last && relu, mask);
-            } else
-              edge_tile(lesser(R, mc - ir), lesser(NR, nc - jr), kc, a_pack + ir * kc, b,
-                        g.c + at, g.ldc, load_c, bias, last && relu, mask);
+            };
+            if (a_in_place) {
+              const RowRun<T>* sliver = a_runs + ir / R * runs;
+              tile_of(InPlaceSliver<T>{sliver, runs, ir + R < mc ? sliver + runs : nullptr});
+            } else {
+              tile_of(a_pack + ir * kc);
+            }
           }
         }
       }

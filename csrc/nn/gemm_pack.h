@@ -67,34 +67,47 @@ const T* shifted_at(const Shifted<T>& s, int64_t b, int64_t t, int64_t k, int64_
 // `width` channels, and a run ends at the end of a tap or of the block.
 inline int64_t max_runs(int64_t kc, int64_t width) { return lesser(kc, (kc - 1) / width + 2); }
 
-// A Shifted op(A) read in place (gemm_tile.h's InPlaceSliver): for each sliver of kTileRows rows
-// of the block rows [i0, i0 + mc), its runs over the depth block [p0, p0 + kc), one per tap
-// crossed, sliver after sliver into out. Each row of a run is a run of channels of src, or
-// zeros (padding, and the rows past mc). Returns the runs per sliver.
-template <class T>
-int64_t shifted_runs(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
-                     RowRun<T>* __restrict out) {
+// The slivers of kTileRows rows of the block rows [i0, i0 + mc) of a Shifted op(A), over the
+// depth block [p0, p0 + kc), which crosses taps in runs: f(s, rows, p, n, src) for each run of
+// each sliver, sliver s (its first row i0 + s, `rows` of them real), k-steps [p, p + n) (tap k,
+// channels c..c + n), src[i] the start of row i's run in sh.src, or a run of zeros (padding, and
+// the rows past mc).
+template <class T, class F>
+void for_each_run(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc, F f) {
   constexpr int R = kTileRows;
-  int64_t count = 0;
   int64_t b = i0 / sh.steps, t = i0 % sh.steps;  // row i0 + s + i, advanced without dividing
   for (int64_t s = 0; s < mc; s += R) {
-    const int64_t rows = lesser(R, mc - s);
+    const int rows = int(lesser(R, mc - s));
     int64_t row_b[R], row_t[R];
     for (int i = 0; i < rows; ++i) {
       row_b[i] = b, row_t[i] = t;
       if (++t == sh.steps) t = 0, ++b;
     }
-    count = 0;
-    for (int64_t p = p0; p < p0 + kc; ++count, ++out) {  // tap k, channels c..c + n
+    for (int64_t p = p0; p < p0 + kc;) {
       const int64_t k = p / sh.width, c = p % sh.width, n = lesser(sh.width - c, p0 + kc - p);
+      const T* src[R];
       for (int i = 0; i < R; ++i) {
         const T* row = i < rows ? shifted_at(sh, row_b[i], row_t[i], k, c) : nullptr;
-        out->rows[i] = row ? row : zero_run<T>();
+        src[i] = row ? row : zero_run<T>();
       }
-      out->length = n;
+      f(s, rows, p, n, src);
       p += n;
     }
   }
+}
+
+// A Shifted op(A) read in place (gemm_tile.h's InPlaceSliver): the runs of each sliver (above),
+// sliver after sliver into out. Returns the runs per sliver.
+template <class T>
+int64_t shifted_runs(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
+                     RowRun<T>* __restrict out) {
+  int64_t count = 0;
+  for_each_run(sh, i0, mc, p0, kc, [&](int64_t s, int, int64_t, int64_t n, const T* const* src) {
+    for (int i = 0; i < kTileRows; ++i) out->rows[i] = src[i];
+    out->length = n;
+    ++out;
+    if (s == 0) ++count;
+  });
   return count;
 }
 
@@ -112,32 +125,16 @@ int64_t sliver_runs(const Gemm<T>& g, int64_t i0, int64_t mc, int64_t p0, int64_
   return 1;
 }
 
-// pack_a for a Shifted op(A): the depth block [p0, p0 + kc) crosses taps in segments, and within
-// one tap each sliver row is one run of channels of src (or zeros), gathered like the rows of a
-// stored A into that segment's k-steps of the sliver.
+// pack_a for a Shifted op(A): each run of a sliver (for_each_run) gathered like the rows of a
+// stored A into that run's k-steps of the sliver.
 template <class T>
 void pack_a_shifted(const Shifted<T>& sh, int64_t i0, int64_t mc, int64_t p0, int64_t kc,
                     T* __restrict out) {
   constexpr int R = kTileRows;
-  int64_t b = i0 / sh.steps, t = i0 % sh.steps;  // row i0 + s + i, advanced without dividing
-  for (int64_t s = 0; s < mc; s += R, out += kc * R) {
-    const int64_t rows = lesser(R, mc - s);
-    int64_t row_b[R], row_t[R];
-    for (int i = 0; i < rows; ++i) {
-      row_b[i] = b, row_t[i] = t;
-      if (++t == sh.steps) t = 0, ++b;
-    }
-    for (int64_t p = p0; p < p0 + kc;) {  // a segment [p, p + n) of tap k, channels c..c + n
-      const int64_t k = p / sh.width, c = p % sh.width, n = lesser(sh.width - c, p0 + kc - p);
-      const T* src[R];
-      for (int i = 0; i < rows; ++i) {
-        const T* row = shifted_at(sh, row_b[i], row_t[i], k, c);
-        src[i] = row ? row : zero_run<T>();
-      }
-      gather(src, int(rows), R, n, out + (p - p0) * R, R);
-      p += n;
-    }
-  }
+  for_each_run(sh, i0, mc, p0, kc,
+               [&](int64_t s, int rows, int64_t p, int64_t n, const T* const* src) {
+                 gather(src, rows, R, n, out + s * kc + (p - p0) * R, R);
+               });
 }
 
 // pack_b for a Shifted op(B): panel columns [j, j + cols) are taps and channels; within one tap
