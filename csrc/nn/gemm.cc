@@ -78,8 +78,14 @@ void rows_tile(int64_t rows, int64_t cols, int64_t kc, A a, const T* b, T* c, in
   for (int64_t j = 0; bias && j < cols; ++j) local_bias[j] = bias[j];
   for (int64_t i = 0; mask && i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) local_mask[i * NR + j] = mask[i * ldc + j];
-  tile<T, kTileVecs, Rows>(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu,
-                           mask ? local_mask : nullptr);
+  // At most one vector of columns (N = 45's last 13): the panel's first vector alone, half the
+  // multiply-adds of the full-width tile
+  if (cols <= kVecLanes<T>)
+    tile<T, 1, Rows>(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu,
+                     mask ? local_mask : nullptr);
+  else
+    tile<T, kTileVecs, Rows>(kc, a, b, local, NR, load_c, bias ? local_bias : nullptr, relu,
+                             mask ? local_mask : nullptr);
   for (int64_t i = 0; i < rows; ++i)
     for (int64_t j = 0; j < cols; ++j) c[i * ldc + j] = local[i * NR + j];
 }

@@ -102,18 +102,19 @@ def test_threads_bitwise(simd_target, num_threads, dtype, trans_a, trans_b, m, n
 @pytest.mark.parametrize("accumulate", [False, True])
 def test_thin_bitwise_as_tiles(simd_target, dtype, trans_a, trans_b, m, n, k, accumulate):
     """A product of one column (or one row) is the same chain per element as the register tiles':
-    column j of a wide product, bitwise; and row i likewise."""
+    columns of a wide product, bitwise, in a full panel and in the last; and row i likewise."""
     rng = np.random.default_rng(m + 3 * n + 7 * k)
     a, b = operands(rng, m, n, k, trans_a, trans_b, dtype)
     bias, c0 = rng.standard_normal(n).astype(dtype), rng.standard_normal((m, n)).astype(dtype)
     wide = c0.copy()
     _core.gemm(a, b, wide, trans_a, trans_b, accumulate=accumulate, bias=bias, activation="relu")
-    j, i = n // 2, m // 2
-    col = np.ascontiguousarray(b[j:j + 1] if trans_b else b[:, j:j + 1])
-    c = np.ascontiguousarray(c0[:, j:j + 1])
-    _core.gemm(a, col, c, trans_a, trans_b, accumulate=accumulate, bias=bias[j:j + 1],
-               activation="relu")
-    np.testing.assert_array_equal(c, wide[:, j:j + 1])
+    for j in (n // 2, n - 1):  # n - 1: in a last panel of one vector or less (half tiles)
+        col = np.ascontiguousarray(b[j:j + 1] if trans_b else b[:, j:j + 1])
+        c = np.ascontiguousarray(c0[:, j:j + 1])
+        _core.gemm(a, col, c, trans_a, trans_b, accumulate=accumulate, bias=bias[j:j + 1],
+                   activation="relu")
+        np.testing.assert_array_equal(c, wide[:, j:j + 1])
+    i = m // 2
     row = np.ascontiguousarray(a[:, i:i + 1] if trans_a else a[i:i + 1])
     c = np.ascontiguousarray(c0[i:i + 1])
     _core.gemm(row, b, c, trans_a, trans_b, accumulate=accumulate, bias=bias, activation="relu")
