@@ -240,15 +240,27 @@ T row_sum(const T* a, const T* b, int64_t n) {
   return sum;
 }
 
-// A row of scores s (exponentials in place) -> probabilities p (steps long):
-// p[j] = exp(c (s[j] - m)) / sum over j < n (m = max_j s[j]), 0 for j >= n.
+// A block of score rows s (row stride lds; exponentials in place) -> probabilities p (row
+// stride steps): row r < rows takes its first n = causal ? i0 + r + 1 : steps scores,
+// p[r, j] = exp(c (s[r, j] - m_r)) / sum over j < n (m_r = max_j s[r, j]), 0 for j >= n.
+// Each step runs for all the block's rows before the next: a row's max, then its sum, is a
+// chain of dependent operations, and the rows' chains overlap.
 template <class T>
-void softmax_row(T* __restrict s, T* __restrict p, int64_t n, int64_t steps, T c) {
-  const T m = row_max(s, n);
-  for (int64_t j = 0; j < n; ++j) s[j] = exp_approx(c * (s[j] - m));
-  const T inv = T(1) / row_sum<T>(s, nullptr, n);
-  for (int64_t j = 0; j < n; ++j) p[j] = s[j] * inv;
-  for (int64_t j = n; j < steps; ++j) p[j] = T(0);
+void softmax_rows(T* __restrict s, int64_t lds, T* __restrict p, int rows, int64_t i0,
+                  bool causal, int64_t steps, T c) {
+  int64_t n[kBlockRows];
+  T m[kBlockRows], inv[kBlockRows];
+  for (int r = 0; r < rows; ++r) {
+    n[r] = causal ? i0 + r + 1 : steps;
+    m[r] = row_max(s + r * lds, n[r]);
+  }
+  for (int r = 0; r < rows; ++r)
+    for (int64_t j = 0; j < n[r]; ++j) s[r * lds + j] = exp_approx(c * (s[r * lds + j] - m[r]));
+  for (int r = 0; r < rows; ++r) inv[r] = T(1) / row_sum<T>(s + r * lds, nullptr, n[r]);
+  for (int r = 0; r < rows; ++r) {
+    for (int64_t j = 0; j < n[r]; ++j) p[r * steps + j] = s[r * lds + j] * inv[r];
+    for (int64_t j = n[r]; j < steps; ++j) p[r * steps + j] = T(0);
+  }
 }
 
 // A row of dPd -> dS in place: g[j] = c (pd[j] g[j] - p[j] r) for j < n, r = sum over j < n of
@@ -310,8 +322,7 @@ void attention_forward(const AttentionForward<T>& f) {
       rows_from(q, 3 * e, i0, t, a);
       for (int64_t j0 = 0; j0 < width; j0 += kVecLanes<T>)
         block(rows, d, a, 1, kt + j0, at.tp, scores + j0, at.tp, kVecLanes<T>);
-      for (int r = 0; r < rows; ++r)
-        softmax_row(scores + r * at.tp, p + (i0 + r) * t, s.causal ? i0 + r + 1 : t, t, c);
+      softmax_rows(scores, at.tp, p + i0 * t, rows, i0, s.causal, t, c);
     }
     const T* pd = p;
     if (f.dropped) {
