@@ -30,9 +30,11 @@ struct Lamb : Gathers<Lamb>, RuleDefaults<LambHyper, LambScalars> {
   static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
     return lamb_scalars<T>(h, step);
   }
+  static constexpr bool kTakes16Bit = true;  // also on 16-bit storage
   static void run(Gathered<Lamb>& step) {
     lamb_passes(step.f32);
     lamb_passes(step.f64);
+    lamb_passes(step.low);
   }
 };
 
@@ -56,9 +58,11 @@ struct Lars : Gathers<Lars>, RuleDefaults<LarsHyper, LarsScalars> {
   static int64_t parallel_min(const Hyper&) { return kParallelMinLight; }
   template <class T>
   static Scalars<T> scalars(const Hyper& h, int64_t, double*) { return {h, {}}; }
+  static constexpr bool kTakes16Bit = true;  // also on 16-bit storage
   static void run(Gathered<Lars>& step) {
     lars_passes(step.f32);
     lars_passes(step.f64);
+    lars_passes(step.low);
   }
 };
 

@@ -113,7 +113,7 @@ void check_step_count(int64_t count, size_t k);
 size_t check_grads_length(const py::list& groups, const py::list& grads);
 
 // The checked tensors of one step, by dtype, and the number of state arrays created. `low`:
-// the tensors with 16-bit storage (csrc/optim/precision.h), for the one-pass rules.
+// the tensors with 16-bit storage (csrc/optim/precision.h), for the rules that take it.
 template <class Rule>
 struct Gathered {
   typename Rule::template Tensors<float> f32;
@@ -182,6 +182,7 @@ void add_low_tensor(LowBatch<typename Rule::template Scalars<float>>& batch, con
     if (states[s]) set_low_state(t, s, states[s], p.size);
   batch.items.push_back({t, Rule::template scalars<float>(h, step, scalar_state)});
   batch.sizes.push_back(p.size);
+  batch.ndims.push_back(p.ndim);
 }
 
 // What a step returns when the non-finite guard skipped it.
@@ -262,9 +263,9 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       if (grad.is_none()) continue;
       if (steps) check_step_count(steps[i], k);
       const py::handle param = PyList_GET_ITEM(params.ptr(), i);
-      // 16-bit params and grads, or bfloat16 state: the low batch (one-pass rules only)
-      const Array p = Rule::kBlocks ? arrays.param_any(param, k) : arrays.param(param, k);
-      const Array g = Rule::kBlocks ? arrays.grad_any(grad, k) : arrays.grad(grad, k);
+      // 16-bit params and grads, or 16-bit or 8-bit state: the low batch (kTakes16Bit rules)
+      const Array p = Rule::kTakes16Bit ? arrays.param_any(param, k) : arrays.param(param, k);
+      const Array g = Rule::kTakes16Bit ? arrays.grad_any(grad, k) : arrays.grad(grad, k);
       check_precision(prec, p.dtype, k);
       const bool half = p.dtype == Dtype::bf16 || p.dtype == Dtype::f16;
       const bool is_low = half || prec.state_bf16 || prec.state_q8;
@@ -317,7 +318,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
         scalar_rows.push_back(scalars + i * K);
       }
       if (is_low) {
-        if constexpr (Rule::kBlocks)
+        if constexpr (Rule::kTakes16Bit)
           add_low_tensor<Rule>(low, p, g, states,
                                state_as == Dtype::bf16_bits ? Storage::bf16
                                : state_as == Dtype::f16     ? Storage::f16
@@ -372,8 +373,9 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
               py::handle cache, py::handle precision) {
   const StepCounter counter(counts);
   const Precision prec = read_precision(precision);
-  if (prec.active() && !Rule::kBlocks)
-    throw py::value_error("state_dtype and master_weights apply to the one-pass rules only");
+  if (prec.active() && !Rule::kTakes16Bit)
+    throw py::value_error(
+        "state_dtype and master_weights do not apply to this rule (no 16-bit storage)");
   if (prec.state_q8 && !Rule::kTakesInt8)
     throw py::value_error("state_dtype='int8' applies to Adam, AdamW, SGD, Lion and AdaBelief");
   auto step =
@@ -395,7 +397,7 @@ int rule_step(py::list groups, py::list grads, int nonfinite, py::handle counts,
 // provides run().
 template <class Rule>
 struct Gathers {
-  static constexpr bool kBlocks = false;  // runs on 16-bit storage (OnePass)
+  static constexpr bool kTakes16Bit = false;  // runs on 16-bit storage (OnePass, LAMB, LARS)
   // Batch<T, Rule::Scalars<T>>; R is Rule, complete once the alias is used.
   template <class T, class R = Rule>
   using Tensors = Batch<T, typename R::template Scalars<T>>;
@@ -439,7 +441,7 @@ struct Gathers {
 // They also run on 16-bit storage: the float32 kernel by blocks (csrc/optim/precision.h).
 template <class Rule>
 struct OnePass : Gathers<Rule> {
-  static constexpr bool kBlocks = true;
+  static constexpr bool kTakes16Bit = true;
   static void run(const Gathered<Rule>& step) {
     step.f32.run(Rule::template kernel<float>());
     step.f64.run(Rule::template kernel<double>());
@@ -466,7 +468,7 @@ py::dict rule_info() {
   py::dict info;
   info["hyper"] = py::tuple(hyper);
   info["state"] = py::tuple(state);
-  info["one_pass"] = Rule::kBlocks;  // also runs on 16-bit storage (csrc/optim/precision.h)
+  info["takes_16bit"] = Rule::kTakes16Bit;  // runs on 16-bit storage (csrc/optim/precision.h)
   // takes blockwise 8-bit state; the states of the unsigned map
   info["int8"] = Rule::kTakesInt8;
   py::list non_negative;

@@ -51,16 +51,21 @@ struct Batch {
   }
 };
 
+template <class Scalars>
+struct LowBatch;  // tensors with 16-bit storage (precision.h)
+
 // LAMB (steepest/optim/lamb.h): pass 1 updates m, v and sums p^2, u^2 per tensor; the trust
 // ratio r = min(||p||, max_weight_norm) / ||u|| of each tensor goes into its scalars; pass 2
-// applies p <- p - lr r u.
+// applies p <- p - lr r u. Also on 16-bit storage (driver_norms.cc says how).
 template <class T>
 void lamb_passes(Batch<T, LambScalars<T>>& batch);
+void lamb_passes(LowBatch<LambScalars<float>>& batch);
 
 // LARS (steepest/optim/lars.h): pass 1 sums p^2, g^2 per tensor; the trust ratio l of each
-// tensor is folded into SGD's scalars; pass 2 is SGD's kernel.
+// tensor is folded into SGD's scalars; pass 2 is SGD's kernel. Also on 16-bit storage.
 template <class T>
 void lars_passes(Batch<T, LarsScalars<T>>& batch);
+void lars_passes(LowBatch<LarsScalars<float>>& batch);
 
 // sum of x^2 per array, in double; bitwise the same for any thread count.
 template <class T>

@@ -1,6 +1,8 @@
 // LAMB's two passes (equations in steepest/optim/lamb.h). Compiled once per SIMD target.
 // Both passes compute u with the same inline function, so pass 2 applies bitwise the u whose
 // norm pass 1 measured.
+#include <algorithm>
+
 #include "steepest/optim/lamb.h"
 #include "steepest/targets.h"
 
@@ -34,16 +36,20 @@ inline void lamb_element(const T* __restrict p, const T* __restrict g, T* __rest
 
 template <class T, bool WeightDecay>
 void moments_loop(const T* __restrict p, const T* __restrict g, T* __restrict m,
-                  T* __restrict v, int64_t n, const LambScalars<T>& scalars, double* out) {
+                  T* __restrict v, int64_t n, const LambScalars<T>& scalars, RangeSums& sums) {
   const LambScalars<T> s = scalars;  // a local copy: no store can alias it
-  double sp[kLanes] = {}, su[kLanes] = {};
+  double sp[kLanes], su[kLanes];  // local copies of the lanes: kept in registers
+  std::copy(sums.lane[0], sums.lane[0] + kLanes, sp);
+  std::copy(sums.lane[1], sums.lane[1] + kLanes, su);
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int j = 0; j < kLanes; ++j)
       lamb_element<T, WeightDecay>(p, g, m, v, i + j, s, sp[j], su[j]);
   for (int j = 0; i + j < n; ++j) lamb_element<T, WeightDecay>(p, g, m, v, i + j, s, sp[j], su[j]);
-  out[0] = lanes_total(sp);
-  out[1] = lanes_total(su);
+  std::copy(sp, sp + kLanes, sums.lane[0]);
+  std::copy(su, su + kLanes, sums.lane[1]);
+  sums.total[0] = lanes_total(sp);
+  sums.total[1] = lanes_total(su);
 }
 
 template <class T, bool WeightDecay>
@@ -61,13 +67,13 @@ void apply_loop(T* __restrict p, const T* __restrict m, const T* __restrict v, i
 
 template <class T>
 void lamb_moments(const StepTensor<T>& t, const LambScalars<T>& s, int64_t begin, int64_t end,
-                  double* out) {
+                  RangeSums& sums) {
   const T* p = t.param + begin;
   const T* g = t.grad + begin;
   T* m = t.state[0] + begin;
   T* v = t.state[1] + begin;
-  if (s.has_weight_decay) moments_loop<T, true>(p, g, m, v, end - begin, s, out);
-  else moments_loop<T, false>(p, g, m, v, end - begin, s, out);
+  if (s.has_weight_decay) moments_loop<T, true>(p, g, m, v, end - begin, s, sums);
+  else moments_loop<T, false>(p, g, m, v, end - begin, s, sums);
 }
 
 template <class T>

@@ -1,11 +1,12 @@
 // The block driver of 16-bit storage (steepest/optim/precision.h): any one-pass rule's float32
-// kernel, unchanged, over tensors whose params, grads or state are stored in 16 bits. Each
-// block of kBlock elements is widened into float32 scratch on the stack (L1-resident), the
-// rule's kernel runs on the block (indices 0..len of a StepTensor<float> pointing at the scratch,
-// or at the real float32 arrays), and what it wrote is narrowed back. Memory sees the 16-bit
-// bytes only; the conversions are vectorized per target (csrc/optim/convert.cc) and the calls
-// cost a few per block. Element-wise, so any cut of a tensor into chunks and blocks gives the
-// same bits, stochastic rounding included (its draws depend on the element's index).
+// kernel, unchanged, over tensors whose params, grads or state are stored in 16 bits (and LAMB's
+// and LARS's passes: driver_norms.cc). Each block of kBlock elements is widened into float32
+// scratch on the stack (L1-resident), the rule's kernel runs on the block (indices 0..len of a
+// StepTensor<float> pointing at the scratch, or at the real float32 arrays), and what it wrote is
+// narrowed back. Memory sees the 16-bit bytes only; the conversions are vectorized per target
+// (csrc/optim/convert.cc) and the calls cost a few per block. Element-wise, so any cut of a tensor
+// into chunks and blocks gives the same bits, stochastic rounding included (its draws depend on the
+// element's index).
 //
 // Modes, per tensor:
 //   state_as bf16/f16:    every state array of the rule is bfloat16 or float16 (rounded to
@@ -57,6 +58,7 @@ struct LowBatch {
   };
   std::vector<Item> items;
   std::vector<int64_t> sizes;
+  std::vector<int> ndims;  // the params' dimensions (LARS treats 1-d tensors apart)
   int64_t parallel_min = 0;
 
   // One pass of the rule's float32 `kernel` over every element of every item.
@@ -76,54 +78,90 @@ struct LowBatch {
   // Elements [b, e) of tensor t: widen, step, narrow.
   template <class Kernel>
   static void block(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e) {
-    const Kernels<float>& k = kernels<float>();
-    const int64_t n = e - b;
-    alignas(64) float param[kBlock], grad[kBlock], state[kMaxStates][kBlock];
-    StepTensor<float> block{nullptr, nullptr, {}, t.step, t.fresh};
-    const auto bits = [b](const void* a) { return static_cast<const uint16_t*>(a) + b; };
-    if (t.param_as == Storage::f32) {
-      block.param = static_cast<float*>(t.param) + b;
-      block.grad = static_cast<const float*>(t.grad) + b;
-    } else {
-      k.widen(t.param_as, bits(t.grad), grad, n);
-      block.grad = grad;
-      if (t.master) {
-        block.param = t.master + b;
-        if (t.master_fresh) k.widen(t.param_as, bits(t.param), block.param, n);
-      } else {
-        k.widen(t.param_as, bits(t.param), param, n);
-        block.param = param;
-      }
-    }
-    const auto codes = [b](void* a) { return static_cast<uint8_t*>(a) + b; };
-    const auto is_signed = [&t](int i) { return ((t.signed_states >> i) & 1u) != 0; };
-    for (int i = 0; i < kMaxStates; ++i) {
-      if (!t.state[i]) continue;
-      if (t.state_as == Storage::f32) {
-        block.state[i] = static_cast<float*>(t.state[i]) + b;
-      } else if (t.state_as == Storage::q8) {
-        k.dequantize(codes(t.state[i]), t.absmax[i] + b / kQuantBlock, is_signed(i), state[i], n);
-        block.state[i] = state[i];
-      } else {
-        k.widen(t.state_as, bits(t.state[i]), state[i], n);
-        block.state[i] = state[i];
-      }
-    }
-    kernel(block, s, 0, n);
-    for (int i = 0; i < kMaxStates; ++i) {
-      if (!t.state[i] || t.state_as == Storage::f32) continue;
-      if (t.state_as == Storage::q8)
-        k.quantize(state[i], n, is_signed(i), codes(t.state[i]), t.absmax[i] + b / kQuantBlock);
-      else
-        k.narrow(t.state_as, state[i], static_cast<uint16_t*>(t.state[i]) + b, n, nullptr);
-    }
-    if (t.param_as != Storage::f32) {
-      const Stochastic draw{t.key, b};
-      const bool stochastic = !t.master && t.rounding == Rounding::stochastic;
-      k.narrow(t.param_as, block.param, static_cast<uint16_t*>(t.param) + b, n,
-               stochastic ? &draw : nullptr);
-    }
+    Widened w;
+    w.widen(t, b, e, false);
+    kernel(w.block, s, 0, e - b);
+    w.narrow(t, b, e);
   }
+
+  // Elements [b, e) of tensor t widened, every state array copied: kernel(block, s, 0, e - b)
+  // reads them, and what it writes is dropped (but a fresh master copy, set from the param).
+  // The first pass of a two-pass rule (LAMB's moments and norms, LARS's norms): the second
+  // computes the same values again from the same stored ones.
+  template <class Kernel>
+  static void read(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e) {
+    Widened w;
+    w.widen(t, b, e, true);
+    kernel(w.block, s, 0, e - b);
+  }
+
+ private:
+  // A block's arrays in float32: scratch on the stack (L1-resident), or the float32 arrays
+  // themselves.
+  struct Widened {
+    alignas(64) float param[kBlock], grad[kBlock], state[kMaxStates][kBlock];
+    StepTensor<float> block;
+
+    // copy_state: float32 state arrays are copied too (else the block points at them).
+    void widen(const LowTensor& t, int64_t b, int64_t e, bool copy_state) {
+      const Kernels<float>& k = kernels<float>();
+      const int64_t n = e - b;
+      block = StepTensor<float>{nullptr, nullptr, {}, t.step, t.fresh};
+      const auto bits = [b](const void* a) { return static_cast<const uint16_t*>(a) + b; };
+      if (t.param_as == Storage::f32) {
+        block.param = static_cast<float*>(t.param) + b;
+        block.grad = static_cast<const float*>(t.grad) + b;
+      } else {
+        k.widen(t.param_as, bits(t.grad), grad, n);
+        block.grad = grad;
+        if (t.master) {
+          block.param = t.master + b;
+          if (t.master_fresh) k.widen(t.param_as, bits(t.param), block.param, n);
+        } else {
+          k.widen(t.param_as, bits(t.param), param, n);
+          block.param = param;
+        }
+      }
+      for (int i = 0; i < kMaxStates; ++i) {
+        if (!t.state[i]) continue;
+        if (t.state_as == Storage::f32) {
+          const float* x = static_cast<float*>(t.state[i]) + b;
+          if (copy_state) std::copy(x, x + n, state[i]);
+          block.state[i] = copy_state ? state[i] : static_cast<float*>(t.state[i]) + b;
+        } else if (t.state_as == Storage::q8) {
+          k.dequantize(codes(t.state[i], b), t.absmax[i] + b / kQuantBlock, is_signed(t, i),
+                       state[i], n);
+          block.state[i] = state[i];
+        } else {
+          k.widen(t.state_as, bits(t.state[i]), state[i], n);
+          block.state[i] = state[i];
+        }
+      }
+    }
+
+    // What the kernel wrote back to t's storage: 16-bit and 8-bit state, 16-bit params.
+    void narrow(const LowTensor& t, int64_t b, int64_t e) {
+      const Kernels<float>& k = kernels<float>();
+      const int64_t n = e - b;
+      for (int i = 0; i < kMaxStates; ++i) {
+        if (!t.state[i] || t.state_as == Storage::f32) continue;
+        if (t.state_as == Storage::q8)
+          k.quantize(state[i], n, is_signed(t, i), codes(t.state[i], b),
+                     t.absmax[i] + b / kQuantBlock);
+        else
+          k.narrow(t.state_as, state[i], static_cast<uint16_t*>(t.state[i]) + b, n, nullptr);
+      }
+      if (t.param_as != Storage::f32) {
+        const Stochastic draw{t.key, b};
+        const bool stochastic = !t.master && t.rounding == Rounding::stochastic;
+        k.narrow(t.param_as, block.param, static_cast<uint16_t*>(t.param) + b, n,
+                 stochastic ? &draw : nullptr);
+      }
+    }
+
+    static uint8_t* codes(void* a, int64_t b) { return static_cast<uint8_t*>(a) + b; }
+    static bool is_signed(const LowTensor& t, int i) { return ((t.signed_states >> i) & 1u) != 0; }
+  };
 };
 
 }  // namespace steepest

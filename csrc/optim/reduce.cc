@@ -8,11 +8,12 @@ namespace STEEPEST_TARGET {
 #include "steepest/kernel_math.h"
 
 template <class T>
-void sum_squares(const T* a_, const T* b_, int64_t begin, int64_t end, double* out) {
+void sum_squares(const T* a_, const T* b_, int64_t begin, int64_t end, RangeSums& sums) {
   const T* __restrict a = a_ + begin;
   const T* __restrict b = b_ + begin;
   const int64_t n = end - begin;
-  double sa[kLanes] = {}, sb[kLanes] = {};
+  double* __restrict sa = sums.lane[0];
+  double* __restrict sb = sums.lane[1];
   int64_t i = 0;
   for (; i + kLanes <= n; i += kLanes)
     for (int j = 0; j < kLanes; ++j) {
@@ -25,8 +26,8 @@ void sum_squares(const T* a_, const T* b_, int64_t begin, int64_t end, double* o
     sa[j] = fmadd(x, x, sa[j]);
     sb[j] = fmadd(y, y, sb[j]);
   }
-  out[0] = lanes_total(sa);
-  out[1] = lanes_total(sb);
+  sums.total[0] = lanes_total(sa);
+  sums.total[1] = lanes_total(sb);
 }
 
 namespace {

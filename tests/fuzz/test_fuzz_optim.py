@@ -131,8 +131,9 @@ def all_arrays(opt, grads):
 
 
 def takes_16(cls, p):
-    """A native float16 param, which a one-pass rule takes (master weights or rounding)."""
-    return cls._one_pass and isinstance(p, np.ndarray) and p.dtype == np.float16 and \
+    """A native float16 param, which a rule with 16-bit storage takes (master weights or
+    rounding)."""
+    return cls._takes_16bit and isinstance(p, np.ndarray) and p.dtype == np.float16 and \
         p.dtype.isnative
 
 
@@ -388,7 +389,7 @@ def test_fuzz_optimizer_step(name, data):
             case.eithers.append(f"hyper {key}={g[key]!r}")
 
     # construction: refuses exactly the params that are not float32/float64 arrays (float16
-    # too for a one-pass rule) and the same array twice, changing nothing
+    # too for a rule with 16-bit storage) and the same array twice, changing nothing
     bad = [k for k, p in enumerate(params) if not is_float_array(p) and not takes_16(cls, p)]
     twice = any(p is q for k, p in enumerate(params) for q in params[:k])
     snap = Snapshot(params)

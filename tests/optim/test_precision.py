@@ -1,6 +1,7 @@
-"""16-bit storage (optim/_precision.py, csrc/optim/precision.h) for every one-pass rule of the
-registry: bfloat16 state, bfloat16/float16 params with and without float32 master weights, nearest
-and stochastic rounding.
+"""16-bit storage (optim/_precision.py, csrc/optim/precision.h) for every rule of the registry
+that takes it (all but Adafactor; LAMB and LARS by their two passes, csrc/optim/driver_norms.cc):
+bfloat16 state, bfloat16/float16 params with and without float32 master weights, nearest and
+stochastic rounding.
 
 The oracle of a 16-bit step is the rule's own float32 step with the same roundings applied after
 it (steepest.reference.precision): the block driver feeds the float32 kernel exactly the widened
@@ -20,7 +21,7 @@ from steepest.reference import quantize
 
 ml_dtypes = pytest.importorskip("ml_dtypes")
 
-ONE_PASS = [rule for rule in registry.RULES.values() if rule.cls._one_pass]
+SIXTEEN_BIT = [rule for rule in registry.RULES.values() if rule.cls._takes_16bit]
 BF16 = bfloat16()
 
 # (param format, state_dtype, master_weights, rounding)
@@ -128,21 +129,24 @@ def _check_int8_state(rule, state, ref_state, n):
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))
-@pytest.mark.parametrize("rule", ONE_PASS, ids=lambda r: r.key)
+@pytest.mark.parametrize("rule", SIXTEEN_BIT, ids=lambda r: r.key)
 def test_matches_float32_step_with_roundings(rule, mode):
     _run(rule, mode)
 
 
 @pytest.mark.parametrize("mode", MODES[:1] + MODES[2:3] + MODES[-1:],
                          ids=lambda m: "-".join(map(str, m)))
-@pytest.mark.parametrize("rule", ONE_PASS, ids=lambda r: r.key)
+@pytest.mark.parametrize("rule", SIXTEEN_BIT, ids=lambda r: r.key)
 def test_every_simd_target(rule, mode, simd_target):
     _run(rule, mode, sizes=(1, 7, 257, 1029))
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))
-def test_threads_bitwise(mode, num_threads):
-    rule = registry.RULES["adamw"]
+@pytest.mark.parametrize("key", ["adamw", "lamb", "lars"])
+def test_threads_bitwise(key, mode, num_threads):
+    """1 and 2 threads, bitwise, and each bitwise its float32 oracle: LAMB's and LARS's norms
+    are summed over ranges cut across the threads, each range block by block (512 elements)."""
+    rule = registry.RULES[key]
     sizes = (100_003, 70_001)
     results = []
     for n in (1, 2):
@@ -258,7 +262,7 @@ def test_stochastic_rounding_seeded():
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))
-@pytest.mark.parametrize("rule", ONE_PASS, ids=lambda r: r.key)
+@pytest.mark.parametrize("rule", SIXTEEN_BIT, ids=lambda r: r.key)
 def test_state_dict_round_trip(rule, mode):
     fmt, state_dtype, master, how = mode
     params, grads, _, _ = _problem((33, 70), 4, fmt)
@@ -316,9 +320,9 @@ def test_bad_options():
     with pytest.raises(ValueError, match=r"params\[0\]: state_dtype='bfloat16' takes float32"):
         steepest.optim.AdamW([np.ones(4)], state_dtype="bfloat16")
     with pytest.raises(TypeError, match=r"params\[0\]: expected a float32 or float64 array"):
-        steepest.optim.Lamb([np.ones(4, BF16)])
+        steepest.optim.Adafactor([np.ones((2, 2), BF16)])
     with pytest.raises(TypeError, match="state_dtype"):
-        steepest.optim.Lamb([p32], state_dtype="bfloat16")
+        steepest.optim.Adafactor([p32], state_dtype="bfloat16")
     opt = steepest.optim.AdamW([np.ones(4, BF16)], master_weights=True)
     with pytest.raises(ValueError, match=r"params\[1\]: master_weights=True"):
         opt.add_param_group({"params": [p32]})

@@ -94,9 +94,7 @@ def _entries_of_our_own(co):
             not_og_supported_flags=("foreach", "fused", "maximize"),
             skips=(_skip("per-tensor trust ratio: the norm of a complex tensor is not the "
                          "norms of its real and imaginary parts taken apart",
-                         "test_complex_2d"),
-                   _skip(HALF_ONE_PASS, "test_fused_matches_forloop",
-                         (torch.float16, torch.bfloat16)))),
+                         "test_complex_2d"),)),
         co.OptimizerInfo(
             _steepest("Lars"),
             optim_inputs_func=inputs(
@@ -113,9 +111,7 @@ def _entries_of_our_own(co):
             not_og_supported_flags=("foreach", "fused", "maximize"),
             skips=(_skip("per-tensor trust ratio: the norm of a complex tensor is not the "
                          "norms of its real and imaginary parts taken apart",
-                         "test_complex_2d"),
-                   _skip(HALF_ONE_PASS, "test_fused_matches_forloop",
-                         (torch.float16, torch.bfloat16)))),
+                         "test_complex_2d"),)),
     ]
 
 
@@ -123,11 +119,6 @@ def _steepest(name):
     import steepest.torch
 
     return getattr(steepest.torch, name)
-
-
-# Why the rules whose step is not one fused pass skip 16-bit parameters.
-HALF_ONE_PASS = ("bfloat16/float16 parameters are stepped by the one-pass rules; LAMB's and "
-                 "LARS's per-tensor norms take float32 and float64 only")
 
 
 def _skip(reason, test, dtypes=None):

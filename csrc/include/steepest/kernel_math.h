@@ -40,7 +40,7 @@ inline T clamp(T x, T lo, T hi) { return x < lo ? lo : (x > hi ? hi : x); }
 // (each lane is its own chain). lanes_total adds the lanes in a fixed tree. So a range's sum
 // depends only on its elements and where it begins, never on the target's vector width or on
 // threads; with -ffp-contract=off no addition is fused unless written as fmadd().
-constexpr int kLanes = 16;
+constexpr int kLanes = kSumLanes;  // optim/reduce.h
 inline double lanes_total(const double* lane) {
   double a[8], b[4];
   for (int j = 0; j < 8; ++j) a[j] = lane[j] + lane[j + 8];

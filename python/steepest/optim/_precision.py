@@ -1,6 +1,6 @@
-"""Fewer bytes per parameter: the 16-bit options of the one-pass rules (every rule whose step is
-one fused pass: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD,
-Lion), taken by their constructors as keywords:
+"""Fewer bytes per parameter: the 16-bit options of the update rules (all but Adafactor and
+L-BFGS: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion,
+AdaBelief, Adan, LAMB, LARS), taken by their constructors as keywords:
 
 - ``state_dtype=None | "float32" | "bfloat16" | "int8"``: the state arrays (exp_avg, exp_avg_sq,
   momentum_buffer, ...) stored in bfloat16, rounded to nearest even after each step, the
@@ -22,9 +22,10 @@ Lion), taken by their constructors as keywords:
   for any thread count).
 
 The step runs the rule's float32 kernel on blocks of 512 elements widened into scratch
-(csrc/optim/precision.h). bfloat16 state is kept as uint16 bits; ``state[i][key]`` shows them as
-an ``ml_dtypes.bfloat16`` array when ml_dtypes is installed (an optional dependency), else as
-uint16.
+(csrc/optim/precision.h). LAMB and LARS take their per-tensor norms over the widened blocks in a
+first pass; the step is bitwise their float32 step on the widened values, rounded. bfloat16
+state is kept as uint16 bits; ``state[i][key]`` shows them as an ``ml_dtypes.bfloat16`` array
+when ml_dtypes is installed (an optional dependency), else as uint16.
 """
 
 import functools

@@ -310,7 +310,8 @@ class Optimizer(StepCounts):
     constructors take ``nonfinite`` (keyword-only) and pass it on: it is optimizer-wide, not a
     group's hyperparameter.
 
-    The constructors of the one-pass rules (``_core.rules[rule]["one_pass"]``) also take the
+    The constructors of the rules with 16-bit storage (``_core.rules[rule]["takes_16bit"]``:
+    every rule but Adafactor) also take the
     keywords ``state_dtype``, ``master_weights``, ``rounding`` and ``seed`` (optim/_precision.py:
     bfloat16 state, bfloat16/float16 params; int8 state for the rules that take it), added here
     to every such class's constructor.
@@ -324,7 +325,7 @@ class Optimizer(StepCounts):
     _hyper_names = ()
     fixed_hyper = {}  # hyperparameters the class sets whatever a group says (AdamW's decay)
     _none_as = {}  # a C++ name -> the value a group's None stands for (LAMB's max_weight_norm)
-    _one_pass = False  # the rule's step is one fused pass: it takes the 16-bit options
+    _takes_16bit = False  # the rule runs on 16-bit storage: it takes the 16-bit options
     _int8 = False  # it takes state_dtype="int8"
     _non_negative = ()  # its state keys of the unsigned 8-bit map
     _precision = Precision()
@@ -334,10 +335,10 @@ class Optimizer(StepCounts):
         kernel = cls.__dict__.get("_kernel")
         if kernel is not None:
             rule = _core.rules[kernel.__func__.__name__[:-len("_step")]]
-            cls._one_pass = rule["one_pass"]
+            cls._takes_16bit = rule["takes_16bit"]
             cls._int8 = rule["int8"]
             cls._non_negative = rule["non_negative"]
-        if cls._one_pass and "__init__" in cls.__dict__:
+        if cls._takes_16bit and "__init__" in cls.__dict__:
             cls.__init__ = _taking_precision(cls.__dict__["__init__"])
 
     def __init__(self, params, defaults, nonfinite="propagate"):
@@ -404,8 +405,8 @@ class Optimizer(StepCounts):
                     f"params[{first + k}]: expected a numpy.ndarray or an object with an "
                     f"ndarray .data, got {type(p).__name__}"
                 )
-            if data.dtype not in _FLOATS and not (self._one_pass and half_format(data.dtype)):
-                half = " (or bfloat16, float16)" if self._one_pass else ""
+            if data.dtype not in _FLOATS and not (self._takes_16bit and half_format(data.dtype)):
+                half = " (or bfloat16, float16)" if self._takes_16bit else ""
                 raise TypeError(
                     f"params[{first + k}]: expected a float32 or float64 array{half} in native "
                     f"byte order, got {data.dtype}"
@@ -698,8 +699,8 @@ class Optimizer(StepCounts):
 
 
 def _taking_precision(init):
-    """A one-pass rule's constructor that also takes the 16-bit options (keyword-only; a
-    subclass's constructor passing to its base's sets them once)."""
+    """The constructor of a rule with 16-bit storage, also taking the 16-bit options
+    (keyword-only; a subclass's constructor passing to its base's sets them once)."""
 
     @functools.wraps(init)
     def __init__(self, *args, state_dtype=None, master_weights=False, rounding="nearest",

@@ -7,7 +7,7 @@ tensor of torch's scalar dtype): a state_dict saved by either optimizer loads in
 
 bfloat16 and float16 parameters are stepped as torch's ``fused=True`` steps them: the
 arithmetic in float32, the parameter and its state (kept in the parameter's dtype, as torch
-keeps it) rounded to nearest even (the one-pass rules; optim/_precision.py). NumPy has no
+keeps it) rounded to nearest even (every rule but Adafactor; optim/_precision.py). NumPy has no
 bfloat16: such tensors reach C++ as ``ml_dtypes.bfloat16`` views, so they need ml_dtypes
 (``pip install steepest[bfloat16]``).
 
@@ -48,7 +48,7 @@ from ..optim.optimizer import SKIPPED, StepCounts, _count, _State
 # unchanged, and meaningless here (the kernel is always fused).
 _TORCH_SWITCHES = {"foreach": None, "fused": None, "capturable": False, "differentiable": False}
 _FLOATS = (torch.float32, torch.float64, torch.bfloat16, torch.float16)
-# C++'s 16-bit options of a one-pass rule's step (bindings/step.h): state in the param's dtype,
+# C++'s 16-bit options of a rule's step (bindings/step.h): state in the param's dtype,
 # 16-bit ones included, rounded to nearest even, no master copies: torch's fused steps.
 _LIKE_PARAM = (2, 0, 0, 0, None)
 _COMPLEX = (torch.complex64, torch.complex128)
@@ -222,7 +222,7 @@ def adapt(rule):
     group_defaults.update(_TORCH_SWITCHES)
     fixed_hyper = getattr(rule, "fixed_hyper", {})  # AdamW's decoupled decay
     view = TensorView(name)
-    precision = (_LIKE_PARAM,) if rule._one_pass else ()
+    precision = (_LIKE_PARAM,) if rule._takes_16bit else ()
     # The rule's class-level settings (e.g. AdamW's fixed_hyper) without building one.
     prototype = object.__new__(rule)
 

@@ -18,6 +18,7 @@
 #include <cmath>
 
 #include "steepest/optim/hyper.h"
+#include "steepest/optim/reduce.h"
 #include "steepest/optim/tensor.h"
 
 namespace steepest {
@@ -61,10 +62,10 @@ inline double lamb_trust(double max_weight_norm, double p_sum_squares, double u_
   return p_norm > 0.0 && u_norm > 0.0 ? p_norm / u_norm : 1.0;
 }
 
-// Pass 1 over [begin, end): m, v updated; out[0] = sum p^2, out[1] = sum u^2.
+// Pass 1 over [begin, end): m, v updated; sums += p^2 and u^2 (reduce.h's RangeSums).
 template <class T>
 using LambMomentsKernel = void (*)(const StepTensor<T>& t, const LambScalars<T>& s,
-                                   int64_t begin, int64_t end, double* out);
+                                   int64_t begin, int64_t end, RangeSums& sums);
 // Pass 2 over [begin, end): p <- p + neg_lr_trust * u.
 template <class T>
 using LambApplyKernel = RuleKernel<T, LambScalars<T>>;

@@ -1,9 +1,9 @@
-// Fewer bytes per parameter: the one-pass rules on arrays stored in 16 bits, with the arithmetic
-// in float32. Params and grads may be bfloat16 or float16 (with or without a float32 master
-// copy of the params), state arrays may be bfloat16; the rule's own float32 kernel runs
-// unchanged on blocks of a few hundred elements widened into float32 scratch (the block driver,
-// csrc/optim/precision.h), and the results are narrowed back. These are the conversions, one
-// table entry per SIMD target (csrc/optim/convert.cc):
+// Fewer bytes per parameter: the update rules on arrays stored in 16 bits (all but Adafactor),
+// with the arithmetic in float32. Params and grads may be bfloat16 or float16 (with or without
+// a float32 master copy of the params), state arrays may be bfloat16; the rule's own float32
+// kernels run unchanged on blocks of a few hundred elements widened into float32 scratch (the
+// block driver, csrc/optim/precision.h), and the results are narrowed back. These are the
+// conversions, one table entry per SIMD target (csrc/optim/convert.cc):
 //   widen:  bfloat16 -> float32 is exact (bits << 16); float16 -> float32 is exact.
 //   narrow: float32 -> 16 bits, rounded to nearest even (bfloat16: (b + 0x7FFF + ((b >> 16) & 1))
 //           >> 16; a NaN stays a NaN, its sign kept; an infinity stays infinite; a finite

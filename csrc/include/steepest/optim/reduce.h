@@ -9,10 +9,24 @@
 
 namespace steepest {
 
-// out[0] = sum of a[i]^2, out[1] = sum of b[i]^2 over [begin, end).
+// The lanes of a sum (kernel_math.h's kLanes): element i of a range goes to lane i % kSumLanes.
+constexpr int kSumLanes = 16;
+
+// Two sums of squares over a range, in lanes, running across calls on consecutive pieces of
+// the range (the 16-bit block driver widens a range block by block, csrc/optim/precision.h):
+// a call adds its elements to the lanes, continuing where the last call stopped (every piece
+// before the last is a multiple of kSumLanes long), and leaves the totals so far (lanes_total)
+// in total. Zero-initialized for a range's first call: one call over the range, or many over
+// its pieces, give the same bits.
+struct RangeSums {
+  double lane[2][kSumLanes] = {};
+  double total[2] = {};
+};
+
+// sums += a[i]^2 and b[i]^2 over [begin, end).
 template <class T>
 using SumSquaresKernel = void (*)(const T* a, const T* b, int64_t begin, int64_t end,
-                                  double* out);
+                                  RangeSums& sums);
 
 // out[0] over x[begin, end), in double: sum |x|^p for 0 < p < inf (x^2 for p = 2 and |x| for
 // p = 1 without pow), max |x| for p = inf (NaN if some x is NaN). The p-norm is then
