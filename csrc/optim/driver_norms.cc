@@ -31,14 +31,14 @@ std::vector<std::array<double, 2>> sums_per_tensor(const Batch& batch, Reduce re
 }
 
 // kernel(block, scalars, 0, length) on the blocks of [begin, end) of a 16-bit tensor t, widened
-// and read only (LowBatch::read): a range reduced block by block.
+// and read only (LowBatch::read; its state with_state): a range reduced block by block.
 template <class Scalars, class Kernel>
 void widened_blocks(const LowBatch<Scalars>& batch, int64_t t, int64_t begin, int64_t end,
-                    Kernel kernel) {
+                    bool with_state, Kernel kernel) {
   using Low = LowBatch<Scalars>;
   const auto& item = batch.items[size_t(t)];
   for (int64_t b = begin; b < end; b += Low::kBlock)
-    Low::read(kernel, item.tensor, item.scalars, b, std::min(end, b + Low::kBlock));
+    Low::read(kernel, item.tensor, item.scalars, b, std::min(end, b + Low::kBlock), with_state);
 }
 
 // LAMB's trust ratios into the items' scalars, from the sums of p^2 and u^2.
@@ -78,7 +78,7 @@ void lamb_passes(Batch<T, LambScalars<T>>& batch) {
                  sums_per_tensor(batch, [&](int64_t t, int64_t begin, int64_t end,
                                             RangeSums& sums) {
                    k.lamb_moments(batch.items[t].tensor, batch.items[t].scalars, begin, end,
-                                  sums);
+                                  &sums);
                  }));
   batch.run(k.lamb_apply);
 }
@@ -88,16 +88,15 @@ void lamb_passes(LowBatch<LambScalars<float>>& batch) {
   const Kernels<float>& k = kernels<float>();
   set_lamb_trust(batch.items, sums_per_tensor(batch, [&](int64_t t, int64_t begin, int64_t end,
                                                          RangeSums& sums) {
-                   widened_blocks(batch, t, begin, end,
+                   widened_blocks(batch, t, begin, end, true,
                                   [&](const StepTensor<float>& block, const LambScalars<float>& s,
                                       int64_t b, int64_t e) {
-                                    k.lamb_moments(block, s, b, e, sums);
+                                    k.lamb_moments(block, s, b, e, &sums);
                                   });
                  }));
   batch.run([&k](const StepTensor<float>& t, const LambScalars<float>& s, int64_t begin,
                  int64_t end) {
-    RangeSums again;  // pass 1's sums, not needed twice
-    k.lamb_moments(t, s, begin, end, again);
+    k.lamb_moments(t, s, begin, end, nullptr);  // m and v again, without pass 1's sums
     k.lamb_apply(t, s, begin, end);
   });
 }
@@ -124,7 +123,7 @@ void lars_passes(LowBatch<LarsScalars<float>>& batch) {
   set_lars_scalars<float>(batch, sums_per_tensor(batch, [&](int64_t t, int64_t begin,
                                                            int64_t end, RangeSums& sums) {
                             if (!lars_adapts(batch, size_t(t))) return;
-                            widened_blocks(batch, t, begin, end,
+                            widened_blocks(batch, t, begin, end, false,
                                            [&](const StepTensor<float>& block,
                                                const LarsScalars<float>&, int64_t b, int64_t e) {
                                              k.sum_squares(block.param, block.grad, b, e, sums);

@@ -79,31 +79,35 @@ struct LowBatch {
   template <class Kernel>
   static void block(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e) {
     Widened w;
-    w.widen(t, b, e, false);
+    w.widen(t, b, e, States::in_place);
     kernel(w.block, s, 0, e - b);
     w.narrow(t, b, e);
   }
 
-  // Elements [b, e) of tensor t widened, every state array copied: kernel(block, s, 0, e - b)
-  // reads them, and what it writes is dropped (but a fresh master copy, set from the param).
-  // The first pass of a two-pass rule (LAMB's moments and norms, LARS's norms): the second
-  // computes the same values again from the same stored ones.
+  // Elements [b, e) of tensor t widened, its state arrays copied (with_state) or left out
+  // (null): kernel(block, s, 0, e - b) reads them, and what it writes is dropped (but a fresh
+  // master copy, set from the param). The first pass of a two-pass rule (LAMB's moments and
+  // norms, LARS's norms): the second computes the same values again from the same stored ones.
   template <class Kernel>
-  static void read(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e) {
+  static void read(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e,
+                   bool with_state) {
     Widened w;
-    w.widen(t, b, e, true);
+    w.widen(t, b, e, with_state ? States::copied : States::none);
     kernel(w.block, s, 0, e - b);
   }
 
  private:
+  // How a block's float32 state arrays are given to the kernel: the arrays themselves, copies,
+  // or not at all (every state pointer null).
+  enum class States { in_place, copied, none };
+
   // A block's arrays in float32: scratch on the stack (L1-resident), or the float32 arrays
   // themselves.
   struct Widened {
     alignas(64) float param[kBlock], grad[kBlock], state[kMaxStates][kBlock];
     StepTensor<float> block;
 
-    // copy_state: float32 state arrays are copied too (else the block points at them).
-    void widen(const LowTensor& t, int64_t b, int64_t e, bool copy_state) {
+    void widen(const LowTensor& t, int64_t b, int64_t e, States states) {
       const Kernels<float>& k = kernels<float>();
       const int64_t n = e - b;
       block = StepTensor<float>{nullptr, nullptr, {}, t.step, t.fresh};
@@ -122,12 +126,12 @@ struct LowBatch {
           block.param = param;
         }
       }
-      for (int i = 0; i < kMaxStates; ++i) {
+      for (int i = 0; i < kMaxStates && states != States::none; ++i) {
         if (!t.state[i]) continue;
         if (t.state_as == Storage::f32) {
-          const float* x = static_cast<float*>(t.state[i]) + b;
-          if (copy_state) std::copy(x, x + n, state[i]);
-          block.state[i] = copy_state ? state[i] : static_cast<float*>(t.state[i]) + b;
+          float* x = static_cast<float*>(t.state[i]) + b;
+          if (states == States::copied) std::copy(x, x + n, state[i]);
+          block.state[i] = states == States::copied ? state[i] : x;
         } else if (t.state_as == Storage::q8) {
           k.dequantize(codes(t.state[i], b), t.absmax[i] + b / kQuantBlock, is_signed(t, i),
                        state[i], n);

@@ -62,10 +62,11 @@ inline double lamb_trust(double max_weight_norm, double p_sum_squares, double u_
   return p_norm > 0.0 && u_norm > 0.0 ? p_norm / u_norm : 1.0;
 }
 
-// Pass 1 over [begin, end): m, v updated; sums += p^2 and u^2 (reduce.h's RangeSums).
+// Pass 1 over [begin, end): m, v updated; sums += p^2 and u^2 (reduce.h's RangeSums), unless
+// sums is null (the update alone: pass 2 on 16-bit storage, driver_norms.cc).
 template <class T>
 using LambMomentsKernel = void (*)(const StepTensor<T>& t, const LambScalars<T>& s,
-                                   int64_t begin, int64_t end, RangeSums& sums);
+                                   int64_t begin, int64_t end, RangeSums* sums);
 // Pass 2 over [begin, end): p <- p + neg_lr_trust * u.
 template <class T>
 using LambApplyKernel = RuleKernel<T, LambScalars<T>>;
