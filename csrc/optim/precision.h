@@ -85,9 +85,11 @@ struct LowBatch {
   }
 
   // Elements [b, e) of tensor t widened, its state arrays copied (with_state) or left out
-  // (null): kernel(block, s, 0, e - b) reads them, and what it writes is dropped (but a fresh
-  // master copy, set from the param). The first pass of a two-pass rule (LAMB's moments and
-  // norms, LARS's norms): the second computes the same values again from the same stored ones.
+  // (null): kernel(block, s, 0, e - b) reads them and may write the copies, which are dropped;
+  // it must not write the param (a float32 param or master copy is the array itself). The first
+  // pass of a two-pass rule (LAMB's moments and norms, LARS's norms): the second computes the
+  // same state again from the same stored values. (A fresh master copy is set from the param
+  // here already, as block() would.)
   template <class Kernel>
   static void read(Kernel kernel, const LowTensor& t, const Scalars& s, int64_t b, int64_t e,
                    bool with_state) {
