@@ -101,28 +101,36 @@ void backward_step(const GruBackward<T>& d, int64_t t, const T* h_prev, int64_t 
 }
 
 // dbias_ih and dbias_hh (+)= the column sums of dgates_ih and dgates_hh (B T, 3H), row by row
-// in double into sum (6H, zeroed).
+// in double into sum (4H, zeroed): dgates_ih's 3H columns, then dgates_hh's last H (its r and z
+// columns are dgates_ih's, so are their sums).
 template <class T>
 struct GruBiasGradients {
   const GruBackward<T>* d;
   double* sum;
 
-  static void add(const T* dgates, int64_t rows, int64_t cols, bool accumulate, double* s,
-                  T* db) {
+  // s[0, cols) += the column sums of rows x cols at a (row stride lda)
+  static void add(const T* a, int64_t rows, int64_t cols, int64_t lda, double* __restrict s) {
     for (int64_t i = 0; i < rows; ++i) {
-      const T* __restrict row = dgates + i * cols;
+      const T* __restrict row = a + i * lda;
       for (int64_t j = 0; j < cols; ++j) s[j] += double(row[j]);
     }
-    // (+0.0 when written: the sign of a zero sum as if accumulated into a zeroed gradient)
-    for (int64_t j = 0; j < cols; ++j) db[j] = T((accumulate ? double(db[j]) : 0.0) + s[j]);
+  }
+  // db[j] (+)= s[j] for j < n (+0.0 when written: the sign of a zero sum as if accumulated into
+  // a zeroed gradient)
+  static void write(const double* s, int64_t n, bool accumulate, T* db) {
+    for (int64_t j = 0; j < n; ++j) db[j] = T((accumulate ? double(db[j]) : 0.0) + s[j]);
   }
 
   static void run(const void* p, int64_t) {
     const auto& x = *static_cast<const GruBiasGradients*>(p);
     const GruBackward<T>& d = *x.d;
-    const int64_t rows = d.shape.batch * d.shape.steps, cols = 3 * d.shape.hidden;
-    if (d.dbias_ih) add(d.dgates_ih, rows, cols, d.accumulate, x.sum, d.dbias_ih);
-    if (d.dbias_hh) add(d.dgates_hh, rows, cols, d.accumulate, x.sum + cols, d.dbias_hh);
+    const int64_t rows = d.shape.batch * d.shape.steps, H = d.shape.hidden;
+    add(d.dgates_ih, rows, 3 * H, 3 * H, x.sum);
+    if (d.dbias_ih) write(x.sum, 3 * H, d.accumulate, d.dbias_ih);
+    if (!d.dbias_hh) return;
+    add(d.dgates_hh + 2 * H, rows, H, 3 * H, x.sum + 3 * H);
+    write(x.sum, 2 * H, d.accumulate, d.dbias_hh);
+    write(x.sum + 3 * H, H, d.accumulate, d.dbias_hh + 2 * H);
   }
 };
 
@@ -168,7 +176,7 @@ void gru_backward(const GruBackward<T>& d) {
   // Everything is allocated here: chunks must not throw.
   std::vector<T> carry(std::size_t(batch * hidden), T(0));  // dL/dh_t from step t + 1 on
   std::vector<T> zeros(d.h0 ? 0 : std::size_t(batch * hidden));
-  std::vector<double> sum(std::size_t(6 * hidden), 0.0);
+  std::vector<double> sum(std::size_t(4 * hidden), 0.0);
 
   // Backwards through time, by parts of the batch (batch_parts.h)
   Gemm<T> step{batch, hidden, 3 * hidden, nullptr, 3 * hidden, false, d.weight_hh, hidden, false,

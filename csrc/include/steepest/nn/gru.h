@@ -24,7 +24,8 @@
 //             dweight_ih (3H, F) += dgates_ih^T · X (B T, F)
 //             dweight_hh (3H, H) += dgates_hh^T · H_prev (B T, H),  H_prev[(b, t)] = h_{t-1}
 //                                   (y shifted by one step in place, h0 at t = 0)
-//             dbias_ih += column sums of dgates_ih, dbias_hh of dgates_hh (rows in order)
+//             dbias_ih += column sums of dgates_ih, dbias_hh of dgates_hh (rows in order;
+//                         r and z: the same sums)
 //             dh0 = dL/dh_0 (written; if not null)
 //           Weight and bias gradients accumulated, or written (accumulate false: bitwise as if
 //           accumulated into +0). dgates_ih and dgates_hh are written (scratch the caller owns,
