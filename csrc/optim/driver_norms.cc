@@ -15,19 +15,24 @@ namespace steepest {
 
 namespace {
 
-// The two sums of squares of each tensor of `batch`: reduce(t, begin, end, sums) adds the
+// The two sums of squares of each tensor of `sizes`: reduce(t, begin, end, sums) adds the
 // elements [begin, end) of tensor t to sums (reduce.h's RangeSums).
-template <class Batch, class Reduce>
-std::vector<std::array<double, 2>> sums_per_tensor(const Batch& batch, Reduce reduce) {
+template <class Reduce>
+std::vector<std::array<double, 2>> sums_per_tensor(const std::vector<int64_t>& sizes,
+                                                   int64_t parallel_min, Reduce reduce) {
   return reduce_per_tensor<2>(
-      batch.sizes,
+      sizes,
       [&](int64_t t, int64_t begin, int64_t end, double* out) {
         RangeSums sums;
         reduce(t, begin, end, sums);
         out[0] = sums.total[0];
         out[1] = sums.total[1];
       },
-      std::plus<double>(), batch.parallel_min);
+      std::plus<double>(), parallel_min);
+}
+template <class Batch, class Reduce>
+std::vector<std::array<double, 2>> sums_per_tensor(const Batch& batch, Reduce reduce) {
+  return sums_per_tensor(batch.sizes, batch.parallel_min, reduce);
 }
 
 // kernel(block, scalars, 0, length) on the blocks of [begin, end) of a 16-bit tensor t, widened
@@ -138,13 +143,10 @@ template <class T>
 std::vector<double> sum_squares(const std::vector<const T*>& arrays,
                                 const std::vector<int64_t>& sizes) {
   const auto kernel = kernels<T>().sum_squares;
-  const auto sums = reduce_per_tensor<2>(
-      sizes, [&](int64_t t, int64_t begin, int64_t end, double* partial) {
-        RangeSums range;
-        kernel(arrays[t], arrays[t], begin, end, range);
-        partial[0] = range.total[0];
-        partial[1] = range.total[1];
-      });
+  const auto sums = sums_per_tensor(sizes, kParallelMinElements,
+                                    [&](int64_t t, int64_t begin, int64_t end, RangeSums& range) {
+                                      kernel(arrays[t], arrays[t], begin, end, range);
+                                    });
   std::vector<double> out(arrays.size());
   for (size_t t = 0; t < sums.size(); ++t) out[t] = sums[t][0];
   return out;
