@@ -180,7 +180,7 @@ Array StepArrays::grad_any(py::handle h, size_t k) {
 
 int64_t q8_bytes(int64_t n) { return 4 * ((n + kQuantBlock - 1) / kQuantBlock) + n; }
 
-py::array new_state_as(py::handle param, Dtype as) {
+py::array new_state_as(py::handle param, Dtype as, const std::vector<py::ssize_t>* shape) {
   const auto* p = py::detail::array_proxy(param.ptr());
   if (as == Dtype::q8) {
     const int64_t bytes = q8_bytes(element_count(param));
@@ -191,15 +191,16 @@ py::array new_state_as(py::handle param, Dtype as) {
   const py::dtype dtype = as == Dtype::f32   ? py::dtype::of<float>()
                           : as == Dtype::f16 ? py::dtype("float16")
                                              : py::dtype::of<uint16_t>();
-  py::array fresh(dtype, std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd));
+  py::array fresh(dtype, shape ? *shape
+                               : std::vector<py::ssize_t>(p->dimensions, p->dimensions + p->nd));
   std::memset(fresh.mutable_data(), 0, size_t(fresh.nbytes()));
   return fresh;
 }
 
 Array StepArrays::state_as(py::list list, size_t i, const char* key, size_t k, Dtype as,
-                           bool& created) {
+                           bool& created, const std::vector<py::ssize_t>* shape) {
   if (py::handle(PyList_GET_ITEM(list.ptr(), i)).is_none()) {
-    list[i] = new_state_as(param_, as);
+    list[i] = new_state_as(param_, as, shape);
     created = true;
   }
   const py::handle h = PyList_GET_ITEM(list.ptr(), i);  // borrowed: the list holds it
@@ -231,7 +232,10 @@ Array StepArrays::state_as(py::list list, size_t i, const char* key, size_t k, D
                          ", got " + std::string(py::str(py::handle(
                                         py::detail::array_proxy(h.ptr())->descr))) +
                          "; steepest never converts arrays");
-  check_shape_of_param(h, "state", key, k);
+  if (shape)
+    check_shape(py::detail::array_proxy(h.ptr()), *shape, key, k);
+  else
+    check_shape_of_param(h, "state", key, k);
   a.dtype = as;
   return a;
 }
@@ -282,16 +286,21 @@ Array StepArrays::state_shaped(py::list list, size_t i, const char* key, size_t 
     throw py::type_error(arg_name("state", key, k) + ": expected dtype " +
                          dtype_name(tp) + ", the dtype of " + arg_name("params", nullptr, k) +
                          ", got " + dtype_name(ts) + "; steepest never converts arrays");
-  bool same = s->nd == int(shape.size());
-  for (int d = 0; same && d < s->nd; ++d) same = s->dimensions[d] == shape[size_t(d)];
+  check_shape(s, shape, key, k);
+  return a;
+}
+
+void StepArrays::check_shape(const py::detail::PyArray_Proxy* a,
+                             const std::vector<py::ssize_t>& shape, const char* key, size_t k) {
+  bool same = a->nd == int(shape.size());
+  for (int d = 0; same && d < a->nd; ++d) same = a->dimensions[d] == shape[size_t(d)];
   if (!same) {
     std::string want = "(";
     for (size_t d = 0; d < shape.size(); ++d)
       want += std::to_string(shape[d]) + (shape.size() == 1 || d + 1 < shape.size() ? "," : "");
     throw py::value_error(arg_name("state", key, k) + ": expected shape " + want +
-                          ")" + ", got " + shape_of(s));
+                          ")" + ", got " + shape_of(a));
   }
-  return a;
 }
 
 void StepArrays::check_no_overlap(StepCache* cache) const {

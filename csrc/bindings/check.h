@@ -79,11 +79,13 @@ class StepArrays {
   // bfloat16 or float16 (the grad of the param's dtype).
   Array param_any(py::handle h, size_t k);
   Array grad_any(py::handle h, size_t k);
-  // state[k][key] of the param's shape stored as `as` (f32, f16, or bf16_bits: uint16 or
-  // ml_dtypes.bfloat16), or blockwise 8-bit state (q8: a uint8 array of q8_bytes), updated in
-  // place; a None entry is replaced by a new zeroed array (8-bit state restores as zeros:
-  // every absmax is 0) and `created` is set.
-  Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created);
+  // state[k][key] of the param's shape (or of `shape`: Adafactor's factors) stored as `as`
+  // (f32, f16, or bf16_bits: uint16 or ml_dtypes.bfloat16), or blockwise 8-bit state (q8: a
+  // uint8 array of q8_bytes; never of a shape of its own), updated in place; a None entry is
+  // replaced by a new zeroed array (8-bit state restores as zeros: every absmax is 0) and
+  // `created` is set.
+  Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created,
+                 const std::vector<py::ssize_t>* shape = nullptr);
   // Throws ValueError naming two arrays that share memory where one of them is written. With a
   // cache (an optimizer's), a step whose ranges are those of its last step that passed passes.
   void check_no_overlap(StepCache* cache = nullptr) const;
@@ -108,6 +110,9 @@ class StepArrays {
               bool half = false, bool bytes = false);
   void check_like_param(py::handle h, const char* list, const char* key, size_t k) const;
   void check_shape_of_param(py::handle h, const char* list, const char* key, size_t k) const;
+  // state[k][key] (checked as `a`) must have `shape`.
+  static void check_shape(const py::detail::PyArray_Proxy* a, const std::vector<py::ssize_t>& shape,
+                          const char* key, size_t k);
 
   py::handle param_;  // the param of the tensor being checked
   std::vector<Range> ranges_;
@@ -117,9 +122,10 @@ class StepArrays {
 py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
 // The same with the param's shape.
 py::array new_state(py::handle param, bool zero);
-// A new zeroed array of the param's shape: float32 (as f32), float16 (f16) or uint16 (bf16_bits);
-// for q8, a zeroed uint8 array of q8_bytes.
-py::array new_state_as(py::handle param, Dtype as);
+// A new zeroed array of the param's shape (or of `shape`): float32 (as f32), float16 (f16) or
+// uint16 (bf16_bits); for q8, a zeroed uint8 array of q8_bytes.
+py::array new_state_as(py::handle param, Dtype as,
+                       const std::vector<py::ssize_t>* shape = nullptr);
 
 // One array argument of a kernel, named as the caller spells it ("weight", "arrays[2]"): a
 // numpy.ndarray of dtype `want` in native byte order (compared by value: an unpickled array has a

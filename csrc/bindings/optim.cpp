@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <utility>
 
 #include "step.h"
 
@@ -68,10 +69,14 @@ struct Lars : Gathers<Lars>, RuleDefaults<LarsHyper, LarsScalars> {
 
 // Adafactor: the checks of gather_step, with its state shapes, then the driver of
 // csrc/optim/driver_adafactor.cc. A param of 2+ dims, (..., R, C), has row_var (..., R, 1) and
-// col_var (..., 1, C); one of fewer has variance, of its shape.
+// col_var (..., 1, C); one of fewer has variance, of its shape. Also on 16-bit storage
+// (AdafactorLowStep: whole tensors widened).
 struct Adafactor : Gathers<Adafactor>, RuleDefaults<AdafactorHyper, AdafactorScalars> {
   template <class T>
   using Tensors = AdafactorStep<T>;
+  template <class = void>
+  using LowTensors = AdafactorLowStep;
+  static constexpr bool kTakes16Bit = true;
   static constexpr int kStates = 3;
   static constexpr const char* kStateKeys[] = {"row_var", "col_var", "variance"};
 
@@ -96,33 +101,44 @@ struct Adafactor : Gathers<Adafactor>, RuleDefaults<AdafactorHyper, AdafactorSca
     shape[s == 0 ? nd - 1 : nd - 2] = 1;  // row_var (..., R, 1), col_var (..., 1, C)
     return StateShape::own;
   }
-  // Adds the tensor as (batches, R, C) over its last two dims, or (1, 1, n) with fewer.
+  template <class T>
+  static Scalars<T> scalars(const Hyper& h, int64_t step, double*) {
+    return adafactor_scalars<T>(h, step);
+  }
+  // The tensor as (batches, R, C) over its last two dims, or (1, 1, n) with fewer.
+  static AdafactorLowStep::Shape shape(py::handle param, int64_t n) {
+    const auto* a = py::detail::array_proxy(param.ptr());
+    if (a->nd < 2) return {1, 1, n, false};
+    const int64_t R = a->dimensions[a->nd - 2], C = a->dimensions[a->nd - 1];
+    return {R * C > 0 ? n / (R * C) : 0, R, C, true};
+  }
   template <class T>
   static void add(AdafactorStep<T>& step, size_t, py::handle param, const Array& p,
                   const Array& g, void* const* states, int64_t count, bool, const Hyper& h,
                   double*) {
-    const auto* a = py::detail::array_proxy(param.ptr());
-    const bool factored = a->nd > 1;
-    int64_t batches = 1, R = 1, C = p.size;
-    if (factored) {
-      R = a->dimensions[a->nd - 2];
-      C = a->dimensions[a->nd - 1];
-      batches = R * C > 0 ? p.size / (R * C) : 0;
-    }
+    const AdafactorLowStep::Shape s = shape(param, p.size);
     step.tensors.push_back({static_cast<T*>(p.data), static_cast<const T*>(g.data),
                             static_cast<T*>(states[0]), static_cast<T*>(states[1]),
-                            static_cast<T*>(states[2]), nullptr, batches, R, C, factored, 0, 0});
-    step.scalars.push_back(adafactor_scalars<T>(h, count));
+                            static_cast<T*>(states[2]), nullptr, s.batches, s.rows, s.cols,
+                            s.factored, 0, 0});
+    step.scalars.push_back(scalars<T>(h, count, nullptr));
+  }
+  template <class... Rest>
+  static void add_low(AdafactorLowStep& low, py::handle param, const Array& p, Rest&&... rest) {
+    add_low_tensor<Adafactor>(low, p, std::forward<Rest>(rest)...);
+    low.shapes.push_back(shape(param, p.size));
   }
   // Cuts the tensors into chunks and allocates their scratch (may throw).
   static void prepare(Gathered<Adafactor>& step) {
     const int threads = get_num_threads();
     step.f32.prepare(threads);
     step.f64.prepare(threads);
+    step.low.prepare(threads);
   }
-  static void run(const Gathered<Adafactor>& step) {
+  static void run(Gathered<Adafactor>& step) {
     step.f32.run();
     step.f64.run();
+    step.low.run();
   }
 };
 

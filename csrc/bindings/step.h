@@ -32,8 +32,9 @@
 // fewer elements runs on one thread: parallel.h) and scalars<T>(hyper, step, scalar_state).
 // Gathers gives the rest, which a rule whose tensors are not Batches of param-shaped state
 // (Adafactor) declares for itself: Tensors<T>, the tensors of one dtype as run() takes them
-// (a Batch); state_shape, the state-shape policy (StateShape below); add, which adds a checked
-// tensor to its Tensors<T>; prepare, which readies them (and may allocate) before the step
+// (a Batch); LowTensors<>, those with 16-bit storage (a LowBatch); state_shape, the
+// state-shape policy (StateShape below); add and add_low, which add a checked tensor to its
+// Tensors<T> or LowTensors<>; prepare, which readies them (and may allocate) before the step
 // changes anything.
 //
 // Per-tensor scalar state: a few rules keep, per tensor, a number that is not a function of the
@@ -118,7 +119,7 @@ template <class Rule>
 struct Gathered {
   typename Rule::template Tensors<float> f32;
   typename Rule::template Tensors<double> f64;
-  LowBatch<typename Rule::template Scalars<float>> low;
+  typename Rule::template LowTensors<> low;
   int created = 0;
 };
 
@@ -167,6 +168,7 @@ inline void set_low_state(LowTensor& t, int s, void* data, int64_t n) {
 }
 
 // Adds a tensor with 16-bit storage; its scalars are computed for it (no sharing: Batch's).
+// (Rule::add_low calls it.)
 template <class Rule>
 void add_low_tensor(LowBatch<typename Rule::template Scalars<float>>& batch, const Array& p,
                     const Array& g, void* const* states, Storage state_as, float* master,
@@ -292,7 +294,8 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
         }
         const char* key = Rule::kStateKeys[s];
         if (is_low)
-          states[s] = arrays.state_as(lists[s], i, key, k, state_as, fresh).data;
+          states[s] = arrays.state_as(lists[s], i, key, k, state_as, fresh,
+                                      shaped == StateShape::own ? &shape : nullptr).data;
         else if (shaped == StateShape::own)
           states[s] = arrays.state_shaped(lists[s], i, key, k, shape, Rule::kZeroState, fresh).data;
         else
@@ -319,7 +322,7 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       }
       if (is_low) {
         if constexpr (Rule::kTakes16Bit)
-          add_low_tensor<Rule>(low, p, g, states,
+          Rule::add_low(low, param, p, g, states,
                                state_as == Dtype::bf16_bits ? Storage::bf16
                                : state_as == Dtype::f16     ? Storage::f16
                                : state_as == Dtype::q8      ? Storage::q8
@@ -343,10 +346,10 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
   }
   Rule::prepare(out);
   for (const PendingState& q : pending) {
-    py::array a = q.batch == Dtype::bf16 ? new_state_as(q.param, q.as)
-                  : Rule::state_shape(q.s, q.param, shape) == StateShape::own
-                      ? new_state(q.param, shape, Rule::kZeroState)
-                      : new_state(q.param, Rule::kZeroState);
+    const bool own = q.s >= 0 && Rule::state_shape(q.s, q.param, shape) == StateShape::own;
+    py::array a = q.batch == Dtype::bf16 ? new_state_as(q.param, q.as, own ? &shape : nullptr)
+                  : own ? new_state(q.param, shape, Rule::kZeroState)
+                        : new_state(q.param, Rule::kZeroState);
     q.list[q.i] = a;
     if (q.batch == Dtype::f64) {
       f64.set_state(q.item, q.s, static_cast<double*>(a.mutable_data()));
@@ -401,6 +404,9 @@ struct Gathers {
   // Batch<T, Rule::Scalars<T>>; R is Rule, complete once the alias is used.
   template <class T, class R = Rule>
   using Tensors = Batch<T, typename R::template Scalars<T>>;
+  // The tensors with 16-bit storage, as run() takes them.
+  template <class R = Rule>
+  using LowTensors = LowBatch<typename R::template Scalars<float>>;
 
   static StateShape state_shape(int, py::handle, std::vector<py::ssize_t>&) {
     return StateShape::param;
@@ -432,6 +438,16 @@ struct Gathers {
     }
     batch.sizes.push_back(p.size);
     batch.ndims.push_back(p.ndim);
+  }
+
+  // Adds a tensor with 16-bit storage (add_low_tensor's arguments, and the param).
+  template <class Low, class Hyper>
+  static void add_low(Low& low, py::handle, const Array& p, const Array& g, void* const* states,
+                      Storage state_as, float* master, bool master_fresh, int64_t step,
+                      bool fresh, const Hyper& h, double* scalar_state, const Precision& prec,
+                      size_t k) {
+    add_low_tensor<Rule>(low, p, g, states, state_as, master, master_fresh, step, fresh, h,
+                         scalar_state, prec, k);
   }
 
   static void prepare(Gathered<Rule>&) {}

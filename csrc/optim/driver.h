@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "../runtime/parallel.h"
+#include "precision.h"
 #include "steepest/targets.h"
 
 namespace steepest {
@@ -50,9 +51,6 @@ struct Batch {
         parallel_min);
   }
 };
-
-template <class Scalars>
-struct LowBatch;  // tensors with 16-bit storage (precision.h)
 
 // LAMB (steepest/optim/lamb.h): pass 1 updates m, v and sums p^2, u^2 per tensor; the trust
 // ratio r = min(||p||, max_weight_norm) / ||u|| of each tensor goes into its scalars; pass 2
@@ -101,6 +99,53 @@ struct AdafactorStep {
   // threads; allocates (may throw): call it before the step changes anything.
   void prepare(int threads);
   void run() const;
+};
+
+// Adafactor on 16-bit storage (precision.h's modes; bindings/step.h gathers the tensors):
+// each tensor's 16-bit arrays are widened whole into float32 scratch (its grad, its param or
+// nothing where a float32 master copy is updated in place, its row and column variances or its
+// variance), the float32 step runs over them, and what it wrote is narrowed back: the state to
+// nearest even, the param to nearest even or stochastically (without a master copy). So the
+// step is bitwise the float32 step on the widened values, rounded, as every rule's on 16-bit
+// storage is. Whole tensors, not precision.h's blocks: Adafactor's passes read each tensor
+// three times, its norms and means spanning it.
+struct AdafactorLowStep : LowBatch<AdafactorScalars<float>> {
+  struct Shape {
+    int64_t batches, rows, cols;  // as AdafactorTensor's
+    bool factored;
+  };
+  std::vector<Shape> shapes;  // one per item
+
+  // Sizes the scratch and cuts the tensors (as AdafactorStep::prepare): may throw, so it runs
+  // before the step changes anything (the arrays created after it are found by run()).
+  void prepare(int threads);
+  void run();
+
+ private:
+  // Conversions of whole arrays between their storage and float32 scratch, run as one
+  // element-wise pass across the threads.
+  struct Conversions {
+    struct Item {
+      void* stored;
+      float* wide;
+      Storage as;
+      bool stochastic;  // a param narrowed stochastically, by the draws of `key`
+      uint32_t key;
+    };
+    std::vector<Item> items;
+    std::vector<int64_t> sizes;
+
+    void reserve(size_t n);
+    void clear();
+    void add(void* stored, float* wide, Storage as, int64_t n, bool stochastic = false,
+             uint32_t key = 0);
+    void widen(int64_t parallel_min) const;
+    void narrow(int64_t parallel_min) const;
+  };
+
+  AdafactorStep<float> step_;
+  std::vector<float> scratch_;
+  Conversions widen_, narrow_;  // of one run, their room reserved by prepare: run never throws
 };
 
 // An array of either dtype, for the clipping passes (which take gradients of mixed dtypes).

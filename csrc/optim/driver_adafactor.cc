@@ -109,4 +109,126 @@ void AdafactorStep<T>::run() const {
 template struct AdafactorStep<float>;
 template struct AdafactorStep<double>;
 
+void AdafactorLowStep::Conversions::reserve(size_t n) {
+  items.reserve(n);
+  sizes.reserve(n);
+}
+
+void AdafactorLowStep::Conversions::clear() {
+  items.clear();
+  sizes.clear();
+}
+
+void AdafactorLowStep::Conversions::add(void* stored, float* wide, Storage as, int64_t n,
+                                        bool stochastic, uint32_t key) {
+  items.push_back({stored, wide, as, stochastic, key});
+  sizes.push_back(n);
+}
+
+void AdafactorLowStep::Conversions::widen(int64_t parallel_min) const {
+  const Kernels<float>& k = kernels<float>();
+  for_each_range(
+      sizes,
+      [&](int64_t i, int64_t b, int64_t e) {
+        const Item& c = items[size_t(i)];
+        k.widen(c.as, static_cast<const uint16_t*>(c.stored) + b, c.wide + b, e - b);
+      },
+      parallel_min);
+}
+
+void AdafactorLowStep::Conversions::narrow(int64_t parallel_min) const {
+  const Kernels<float>& k = kernels<float>();
+  for_each_range(
+      sizes,
+      [&](int64_t i, int64_t b, int64_t e) {
+        const Item& c = items[size_t(i)];
+        const Stochastic draw{c.key, b};
+        k.narrow(c.as, c.wide + b, static_cast<uint16_t*>(c.stored) + b, e - b,
+                 c.stochastic ? &draw : nullptr);
+      },
+      parallel_min);
+}
+
+namespace {
+
+// The element counts of a tensor's row, col and variance (0 where it has none).
+void state_sizes(const AdafactorLowStep::Shape& s, int64_t n, int64_t out[3]) {
+  out[0] = s.factored ? s.batches * s.rows : 0;
+  out[1] = s.factored ? s.batches * s.cols : 0;
+  out[2] = s.factored ? 0 : n;
+}
+
+bool has_master(const LowTensor& t) { return t.master || t.master_fresh; }
+
+}  // namespace
+
+void AdafactorLowStep::prepare(int threads) {
+  step_.tensors.clear();
+  step_.scalars.clear();
+  int64_t need = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const LowTensor& t = items[i].tensor;
+    const Shape& s = shapes[i];
+    const int64_t n = sizes[i];
+    if (t.param_as != Storage::f32) need += has_master(t) ? n : 2 * n;  // grad (and param)
+    int64_t counts[3];
+    state_sizes(s, n, counts);
+    if (t.state_as != Storage::f32) need += counts[0] + counts[1] + counts[2];
+    step_.tensors.push_back(
+        {nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, s.batches, s.rows, s.cols,
+         s.factored, 0, 0});
+    step_.scalars.push_back(items[i].scalars);
+  }
+  step_.parallel_min = parallel_min;
+  step_.prepare(threads);
+  scratch_.assign(size_t(need), 0.0f);
+  widen_.reserve(4 * items.size());  // grad, param, two states (factored)
+  narrow_.reserve(3 * items.size());
+}
+
+void AdafactorLowStep::run() {
+  widen_.clear();
+  narrow_.clear();
+  float* next = scratch_.data();
+  const auto take = [&next](int64_t n) {
+    float* at = next;
+    next += n;
+    return at;
+  };
+  for (size_t i = 0; i < items.size(); ++i) {
+    const LowTensor& t = items[i].tensor;
+    AdafactorTensor<float>& f = step_.tensors[i];
+    const int64_t n = sizes[i];
+    if (t.param_as == Storage::f32) {
+      f.param = static_cast<float*>(t.param);
+      f.grad = static_cast<const float*>(t.grad);
+    } else {
+      float* grad = take(n);
+      widen_.add(const_cast<void*>(t.grad), grad, t.param_as, n);
+      f.grad = grad;
+      const bool master = has_master(t);
+      f.param = master ? t.master : take(n);
+      if (!master || t.master_fresh) widen_.add(t.param, f.param, t.param_as, n);
+      narrow_.add(t.param, f.param, t.param_as, n,
+                  !master && t.rounding == Rounding::stochastic, t.key);
+    }
+    int64_t counts[3];
+    state_sizes(shapes[i], n, counts);
+    float** wide[3] = {&f.row, &f.col, &f.variance};
+    for (int s = 0; s < 3; ++s) {
+      if (counts[s] == 0) continue;
+      if (t.state_as == Storage::f32) {
+        *wide[s] = static_cast<float*>(t.state[s]);
+        continue;
+      }
+      *wide[s] = take(counts[s]);
+      widen_.add(t.state[s], *wide[s], t.state_as, counts[s]);
+      narrow_.add(t.state[s], *wide[s], t.state_as, counts[s]);
+    }
+  }
+  widen_.widen(parallel_min);
+  step_.run();
+  narrow_.narrow(parallel_min);
+}
+
 }  // namespace steepest

@@ -1,7 +1,8 @@
 """16-bit storage (optim/_precision.py, csrc/optim/precision.h) for every rule of the registry
-that takes it (all but Adafactor; LAMB and LARS by their two passes, csrc/optim/driver_norms.cc):
-bfloat16 state, bfloat16/float16 params with and without float32 master weights, nearest and
-stochastic rounding.
+(LAMB and LARS by their two passes, csrc/optim/driver_norms.cc; Adafactor by whole tensors,
+csrc/optim/driver_adafactor.cc): bfloat16 state, bfloat16/float16 params with and without
+float32 master weights, nearest and stochastic rounding. The problems hold a matrix, which
+Adafactor factors.
 
 The oracle of a 16-bit step is the rule's own float32 step with the same roundings applied after
 it (steepest.reference.precision): the block driver feeds the float32 kernel exactly the widened
@@ -47,8 +48,8 @@ def _bits(a):
 
 
 def _problem(sizes, steps, fmt, seed=0):
-    """Params and per-step grads: as arrays of ``fmt`` (16-bit ones exactly representable) and
-    their float32 values."""
+    """Params and per-step grads of ``sizes`` (shapes or lengths): as arrays of ``fmt`` (16-bit
+    ones exactly representable) and their float32 values."""
     rng = np.random.default_rng(seed)
     params = [rng.standard_normal(n).astype(np.float32) for n in sizes]
     grads = [[rng.standard_normal(n).astype(np.float32) for n in sizes] for _ in range(steps)]
@@ -64,7 +65,7 @@ def _problem(sizes, steps, fmt, seed=0):
             [[rounding.widen(_bits(g), fmt) for g in gs] for gs in grads16])
 
 
-def _run(rule, mode, sizes=(37, 300, 1000), steps=3, seed=0):
+def _run(rule, mode, sizes=(37, (12, 25), 1000), steps=3, seed=0):
     """Steps the 16-bit (or int8-state) optimizer and its float32 oracle side by side; asserts
     they agree bitwise after every step; returns the optimizer and its params. int8 state is
     compared with the oracle's state quantized (steepest.reference.quantize), which then
@@ -138,16 +139,17 @@ def test_matches_float32_step_with_roundings(rule, mode):
                          ids=lambda m: "-".join(map(str, m)))
 @pytest.mark.parametrize("rule", SIXTEEN_BIT, ids=lambda r: r.key)
 def test_every_simd_target(rule, mode, simd_target):
-    _run(rule, mode, sizes=(1, 7, 257, 1029))
+    _run(rule, mode, sizes=(1, 7, (3, 257), 1029))
 
 
 @pytest.mark.parametrize("mode", MODES, ids=lambda m: "-".join(map(str, m)))
-@pytest.mark.parametrize("key", ["adamw", "lamb", "lars"])
+@pytest.mark.parametrize("key", ["adamw", "lamb", "lars", "adafactor"])
 def test_threads_bitwise(key, mode, num_threads):
     """1 and 2 threads, bitwise, and each bitwise its float32 oracle: LAMB's and LARS's norms
-    are summed over ranges cut across the threads, each range block by block (512 elements)."""
+    are summed over ranges cut across the threads, each range block by block (512 elements);
+    Adafactor's over chunks of rows."""
     rule = registry.RULES[key]
-    sizes = (100_003, 70_001)
+    sizes = ((331, 317), 70_001)
     results = []
     for n in (1, 2):
         with num_threads(n):
@@ -265,7 +267,7 @@ def test_stochastic_rounding_seeded():
 @pytest.mark.parametrize("rule", SIXTEEN_BIT, ids=lambda r: r.key)
 def test_state_dict_round_trip(rule, mode):
     fmt, state_dtype, master, how = mode
-    params, grads, _, _ = _problem((33, 70), 4, fmt)
+    params, grads, _, _ = _problem((33, (5, 14)), 4, fmt)
     twin = [p.copy() for p in params]
     kwargs = dict(state_dtype=state_dtype, master_weights=master, rounding=how, seed=SEED)
     opt = rule.make(params, **rule.hyper, **kwargs)
@@ -319,10 +321,9 @@ def test_bad_options():
         steepest.optim.SGD([p32], lr=0.1, seed=-1)
     with pytest.raises(ValueError, match=r"params\[0\]: state_dtype='bfloat16' takes float32"):
         steepest.optim.AdamW([np.ones(4)], state_dtype="bfloat16")
-    with pytest.raises(TypeError, match=r"params\[0\]: expected a float32 or float64 array"):
-        steepest.optim.Adafactor([np.ones((2, 2), BF16)])
-    with pytest.raises(TypeError, match="state_dtype"):
-        steepest.optim.Adafactor([p32], state_dtype="bfloat16")
+    with pytest.raises(ValueError, match=r"state_dtype='int8' applies to Adam, AdamW, SGD, Lion "
+                                         r"and AdaBelief, not Adafactor"):
+        steepest.optim.Adafactor([np.ones((2, 2), BF16)], state_dtype="int8")
     opt = steepest.optim.AdamW([np.ones(4, BF16)], master_weights=True)
     with pytest.raises(ValueError, match=r"params\[1\]: master_weights=True"):
         opt.add_param_group({"params": [p32]})
@@ -360,12 +361,41 @@ def test_bad_state_changes_nothing():
     assert int(opt.state[0]["step"]) == 1
 
 
-def test_nonfinite_guard_on_16bit_grads():
-    p = np.ones(6, BF16)
-    opt = steepest.optim.AdamW([p], lr=0.1, master_weights=True, nonfinite="skip")
-    g = np.ones(6, BF16)
-    g[3] = np.inf
+@pytest.mark.parametrize("cls, shape", [(steepest.optim.AdamW, (6,)),
+                                        (steepest.optim.Adafactor, (2, 3))])
+def test_nonfinite_guard_on_16bit_grads(cls, shape):
+    """The guard scans 16-bit grads; the state it then creates (after the scan) has its shape
+    and storage: Adafactor's factors (2, 1) and (1, 3) in bfloat16."""
+    p = np.ones(shape, BF16)
+    opt = cls([p], lr=0.1, master_weights=True, state_dtype="bfloat16", nonfinite="skip")
+    g = np.ones(shape, BF16)
+    g.flat[3] = np.inf
     assert opt.step([g]) is False
     assert opt.state == {} and (p == 1).all()
-    assert opt.step([np.ones(6, BF16)]) is True
+    assert opt.step([np.ones(shape, BF16)]) is True
     assert opt.state[0]["master_param"].dtype == np.float32
+    twin = np.ones(shape, BF16)
+    unguarded = cls([twin], lr=0.1, master_weights=True, state_dtype="bfloat16")
+    unguarded.step([np.ones(shape, BF16)])
+    np.testing.assert_array_equal(_bits(p), _bits(twin))
+    for key, value in unguarded.state[0].items():
+        assert opt.state[0][key].dtype == value.dtype and opt.state[0][key].shape == value.shape
+        assert np.asarray(opt.state[0][key]).tobytes() == np.asarray(value).tobytes()
+
+
+def test_adafactor_bad_factor_changes_nothing():
+    p = np.ones((4, 5), BF16)
+    opt = steepest.optim.Adafactor([p], state_dtype="bfloat16")
+    opt.step([np.ones((4, 5), BF16)])
+    before = p.copy()
+    opt.state[0]["row_var"] = np.zeros((4, 5), BF16)  # the param's shape where (4, 1) is kept
+    with pytest.raises(ValueError, match=r"state\[0\]\['row_var'\]: expected shape \(4,1\), "
+                                         r"got \(4,5\)"):
+        opt.step([np.ones((4, 5), BF16)])
+    np.testing.assert_array_equal(_bits(p), _bits(before))
+    assert int(opt.state[0]["step"]) == 1
+    with pytest.raises(ValueError, match=r"loaded state\[0\]\['col_var'\] has shape \(5,\), "
+                                         r"expected \(1, 5\)"):
+        opt.load_state_dict({"state": {0: {"step": 1, "row_var": np.zeros((4, 1)),
+                                           "col_var": np.zeros(5)}},
+                             "param_groups": opt.state_dict()["param_groups"]})

@@ -1,6 +1,6 @@
-"""Fewer bytes per parameter: the 16-bit options of the update rules (all but Adafactor and
-L-BFGS: SGD, Adam, AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion,
-AdaBelief, Adan, LAMB, LARS), taken by their constructors as keywords:
+"""Fewer bytes per parameter: the 16-bit options of the update rules (all but L-BFGS: SGD, Adam,
+AdamW, RMSprop, Adagrad, Adadelta, Adamax, NAdam, RAdam, Rprop, ASGD, Lion, AdaBelief, Adan,
+LAMB, LARS, Adafactor), taken by their constructors as keywords:
 
 - ``state_dtype=None | "float32" | "bfloat16" | "int8"``: the state arrays (exp_avg, exp_avg_sq,
   momentum_buffer, ...) stored in bfloat16, rounded to nearest even after each step, the
@@ -23,7 +23,9 @@ AdaBelief, Adan, LAMB, LARS), taken by their constructors as keywords:
 
 The step runs the rule's float32 kernel on blocks of 512 elements widened into scratch
 (csrc/optim/precision.h). LAMB and LARS take their per-tensor norms over the widened blocks in a
-first pass; the step is bitwise their float32 step on the widened values, rounded. bfloat16
+first pass; Adafactor widens each tensor's 16-bit arrays whole into float32 scratch held for the
+step (its norms and means span the tensor). Every step is bitwise the rule's float32 step on the
+widened values, rounded (Adafactor's ``eps1=None`` is then float32's machine epsilon). bfloat16
 state is kept as uint16 bits; ``state[i][key]`` shows them as an ``ml_dtypes.bfloat16`` array
 when ml_dtypes is installed (an optional dependency), else as uint16.
 """

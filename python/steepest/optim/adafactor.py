@@ -29,7 +29,9 @@ class Adafactor(Optimizer):
     parallel; results are bitwise the same for any thread count.
 
     State per parameter: ``step``, and ``row_var`` (shape (..., R, 1)) and ``col_var``
-    ((..., 1, C)) for 2+ dimensions, else ``variance``. An empty parameter only counts the
+    ((..., 1, C)) for 2+ dimensions, else ``variance``. Takes the 16-bit options
+    (optim/_precision.py: bfloat16/float16 params, master weights, bfloat16 state; not int8),
+    with the arithmetic in float32. An empty parameter only counts the
     step (torch raises ZeroDivisionError).
     """
 

@@ -311,10 +311,9 @@ class Optimizer(StepCounts):
     group's hyperparameter.
 
     The constructors of the rules with 16-bit storage (``_core.rules[rule]["takes_16bit"]``:
-    every rule but Adafactor) also take the
-    keywords ``state_dtype``, ``master_weights``, ``rounding`` and ``seed`` (optim/_precision.py:
-    bfloat16 state, bfloat16/float16 params; int8 state for the rules that take it), added here
-    to every such class's constructor.
+    all of them) also take the keywords ``state_dtype``, ``master_weights``, ``rounding`` and
+    ``seed`` (optim/_precision.py: bfloat16 state, bfloat16/float16 params; int8 state for the
+    rules that take it), added here to every such class's constructor.
     """
 
     state_keys = ()
@@ -602,7 +601,8 @@ class Optimizer(StepCounts):
 
     def _loadable_16(self, value, data, index, key):
         """A saved state array of an optimizer with 16-bit options or params, as it is
-        stored (optim/_precision.py): the param's shape, a float dtype or bfloat16 bits."""
+        stored (optim/_precision.py): the shape of its state (``_state_shape``), a float dtype or
+        bfloat16 bits."""
         a = np.asarray(value)
         what = f"loaded state[{index}][{key!r}]"
         stored = self._precision.stored(key, data)
@@ -612,8 +612,11 @@ class Optimizer(StepCounts):
                                  f"{data.size} elements is ({_quantize.packed_size(data.size)},) "
                                  "bytes")
             return self._precision.loaded(a, key, data)
-        if a.shape != data.shape:
-            raise ValueError(f"{what} has shape {a.shape}, the parameter has {data.shape}")
+        shape = self._state_shape(key, data.shape) if key != "master_param" else data.shape
+        if shape is not None and a.shape != shape:
+            raise ValueError(f"{what} has shape {a.shape}, " + (
+                f"the parameter has {data.shape}" if shape == data.shape else
+                f"expected {shape} (the parameter has {data.shape})"))
         bits = stored == "bfloat16" and a.dtype == np.uint16
         if not (a.dtype.kind == "f" or half_format(a.dtype) or bits):
             raise TypeError(f"{what} has dtype {a.dtype}, expected a floating-point array "

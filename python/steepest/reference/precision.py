@@ -62,9 +62,11 @@ def nearest(x, fmt):
 
 
 def stochastic(x, fmt, key, first=0):
-    """float32 ``x`` (flat, elements first, first + 1, ...) rounded stochastically in ``fmt``
-    with the draws of ``key``: to d (x rounded toward zero) or the next value away from zero,
-    with probability (|x| - |d|) / ulp(d) of the latter. NaN and infinities round to nearest."""
+    """float32 ``x`` (its elements in C order are first, first + 1, ...) rounded stochastically
+    in ``fmt`` with the draws of ``key``: to d (x rounded toward zero) or the next value away
+    from zero, with probability (|x| - |d|) / ulp(d) of the latter. NaN and infinities round to
+    nearest. Returns bits of x's shape."""
+    shape = np.shape(x)
     x = np.ascontiguousarray(x, dtype=np.float32).ravel()
     q = nearest(x, fmt)
     toward_zero = np.abs(widen(q, fmt)) > np.abs(x)
@@ -74,4 +76,4 @@ def stochastic(x, fmt, key, first=0):
     with np.errstate(invalid="ignore"):
         p = (np.abs(x) - lo) / ulp
         up = draws(key, first, x.size) < p
-    return np.where(np.isnan(x), q, d + up.astype(np.uint16)).astype(np.uint16)
+    return np.where(np.isnan(x), q, d + up.astype(np.uint16)).astype(np.uint16).reshape(shape)
