@@ -15,8 +15,10 @@ and, on float32 params, steepest.optim.AdamW with float32 state against state_dt
 Bytes per parameter moved: 2+2 (param, grad) + 2 x 2 state read and written = 12 for the first
 two; 2+2+4+4+4 read and 2+4+4+4 written = 30 with master weights and float32 state; 22 with
 bfloat16 state; on float32 params 28 (float32 state), 20 (bfloat16 state) and 16.06 (int8
-state: a byte per element and a float32 absmax per 256, read and written). Writes JSON with the
-machine's description.
+state: a byte per element and a float32 absmax per 256, read and written). steepest's params and
+grads begin at offsets of their own, as the optimizers place their large state arrays
+(steepest/bench/layout.py says why); torch's tensors are where torch's allocator puts them.
+Writes JSON with the machine's description.
 """
 
 import argparse
@@ -30,6 +32,7 @@ import torch
 
 import steepest
 import steepest.torch as st
+from steepest.bench import layout
 from steepest.bench.machine import describe
 from steepest.bench.timing import interleaved_seconds_per_call
 
@@ -47,8 +50,9 @@ def torch_step(cls, n, **options):
 
 def numpy_step(n, dtype=ml_dtypes.bfloat16, **options):
     rng = np.random.default_rng(0)
-    p = rng.standard_normal(n, dtype=np.float32).astype(dtype)
-    g = (rng.standard_normal(n, dtype=np.float32) * 1e-3).astype(dtype)
+    # at offsets of their own, as the optimizer places its state (steepest/bench/layout.py)
+    p = layout.placed(rng.standard_normal(n, dtype=np.float32).astype(dtype), 0)
+    g = layout.placed((rng.standard_normal(n, dtype=np.float32) * 1e-3).astype(dtype), 1)
     opt = steepest.optim.AdamW([p], **KWARGS, **options)
     opt.step([g])
     return lambda: opt.step([g])

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "steepest/optim/tensor.h"
+
 namespace steepest {
 namespace bind {
 
@@ -65,12 +67,13 @@ class StepArrays {
   // state[k][key], updated in place: same dtype and shape as the param. A None entry of `list`
   // is replaced by a new array of the param's shape and dtype, zeroed if `zero`; `created` is
   // then set.
-  Array state(py::list list, size_t i, const char* key, size_t k, bool zero, bool& created);
+  Array state(py::list list, size_t i, const char* key, size_t k, bool zero, bool& created,
+              int slot);
   // state[k][key] of a shape of its own (Adafactor's row and column variances), with the
   // param's dtype, updated in place. A None entry is replaced by a new array of that shape,
   // zeroed if `zero`; `created` is then set.
   Array state_shaped(py::list list, size_t i, const char* key, size_t k,
-                     const std::vector<py::ssize_t>& shape, bool zero, bool& created);
+                     const std::vector<py::ssize_t>& shape, bool zero, bool& created, int slot);
   // list[k], an array of its own (any shape), read, or updated in place if `written`.
   Array standalone(py::handle h, const char* list, size_t k, bool written) {
     return check(h, list, nullptr, k, written);
@@ -85,7 +88,7 @@ class StepArrays {
   // replaced by a new zeroed array (8-bit state restores as zeros: every absmax is 0) and
   // `created` is set.
   Array state_as(py::list list, size_t i, const char* key, size_t k, Dtype as, bool& created,
-                 const std::vector<py::ssize_t>* shape = nullptr);
+                 int slot, const std::vector<py::ssize_t>* shape = nullptr);
   // Throws ValueError naming two arrays that share memory where one of them is written. With a
   // cache (an optimizer's), a step whose ranges are those of its last step that passed passes.
   void check_no_overlap(StepCache* cache = nullptr) const;
@@ -118,13 +121,24 @@ class StepArrays {
   std::vector<Range> ranges_;
 };
 
-// A new state array of `shape` with the dtype of `param`, memory of its own, zeroed if `zero`.
-py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero);
+// The new state arrays of a tensor: `slot` is the state's index among the rule's states, or
+// kMasterSlot for a master copy (state_array says why it matters).
+constexpr int kMasterSlot = kMaxStates;
+// A new array of `shape` and `dtype` (memory of its own), zeroed if `zero`, for state `slot`.
+// Why a large one starts inside its allocation, a different way in for each slot: a fresh
+// process maps large arrays one below the other, a page more than their size apart, so the
+// arrays a step streams through (param, grad, states) begin at nearly the same offsets, and
+// the memory then serves them at a fraction of its bandwidth (measured: a 32M-element AdamW
+// step at 19 GB/s where the same arrays at other offsets ran at 51).
+py::array state_array(const py::dtype& dtype, const std::vector<py::ssize_t>& shape, bool zero,
+                      int slot);
+// A new state array of `shape` with the dtype of `param`, zeroed if `zero`.
+py::array new_state(py::handle param, const std::vector<py::ssize_t>& shape, bool zero, int slot);
 // The same with the param's shape.
-py::array new_state(py::handle param, bool zero);
+py::array new_state(py::handle param, bool zero, int slot);
 // A new zeroed array of the param's shape (or of `shape`): float32 (as f32), float16 (f16) or
 // uint16 (bf16_bits); for q8, a zeroed uint8 array of q8_bytes.
-py::array new_state_as(py::handle param, Dtype as,
+py::array new_state_as(py::handle param, Dtype as, int slot,
                        const std::vector<py::ssize_t>* shape = nullptr);
 
 // One array argument of a kernel, named as the caller spells it ("weight", "arrays[2]"): a

@@ -294,12 +294,13 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
         }
         const char* key = Rule::kStateKeys[s];
         if (is_low)
-          states[s] = arrays.state_as(lists[s], i, key, k, state_as, fresh,
+          states[s] = arrays.state_as(lists[s], i, key, k, state_as, fresh, s,
                                       shaped == StateShape::own ? &shape : nullptr).data;
         else if (shaped == StateShape::own)
-          states[s] = arrays.state_shaped(lists[s], i, key, k, shape, Rule::kZeroState, fresh).data;
+          states[s] =
+              arrays.state_shaped(lists[s], i, key, k, shape, Rule::kZeroState, fresh, s).data;
         else
-          states[s] = arrays.state(lists[s], i, key, k, Rule::kZeroState, fresh).data;
+          states[s] = arrays.state(lists[s], i, key, k, Rule::kZeroState, fresh, s).data;
       }
       float* master = nullptr;
       bool master_fresh = false;
@@ -309,7 +310,8 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
           master_fresh = true;
         } else {
           master = static_cast<float*>(
-              arrays.state_as(masters, i, "master_param", k, Dtype::f32, master_fresh).data);
+              arrays.state_as(masters, i, "master_param", k, Dtype::f32, master_fresh,
+                              kMasterSlot).data);
         }
       }
       created += fresh || master_fresh;
@@ -347,9 +349,11 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
   Rule::prepare(out);
   for (const PendingState& q : pending) {
     const bool own = q.s >= 0 && Rule::state_shape(q.s, q.param, shape) == StateShape::own;
-    py::array a = q.batch == Dtype::bf16 ? new_state_as(q.param, q.as, own ? &shape : nullptr)
-                  : own ? new_state(q.param, shape, Rule::kZeroState)
-                        : new_state(q.param, Rule::kZeroState);
+    const int slot = q.s >= 0 ? q.s : kMasterSlot;
+    py::array a = q.batch == Dtype::bf16
+                      ? new_state_as(q.param, q.as, slot, own ? &shape : nullptr)
+                  : own ? new_state(q.param, shape, Rule::kZeroState, slot)
+                        : new_state(q.param, Rule::kZeroState, slot);
     q.list[q.i] = a;
     if (q.batch == Dtype::f64) {
       f64.set_state(q.item, q.s, static_cast<double*>(a.mutable_data()));

@@ -12,6 +12,7 @@ import numpy as np
 import steepest
 from steepest import _core
 
+from . import layout
 from .timing import calls_for, configured, run_calls
 
 
@@ -24,7 +25,8 @@ def pattern_bandwidth(reads, writes, dtype=np.float32, threads=None, repeats=5):
     passes (a ceiling is what the machine can do; on a shared machine slower passes measure the
     neighbours)."""
     n = CEILING_BYTES_PER_ARRAY // np.dtype(dtype).itemsize
-    arrays = [np.full(n, k + 1, dtype=dtype) for k in range(reads)]  # the loop keeps means
+    # the loop keeps means; the arrays begin at offsets of their own (layout.py)
+    arrays = [layout.filled(n, k + 1, dtype, k) for k in range(reads)]
     previous = steepest.get_num_threads()
     try:
         if threads is not None:
@@ -53,7 +55,7 @@ def alternated(step, patterns, size, dtype=np.float32, threads=None, repeats=5, 
     seconds per step, {pattern: (median, fastest) bytes per second of its passes})."""
     threads = threads or steepest.get_num_threads()
     itemsize = np.dtype(dtype).itemsize
-    arrays = {pattern: [np.full(size, k + 1, dtype=dtype) for k in range(pattern[0])]
+    arrays = {pattern: [layout.filled(size, k + 1, dtype, k) for k in range(pattern[0])]
               for pattern in patterns}
 
     def pass_of(pattern):

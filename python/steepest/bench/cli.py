@@ -13,7 +13,7 @@ import numpy as np
 
 import steepest
 
-from . import ceiling, machine, torch_steps
+from . import ceiling, layout, machine, torch_steps
 from .rules import RULES
 from .timing import interleaved_seconds_per_call
 
@@ -108,9 +108,11 @@ def time_point(rule, size, tensors, dtype, threads, repeats, with_torch):
     patterns' ceilings at the same size (ceiling.alternated)."""
     rng = np.random.default_rng(0)
     params = [rng.standard_normal(n).astype(dtype) for n in split(size, tensors)]
-    grads = [(rng.standard_normal(p.size) * 1e-2).astype(dtype) for p in params]
+    # steepest's params and the grads begin at offsets of their own (layout.py), as its state does
+    grads = [layout.placed((rng.standard_normal(p.size) * 1e-2).astype(dtype), 2 * i + 1)
+             for i, p in enumerate(params)]
     steepest.set_num_threads(threads)
-    opt = rule.make([p.copy() for p in params])
+    opt = rule.make([layout.placed(p, 2 * i) for i, p in enumerate(params)])
     ref_params = [p.copy() for p in params]
     ref_states = [{} for _ in params]
 

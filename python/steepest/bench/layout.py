@@ -1,0 +1,37 @@
+"""Large arrays for memory-bound timing, each beginning at its own offset.
+
+A fresh process maps large arrays one below the other, each a page more than its size from the
+last, so arrays of one size begin at nearly the same offsets; a loop streaming through several of
+them then gets a fraction of the memory's bandwidth (on the machine of benchmarks/results, AdamW's
+four streams at 32M elements: 19 GB/s, against 51 GB/s for the same loop over arrays placed
+apart). The optimizers place their own large state arrays apart (csrc/bindings/check.cpp,
+state_array); the benchmarks place the params, grads and ceiling arrays they make apart too, so
+that what they time is the kernels and the memory, not a coincidence of offsets.
+"""
+
+import numpy as np
+
+# Array k begins (k + 1) steps into an allocation of its own: 64 KiB and a page apart, offsets
+# that the state arrays' (slots 0-4) do not take.
+STEP = (64 << 10) + 4096
+FIRST_SLOT = 8
+
+
+def placed(values, k):
+    """A C-contiguous copy of ``values`` whose data begins (FIRST_SLOT + k + 1) * STEP bytes into
+    an allocation of its own (arrays k = 0, 1, ... of one timing take different offsets)."""
+    values = np.asarray(values)
+    offset = (FIRST_SLOT + k + 1) * STEP
+    memory = np.empty(offset + values.nbytes, np.uint8)
+    out = memory[offset:].view(values.dtype).reshape(values.shape)
+    out[...] = values
+    return out
+
+
+def filled(n, value, dtype, k):
+    """``placed(np.full(n, value, dtype), k)`` without the first array."""
+    offset = (FIRST_SLOT + k + 1) * STEP
+    memory = np.empty(offset + n * np.dtype(dtype).itemsize, np.uint8)
+    out = memory[offset:].view(dtype)
+    out[...] = value
+    return out
