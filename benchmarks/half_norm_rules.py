@@ -8,8 +8,9 @@ params, state_dtype="bfloat16"; bfloat16 params with float32 master weights (flo
 bfloat16 params and state. A 16-bit step makes two passes over widened blocks (LAMB's second
 updates the moments again, from the same stored values: csrc/optim/driver_norms.cc), so it
 does more arithmetic per element than the float32 step. Bytes per parameter, float32 LAMB: 16
-read + 8 written (pass 1), 12 + 4 (pass 2); bfloat16 state: 12 + 0, 12 + 8. Writes JSON with
-the machine's description.
+read + 8 written (pass 1), 12 + 4 (pass 2); bfloat16 state: 12 + 0, 12 + 8. The params and
+grads begin at offsets of their own (steepest/bench/layout.py). Writes JSON with the machine's
+description.
 """
 
 import argparse
@@ -21,6 +22,7 @@ import ml_dtypes
 import numpy as np
 
 import steepest
+from steepest.bench import layout
 from steepest.bench.machine import describe
 from steepest.bench.timing import interleaved_seconds_per_call
 
@@ -40,6 +42,7 @@ def step(rule, n, half, options):
     g = rng.standard_normal((n // 1024, 1024), dtype=np.float32) * 1e-3
     if half:
         p, g = p.astype(ml_dtypes.bfloat16), g.astype(ml_dtypes.bfloat16)
+    p, g = layout.placed(p, 0), layout.placed(g, 1)  # apart, as the optimizer's state
     opt = getattr(steepest.optim, rule)([p], **RULES[rule], **options)
     opt.step([g])  # the state exists before timing
     return lambda: opt.step([g])

@@ -177,6 +177,17 @@ void register_optim(py::module_& m) {
 #undef STEEPEST_DEF_HEADER_RULE
 #undef STEEPEST_DEF_RULE
   m.attr("rules") = rules;
+  m.def("state_like", [](py::array values, int slot) {
+    if (slot < -1 || slot >= kMaxStates) throw py::value_error("slot: a state index, or -1");
+    const auto* a = py::detail::array_proxy(values.ptr());
+    py::array out = state_array(py::reinterpret_borrow<py::dtype>(a->descr),
+                                std::vector<py::ssize_t>(a->dimensions, a->dimensions + a->nd),
+                                false, slot < 0 ? kMasterSlot : slot);
+    out[py::ellipsis()] = values;
+    return out;
+  }, py::arg("values"), py::arg("slot"),
+     "A copy of `values` placed as the optimizers place a new state array `slot` (a state's\n"
+     "index, or -1 for a master copy): loaded state dicts lie as fresh state does.");
 
   // Blockwise 8-bit state (csrc/include/steepest/optim/precision.h): its maps are built now, so
   // that a failed check of their construction raises at import rather than in a step; and for

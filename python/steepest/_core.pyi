@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy
 import numpy.typing
 import typing
-__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'quant_map', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'sum_squares', 'supported_targets']
+__all__: list[str] = ['StepCache', 'activation_backward', 'activation_forward', 'active_target', 'adabelief_step', 'adadelta_step', 'adafactor_step', 'adagrad_step', 'adam_step', 'adamax_step', 'adan_step', 'approx', 'asgd_step', 'attention_backward', 'attention_forward', 'check_adabelief', 'check_adadelta', 'check_adafactor', 'check_adagrad', 'check_adam', 'check_adamax', 'check_adan', 'check_asgd', 'check_lamb', 'check_lars', 'check_lion', 'check_nadam', 'check_radam', 'check_rmsprop', 'check_rprop', 'check_sgd', 'clip_grad_norm', 'clip_grad_value', 'compiled_targets', 'compiler', 'conv1d_backward', 'conv1d_forward', 'conversions', 'dense_backward', 'dense_forward', 'dropout', 'gemm', 'get_num_threads', 'gru_backward', 'gru_forward', 'lamb_step', 'lars_step', 'layernorm_backward', 'layernorm_forward', 'linear_epoch', 'lion_step', 'loss', 'lstm_backward', 'lstm_forward', 'nadam_step', 'pattern_pass', 'quant_map', 'radam_step', 'ratio_loss', 'reinforce_loss', 'rmsprop_step', 'rprop_step', 'rules', 'select_target', 'set_num_threads', 'sgd_step', 'state_like', 'sum_squares', 'supported_targets']
 class StepCache:
     """
     An optimizer's memory of its last step's checks.
@@ -240,6 +240,11 @@ def set_num_threads(n: typing.SupportsInt | typing.SupportsIndex) -> None:
     """
 def sgd_step(groups: list, grads: list, nonfinite: typing.SupportsInt | typing.SupportsIndex = 0, counts: typing.Any = None, cache: typing.Any = None, precision: typing.Any = None) -> int:
     ...
+def state_like(values: numpy.ndarray, slot: typing.SupportsInt | typing.SupportsIndex) -> numpy.ndarray:
+    """
+    A copy of `values` placed as the optimizers place a new state array `slot` (a state's
+    index, or -1 for a master copy): loaded state dicts lie as fresh state does.
+    """
 def sum_squares(arrays: list) -> list:
     """
     Sum of squares of each array, in double; bitwise the same for any thread count.

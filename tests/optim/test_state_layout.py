@@ -61,3 +61,20 @@ def test_step_is_the_same_wherever_the_state_is():
         opt.step([g])
         other.step([g])
     np.testing.assert_array_equal(p.view(np.uint32), twin.view(np.uint32))
+
+
+@pytest.mark.parametrize("options", [{}, {"state_dtype": "bfloat16"}])
+def test_loaded_state_lies_as_new_state(options):
+    """A state dict's arrays are copied into arrays placed as new ones are (_core.state_like)."""
+    n = 2 * BIG
+    p = np.ones(n, np.float32)
+    opt = steepest.optim.AdamW([p], lr=0.1, **options)
+    opt.step([np.full(n, 1e-3, np.float32)])
+    saved = {"state": {0: {k: np.array(v) for k, v in opt.state[0].items()}},
+             "param_groups": opt.state_dict()["param_groups"]}
+    other = steepest.optim.AdamW([p.copy()], lr=0.1, **options)
+    other.load_state_dict(saved)
+    for key in ("exp_avg", "exp_avg_sq"):
+        a, b = np.asarray(opt.state[0][key]), np.asarray(other.state[0][key])
+        assert _offset(b) == _offset(a) > 0 and b.dtype == a.dtype
+        assert a.tobytes() == b.tobytes()

@@ -583,6 +583,8 @@ class Optimizer(StepCounts):
                     value = loadable(value, data, f"loaded state[{saved_index}][{key!r}]",
                                      self._state_shape(key, data.shape))
                     value = np.array(value, dtype=data.dtype, order="C", copy=True)
+                if isinstance(value, np.ndarray) and value.ndim:  # placed as new state is
+                    value = _core.state_like(value, self._state_slot(key))
                 dict.__setitem__(state[i], key, value)
         new_groups = []
         for saved, group in zip(saved_groups, self.param_groups):
@@ -651,6 +653,13 @@ class Optimizer(StepCounts):
                 value = self._none_as[name]
             values.append(value)
         return tuple(values)
+
+    def _state_slot(self, key):
+        """C++'s index of state array ``key`` (its place among the rule's state keys), or -1 for
+        a master copy: where a new array of it begins in its allocation (_core.state_like)."""
+        if key == "master_param":
+            return -1
+        return [k for k in self.state_keys if k != "step" and k not in self.scalar_state].index(key)
 
     def _state_shape(self, key, shape):
         """The shape of state array ``key`` of a parameter of ``shape``, or None if such a
