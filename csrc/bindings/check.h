@@ -114,8 +114,8 @@ class StepArrays {
   void check_like_param(py::handle h, const char* list, const char* key, size_t k) const;
   void check_shape_of_param(py::handle h, const char* list, const char* key, size_t k) const;
   // state[k][key] (checked as `a`) must have `shape`.
-  static void check_shape(const py::detail::PyArray_Proxy* a, const std::vector<py::ssize_t>& shape,
-                          const char* key, size_t k);
+  static void check_shape(const py::detail::PyArray_Proxy* a,
+                          const std::vector<py::ssize_t>& shape, const char* key, size_t k);
 
   py::handle param_;  // the param of the tensor being checked
   std::vector<Range> ranges_;

@@ -325,11 +325,11 @@ Gathered<Rule> gather_step(py::list groups, py::list grads, Nonfinite policy, St
       if (is_low) {
         if constexpr (Rule::kTakes16Bit)
           Rule::add_low(low, param, p, g, states,
-                               state_as == Dtype::bf16_bits ? Storage::bf16
-                               : state_as == Dtype::f16     ? Storage::f16
-                               : state_as == Dtype::q8      ? Storage::q8
-                                                            : Storage::f32,
-                               master, master_fresh, step, fresh, h, row, prec, k);
+                        state_as == Dtype::bf16_bits ? Storage::bf16
+                        : state_as == Dtype::f16     ? Storage::f16
+                        : state_as == Dtype::q8      ? Storage::q8
+                                                     : Storage::f32,
+                        master, master_fresh, step, fresh, h, row, prec, k);
       } else if (p.dtype == Dtype::f32) {
         Rule::add(f32, f32_first, param, p, g, states, step, fresh, h, row);
       } else {

@@ -69,35 +69,10 @@ struct LowBatch {
         sizes,
         [&](int64_t t, int64_t begin, int64_t end) {
           const Item& item = items[size_t(t)];
-          for (int64_t b = begin; b < end; b += kBlock) {
-            prefetch(item.tensor, b + kAhead * kBlock, end);
+          for (int64_t b = begin; b < end; b += kBlock)
             block(kernel, item.tensor, item.scalars, b, std::min(end, b + kBlock));
-          }
         },
         parallel_min, kBlock);
-  }
-
-  // Why blocks ahead are prefetched: a block's conversions and kernel are compute (8-bit state:
-  // about 4 cycles an element), and the hardware's prefetchers, which follow each array's
-  // stream, do not run far enough ahead to hide memory behind it.
-  static constexpr int64_t kAhead = 2;
-
-  // Requests block [b, b + kBlock) of t's arrays (clipped to `end`).
-  static void prefetch(const LowTensor& t, int64_t b, int64_t end) {
-    const int64_t n = std::min(end, b + kBlock) - b;
-    if (n <= 0) return;
-    const auto lines = [](const void* base, int64_t offset, int64_t bytes) {
-      const char* p = static_cast<const char*>(base) + offset;
-      for (int64_t at = 0; at < bytes; at += 64) __builtin_prefetch(p + at);
-    };
-    const int64_t param_bytes = t.param_as == Storage::f32 ? 4 : 2;
-    lines(t.param, b * param_bytes, n * param_bytes);
-    lines(t.grad, b * param_bytes, n * param_bytes);
-    if (t.master) lines(t.master, b * 4, n * 4);
-    const int64_t state_bytes =
-        t.state_as == Storage::f32 ? 4 : t.state_as == Storage::q8 ? 1 : 2;
-    for (int i = 0; i < kMaxStates; ++i)
-      if (t.state[i]) lines(t.state[i], b * state_bytes, n * state_bytes);
   }
 
   // Elements [b, e) of tensor t: widen, step, narrow.
