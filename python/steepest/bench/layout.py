@@ -11,27 +11,30 @@ that what they time is the kernels and the memory, not a coincidence of offsets.
 
 import numpy as np
 
-# Array k begins (k + 1) steps into an allocation of its own: 64 KiB and a page apart, offsets
-# that the state arrays' (slots 0-4) do not take.
+# Array k of a timing begins (FIRST_SLOT + k + 1) steps into an allocation of its own: 64 KiB and
+# a page apart, offsets that the state arrays (slots 0-4, from one step in) do not take.
 STEP = (64 << 10) + 4096
 FIRST_SLOT = 8
 
 
-def placed(values, k):
-    """A C-contiguous copy of ``values`` whose data begins (FIRST_SLOT + k + 1) * STEP bytes into
-    an allocation of its own (arrays k = 0, 1, ... of one timing take different offsets)."""
-    values = np.asarray(values)
+def _room(count, dtype, k):
+    """An uninitialised array of ``count`` elements of ``dtype``, array k's offset in."""
     offset = (FIRST_SLOT + k + 1) * STEP
-    memory = np.empty(offset + values.nbytes, np.uint8)
-    out = memory[offset:].view(values.dtype).reshape(values.shape)
+    memory = np.empty(offset + count * np.dtype(dtype).itemsize, np.uint8)
+    return memory[offset:].view(dtype)
+
+
+def placed(values, k):
+    """A C-contiguous copy of ``values`` at array k's offset (arrays k = 0, 1, ... of one timing
+    take different offsets)."""
+    values = np.asarray(values)
+    out = _room(values.size, values.dtype, k).reshape(values.shape)
     out[...] = values
     return out
 
 
 def filled(n, value, dtype, k):
-    """``placed(np.full(n, value, dtype), k)`` without the first array."""
-    offset = (FIRST_SLOT + k + 1) * STEP
-    memory = np.empty(offset + n * np.dtype(dtype).itemsize, np.uint8)
-    out = memory[offset:].view(dtype)
+    """``placed(np.full(n, value, dtype), k)`` without the intermediate array."""
+    out = _room(n, dtype, k)
     out[...] = value
     return out
