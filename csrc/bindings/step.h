@@ -54,6 +54,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include "../optim/driver.h"
@@ -444,14 +445,10 @@ struct Gathers {
     batch.ndims.push_back(p.ndim);
   }
 
-  // Adds a tensor with 16-bit storage (add_low_tensor's arguments, and the param).
-  template <class Low, class Hyper>
-  static void add_low(Low& low, py::handle, const Array& p, const Array& g, void* const* states,
-                      Storage state_as, float* master, bool master_fresh, int64_t step,
-                      bool fresh, const Hyper& h, double* scalar_state, const Precision& prec,
-                      size_t k) {
-    add_low_tensor<Rule>(low, p, g, states, state_as, master, master_fresh, step, fresh, h,
-                         scalar_state, prec, k);
+  // Adds a tensor with 16-bit storage: the param, then add_low_tensor's arguments.
+  template <class Low, class... Rest>
+  static void add_low(Low& low, py::handle, Rest&&... rest) {
+    add_low_tensor<Rule>(low, std::forward<Rest>(rest)...);
   }
 
   static void prepare(Gathered<Rule>&) {}

@@ -158,8 +158,6 @@ void state_sizes(const AdafactorLowStep::Shape& s, int64_t n, int64_t out[3]) {
   out[2] = s.factored ? 0 : n;
 }
 
-bool has_master(const LowTensor& t) { return t.master || t.master_fresh; }
-
 }  // namespace
 
 void AdafactorLowStep::prepare(int threads) {
@@ -170,7 +168,7 @@ void AdafactorLowStep::prepare(int threads) {
     const LowTensor& t = items[i].tensor;
     const Shape& s = shapes[i];
     const int64_t n = sizes[i];
-    if (t.param_as != Storage::f32) need += has_master(t) ? n : 2 * n;  // grad (and param)
+    if (t.param_as != Storage::f32) need += t.has_master() ? n : 2 * n;  // grad (and param)
     int64_t counts[3];
     state_sizes(s, n, counts);
     if (t.state_as != Storage::f32) need += counts[0] + counts[1] + counts[2];
@@ -206,11 +204,9 @@ void AdafactorLowStep::run() {
       float* grad = take(n);
       widen_.add(const_cast<void*>(t.grad), grad, t.param_as, n);
       f.grad = grad;
-      const bool master = has_master(t);
-      f.param = master ? t.master : take(n);
-      if (!master || t.master_fresh) widen_.add(t.param, f.param, t.param_as, n);
-      narrow_.add(t.param, f.param, t.param_as, n,
-                  !master && t.rounding == Rounding::stochastic, t.key);
+      f.param = t.has_master() ? t.master : take(n);
+      if (!t.has_master() || t.master_fresh) widen_.add(t.param, f.param, t.param_as, n);
+      narrow_.add(t.param, f.param, t.param_as, n, t.stochastic(), t.key);
     }
     int64_t counts[3];
     state_sizes(shapes[i], n, counts);

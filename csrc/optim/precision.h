@@ -45,6 +45,11 @@ struct LowTensor {
   bool fresh;                 // the rule's state was created for this step (StepTensor::fresh)
   Rounding rounding;          // of the param, when it has no master
   uint32_t key;               // stochastic_key(seed, step, k), for stochastic rounding
+
+  // The param has a master copy (master is still null while a new one waits to be created).
+  bool has_master() const { return master || master_fresh; }
+  // The param is narrowed stochastically, by the draws of `key`.
+  bool stochastic() const { return !has_master() && rounding == Rounding::stochastic; }
 };
 
 // The 16-bit tensors of one step, with their per-tensor scalars.
@@ -159,9 +164,8 @@ struct LowBatch {
       }
       if (t.param_as != Storage::f32) {
         const Stochastic draw{t.key, b};
-        const bool stochastic = !t.master && t.rounding == Rounding::stochastic;
         k.narrow(t.param_as, block.param, static_cast<uint16_t*>(t.param) + b, n,
-                 stochastic ? &draw : nullptr);
+                 t.stochastic() ? &draw : nullptr);
       }
     }
 
