@@ -238,9 +238,11 @@ void rectangle(const Gemm<T>& g, int64_t kc_max, int64_t r0, int64_t r1, int64_t
         for (int64_t jr = 0; jr < nc; jr += NR) {
           const T* bias = last && g.bias ? g.bias + jc + jr : nullptr;
           for (int64_t ir = 0; ir < mc; ir += R) {
-            // The next tile's rows of C (read if load_c, written anyway) on their way to L1.
+            // The next tile's rows of C (read if load_c, written anyway) on their way to L1,
+            // every cache line of them: a row of a tile is two lines or more.
             for (int64_t i = ir + R; i < lesser(mc, ir + 2 * R); ++i)
-              __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr, 1);
+              for (int64_t l = 0; l < lesser(NR, nc - jr); l += 64 / int64_t(sizeof(T)))
+                __builtin_prefetch(g.c + (ic + i) * g.ldc + jc + jr + l, 1);
             const int64_t at = (ic + ir) * g.ldc + jc + jr;  // the tile's offset in C
             const T* b = b_block + jr * kc;
             const T* mask = last && g.mask ? g.mask + at : nullptr;
