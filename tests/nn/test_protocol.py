@@ -8,6 +8,7 @@ import pytest
 
 from conftest import threads
 from steepest import nn
+from steepest.nn import functional as F
 
 H = 1e-6
 
@@ -213,6 +214,31 @@ def test_buffers_one_training_and_one_inference_shape():
     arrays = layer._buffers._arrays
     assert sorted(arrays) == ["dx", "y", "y_infer"]
     assert arrays["y"].shape == (9, 2, 3) and arrays["y_infer"].shape == (8, 2, 3)
+
+
+@pytest.mark.parametrize("shape", [(), (0,), (3, 0, 2), (7,), (5, 3), (1000, 257)])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_empty_begins_on_a_cache_line(shape, dtype):
+    a = F.empty(shape, dtype)
+    assert a.shape == shape and a.dtype == dtype
+    assert a.flags.c_contiguous and a.flags.writeable
+    assert a.size == 0 or a.ctypes.data % 64 == 0  # an empty array has no data to place
+    a[...] = 1
+    assert a.sum() == a.size
+
+
+def test_buffers_begin_on_a_cache_line():
+    """Large NumPy arrays begin 16 bytes into a page; the layers' buffers on a line (where
+    every AVX-512 vector of a row is one line, not two)."""
+    model = nn.Sequential(nn.Dense(45, 64, seed=0), nn.ReLU(), nn.LayerNorm(64),
+                          nn.GRU(64, 16, seed=1), nn.LastStep(), nn.Dense(16, 1, seed=2))
+    x = np.random.default_rng(5).standard_normal((64, 64, 45)).astype(np.float32)
+    model.forward(x)
+    model.backward(np.ones((64, 1), np.float32))
+    model.infer(x)
+    arrays = [a for layer in model.layers for a in layer._buffers._arrays.values()]
+    assert len(arrays) > 10
+    assert all(a.ctypes.data % 64 == 0 for a in arrays)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -58,7 +58,7 @@ class _Buffers:
     def get(self, name, shape, dtype):
         array = self._arrays.get(name)
         if array is None or array.shape != shape or array.dtype != dtype:
-            array = self._arrays[name] = np.empty(shape, dtype)
+            array = self._arrays[name] = F.empty(shape, dtype)
         return array
 
 

@@ -15,7 +15,7 @@ import numpy as np
 
 from ..optim import lr_scheduler, registry
 from ..optim.clip import clip_grad_norm_
-from . import losses, metrics
+from . import functional as F, losses, metrics
 from .checks import positive_int
 from .early_stopping import EarlyStopping
 
@@ -391,7 +391,7 @@ def fit(model, X, y, *, loss, optimizer="adam", epochs=1, batch_size=32, shuffle
     if stopper is not None:
         stopper.start(model, validation_data is not None, keys)
 
-    x_rows = np.empty((batch_size,) + X.shape[1:], X.dtype)  # gathered shuffled batches
+    x_rows = F.empty((batch_size,) + X.shape[1:], X.dtype)  # gathered shuffled batches
     y_rows = np.empty((batch_size,) + y.shape[1:], y.dtype)
     w_rows = np.empty(batch_size) if weights is not None else None
     total_weight = float(weights.sum()) if weights is not None else float(n)
