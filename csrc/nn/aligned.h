@@ -1,8 +1,10 @@
 // Scratch of n elements, 64-byte aligned, for the kernels that allocate their own: attention's
-// per-problem operands (attention.cc) and the GEMM packing spaces of the recurrent layers' parts
-// (batch_parts.h, gemm_calls.h).
+// per-problem operands (attention.cc), the GEMM packing spaces of the recurrent layers' parts
+// (batch_parts.h, gemm_calls.h) and the recurrent layers' step arrays (gru.cc, lstm.cc).
+// malloc gives 16-byte alignment: a 64-byte vector from there straddles two cache lines.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -25,5 +27,24 @@ T* aligned_elements(std::unique_ptr<T[]>& buffer, int64_t n) {
   const auto at = reinterpret_cast<std::uintptr_t>(buffer.get());
   return buffer.get() + (std::uintptr_t(64) - at % 64) % 64 / sizeof(T);
 }
+
+// n elements of T, 64-byte aligned, all `value`: the aligned std::vector of a kernel's scratch.
+template <class T>
+class AlignedArray {
+ public:
+  explicit AlignedArray(int64_t n, T value = T(0)) : size_(n), data_(aligned_elements(buffer_, n)) {
+    std::fill(data_, data_ + n, value);
+  }
+  T* data() { return data_; }
+  const T* data() const { return data_; }
+  T& operator[](int64_t i) { return data_[i]; }
+  const T& operator[](int64_t i) const { return data_[i]; }
+  bool empty() const { return size_ == 0; }
+
+ private:
+  int64_t size_;
+  std::unique_ptr<T[]> buffer_;
+  T* data_;
+};
 
 }  // namespace steepest

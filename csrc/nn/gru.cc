@@ -140,8 +140,8 @@ template <class T>
 void gru_forward(const GruForward<T>& f) {
   const int64_t batch = f.shape.batch, steps = f.shape.steps, hidden = f.shape.hidden;
   // Everything is allocated here: chunks must not throw.
-  std::vector<T> s(std::size_t(batch * 3 * hidden));            // S (B, 3H), one step's
-  std::vector<T> zeros(f.h0 ? 0 : std::size_t(batch * hidden));  // h0 when none is given
+  AlignedArray<T> s(batch * 3 * hidden);                 // S (B, 3H), one step's
+  AlignedArray<T> zeros(f.h0 ? 0 : batch * hidden);  // h0 when none is given
   // gates[:, :, 0:3H] (B T, 3H) = X (B T, F) · W_ih^T + b_ih
   gemm<T>(Gemm<T>{batch * steps, 3 * hidden, f.shape.in, f.x, f.shape.in, false, f.weight_ih,
                   f.shape.in, true, f.gates, 4 * hidden, false, f.bias_ih, Activation::none});
@@ -160,7 +160,7 @@ void gru_forward(const GruForward<T>& f) {
         part.product(step, h_prev, ld_prev, s.data(), 3 * hidden);
       } else {
         for (int64_t i = b0 * 3 * hidden; i < b1 * 3 * hidden; ++i)
-          s[std::size_t(i)] = f.bias_hh ? f.bias_hh[i % (3 * hidden)] : T(0);
+          s[i] = f.bias_hh ? f.bias_hh[i % (3 * hidden)] : T(0);
       }
       forward_step(f, t, s.data(), h_prev, ld_prev, b0, b1);
       h_prev = f.y + t * hidden;  // h_t: y[:, t], rows T H apart
@@ -174,8 +174,8 @@ void gru_backward(const GruBackward<T>& d) {
   const int64_t batch = d.shape.batch, steps = d.shape.steps, hidden = d.shape.hidden;
   const int64_t in = d.shape.in, rows = batch * steps;
   // Everything is allocated here: chunks must not throw.
-  std::vector<T> carry(std::size_t(batch * hidden), T(0));  // dL/dh_t from step t + 1 on
-  std::vector<T> zeros(d.h0 ? 0 : std::size_t(batch * hidden));
+  AlignedArray<T> carry(batch * hidden);  // dL/dh_t from step t + 1 on
+  AlignedArray<T> zeros(d.h0 ? 0 : batch * hidden);
   std::vector<double> sum(std::size_t(4 * hidden), 0.0);
 
   // Backwards through time, by parts of the batch (batch_parts.h)
@@ -194,7 +194,7 @@ void gru_backward(const GruBackward<T>& d) {
       part.product(step, d.dgates_hh + t * 3 * hidden, steps * 3 * hidden, carry.data(), hidden);
     }
   });
-  for (int64_t i = 0; d.dh0 && i < batch * hidden; ++i) d.dh0[i] = carry[std::size_t(i)];
+  for (int64_t i = 0; d.dh0 && i < batch * hidden; ++i) d.dh0[i] = carry[i];
 
   // dx (B T, F) = dgates_ih (B T, 3H) · W_ih (3H, F)
   const Gemm<T> dx{rows, in, 3 * hidden, d.dgates_ih, 3 * hidden, false, d.weight_ih, in, false,

@@ -162,7 +162,7 @@ void lstm_forward(const LstmForward<T>& f) {
   std::vector<T> bias(f.bias_ih || f.bias_hh ? std::size_t(G) : 0, T(0));
   for (int64_t j = 0; j < G && !bias.empty(); ++j)
     bias[j] = (f.bias_ih ? f.bias_ih[j] : T(0)) + (f.bias_hh ? f.bias_hh[j] : T(0));
-  const std::vector<T> zeros(f.c0 ? 0 : std::size_t(H), T(0));  // c_{-1} = 0 (one row, ldp 0)
+  const AlignedArray<T> zeros(f.c0 ? 0 : H);  // c_{-1} = 0 (one row, ldp 0)
 
   // Z (B T, 4H) = X (B T, F) · W_ih^T + (b_ih + b_hh)
   gemm<T>(Gemm<T>{B * steps, G, F, f.x, F, false, f.weight_ih, F, true, f.gates, G, false,
@@ -194,8 +194,8 @@ void lstm_backward(const LstmBackward<T>& d) {
   const LstmShape& s = d.shape;
   const int64_t B = s.batch, steps = s.steps, F = s.in, H = s.hidden, G = 4 * H;
   // Everything is allocated here: chunks must not throw.
-  std::vector<T> dh(std::size_t(B * H), T(0)), dc(std::size_t(B * H), T(0));
-  const std::vector<T> zeros(d.c0 ? 0 : std::size_t(H), T(0));
+  AlignedArray<T> dh(B * H), dc(B * H);
+  const AlignedArray<T> zeros(d.c0 ? 0 : H);
   std::vector<double> sum(d.dbias_ih || d.dbias_hh ? std::size_t(G) : 0, 0.0);
 
   // Backwards through time, by parts of the batch (batch_parts.h)
