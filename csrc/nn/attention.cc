@@ -122,13 +122,14 @@ void transpose(const T* x, int64_t ld, int64_t count, int64_t d, T* __restrict x
 
 // Starts loading count rows of width elements (row stride ld) into the caches, for reading
 // (Write false) or writing: the next problem's operands, while this one computes. Its rows lie
-// 3E elements apart, a stride the hardware's prefetchers do not follow across pages.
+// 3E elements apart, a stride the hardware's prefetchers do not follow across pages. Into L2
+// (locality 2): a problem's operands are hundreds of lines, more misses than L1 keeps in flight.
 template <bool Write, class T>
 void prefetch_rows(const T* x, int64_t ld, int64_t count, int64_t width) {
   const int64_t bytes = width * int64_t(sizeof(T));
   for (int64_t i = 0; i < count; ++i)
     for (int64_t at = 0; at < bytes; at += 64)
-      __builtin_prefetch(reinterpret_cast<const char*>(x + i * ld) + at, Write, 3);
+      __builtin_prefetch(reinterpret_cast<const char*>(x + i * ld) + at, Write, 2);
 }
 
 // out (T, d) rows, row stride ldo: out[i, :] = sum over p of coef(i, p) x[p, :], by blocks of
