@@ -1,7 +1,7 @@
 """Where the optimizers put new state arrays (csrc/bindings/check.cpp, state_array): one of 4 MiB
 or more begins inside an allocation of its own, each state of a tensor (and its master copy) a
-different way in, so that the arrays a step streams through do not begin at the same offsets.
-The arrays are otherwise ordinary: C-contiguous, aligned, writable, zeroed, their step bitwise
+different way in, so that the arrays a step streams through do not begin at the same offsets;
+a smaller one begins on a 64-byte cache line. The arrays are otherwise ordinary: C-contiguous, aligned, writable, zeroed, their step bitwise
 that of arrays placed anywhere else."""
 
 import numpy as np
@@ -40,7 +40,8 @@ def test_master_copy_and_small_states():
     opt = steepest.optim.AdamW([p, np.ones(1000, np.float32)], lr=0.1, master_weights=False)
     opt.step([np.ones(2 * BIG, bf16), np.ones(1000, np.float32)])
     small = opt.state[1]["exp_avg"]
-    assert small.base is None and small.flags.owndata
+    assert _offset(small) < 64 and small.ctypes.data % 64 == 0  # on a cache line
+    assert small.flags.c_contiguous and small.flags.writeable
     big = steepest.optim.SGD([np.ones(2 * BIG, bf16)], lr=0.1, master_weights=True)
     big.step([np.ones(2 * BIG, bf16)])
     assert _offset(big.state[0]["master_param"]) > 0
