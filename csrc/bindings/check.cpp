@@ -181,11 +181,12 @@ Array StepArrays::grad_any(py::handle h, size_t k) {
 
 int64_t q8_bytes(int64_t n) { return 4 * ((n + kQuantBlock - 1) / kQuantBlock) + n; }
 
-// Arrays of fewer bytes begin on a 64-byte cache line: the caches serve them mostly, and
-// malloc's 16-byte alignment would split every AVX-512 access across two lines (in cache, an
-// AdamW step at 16K-64K elements ran about 5% faster aligned, SGD with momentum up to 25%, and
-// no longer varied with where malloc put the state). At 4 MiB the offset
-// (at most 5 x 68 KiB, a master copy's) costs under 9% more memory.
+// An array of at least this many bytes begins inside an allocation of its own, its slot's way
+// in (below); at 4 MiB the offset (at most 5 x 68 KiB, a master copy's) costs under 9% more
+// memory. A smaller one, which the caches serve mostly, begins on a 64-byte cache line:
+// malloc's 16-byte alignment splits every AVX-512 access across two lines (in cache, an AdamW
+// step at 16K-64K elements ran about 5% faster aligned, SGD with momentum up to 25%, and no
+// longer varied with where malloc put the state).
 constexpr int64_t kStaggerMinBytes = int64_t(4) << 20;
 // Slot s begins (s + 1) such steps into its allocation: 64 KiB and a page apart.
 constexpr int64_t kStaggerStep = (int64_t(64) << 10) + 4096;

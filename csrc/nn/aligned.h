@@ -32,17 +32,14 @@ T* aligned_elements(std::unique_ptr<T[]>& buffer, int64_t n) {
 template <class T>
 class AlignedArray {
  public:
-  explicit AlignedArray(int64_t n, T value = T(0)) : size_(n), data_(aligned_elements(buffer_, n)) {
+  explicit AlignedArray(int64_t n, T value = T(0)) : data_(aligned_elements(buffer_, n)) {
     std::fill(data_, data_ + n, value);
   }
   T* data() { return data_; }
   const T* data() const { return data_; }
   T& operator[](int64_t i) { return data_[i]; }
-  const T& operator[](int64_t i) const { return data_[i]; }
-  bool empty() const { return size_ == 0; }
 
  private:
-  int64_t size_;
   std::unique_ptr<T[]> buffer_;
   T* data_;
 };

@@ -140,7 +140,7 @@ template <class T>
 void gru_forward(const GruForward<T>& f) {
   const int64_t batch = f.shape.batch, steps = f.shape.steps, hidden = f.shape.hidden;
   // Everything is allocated here: chunks must not throw.
-  AlignedArray<T> s(batch * 3 * hidden);                 // S (B, 3H), one step's
+  AlignedArray<T> s(batch * 3 * hidden);             // S (B, 3H), one step's
   AlignedArray<T> zeros(f.h0 ? 0 : batch * hidden);  // h0 when none is given
   // gates[:, :, 0:3H] (B T, 3H) = X (B T, F) · W_ih^T + b_ih
   gemm<T>(Gemm<T>{batch * steps, 3 * hidden, f.shape.in, f.x, f.shape.in, false, f.weight_ih,

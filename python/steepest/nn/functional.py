@@ -151,6 +151,9 @@ SAVES = {"relu": "input", "leaky_relu": "input", "tanh": "output", "sigmoid": "o
 LOSSES = ("mse", "mae", "huber", "cross_entropy", "bce_with_logits")
 
 
+_LINE = 64  # bytes
+
+
 def empty(shape, dtype):
     """``np.empty(shape, dtype)`` whose data begins on a 64-byte cache line. NumPy's large
     arrays begin 16 bytes into a page, where every 64-byte vector of a row would straddle two
@@ -160,9 +163,6 @@ def empty(shape, dtype):
     memory = np.empty(size + _LINE, np.uint8)
     start = -memory.ctypes.data % _LINE
     return memory[start:start + size].view(dtype).reshape(shape)
-
-
-_LINE = 64
 
 
 def _like(out, shape, dtype):
