@@ -131,6 +131,12 @@ equations in ``steepest.reference.nn.gru_forward``), one call per layer per pass
         dy (B, T, H) = dL/dy: the weight and bias gradients += (or = with accumulate=False);
         dx (B, T, F) written unless input_grad=False; dh0 (B, H) = dL/dh0 written if given;
         dgates_ih, dgates_hh (B, T, 3H): the gates' gradients (scratch, allocated if None).
+
+The arrays these functions allocate, and the layers' buffers, come from::
+
+    empty(shape, dtype) -> an uninitialised C-contiguous array whose data begins on a 64-byte
+        cache line (pass such arrays as out=, dx=, ...: the kernels' vector accesses then never
+        straddle two lines).
 """
 
 import numbers
