@@ -1,8 +1,8 @@
 """Where the optimizers put new state arrays (csrc/bindings/check.cpp, state_array): one of 4 MiB
 or more begins inside an allocation of its own, each state of a tensor (and its master copy) a
 different way in, so that the arrays a step streams through do not begin at the same offsets;
-a smaller one begins on a 64-byte cache line. The arrays are otherwise ordinary: C-contiguous, aligned, writable, zeroed, their step bitwise
-that of arrays placed anywhere else."""
+a smaller one begins on a 64-byte cache line. The arrays are otherwise ordinary: C-contiguous,
+aligned, writable, zeroed, their step bitwise that of arrays placed anywhere else."""
 
 import numpy as np
 import pytest
@@ -79,3 +79,4 @@ def test_loaded_state_lies_as_new_state(options):
         a, b = np.asarray(opt.state[0][key]), np.asarray(other.state[0][key])
         assert _offset(b) == _offset(a) > 0 and b.dtype == a.dtype
         assert a.tobytes() == b.tobytes()
+        assert not np.shares_memory(b, saved["state"][0][key])  # a copy of the loaded dict's

@@ -122,22 +122,22 @@ class Precision:
         return np.dtype(np.float32) if half_format(data.dtype) else data.dtype
 
     def loaded(self, value, key, data, signed=True):
-        """A saved state array as it is stored (a new array): bfloat16 state from its bits
-        (uint16 or ml_dtypes.bfloat16) or from floats rounded to nearest even; int8 state from
-        its packed uint8 array or from floats quantized (by the ``signed`` map or not); others
-        cast."""
+        """A saved state array as it is stored (a view of ``value`` where no conversion is
+        needed: the loader copies it): bfloat16 state from its bits (uint16 or
+        ml_dtypes.bfloat16) or from floats rounded to nearest even; int8 state from its packed
+        uint8 array or from floats quantized (by the ``signed`` map or not); others cast."""
         stored = self.stored(key, data)
         a = np.asarray(value)
         if stored == "int8":
             if a.dtype == np.uint8:
-                return np.array(a, order="C", copy=True)
+                return a
             return _quantize.pack(*_quantize.quantize(np.asarray(a, dtype=np.float32), signed))
         if stored != "bfloat16":
             if half_format(a.dtype):
                 a = a.astype(np.float32)
-            return np.array(a, dtype=stored, order="C", copy=True)
+            return np.asarray(a, dtype=stored)
         if a.dtype == np.uint16 or half_format(a.dtype) == "bfloat16":
-            bits = np.array(a.view(np.uint16), order="C", copy=True)
+            bits = a.view(np.uint16)
         else:
-            bits = _rounding.nearest(np.asarray(a, dtype=np.float32), "bfloat16").copy()
+            bits = _rounding.nearest(np.asarray(a, dtype=np.float32), "bfloat16")
         return bits_view(bits)

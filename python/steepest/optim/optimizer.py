@@ -576,14 +576,14 @@ class Optimizer(StepCounts):
                     value = _step_count(value, saved_index)
                 elif key in self.scalar_state:
                     value = _scalar_value(value, saved_index, key)
-                elif value is not None and (not self._precision.default
-                                            or half_format(data.dtype)):
-                    value = self._loadable_16(value, data, saved_index, key)
                 elif value is not None:
-                    value = loadable(value, data, f"loaded state[{saved_index}][{key!r}]",
-                                     self._state_shape(key, data.shape))
-                    value = np.array(value, dtype=data.dtype, order="C", copy=True)
-                if isinstance(value, np.ndarray) and value.ndim:  # placed as new state is
+                    if not self._precision.default or half_format(data.dtype):
+                        value = self._loadable_16(value, data, saved_index, key)
+                    else:
+                        value = np.asarray(loadable(
+                            value, data, f"loaded state[{saved_index}][{key!r}]",
+                            self._state_shape(key, data.shape)), dtype=data.dtype)
+                    # the one copy: placed as new state is, apart from the loaded dict
                     value = _core.state_like(value, self._state_slot(key))
                 dict.__setitem__(state[i], key, value)
         new_groups = []
@@ -604,7 +604,7 @@ class Optimizer(StepCounts):
     def _loadable_16(self, value, data, index, key):
         """A saved state array of an optimizer with 16-bit options or params, as it is
         stored (optim/_precision.py): the shape of its state (``_state_shape``), a float dtype or
-        bfloat16 bits."""
+        bfloat16 bits. May be a view of ``value``: load_state_dict copies it."""
         a = np.asarray(value)
         what = f"loaded state[{index}][{key!r}]"
         stored = self._precision.stored(key, data)
